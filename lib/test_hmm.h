@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of the test_hmm NO_COPY test device.
+ */
+#ifndef _TEST_HMM_H
+#define _TEST_HMM_H
+
+#include <linux/cdev.h>
+#include <linux/mutex.h>
+#include <linux/percpu_counter.h>
+
+#include "test_hmm_uapi.h"
+
+#define DMIRROR_NDEVICES	2
+
+/* One counter set: global, or one per device. */
+struct dmirror_counters {
+	atomic64_t batches;
+	atomic64_t pages_copied;
+	atomic64_t pages_locked;
+	atomic64_t pages_unlocked;
+	atomic64_t pages_taken;
+	atomic64_t pages_returned;
+	atomic64_t devmem_alloc;
+	atomic64_t devmem_free;
+	atomic64_t devmem_chunks;
+	atomic64_t cpu_faults;
+	atomic64_t mirror_faults;
+	atomic64_t invalidations;
+	atomic64_t refusals;
+	atomic64_t migrated[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
+	atomic64_t failed[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
+};
+
+/* A simulated device: one char device node and its memory. */
+struct dmirror_device {
+	struct cdev cdevice;
+	unsigned int index;
+	struct dmirror_counters counters;
+};
+
+/* Per open file: the device and the process it mirrors. */
+struct dmirror {
+	struct dmirror_device *mdevice;
+	struct mutex mutex;
+};
+
+/*
+ * Counter updates go to the device's set and the global set at once, so
+ * the two can never disagree about what happened.
+ */
+#define dmirror_count_add(mdev, field, n)				\
+	do {								\
+		atomic64_add((n), &(mdev)->counters.field);		\
+		atomic64_add((n), &dmirror_global_counters.field);	\
+	} while (0)
+
+extern struct dmirror_counters dmirror_global_counters;
+
+void dmirror_counters_read(const struct dmirror_counters *c,
+			   struct hmm_nc_counters *out);
+long dmirror_ioctl_counters(struct dmirror *dmirror, void __user *uarg);
+
+#endif /* _TEST_HMM_H */

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_hmm: a simulated device for testing the kernel's device migration
+ * paths, centred on MIGRATE_SYNC_NO_COPY. Module set-up and the char
+ * devices /dev/hmm_dmirror0..N live here; each job of the device lives in
+ * a file of its own.
+ */
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "test_hmm.h"
+
+static dev_t dmirror_dev;
+static struct class *dmirror_class;
+static struct dmirror_device dmirror_devices[DMIRROR_NDEVICES];
+
+static int dmirror_fops_open(struct inode *inode, struct file *filp)
+{
+	struct cdev *cdev = inode->i_cdev;
+	struct dmirror *dmirror;
+
+	dmirror = kzalloc(sizeof(*dmirror), GFP_KERNEL);
+	if (!dmirror)
+		return -ENOMEM;
+	dmirror->mdevice = container_of(cdev, struct dmirror_device, cdevice);
+	mutex_init(&dmirror->mutex);
+	filp->private_data = dmirror;
+	return 0;
+}
+
+static int dmirror_fops_release(struct inode *inode, struct file *filp)
+{
+	kfree(filp->private_data);
+	return 0;
+}
+
+static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
+					unsigned long arg)
+{
+	struct dmirror *dmirror = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case HMM_NC_GET_COUNTERS:
+		return dmirror_ioctl_counters(dmirror, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations dmirror_fops = {
+	.open		= dmirror_fops_open,
+	.release	= dmirror_fops_release,
+	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
+	.llseek		= default_llseek,
+	.owner		= THIS_MODULE,
+};
+
+static int dmirror_device_add(struct dmirror_device *mdevice, unsigned int id)
+{
+	dev_t devt = MKDEV(MAJOR(dmirror_dev), id);
+	struct device *dev;
+	int ret;
+
+	mdevice->index = id;
+	cdev_init(&mdevice->cdevice, &dmirror_fops);
+	mdevice->cdevice.owner = THIS_MODULE;
+	ret = cdev_add(&mdevice->cdevice, devt, 1);
+	if (ret)
+		return ret;
+
+	dev = device_create(dmirror_class, NULL, devt, NULL, "hmm_dmirror%u",
+			    id);
+	if (IS_ERR(dev)) {
+		cdev_del(&mdevice->cdevice);
+		return PTR_ERR(dev);
+	}
+	return 0;
+}
+
+static void dmirror_device_remove(struct dmirror_device *mdevice)
+{
+	device_destroy(dmirror_class, mdevice->cdevice.dev);
+	cdev_del(&mdevice->cdevice);
+}
+
+static int __init hmm_dmirror_init(void)
+{
+	unsigned int id;
+	int ret;
+
+	ret = alloc_chrdev_region(&dmirror_dev, 0, DMIRROR_NDEVICES,
+				  "HMM_DMIRROR");
+	if (ret)
+		return ret;
+
+	dmirror_class = class_create(THIS_MODULE, "hmm_dmirror");
+	if (IS_ERR(dmirror_class)) {
+		ret = PTR_ERR(dmirror_class);
+		goto err_region;
+	}
+
+	for (id = 0; id < DMIRROR_NDEVICES; id++) {
+		ret = dmirror_device_add(&dmirror_devices[id], id);
+		if (ret)
+			goto err_devices;
+	}
+	pr_info("test_hmm: %u devices, NO_COPY ABI %u\n", DMIRROR_NDEVICES,
+		HMM_NC_ABI_VERSION);
+	return 0;
+
+err_devices:
+	while (id--)
+		dmirror_device_remove(&dmirror_devices[id]);
+	class_destroy(dmirror_class);
+err_region:
+	unregister_chrdev_region(dmirror_dev, DMIRROR_NDEVICES);
+	return ret;
+}
+
+static void __exit hmm_dmirror_exit(void)
+{
+	unsigned int id;
+
+	for (id = 0; id < DMIRROR_NDEVICES; id++)
+		dmirror_device_remove(&dmirror_devices[id]);
+	class_destroy(dmirror_class);
+	unregister_chrdev_region(dmirror_dev, DMIRROR_NDEVICES);
+}
+
+module_init(hmm_dmirror_init);
+module_exit(hmm_dmirror_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("HMM test device for MIGRATE_SYNC_NO_COPY migration");

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hmm_harness.h: kselftest_harness.h plus the test selection that the
+ * VM runner needs and the 6.1 harness lacks.
+ *
+ * The runner lists every test (-l), then runs each one on its own (-r)
+ * between two markers in the kernel log, so a kernel report is charged to
+ * the test during which it appeared. Newer harnesses have -l/-r of their
+ * own; ours parses first and hands the harness a filtered list, so the
+ * same binary behaves alike on every kernel. This is the one place that
+ * knows the harness's internal lists.
+ *
+ * Usage: include this instead of kselftest_harness.h and end the test
+ * file with HMM_TEST_MAIN.
+ */
+#ifndef _HMM_HARNESS_H
+#define _HMM_HARNESS_H
+
+#include <fnmatch.h>
+#include <getopt.h>
+
+#include "kselftest_harness.h"
+
+#define HMM_NAME_MAX	256
+
+static inline void hmm_test_name(char *buf, size_t len,
+				 const struct __fixture_metadata *f,
+				 const struct __fixture_variant_metadata *v,
+				 const struct __test_metadata *t)
+{
+	snprintf(buf, len, "%s%s%s.%s", f->name, v && v->name[0] ? "." : "",
+		 v ? v->name : "", t->name);
+}
+
+/* Calls fn for every (fixture, variant, test) triple, in run order. */
+#define hmm_for_each_test(f, v, t, novar)				\
+	for (f = __fixture_list; f; f = f->next)			\
+		for (v = f->variant ?: &novar; v; v = v->next)		\
+			for (t = f->tests; t; t = t->next)
+
+static inline bool hmm_selected(const char *name, char **globs, int nglobs)
+{
+	int i;
+
+	for (i = 0; i < nglobs; i++)
+		if (!fnmatch(globs[i], name, 0))
+			return true;
+	return nglobs == 0;
+}
+
+static inline void hmm_list_tests(void)
+{
+	struct __fixture_variant_metadata novar = { .name = "" };
+	struct __fixture_variant_metadata *v;
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	char name[HMM_NAME_MAX];
+
+	hmm_for_each_test(f, v, t, novar) {
+		hmm_test_name(name, sizeof(name), f, v, t);
+		printf("%s\n", name);
+	}
+}
+
+/* The harness keeps tests in a list whose head's prev is the tail. */
+static inline void hmm_unlink_test(struct __fixture_metadata *f,
+				   struct __test_metadata *t)
+{
+	if (t == f->tests) {
+		f->tests = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		return;
+	}
+	t->prev->next = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		f->tests->prev = t->prev;
+}
+
+static inline void hmm_unlink_variant(struct __fixture_metadata *f,
+				      struct __fixture_variant_metadata *v)
+{
+	if (v == f->variant) {
+		f->variant = v->next;
+		if (v->next)
+			v->next->prev = v->prev;
+		return;
+	}
+	v->prev->next = v->next;
+	if (v->next)
+		v->next->prev = v->prev;
+	else
+		f->variant->prev = v->prev;
+}
+
+static inline bool hmm_variant_used(struct __fixture_metadata *f,
+				    struct __fixture_variant_metadata *v,
+				    char **globs, int nglobs)
+{
+	char name[HMM_NAME_MAX];
+	struct __test_metadata *t;
+
+	for (t = f->tests; t; t = t->next) {
+		hmm_test_name(name, sizeof(name), f, v, t);
+		if (hmm_selected(name, globs, nglobs))
+			return true;
+	}
+	return false;
+}
+
+static inline bool hmm_test_used(struct __fixture_metadata *f,
+				 struct __test_metadata *t,
+				 struct __fixture_variant_metadata *novar,
+				 char **globs, int nglobs)
+{
+	struct __fixture_variant_metadata *v;
+	char name[HMM_NAME_MAX];
+
+	for (v = f->variant ?: novar; v; v = v->next) {
+		hmm_test_name(name, sizeof(name), f, v, t);
+		if (hmm_selected(name, globs, nglobs))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keep a test if some variant of it is selected, and a variant if some
+ * test of it is: exact names select exactly one run, globs a superset
+ * of what they match when variants and tests cross.
+ */
+static inline void hmm_filter_tests(char **globs, int nglobs)
+{
+	struct __fixture_variant_metadata novar = { .name = "" };
+	struct __fixture_variant_metadata *v, *vnext;
+	struct __test_metadata *t, *tnext;
+	struct __fixture_metadata *f;
+
+	for (f = __fixture_list; f; f = f->next) {
+		for (v = f->variant; v; v = vnext) {
+			vnext = v->next;
+			if (!hmm_variant_used(f, v, globs, nglobs))
+				hmm_unlink_variant(f, v);
+		}
+		for (t = f->tests; t; t = tnext) {
+			tnext = t->next;
+			if (!hmm_test_used(f, t, &novar, globs, nglobs))
+				hmm_unlink_test(f, t);
+		}
+	}
+}
+
+#define HMM_MAX_GLOBS	64
+
+/*
+ * Returns -1 to go on and run the selected tests, or the exit status
+ * when the options asked for something else (-l, -h, a usage error).
+ */
+static inline int hmm_harness_parse(int argc, char **argv, char **globs,
+				    int *nglobs)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "hlr:")) != -1) {
+		switch (opt) {
+		case 'l':
+			hmm_list_tests();
+			return KSFT_PASS;
+		case 'r':
+			if (*nglobs == HMM_MAX_GLOBS) {
+				fprintf(stderr, "too many -r options\n");
+				return KSFT_FAIL;
+			}
+			globs[(*nglobs)++] = optarg;
+			break;
+		default:
+			fprintf(stderr,
+				"usage: %s [-l] [-r GLOB]...\n"
+				"  -l       list tests, fixture[.variant].test a line\n"
+				"  -r GLOB  run the tests whose name matches (repeatable)\n",
+				argv[0]);
+			return opt == 'h' ? KSFT_PASS : KSFT_FAIL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0],
+			argv[optind]);
+		return KSFT_FAIL;
+	}
+	return -1;
+}
+
+#define HMM_TEST_MAIN							\
+	int main(int argc, char **argv)					\
+	{								\
+		char *globs[HMM_MAX_GLOBS];				\
+		int nglobs = 0;						\
+		int ret = hmm_harness_parse(argc, argv, globs, &nglobs); \
+									\
+		if (ret >= 0)						\
+			return ret;					\
+		hmm_filter_tests(globs, nglobs);			\
+		return test_harness_run(1, argv);			\
+	}
+
+#endif /* _HMM_HARNESS_H */

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * device.*: the test device's char devices: open, close, counters and
+ * ioctl basics.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hmm_harness.h"
+#include "libhmm.h"
+
+/* The 6.1 device ABI has two device-private devices; ours keeps that. */
+#define MIN_DEVICES	2
+
+FIXTURE(device) {
+	int fd;
+	unsigned int ndevices;
+};
+
+static unsigned int count_devices(void)
+{
+	glob_t g;
+	unsigned int n;
+
+	if (glob("/dev/hmm_dmirror*", 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+FIXTURE_SETUP(device)
+{
+	self->ndevices = count_devices();
+	if (!self->ndevices)
+		SKIP(return, "no /dev/hmm_dmirror* (is test_hmm loaded?)");
+	self->fd = hmm_open(0);
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(device)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(device, every_device_opens_and_closes)
+{
+	unsigned int unit;
+	int fd;
+
+	ASSERT_GE(self->ndevices, MIN_DEVICES);
+	for (unit = 0; unit < self->ndevices; unit++) {
+		fd = hmm_open(unit);
+		ASSERT_GE(fd, 0) TH_LOG("open of unit %u: %s", unit,
+					strerror(-fd));
+		ASSERT_EQ(0, close(fd));
+	}
+}
+
+TEST_F(device, missing_unit_is_enoent)
+{
+	EXPECT_EQ(-ENOENT, hmm_open(self->ndevices));
+}
+
+TEST_F(device, counters_readable_per_device_and_global)
+{
+	struct hmm_nc_counters_cmd cmd;
+	struct hmm_nc_counters c;
+
+	memset(&cmd, 0, sizeof(cmd));
+	ASSERT_EQ(0, ioctl(self->fd, HMM_NC_GET_COUNTERS, &cmd));
+	EXPECT_EQ(HMM_NC_ABI_VERSION, cmd.abi_version);
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c));
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &c));
+	/* Nothing can be in flight while no command runs. */
+	EXPECT_EQ(c.pages_locked, c.pages_unlocked);
+	EXPECT_EQ(c.pages_taken, c.pages_returned);
+}
+
+TEST_F(device, counters_refuse_unknown_flags_and_reserved)
+{
+	struct hmm_nc_counters_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.flags = ~HMM_NC_COUNTERS_FLAGS;
+	EXPECT_EQ(-1, ioctl(self->fd, HMM_NC_GET_COUNTERS, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, HMM_NC_GET_COUNTERS, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(device, counters_refuse_bad_pointer)
+{
+	EXPECT_EQ(-1, ioctl(self->fd, HMM_NC_GET_COUNTERS, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(device, unknown_ioctl_is_enotty)
+{
+	unsigned long bad[] = {
+		_IOWR('H', 0x3f, struct hmm_dmirror_cmd),
+		_IOWR('H', 0xff, struct hmm_dmirror_cmd),
+		_IOWR('h', 0x00, struct hmm_dmirror_cmd),
+		_IO('H', HMM_NC_CMD_BASE),
+	};
+	unsigned int i;
+	char buf[512] = { 0 };
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, bad[i], buf))
+			TH_LOG("ioctl 0x%lx", bad[i]);
+		EXPECT_EQ(ENOTTY, errno) TH_LOG("ioctl 0x%lx", bad[i]);
+	}
+}
+
+TEST_F(device, second_open_works_alongside_first)
+{
+	struct hmm_nc_counters c;
+	int fd2;
+
+	fd2 = hmm_open(0);
+	ASSERT_GE(fd2, 0);
+	EXPECT_EQ(0, hmm_counters(fd2, false, &c));
+	EXPECT_EQ(0, hmm_counters(self->fd, false, &c));
+	ASSERT_EQ(0, close(fd2));
+	EXPECT_EQ(0, hmm_counters(self->fd, false, &c));
+}
+
+/*
+ * A file shared with a child stays usable in the child after the parent
+ * closes its copy, and the last close is clean.
+ */
+TEST_F(device, close_while_child_still_uses_device)
+{
+	struct hmm_nc_counters c;
+	int pipefd[2], status;
+	pid_t pid;
+	char go;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(pipefd[1]);
+		if (read(pipefd[0], &go, 1) != 1)
+			_exit(2);
+		_exit(hmm_counters(self->fd, true, &c) ? 1 : 0);
+	}
+	close(pipefd[0]);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	ASSERT_EQ(1, write(pipefd[1], "g", 1));
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+HMM_TEST_MAIN
