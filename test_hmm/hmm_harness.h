@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * hmm_harness.h: kselftest_harness.h plus the test selection that the
+ * kselftest_harness.h plus the test selection that the
  * VM runner needs and the 6.1 harness lacks.
  *
  * The runner lists every test (-l), then runs each one on its own (-r)
@@ -32,12 +32,6 @@ static inline void hmm_test_name(char *buf, size_t len,
 		 v ? v->name : "", t->name);
 }
 
-/* Calls fn for every (fixture, variant, test) triple, in run order. */
-#define hmm_for_each_test(f, v, t, novar)				\
-	for (f = __fixture_list; f; f = f->next)			\
-		for (v = f->variant ?: &novar; v; v = v->next)		\
-			for (t = f->tests; t; t = t->next)
-
 static inline bool hmm_selected(const char *name, char **globs, int nglobs)
 {
 	int i;
@@ -48,6 +42,7 @@ static inline bool hmm_selected(const char *name, char **globs, int nglobs)
 	return nglobs == 0;
 }
 
+/* Lists the tests in the order the harness runs them. */
 static inline void hmm_list_tests(void)
 {
 	struct __fixture_variant_metadata novar = { .name = "" };
@@ -56,9 +51,13 @@ static inline void hmm_list_tests(void)
 	struct __test_metadata *t;
 	char name[HMM_NAME_MAX];
 
-	hmm_for_each_test(f, v, t, novar) {
-		hmm_test_name(name, sizeof(name), f, v, t);
-		printf("%s\n", name);
+	for (f = __fixture_list; f; f = f->next) {
+		for (v = f->variant ?: &novar; v; v = v->next) {
+			for (t = f->tests; t; t = t->next) {
+				hmm_test_name(name, sizeof(name), f, v, t);
+				printf("%s\n", name);
+			}
+		}
 	}
 }
 
@@ -192,17 +191,32 @@ static inline int hmm_harness_parse(int argc, char **argv, char **globs,
 	return -1;
 }
 
+static inline int hmm_test_main(int argc, char **argv)
+{
+	char *globs[HMM_MAX_GLOBS];
+	int nglobs = 0;
+	int ret = hmm_harness_parse(argc, argv, globs, &nglobs);
+
+	if (ret >= 0)
+		return ret;
+	hmm_filter_tests(globs, nglobs);
+	return test_harness_run(1, argv);
+}
+
+/*
+ * Ends a test file, in place of TEST_HARNESS_MAIN. Like it, it records
+ * the constructor order the harness relies on to keep tests in file order.
+ */
 #define HMM_TEST_MAIN							\
+	static void __attribute__((constructor))			\
+	hmm_constructor_order_last(void)				\
+	{								\
+		if (!__constructor_order)				\
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	}								\
 	int main(int argc, char **argv)					\
 	{								\
-		char *globs[HMM_MAX_GLOBS];				\
-		int nglobs = 0;						\
-		int ret = hmm_harness_parse(argc, argv, globs, &nglobs); \
-									\
-		if (ret >= 0)						\
-			return ret;					\
-		hmm_filter_tests(globs, nglobs);			\
-		return test_harness_run(1, argv);			\
+		exit(hmm_test_main(argc, argv));			\
 	}
 
 #endif /* _HMM_HARNESS_H */

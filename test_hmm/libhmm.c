@@ -13,9 +13,10 @@
 
 #include "libhmm.h"
 
-#define PAGEMAP_PRESENT		(1ULL << 63)
-#define PAGEMAP_SWAPPED		(1ULL << 62)
-#define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+/* /proc/pid/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
+#define PAGEMAP_PRESENT		0x8000000000000000ULL
+#define PAGEMAP_SWAPPED		0x4000000000000000ULL
+#define PAGEMAP_PFN_MASK	0x007fffffffffffffULL
 
 int hmm_open(unsigned int unit)
 {
@@ -32,7 +33,7 @@ int hmm_open(unsigned int unit)
  * while an invalidation races with it), as the 6.1 device does.
  */
 int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
-	    uint64_t npages, struct hmm_dmirror_cmd *out)
+	    __u64 npages, struct hmm_dmirror_cmd *out)
 {
 	struct hmm_dmirror_cmd cmd = {
 		.addr = (uintptr_t)addr,
@@ -85,9 +86,9 @@ int hmm_unmap(void *addr, size_t size)
  * that lands at the wrong offset or in the wrong buffer is caught, not
  * only a page of zeroes.
  */
-static uint64_t pattern_word(uint64_t seed, size_t index)
+static __u64 pattern_word(__u64 seed, size_t index)
 {
-	uint64_t x = seed ^ (index * 0x9e3779b97f4a7c15ULL);
+	__u64 x = seed ^ (index * 0x9e3779b97f4a7c15ULL);
 
 	x ^= x >> 31;
 	x *= 0xbf58476d1ce4e5b9ULL;
@@ -95,9 +96,9 @@ static uint64_t pattern_word(uint64_t seed, size_t index)
 	return x;
 }
 
-void hmm_fill(void *addr, size_t size, uint64_t seed)
+void hmm_fill(void *addr, size_t size, __u64 seed)
 {
-	uint64_t *w = addr;
+	__u64 *w = addr;
 	size_t i;
 
 	for (i = 0; i < size / sizeof(*w); i++)
@@ -105,9 +106,9 @@ void hmm_fill(void *addr, size_t size, uint64_t seed)
 }
 
 /* Returns the byte offset of the first wrong word, or -1 if all match. */
-ssize_t hmm_verify(const void *addr, size_t size, uint64_t seed)
+ssize_t hmm_verify(const void *addr, size_t size, __u64 seed)
 {
-	const uint64_t *w = addr;
+	const __u64 *w = addr;
 	size_t i;
 
 	for (i = 0; i < size / sizeof(*w); i++)
@@ -121,9 +122,9 @@ ssize_t hmm_verify(const void *addr, size_t size, uint64_t seed)
  * guest. A page that is not present (or is a swap/device entry) has no
  * PFN: -ENOENT.
  */
-int hmm_pfn(const void *addr, uint64_t *pfn)
+int hmm_pfn(const void *addr, __u64 *pfn)
 {
-	uint64_t entry;
+	__u64 entry;
 	off_t off;
 	int fd, ret;
 

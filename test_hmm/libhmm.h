@@ -21,17 +21,17 @@
 /* Devices. */
 int hmm_open(unsigned int unit);
 int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
-	    uint64_t npages, struct hmm_dmirror_cmd *out);
+	    __u64 npages, struct hmm_dmirror_cmd *out);
 int hmm_counters(int fd, bool global, struct hmm_nc_counters *out);
 
 /* Buffers: page-aligned anonymous memory, and a pattern to fill it with. */
 size_t hmm_page_size(void);
 void *hmm_map_anon(size_t size, int prot);
 int hmm_unmap(void *addr, size_t size);
-void hmm_fill(void *addr, size_t size, uint64_t seed);
-ssize_t hmm_verify(const void *addr, size_t size, uint64_t seed);
+void hmm_fill(void *addr, size_t size, __u64 seed);
+ssize_t hmm_verify(const void *addr, size_t size, __u64 seed);
 
 /* Page identity: the PFN behind a user address, from /proc/self/pagemap. */
-int hmm_pfn(const void *addr, uint64_t *pfn);
+int hmm_pfn(const void *addr, __u64 *pfn);
 
 #endif /* _LIBHMM_H */

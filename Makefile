@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# test_hmm: NO_COPY migration selftests.
+#
+#   make            build kernel (if needed), module, tests and initramfs
+#   make check      the project's own tests: harness unit tests, lint,
+#                   then the whole suite in the VM (end to end)
+#   make check-unit the unit tests only (no VM, seconds)
+#   make clean      remove build/ (the kernel cache stays)
+#   make clean-cache  also remove the cached kernel builds and source
+#
+# Extra run_tests.sh options go in RUN_ARGS, e.g.
+#   make RUN_ARGS='--kernel-src ~/linux' check
+
+SHELL := /bin/bash
+RUN_ARGS ?=
+HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
+
+.PHONY: all check check-unit check-deps clean clean-cache
+
+all:
+	./run_tests.sh --build-only $(RUN_ARGS)
+
+# Unit tests and lint first, the VM last; one verdict line at the end.
+check: all check-deps
+	tools/tests/run.sh
+
+check-unit:
+	tools/tests/run.sh --unit
+
+check-deps:
+	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'
+
+clean:
+	rm -rf build
+
+clean-cache: clean
+	rm -rf "$(HMM_CACHE)"

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# run_tests.sh: builds what is missing (kernel, module, tests, initramfs),
+# boots a QEMU guest, runs the test_hmm suite in it, streams KTAP and
+# exits with the suite's verdict. Stages, in order: deps -> kernel ->
+# module -> tests -> initramfs -> boot -> report.
+set -euo pipefail
+
+HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for part in lib deps kconfig kernel initramfs qemu ktap junit; do
+	# shellcheck source=/dev/null
+	source "$HMM_TOP/tools/vm/$part.sh"
+done
+
+SUITE_DIR=$HMM_TOP/tools/testing/selftests/hmm_nocopy
+FRAGMENTS=("$HMM_TOP/configs/guest.config" "$HMM_TOP/configs/required.config")
+
+opt_list=0
+opt_keep=0
+opt_build_only=0
+opt_run=""
+opt_run_set=0
+opt_kernel_src=${KSRC:-}
+opt_junit=""
+opt_timeout=1200
+opt_filters=()
+opt_adds=()
+
+usage() {
+	cat <<EOF
+Usage: ./run_tests.sh [OPTION]...
+Build a kernel, the test_hmm module and its selftests, run the suite in a
+QEMU guest and print KTAP, then "N passed, N failed, N skipped".
+Exit status: 0 if nothing failed, 1 if a test failed, 2 on a usage or
+set-up error, 124 if the watchdog stopped the guest; with --run, the
+command's own status.
+
+  --list             print the test names, one a line, and exit
+  --filter GLOB      run only tests whose fixture.test name matches
+                     (repeatable; e.g. 'anon.*')
+  --run 'CMD'        run CMD in the guest with the module loaded, instead
+                     of the suite; exit with its status
+  --add PATH         put PATH in the guest's /add (on PATH) (repeatable)
+  --kernel-src DIR   build and boot this kernel tree (also KSRC=DIR)
+                     instead of Debian's linux-source-6.1
+  --config FILE      extra kernel config fragment (repeatable), e.g.
+                     configs/debug.config
+  --junit FILE       also write the results as JUnit XML
+  --keep             keep the guest's full logs and print where
+  --timeout SECONDS  watchdog for the whole guest (default $opt_timeout)
+  --build-only       build everything, boot nothing
+  -h, --help         this help
+EOF
+}
+
+need_arg() {
+	(($2 >= 2)) || die "option $1 needs an argument (see --help)"
+}
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--list) opt_list=1 ;;
+		--keep) opt_keep=1 ;;
+		--build-only) opt_build_only=1 ;;
+		--filter) need_arg "$1" $#; opt_filters+=("$2"); shift ;;
+		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
+		--add) need_arg "$1" $#; opt_adds+=("$2"); shift ;;
+		--kernel-src) need_arg "$1" $#; opt_kernel_src=$2; shift ;;
+		--config) need_arg "$1" $#; FRAGMENTS+=("$2"); shift ;;
+		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
+		--timeout) need_arg "$1" $#; opt_timeout=$2; shift ;;
+		-h|--help) usage; exit 0 ;;
+		*) die "unknown option '$1' (see --help)" ;;
+		esac
+		shift
+	done
+	[[ $opt_timeout =~ ^[1-9][0-9]*$ ]] ||
+		die "--timeout needs a number of seconds, not '$opt_timeout'"
+	local f
+	for f in "${FRAGMENTS[@]}" "${opt_adds[@]}"; do
+		[[ -f $f ]] || die "no such file: $f"
+	done
+	if [[ $opt_run_set == 1 && -z $opt_run ]]; then
+		die "--run needs a command"
+	fi
+	return 0
+}
+
+stage_deps() {
+	local -a needs=(DEPS_BUILD)
+
+	((opt_list)) || needs+=(DEPS_RUN)
+	[[ -n $opt_kernel_src ]] || needs+=(DEPS_DEBIAN_SOURCE)
+	deps_ensure "${needs[@]}"
+}
+
+stage_source() {
+	if [[ -n $opt_kernel_src ]]; then
+		kernel_check_tree "$opt_kernel_src"
+		KSRC_DIR=$(realpath "$opt_kernel_src")
+		KSRC_KIND=user
+	else
+		KSRC_DIR=$(kernel_debian_source)
+		KSRC_KIND=debian
+	fi
+}
+
+stage_kernel() {
+	KBUILD=$(kernel_prepare "$KSRC_DIR" "$KSRC_KIND" "${FRAGMENTS[@]}")
+	OUT=$HMM_BUILD/$(basename "$KBUILD")
+	mkdir -p "$OUT"
+	info "kernel $(kernel_version "$KSRC_DIR") in $KBUILD"
+}
+
+# Our module, built out of the repository so that several kernels' builds
+# do not trample each other.
+stage_module() {
+	local log=$OUT/module.log
+
+	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.cmd' \
+		--exclude '*.mod*' --exclude 'modules.order' \
+		--exclude 'Module.symvers' --include '*.[ch]' --include 'Kbuild' \
+		--exclude '*' "$HMM_TOP/lib/" "$OUT/module/"
+	make -C "$KBUILD" M="$OUT/module" modules > "$log" 2>&1 || {
+		show_tail "$log"
+		die "module build failed (log: $log)"
+	}
+}
+
+stage_tests() {
+	local log=$OUT/tests.log
+
+	mkdir -p "$OUT/tests"
+	make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
+		LDFLAGS=-static > "$log" 2>&1 || {
+		show_tail "$log"
+		die "selftests build failed (log: $log)"
+	}
+	cp "$SUITE_DIR/settings" "$SUITE_DIR/config" "$OUT/tests/"
+}
+
+# Test names come from the binaries themselves (-l), run on the host.
+list_tests() {
+	local bin name glob
+
+	for bin in "$OUT"/tests/*_test; do
+		"$bin" -l
+	done | while read -r name; do
+		((${#opt_filters[@]} == 0)) && { echo "$name"; continue; }
+		for glob in "${opt_filters[@]}"; do
+			# shellcheck disable=SC2053
+			[[ $name == $glob ]] && { echo "$name"; break; }
+		done
+	done
+}
+
+settings_timeout() {
+	sed -n 's/^timeout=//p' "$SUITE_DIR/settings"
+}
+
+write_job() {
+	local job=$1
+
+	{
+		if ((opt_run_set)); then
+			printf 'HMM_MODE=run\n'
+			printf 'HMM_RUN=%q\n' "$opt_run"
+		else
+			printf 'HMM_MODE=suite\n'
+		fi
+		printf 'HMM_FILTERS=%q\n' "$(printf '%s\n' "${opt_filters[@]}")"
+		printf 'HMM_TEST_TIMEOUT=%s\n' "$(settings_timeout)"
+	} > "$job"
+}
+
+stage_initramfs() {
+	RUN=$OUT/run
+	rm -rf "$RUN"
+	mkdir -p "$RUN"
+	initramfs_base "$KBUILD" "$OUT/module/test_hmm.ko" "$OUT/tests" \
+		"$OUT/base.cpio"
+	write_job "$RUN/job"
+	initramfs_job "$KBUILD" "$RUN/job.cpio" "$RUN/job" "${opt_adds[@]}"
+	cat "$OUT/base.cpio" "$RUN/job.cpio" > "$RUN/initrd.cpio"
+}
+
+probe_initrd() {
+	local dir=$1
+
+	printf 'HMM_MODE=probe\n' > "$dir/probe.job"
+	initramfs_job "$KBUILD" "$dir/probe.cpio" "$dir/probe.job"
+	cat "$OUT/base.cpio" "$dir/probe.cpio" > "$dir/probe-initrd.cpio"
+	printf '%s\n' "$dir/probe-initrd.cpio"
+}
+
+# Names the test that was running when the guest died, from the markers
+# the guest wrote to its kernel log.
+died_during() {
+	awk '/hmm-suite: begin /{t=$NF} /hmm-suite: end /{t=""} END{print t}' \
+		"$1" 2>/dev/null
+}
+
+stage_boot() {
+	local accel parse start=$SECONDS victim
+	local -a st
+
+	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" \
+		"$(probe_initrd "$RUN")" "$RUN")
+	info "booting the guest ($accel, watchdog ${opt_timeout}s)"
+	set +e
+	qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \
+		"$RUN/console.log" "$opt_timeout" |
+		tee "$RUN/ktap.raw" | ktap_parse "$RUN/results"
+	st=("${PIPESTATUS[@]}")
+	set -e
+	parse=${st[2]}
+	info "guest ran for $((SECONDS - start))s"
+
+	if ((st[0] == 124)); then
+		printf 'TIMEOUT: the guest did not finish within %ss (--timeout); last console lines:\n' \
+			"$opt_timeout"
+		tail -n 20 "$RUN/console.log"
+		return 124
+	fi
+	victim=$(died_during "$RUN/console.log")
+	if [[ -n $victim && $parse != 0 ]]; then
+		printf '# the guest died during %s; last console lines:\n' "$victim"
+		tail -n 30 "$RUN/console.log" | sed 's/^/# /'
+		printf 'fail\t%s\tguest died during this test\n' "$victim" >> "$RUN/results"
+	elif ((st[0] != 0)); then
+		printf '# qemu exited with status %s:\n' "${st[0]}"
+		sed 's/^/# /' "$RUN/console.log.qemu"
+	fi
+	return "$parse"
+}
+
+stage_report() {
+	local dest
+
+	[[ -z $opt_junit ]] || junit_write "$RUN/results" "$opt_junit"
+	if ((opt_keep)); then
+		dest=$HMM_BUILD/logs/$(date +%Y%m%d-%H%M%S)
+		mkdir -p "$dest"
+		cp "$RUN"/console.log "$RUN"/ktap.raw "$RUN"/results "$RUN"/job "$dest/"
+		info "guest logs kept in $dest"
+	fi
+}
+
+main() {
+	local status=0
+
+	parse_args "$@"
+	mkdir -p "$HMM_BUILD"
+	stage_deps
+	stage_source
+	if ((opt_list)); then
+		OUT=$HMM_BUILD/list
+		stage_tests
+		list_tests
+		return 0
+	fi
+	stage_kernel
+	stage_module
+	stage_tests
+	stage_initramfs
+	((opt_build_only)) && return 0
+	stage_boot || status=$?
+	stage_report
+	return "$status"
+}
+
+main "$@"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run_tests.sh on bad input and missing tools: a clear message and a
+# non-zero exit, before anything is built.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+
+# cli ARGS...: sets out and rc.
+cli() {
+	set +e
+	out=$("$HMM_TOP/run_tests.sh" "$@" 2>&1)
+	rc=$?
+	set -e
+}
+
+test_cli_help_exits_zero() {
+	cli --help
+	assert_eq 0 "$rc" status
+	assert_contains "$out" "--filter GLOB"
+}
+
+test_cli_unknown_option_is_refused() {
+	cli --frobnicate
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "unknown option '--frobnicate'"
+}
+
+test_cli_option_without_argument_is_refused() {
+	cli --filter
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "option --filter needs an argument"
+}
+
+test_cli_kernel_src_not_a_tree_is_refused() {
+	local dir
+	dir=$(mktemp -d)
+	cli --kernel-src "$dir"
+	rm -rf "$dir"
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "is not a kernel source tree"
+}
+
+test_cli_missing_config_fragment_is_refused() {
+	cli --config /nonexistent/extra.config
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "no such file: /nonexistent/extra.config"
+}
+
+test_cli_bad_timeout_is_refused() {
+	cli --timeout soon
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "--timeout needs a number of seconds"
+}
+
+test_cli_missing_tool_is_named_with_install_command() {
+	# shellcheck source=tools/vm/lib.sh
+	source "$HMM_TOP/tools/vm/lib.sh"
+	# shellcheck source=tools/vm/deps.sh
+	source "$HMM_TOP/tools/vm/deps.sh"
+	# shellcheck disable=SC2034  # used by name
+	local -a FAKE=("hmm-no-such-tool|hmm-no-such-package")
+	set +e
+	out=$( (HMM_NO_INSTALL=1 deps_ensure FAKE) 2>&1)
+	rc=$?
+	set -e
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "missing: hmm-no-such-tool"
+	assert_contains "$out" "apt-get install --no-install-recommends hmm-no-such-package"
+}

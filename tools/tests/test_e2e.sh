@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# End to end: the real suite in the real guest, and the runner's contract
+# (exit statuses, watchdog, filter). Each test boots the guest.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+
+# e2e ARGS...: sets out, rc and secs.
+e2e() {
+	local start=$SECONDS
+	set +e
+	out=$("$HMM_TOP/run_tests.sh" "$@" 2>&1)
+	rc=$?
+	set -e
+	secs=$((SECONDS - start))
+	printf '%s\n' "$out" | tail -n 5
+}
+
+test_e2e_whole_suite_is_green() {
+	local junit
+	junit=$(mktemp)
+	e2e --junit "$junit"
+	assert_eq 0 "$rc" status
+	assert_contains "$out" "KTAP version 1"
+	assert_contains "$out" "ok 1 module.load"
+	[[ $(tail -n 1 <<< "$out") =~ ^[1-9][0-9]*\ passed,\ 0\ failed,\ [0-9]+\ skipped$ ]] ||
+		{ echo "bad verdict line"; return 1; }
+	assert_contains "$(cat "$junit")" '<testsuite name="hmm_nocopy"'
+	rm -f "$junit"
+}
+
+test_e2e_run_returns_the_command_status() {
+	e2e --run 'exit 3'
+	assert_eq 3 "$rc" status
+}
+
+test_e2e_run_sees_the_module_and_added_files() {
+	local f
+	f=$(mktemp)
+	printf 'payload-%s\n' "$$" > "$f"
+	e2e --add "$f" --run "grep -q '^test_hmm ' /proc/modules && test -c /dev/hmm_dmirror0 && cat /add/$(basename "$f")"
+	rm -f "$f"
+	assert_eq 0 "$rc" status
+	assert_contains "$out" "payload-$$"
+}
+
+test_e2e_hung_command_is_stopped_by_the_watchdog() {
+	e2e --timeout 30 --run 'sleep 100000'
+	assert_eq 124 "$rc" status
+	assert_contains "$out" "TIMEOUT"
+	((secs < 30 + 60)) || { echo "took ${secs}s"; return 1; }
+}
+
+test_e2e_filter_runs_only_what_it_names() {
+	e2e --filter 'device.unknown_ioctl_is_enotty' --filter 'device.missing_*'
+	assert_eq 0 "$rc" status
+	assert_contains "$out" "1..4"
+	assert_contains "$out" "ok 2 device.missing_unit_is_enoent"
+	assert_contains "$out" "ok 3 device.unknown_ioctl_is_enotty"
+	assert_eq "4 passed, 0 failed, 0 skipped" "$(tail -n 1 <<< "$out")" verdict
+}
+
+test_e2e_list_prints_test_names() {
+	e2e --list
+	assert_eq 0 "$rc" status
+	assert_contains "$out" "device.unknown_ioctl_is_enotty"
+}

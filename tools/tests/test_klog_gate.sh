@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The kernel-log gate on recorded guest kernel logs.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+
+DATA=$HMM_TOP/tools/tests/data
+GATE=$HMM_TOP/tools/vm/guest/klog-gate.awk
+
+# gate TEST FILE [from_start]: sets out and rc.
+gate() {
+	set +e
+	out=$(awk -v test="$1" -v mark=hmm-suite -v from_start="${3:-0}" \
+		-f "$GATE" "$DATA/$2")
+	rc=$?
+	set -e
+}
+
+test_gate_warning_fails_the_test_it_appeared_in() {
+	gate anon.x dmesg-warning.txt
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "WARNING: CPU: 1 PID: 80 at mm/migrate.c:641"
+	assert_eq 1 "$(wc -l <<< "$out")" "report lines"
+}
+
+test_gate_warning_does_not_fail_other_tests() {
+	gate anon.y dmesg-warning.txt
+	assert_eq 0 "$rc" status
+	assert_eq "" "$out" findings
+	gate module.load dmesg-warning.txt
+	assert_eq 0 "$rc" status
+}
+
+test_gate_bad_page_state_is_a_report() {
+	gate anon.z dmesg-warning.txt
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "BUG: Bad page state"
+}
+
+test_gate_boot_reports_charge_the_first_step() {
+	gate module.load dmesg-boot-warning.txt 1
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "boot_thing"
+	gate anon.x dmesg-boot-warning.txt
+	assert_eq 0 "$rc" status
+}
+
+test_gate_unknown_test_has_no_findings() {
+	gate no.such dmesg-warning.txt
+	assert_eq 0 "$rc" status
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Host tools: each need names a check and the Debian package that meets
+# it. Missing ones are installed when running as root (unless
+# HMM_NO_INSTALL is set), or named with the exact command otherwise.
+
+# "check|package": a check is a command name, or a path that must exist.
+# The lists are used by name, through deps_ensure.
+# shellcheck disable=SC2034
+DEPS_BUILD=(
+	"gcc|gcc" "make|make" "flex|flex" "bison|bison" "bc|bc" "perl|perl"
+	"xz|xz-utils" "rsync|rsync" "cpio|cpio"
+	"/usr/include/gelf.h|libelf-dev"
+	"/usr/include/openssl/opensslv.h|libssl-dev"
+	"/usr/lib/x86_64-linux-gnu/libc.a|libc6-dev"
+)
+# shellcheck disable=SC2034
+DEPS_RUN=(
+	"qemu-system-x86_64|qemu-system-x86"
+	"/bin/busybox|busybox-static"
+)
+# shellcheck disable=SC2034
+DEPS_DEBIAN_SOURCE=("/usr/src/linux-source-6.1.tar.xz|linux-source-6.1")
+# shellcheck disable=SC2034
+DEPS_CHECK=("shellcheck|shellcheck")
+
+dep_present() {
+	local check=$1
+
+	if [[ $check == /* ]]; then
+		[[ -e $check ]]
+	else
+		command -v "$check" > /dev/null 2>&1
+	fi
+}
+
+# A dynamic busybox cannot run in the guest, which has no libraries.
+busybox_is_static() {
+	! ldd /bin/busybox > /dev/null 2>&1
+}
+
+# deps_ensure NEED...: NEED is an array name (DEPS_BUILD, DEPS_RUN, ...).
+deps_ensure() {
+	local -a pkgs=() missing=()
+	local name entry check pkg
+
+	for name in "$@"; do
+		local -n list=$name
+		for entry in "${list[@]}"; do
+			check=${entry%%|*}
+			pkg=${entry#*|}
+			dep_present "$check" && continue
+			missing+=("$check")
+			pkgs+=("$pkg")
+		done
+	done
+	if dep_present /bin/busybox && ! busybox_is_static; then
+		missing+=("static /bin/busybox")
+		pkgs+=(busybox-static)
+	fi
+	((${#pkgs[@]} == 0)) && return 0
+
+	if ((EUID != 0)) || [[ -n ${HMM_NO_INSTALL:-} ]]; then
+		printf 'run_tests: error: missing: %s\n' "${missing[*]}" >&2
+		printf 'install them with: sudo apt-get install --no-install-recommends %s\n' \
+			"${pkgs[*]}" >&2
+		exit 2
+	fi
+	info "installing: ${pkgs[*]}"
+	mkdir -p "$HMM_BUILD"
+	if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${pkgs[@]}"; } \
+		> "$HMM_BUILD/apt.log" 2>&1; then
+		show_tail "$HMM_BUILD/apt.log"
+		die "apt-get install ${pkgs[*]} failed"
+	fi
+}

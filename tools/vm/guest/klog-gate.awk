@@ -1,0 +1,53 @@
+# Kernel-log gate: prints the kernel reports (BUG, WARNING, Oops, KASAN,
+# lockdep, kmemleak, ...) logged between "<mark>: begin <test>" and
+# "<mark>: end <test>". Input is dmesg output; only the last begin/end
+# pair of the test counts, so a re-run is judged on its own. With
+# -v from_start=1, the log from its first line counts too (boot reports
+# are charged to the first step).
+#
+#   awk -v test=NAME -v mark=hmm-suite -f klog-gate.awk < dmesg.txt
+
+function is_report(line) {
+	return line ~ /(^|[] ])(BUG|WARNING|UBSAN|KFENCE):/ ||
+	       line ~ /kernel BUG at/ ||
+	       line ~ /Oops[:]|general protection fault|Kernel panic/ ||
+	       line ~ /KASAN|kmemleak: .*suspected memory leak/ ||
+	       line ~ /INFO: (possible|trying to register|inconsistent|task .* blocked)/ ||
+	       line ~ /possible (circular|recursive) locking|lockdep/ ||
+	       line ~ /rcu: INFO: .*(stall|detected)/ ||
+	       line ~ /(list_add|list_del) corruption|Bad page (state|map)/
+}
+
+BEGIN {
+	begin_tag = mark ": begin " test
+	end_tag = mark ": end " test
+	inside = from_start ? 1 : 0
+	n = 0
+}
+
+{
+	tail = $0
+	sub(/^\[ *[0-9.]+\] /, "", tail)
+}
+
+tail == begin_tag {
+	inside = 1
+	if (!from_start)
+		n = 0
+	next
+}
+
+tail == end_tag {
+	inside = 0
+	next
+}
+
+inside && is_report(tail) {
+	found[++n] = tail
+}
+
+END {
+	for (i = 1; i <= n; i++)
+		print found[i]
+	exit n > 0
+}

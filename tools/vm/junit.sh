@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# JUnit XML from the parser's results file, for CI systems that show it.
+
+xml_escape() {
+	local s=$1
+
+	s=${s//&/&amp;}
+	s=${s//</&lt;}
+	s=${s//>/&gt;}
+	s=${s//\"/&quot;}
+	printf '%s' "$s"
+}
+
+# junit_write RESULTS OUT
+junit_write() {
+	local results=$1 out=$2 status name reason tests failures skipped
+
+	tests=$(wc -l < "$results")
+	failures=$(grep -c -E '^(fail|xpass|missing)' "$results" || true)
+	skipped=$(grep -c -E '^(skip|xfail)' "$results" || true)
+	{
+		printf '<?xml version="1.0" encoding="UTF-8"?>\n'
+		printf '<testsuite name="hmm_nocopy" tests="%s" failures="%s" skipped="%s">\n' \
+			"$tests" "$failures" "$skipped"
+		while IFS=$'\t' read -r status name reason; do
+			printf '  <testcase classname="%s" name="%s">' \
+				"$(xml_escape "${name%%.*}")" "$(xml_escape "$name")"
+			case $status in
+			fail|xpass|missing)
+				printf '<failure message="%s"/>' "$(xml_escape "$status: $reason")" ;;
+			skip|xfail)
+				printf '<skipped message="%s"/>' "$(xml_escape "$status: $reason")" ;;
+			esac
+			printf '</testcase>\n'
+		done < "$results"
+		printf '</testsuite>\n'
+	} > "$out"
+}

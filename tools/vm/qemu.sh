@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Booting the guest: QEMU with two serial ports (ttyS0: the kernel
+# console, kept in a file; ttyS1: the KTAP channel, on QEMU's stdout),
+# under a watchdog that ends a hung guest. KVM is used only when a probe
+# boot shows that it really works on this host; otherwise TCG.
+
+QEMU=${QEMU:-qemu-system-x86_64}
+QEMU_MEM=${QEMU_MEM:-2G}
+QEMU_SMP=${QEMU_SMP:-2}
+KVM_PROBE_SECONDS=15
+
+# qemu_boot ACCEL KERNEL INITRD CONSOLE_LOG SECONDS: runs the guest and
+# writes the KTAP channel to stdout. Returns QEMU's status, 124 if the
+# watchdog stopped it.
+qemu_boot() {
+	local accel=$1 kernel=$2 initrd=$3 console=$4 secs=$5 cpu=max
+
+	[[ $accel == kvm ]] && cpu=host
+	timeout -k 5 "$secs" "$QEMU" \
+		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp "$QEMU_SMP" \
+		-nodefaults -no-reboot -display none -no-user-config \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise" \
+		-serial "file:$console" \
+		-chardev stdio,id=ktap,signal=off -serial chardev:ktap \
+		< /dev/null 2> "$console.qemu"
+}
+
+# Decides between KVM and TCG once per host boot, so a host whose
+# /dev/kvm hangs QEMU costs one short probe, never a hung run.
+qemu_accel() {
+	local kernel=$1 initrd=$2 dir=$3 boot stamp
+
+	case ${HMM_ACCEL:-auto} in
+	kvm|tcg) printf '%s\n' "$HMM_ACCEL"; return ;;
+	esac
+	if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		printf 'tcg\n'
+		return
+	fi
+	boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+	stamp=$HMM_CACHE/kvm-probe-$boot
+	if [[ ! -f $stamp ]]; then
+		mkdir -p "$HMM_CACHE"
+		info "probing KVM (at most ${KVM_PROBE_SECONDS}s, once per host boot)"
+		if qemu_boot kvm "$kernel" "$initrd" "$dir/probe-console.log" \
+			"$KVM_PROBE_SECONDS" 2>/dev/null | grep -q '^# probe: ok'; then
+			echo kvm > "$stamp"
+		else
+			echo tcg > "$stamp"
+		fi
+	fi
+	cat "$stamp"
+}
