@@ -37,7 +37,8 @@ FIXTURE_SETUP(device)
 {
 	self->ndevices = count_devices();
 	if (!self->ndevices)
-		SKIP(return, "no /dev/hmm_dmirror* (is test_hmm loaded?)");
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
+		     "no /dev/hmm_dmirror* (is test_hmm loaded?)");
 	self->fd = hmm_open(0);
 	ASSERT_GE(self->fd, 0);
 }
