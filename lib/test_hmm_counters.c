@@ -4,6 +4,7 @@
  * protocol: pages locked are unlocked, pages taken are returned, device
  * pages allocated are freed when idle.
  */
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "test_hmm.h"
