@@ -86,6 +86,22 @@ kernel_make() {
 	fi
 }
 
+# A new config of a source that was built before starts from a copy of
+# that source's latest build: make then rebuilds only what the config
+# change touches, minutes less than a build from scratch.
+kernel_seed() {
+	local out=$1 prefix=$2 seed
+
+	[[ -d $out ]] && return 0
+	seed=$(find "$HMM_CACHE/kernel" -maxdepth 2 -name .hmm-built \
+		-path "$prefix*" -printf '%T@ %h\n' 2>/dev/null |
+		sort -rn | head -n 1 | cut -d' ' -f2-)
+	[[ -n $seed ]] || return 0
+	info "seeding the build from $seed"
+	cp -a "$seed" "$out.tmp" && mv "$out.tmp" "$out"
+	rm -f "$out/.hmm-built"
+}
+
 # kernel_prepare SRC KIND FRAGMENT...: configures and builds as needed,
 # then prints the build directory.
 kernel_prepare() {
@@ -101,6 +117,7 @@ kernel_prepare() {
 	# so an unchanged config costs the incremental build nothing.
 	cfg=$out.config
 	kconfig_make "$src" "$cfg" "$@"
+	kernel_seed "$out" "${out%-*}"
 	mkdir -p "$out"
 	cmp -s "$cfg/.config" "$out/.config" || cp "$cfg/.config" "$out/.config"
 	rm -f "$out/.hmm-built"
