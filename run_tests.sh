@@ -204,8 +204,7 @@ stage_boot() {
 	local accel parse start=$SECONDS victim
 	local -a st
 
-	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" \
-		"$(probe_initrd "$RUN")" "$RUN")
+	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
 	info "booting the guest ($accel, watchdog ${opt_timeout}s)"
 	set +e
 	qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \

@@ -28,8 +28,11 @@ qemu_boot() {
 
 # Decides between KVM and TCG once per host boot, so a host whose
 # /dev/kvm hangs QEMU costs one short probe, never a hung run.
+# qemu_accel KERNEL MAKE_PROBE_INITRD DIR: MAKE_PROBE_INITRD is a command
+# that prints the path of an initrd whose guest prints "# probe: ok";
+# it runs only when a probe is due.
 qemu_accel() {
-	local kernel=$1 initrd=$2 dir=$3 boot stamp
+	local kernel=$1 make_initrd=$2 dir=$3 boot stamp initrd
 
 	case ${HMM_ACCEL:-auto} in
 	kvm|tcg) printf '%s\n' "$HMM_ACCEL"; return ;;
@@ -43,6 +46,7 @@ qemu_accel() {
 	if [[ ! -f $stamp ]]; then
 		mkdir -p "$HMM_CACHE"
 		info "probing KVM (at most ${KVM_PROBE_SECONDS}s, once per host boot)"
+		initrd=$("$make_initrd" "$dir")
 		if qemu_boot kvm "$kernel" "$initrd" "$dir/probe-console.log" \
 			"$KVM_PROBE_SECONDS" 2>/dev/null | grep -q '^# probe: ok'; then
 			echo kvm > "$stamp"
