@@ -112,6 +112,17 @@ stage_kernel() {
 	info "kernel $(kernel_version "$KSRC_DIR") in $KBUILD"
 }
 
+# Runs of one tree and kernel share build/<kernel>/: one at a time.
+lock_out() {
+	local fd
+
+	exec {fd}> "$OUT/.lock"
+	if ! flock -n "$fd"; then
+		info "waiting for another run_tests.sh using $OUT"
+		flock "$fd"
+	fi
+}
+
 # Our module, built out of the repository so that several kernels' builds
 # do not trample each other.
 stage_module() {
@@ -254,11 +265,14 @@ main() {
 	stage_source
 	if ((opt_list)); then
 		OUT=$HMM_BUILD/list
+		mkdir -p "$OUT"
+		lock_out
 		stage_tests
 		list_tests
 		return 0
 	fi
 	stage_kernel
+	lock_out
 	stage_module
 	stage_tests
 	stage_initramfs

@@ -102,13 +102,27 @@ kernel_seed() {
 	rm -f "$out/.hmm-built"
 }
 
+# Two runs must never build in one directory at once: the second waits.
+kernel_lock() {
+	local out=$1 fd
+
+	mkdir -p "$(dirname "$out")"
+	exec {fd}> "$out.lock"
+	if ! flock -n "$fd"; then
+		info "waiting for another run that is building $out"
+		flock "$fd"
+	fi
+}
+
 # kernel_prepare SRC KIND FRAGMENT...: configures and builds as needed,
-# then prints the build directory.
+# then prints the build directory. Runs in a subshell of its caller, so
+# the lock ends with it.
 kernel_prepare() {
 	local src=$1 kind=$2 out cfg
 
 	shift 2
 	out=$(kernel_build_dir "$src" "$kind" "$@")
+	kernel_lock "$out"
 	if [[ $kind != user && -f $out/.hmm-built ]]; then
 		printf '%s\n' "$out"
 		return
