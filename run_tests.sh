@@ -3,9 +3,11 @@
 # boots a QEMU guest, runs the test_hmm suite in it, streams KTAP and
 # exits with the suite's verdict. Stages, in order: deps -> kernel ->
 # module -> tests -> initramfs -> boot -> report.
-set -euo pipefail
+set -Eeuo pipefail
 
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+trap 'printf "run_tests: error: unexpected failure of \"%s\" (%s line %s)\n" \
+	"$BASH_COMMAND" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
 for part in lib deps kconfig kernel initramfs qemu ktap junit; do
 	# shellcheck source=/dev/null
 	source "$HMM_TOP/tools/vm/$part.sh"
@@ -217,12 +219,13 @@ stage_boot() {
 
 	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
 	info "booting the guest ($accel, watchdog ${opt_timeout}s)"
-	set +e
-	qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \
+	if qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \
 		"$RUN/console.log" "$opt_timeout" |
-		tee "$RUN/ktap.raw" | ktap_parse "$RUN/results"
-	st=("${PIPESTATUS[@]}")
-	set -e
+		tee "$RUN/ktap.raw" | ktap_parse "$RUN/results"; then
+		st=("${PIPESTATUS[@]}")
+	else
+		st=("${PIPESTATUS[@]}")
+	fi
 	parse=${st[2]}
 	info "guest ran for $((SECONDS - start))s"
 
@@ -236,7 +239,8 @@ stage_boot() {
 	if [[ -n $victim && $parse != 0 ]]; then
 		printf '# the guest died during %s; last console lines:\n' "$victim"
 		tail -n 30 "$RUN/console.log" | sed 's/^/# /'
-		printf 'fail\t%s\tguest died during this test\n' "$victim" >> "$RUN/results"
+		sed -i "s/^missing\t(unreported)\t/missing\t$victim (the guest died during it)\t/" \
+			"$RUN/results"
 	elif ((st[0] != 0)); then
 		printf '# qemu exited with status %s:\n' "${st[0]}"
 		sed 's/^/# /' "$RUN/console.log.qemu"
@@ -279,6 +283,8 @@ main() {
 	((opt_build_only)) && return 0
 	stage_boot || status=$?
 	stage_report
+	# The verdict closes the output, after every other message.
+	((opt_run_set)) || ktap_verdict "$RUN/results"
 	return "$status"
 }
 

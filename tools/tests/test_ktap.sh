@@ -14,7 +14,7 @@ parse() {
 	out=$(ktap_parse "$results" < "$DATA/$1")
 	rc=$?
 	set -e
-	verdict=$(tail -n 1 <<< "$out")
+	verdict=$(ktap_verdict "$results")
 	results_text=$(cat "$results")
 	rm -f "$results"
 }
@@ -92,7 +92,7 @@ test_ktap_xfail_and_xpass_are_counted_apart() {
 	rc=$?
 	set -e
 	assert_contains "$out" "1 expected failures (XFAIL), 1 unexpected passes (XPASS)"
-	assert_eq "1 passed, 0 failed, 0 skipped" "$(tail -n 1 <<< "$out")" verdict
+	assert_eq "1 passed, 0 failed, 0 skipped" "$(ktap_verdict "$results")" verdict
 	assert_eq 0 "$rc" status
 	rm -f "$results"
 }

@@ -12,7 +12,8 @@ stage_program() {
 	local root=$1 src=$2 dest=$3 lib
 
 	install -D -m 0755 "$src" "$root$dest"
-	ldd "$src" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+	# ldd fails on static programs and data files: nothing to copy then.
+	for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' || true); do
 		[[ -f $lib ]] && install -D -m 0755 "$lib" "$root$lib"
 	done
 	return 0

@@ -6,9 +6,11 @@
 #
 # ktap_parse RESULTS < stream
 #   RESULTS gets one "status<TAB>name<TAB>reason" line per top-level
-#   result (status: pass, fail, skip, xfail, xpass, missing).
+#   result (status: pass, fail, skip, xfail, xpass), and a "missing"
+#   line counting the tests that never reported.
 #   Exit status: 0 if nothing failed, 1 otherwise; in --run mode
 #   (a "# run-exit: N" line seen) N.
+# ktap_verdict RESULTS prints the closing line from RESULTS.
 
 # Splits a result line into the globals r_status, r_name, r_reason.
 ktap_result_fields() {
@@ -101,7 +103,7 @@ ktap_parse() {
 		missing=1
 	fi
 	if ((missing > 0)); then
-		printf 'missing\t(unreported)\t%d tests\n' "$missing" >> "$results"
+		printf 'missing\t(unreported)\t%d\n' "$missing" >> "$results"
 	fi
 	fail=$((fail + missing))
 	if ((xfail + xpass > 0)); then
@@ -111,6 +113,16 @@ ktap_parse() {
 	if ((xpass > 0)); then
 		printf '# an XPASS means a known kernel bug is gone: update tools/vm/known-issues\n'
 	fi
-	printf '%d passed, %d failed, %d skipped\n' "$pass" "$fail" "$skip"
 	((fail == 0))
+}
+
+# Counts by status; a "missing" line stands for its count of failures.
+ktap_verdict() {
+	awk -F '\t' '
+		$1 == "pass" { pass++ }
+		$1 == "skip" { skip++ }
+		$1 == "fail" { fail++ }
+		$1 == "missing" { fail += $3 + 0 }
+		END { printf "%d passed, %d failed, %d skipped\n", pass, fail, skip }
+	' "$1"
 }
