@@ -197,6 +197,8 @@ stage_initramfs() {
 	cat "$OUT/base.cpio" "$RUN/job.cpio" > "$RUN/initrd.cpio"
 }
 
+# Called through qemu_accel, only when a KVM probe is due.
+# shellcheck disable=SC2317
 probe_initrd() {
 	local dir=$1
 
@@ -288,4 +290,6 @@ main() {
 	return "$status"
 }
 
-main "$@"
+status=0
+main "$@" || status=$?
+exit "$status"
