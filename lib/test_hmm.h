@@ -10,6 +10,7 @@
 #include <linux/percpu_counter.h>
 
 #include "test_hmm_uapi.h"
+#include "test_hmm_device.h"
 
 #define DMIRROR_NDEVICES	2
 
@@ -37,28 +38,44 @@ struct dmirror_device {
 	struct cdev cdevice;
 	unsigned int index;
 	struct dmirror_counters counters;
+	struct dmirror_devmem devmem;
+	struct dmirror_refuse *refuse;	/* test_hmm_refuse_cmd.c */
 };
 
 /* Per open file: the device and the process it mirrors. */
 struct dmirror {
 	struct dmirror_device *mdevice;
-	struct mutex mutex;
+	struct mutex mutex;		/* orders mirror updates */
+	struct dmirror_mirror mirror;
 };
 
 /*
  * Counter updates go to the device's set and the global set at once, so
  * the two can never disagree about what happened.
  */
-#define dmirror_count_add(mdev, field, n)				\
-	do {								\
-		atomic64_add((n), &(mdev)->counters.field);		\
-		atomic64_add((n), &dmirror_global_counters.field);	\
-	} while (0)
-
 extern struct dmirror_counters dmirror_global_counters;
+
+static inline void dmirror_count(struct dmirror_device *mdev, size_t offset,
+				 s64 n)
+{
+	atomic64_add(n, (atomic64_t *)((char *)&mdev->counters + offset));
+	atomic64_add(n, (atomic64_t *)((char *)&dmirror_global_counters +
+				       offset));
+}
+
+/* Adds n to one counter, named as a member of struct dmirror_counters. */
+#define dmirror_count_add(mdev, field, n) \
+	dmirror_count(mdev, offsetof(struct dmirror_counters, field), n)
 
 void dmirror_counters_read(const struct dmirror_counters *c,
 			   struct hmm_nc_counters *out);
 long dmirror_ioctl_counters(struct dmirror *dmirror, void __user *uarg);
+
+/* test_hmm_refuse_cmd.c: balloon, zsmalloc and aio refusal paths. */
+struct dmirror_refuse;
+int dmirror_refuse_init(struct dmirror_device *mdevice);
+void dmirror_refuse_fini(struct dmirror_device *mdevice);
+long dmirror_refuse_ioctl(struct dmirror *dmirror, unsigned int command,
+			  void __user *uarg);
 
 #endif /* _TEST_HMM_H */

@@ -20,18 +20,25 @@ static int dmirror_fops_open(struct inode *inode, struct file *filp)
 {
 	struct cdev *cdev = inode->i_cdev;
 	struct dmirror *dmirror;
+	int ret;
 
 	dmirror = kzalloc(sizeof(*dmirror), GFP_KERNEL);
 	if (!dmirror)
 		return -ENOMEM;
 	dmirror->mdevice = container_of(cdev, struct dmirror_device, cdevice);
 	mutex_init(&dmirror->mutex);
+	ret = dmirror_mirror_init(dmirror);
+	if (ret) {
+		kfree(dmirror);
+		return ret;
+	}
 	filp->private_data = dmirror;
 	return 0;
 }
 
 static int dmirror_fops_release(struct inode *inode, struct file *filp)
 {
+	dmirror_mirror_fini(filp->private_data);
 	kfree(filp->private_data);
 	return 0;
 }
@@ -45,6 +52,22 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 	switch (cmd) {
 	case HMM_NC_GET_COUNTERS:
 		return dmirror_ioctl_counters(dmirror, uarg);
+	case HMM_DMIRROR_READ:
+	case HMM_DMIRROR_WRITE:
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+	case HMM_DMIRROR_SNAPSHOT:
+	case HMM_DMIRROR_EXCLUSIVE:
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+	case HMM_DMIRROR_RELEASE:
+		return dmirror_ioctl_base(dmirror, cmd, uarg);
+	case HMM_NC_MIGRATE_ANON:
+		return dmirror_ioctl_migrate_anon(dmirror, uarg);
+	case HMM_NC_RF_HOLD:
+	case HMM_NC_RF_RELEASE:
+	case HMM_NC_RF_MIGRATE:
+	case HMM_NC_RF_STATE:
+		return dmirror_refuse_ioctl(dmirror, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -53,6 +76,7 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 static const struct file_operations dmirror_fops = {
 	.open		= dmirror_fops_open,
 	.release	= dmirror_fops_release,
+	.mmap		= dmirror_fops_mmap,
 	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
 	.llseek		= default_llseek,
 	.owner		= THIS_MODULE,
@@ -65,16 +89,23 @@ static int dmirror_device_add(struct dmirror_device *mdevice, unsigned int id)
 	int ret;
 
 	mdevice->index = id;
+	dmirror_devmem_init(mdevice);
+	ret = dmirror_refuse_init(mdevice);
+	if (ret)
+		return ret;
 	cdev_init(&mdevice->cdevice, &dmirror_fops);
 	mdevice->cdevice.owner = THIS_MODULE;
 	ret = cdev_add(&mdevice->cdevice, devt, 1);
-	if (ret)
+	if (ret) {
+		dmirror_refuse_fini(mdevice);
 		return ret;
+	}
 
 	dev = device_create(dmirror_class, NULL, devt, NULL, "hmm_dmirror%u",
 			    id);
 	if (IS_ERR(dev)) {
 		cdev_del(&mdevice->cdevice);
+		dmirror_refuse_fini(mdevice);
 		return PTR_ERR(dev);
 	}
 	return 0;
@@ -84,6 +115,8 @@ static void dmirror_device_remove(struct dmirror_device *mdevice)
 {
 	device_destroy(dmirror_class, mdevice->cdevice.dev);
 	cdev_del(&mdevice->cdevice);
+	dmirror_refuse_fini(mdevice);
+	dmirror_devmem_fini(mdevice);
 }
 
 static int __init hmm_dmirror_init(void)

@@ -105,7 +105,7 @@ struct hmm_nc_counters {
 	__u64 reserved[16];
 };
 
-#define HMM_NC_COUNTERS_GLOBAL	(1U << 0)	/* module-wide, not per device */
+#define HMM_NC_COUNTERS_GLOBAL	0x1U	/* module-wide, not per device */
 #define HMM_NC_COUNTERS_FLAGS	HMM_NC_COUNTERS_GLOBAL
 
 struct hmm_nc_counters_cmd {
@@ -117,5 +117,234 @@ struct hmm_nc_counters_cmd {
 
 #define HMM_NC_GET_COUNTERS \
 	_IOWR('H', HMM_NC_CMD_BASE + 0x00, struct hmm_nc_counters_cmd)
+
+/*
+ * Errors of the base commands on this device (struct hmm_dmirror_cmd):
+ *  EINVAL  addr not page-aligned, npages 0 or so large the range wraps;
+ *          MIGRATE_TO_DEV/SYS: part of the range has no VMA or a VMA
+ *          without read permission (checked before anything moves), or
+ *          a VMA that cannot migrate (hugetlb, VM_IO/VM_PFNMAP, DAX).
+ *  EFAULT  the command or cmd.ptr is not accessible; READ/WRITE/SNAPSHOT
+ *          on a range the process may not read (PROT_NONE, no VMA).
+ *  EPERM   WRITE to a page the process may not write, or to a page of
+ *          this device the CPU maps read-only (shared after fork: bring
+ *          it back first); CHECK_EXCLUSIVE
+ *          while a page of the range is still exclusive to the device.
+ *  ENOENT  MIGRATE_TO_DEV: a page of the range did not end up on this
+ *          device (shared memory, a page on another device, pinned).
+ *  EBUSY   the page tables kept changing under hmm_range_fault() past
+ *          its timeout; EXCLUSIVE could not take every page.
+ *  ENOMEM  kernel memory ran out.
+ *  ESRCH   the process that opened the device has no address space.
+ * READ, WRITE and MIGRATE_TO_DEV transfer in pieces of at most
+ * HMM_NC_BATCH_PAGES pages: on an error, pieces before the failing one
+ * may already have been transferred (cpages counts them).
+ */
+
+/*
+ * The DMA engine moves at most this many pages in one operation: every
+ * migration cuts its range into batches of at most HMM_NC_BATCH_PAGES
+ * pages (and at VMA boundaries), and copies each batch as one DMA
+ * operation, counted once in hmm_nc_counters.batches.
+ */
+#define HMM_NC_BATCH_PAGES	512
+
+/* Every 64-bit word of a page the engine primes in a probe. */
+#define HMM_NC_SENTINEL		0x4c454e49544e4553ULL	/* "SENTINEL" */
+
+/* What happened to one page of an HMM_NC_MIGRATE_ANON range. */
+enum hmm_nc_page_status {
+	HMM_NC_PS_UNTOUCHED = 0,	/* not reached (an error stopped us) */
+	HMM_NC_PS_MOVED,		/* state moved to a new page */
+	HMM_NC_PS_NO_PAGE,		/* unpopulated or the zero page */
+	HMM_NC_PS_SKIPPED,		/* not collected: device page, pinned,
+					 * locked elsewhere, split failed
+					 */
+	HMM_NC_PS_NOT_ANON,		/* page cache or swap cache page */
+	HMM_NC_PS_NOMEM,		/* no destination page */
+	HMM_NC_PS_BUSY,			/* callback: -EAGAIN (extra refs) */
+	HMM_NC_PS_REFUSED,		/* callback: any other error */
+};
+
+/*
+ * HMM_NC_MIGRATE_ANON: move the anonymous pages of a range of the
+ * opening process to new system pages with the device's batch workflow:
+ * collect, unmap and lock the batch (migrate_vma_setup), allocate the
+ * destinations, let the DMA engine copy the batch, migrate each page's
+ * state with migrate_folio() in the chosen mode, then remap and unlock
+ * (migrate_vma_finalize). Under HMM_NC_MODE_SYNC the kernel copies and
+ * the engine does not; under HMM_NC_MODE_SYNC_NO_COPY the engine copies.
+ *
+ * HMM_NC_MIGRATE_PROBE replaces the engine's copy with a fill of every
+ * destination with HMM_NC_SENTINEL, done before the state moves: after
+ * NO_COPY the range then reads as the sentinel (the kernel did not
+ * copy), after SYNC as the old data (the kernel did). The probe destroys
+ * the range's data by design; use it on a buffer of your own.
+ *
+ * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
+ * addr not page-aligned, npages 0 or above HMM_NC_MIGRATE_MAX_PAGES, part
+ * of the range without a VMA or read permission, or in a VMA that cannot
+ * migrate (hugetlb, VM_IO/VM_PFNMAP, DAX); nothing has moved then.
+ * EFAULT the command or the status array is not accessible. ENOMEM
+ * kernel memory ran out before the first batch. ESRCH the opening
+ * process has no address space any more. EOPNOTSUPP the running kernel
+ * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.10).
+ */
+struct hmm_nc_migrate_cmd {
+	__u64 addr;	/* in: page-aligned start of the range */
+	__u64 npages;	/* in: pages in the range */
+	__u64 status;	/* in: address of npages __u8 (hmm_nc_page_status), or 0 */
+	__u32 flags;	/* in: HMM_NC_MIGRATE_* */
+	__u32 mode;	/* in: enum hmm_nc_mode */
+	__u64 moved;	/* out: pages whose state moved */
+	__u64 batches;	/* out: batches the range was cut into */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+#define HMM_NC_MIGRATE_PROBE		0x1U
+#define HMM_NC_MIGRATE_FLAGS		HMM_NC_MIGRATE_PROBE
+#define HMM_NC_MIGRATE_MAX_PAGES	0x40000U	/* 1 GiB of 4 KiB pages */
+
+#define HMM_NC_MIGRATE_ANON \
+	_IOWR('H', HMM_NC_CMD_BASE + 0x01, struct hmm_nc_migrate_cmd)
+
+/*
+ * Refusal paths (commands 0x50-0x5f). balloon_page_migrate(),
+ * zs_page_migrate() and aio_migrate_folio() refuse MIGRATE_SYNC_NO_COPY
+ * with -EINVAL: their data must be copied under a lock of their own. The
+ * device holds pages of these kinds and migrates chosen ones through the
+ * kernel's own protocol for them, in the mode the caller picks:
+ *  HMM_NC_CB_BALLOON   a page of the device's balloon (balloon_dev_info),
+ *                      isolated, migrated and put back through balloon_mops;
+ *  HMM_NC_CB_ZSMALLOC  the zspage page holding an object of the device's
+ *                      zsmalloc pool, through the pool's movable operations;
+ *  HMM_NC_CB_AIO       a ring page of an aio context of the calling process,
+ *                      through its mapping's migrate_folio callback;
+ *  HMM_NC_CB_OTHER     a page of the device's own non-LRU movable pages,
+ *                      whose callback moves state and, under NO_COPY, leaves
+ *                      the data to the DMA engine: a batch can so mix pages
+ *                      that migrate with a page that refuses.
+ * Balloon pages, objects and movable pages carry a self-checking payload.
+ * The held items belong to the device (not to an open file) and live
+ * until released or until the module is unloaded, which returns them.
+ */
+#define HMM_NC_RF_MAX_HELD	4096	/* items of one kind per device */
+#define HMM_NC_RF_MAX_BATCH	64	/* pages per HMM_NC_RF_MIGRATE */
+#define HMM_NC_RF_OBJ_SIZE	248	/* payload bytes of a zsmalloc object */
+#define HMM_NC_RF_ALL		(~0ULL)	/* HMM_NC_RF_RELEASE: every item */
+
+/*
+ * HMM_NC_RF_HOLD adds count items of a kind (HMM_NC_CB_BALLOON,
+ * _ZSMALLOC or _OTHER) to the device; HMM_NC_RF_RELEASE gives back the
+ * last count held (at most all of them).
+ * Errors: EINVAL unknown flags, non-zero reserved, another kind, count 0.
+ * ENOSPC HOLD past HMM_NC_RF_MAX_HELD (nothing added). ENOMEM kernel
+ * memory ran out (items added before stay held: see HMM_NC_RF_STATE).
+ * EBUSY RELEASE: an item stayed isolated by someone else (compaction)
+ * for about a second; the ones before it were given back. EFAULT bad
+ * pointer.
+ */
+struct hmm_nc_rf_hold {
+	__u32 flags;		/* in: must be zero */
+	__u32 kind;		/* in: enum hmm_nc_cb */
+	__u64 count;		/* in: items to add / give back */
+	__u64 done;		/* out: items added / given back */
+	__u64 held;		/* out: items of the kind held now */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+/* One page of an HMM_NC_RF_MIGRATE batch. */
+struct hmm_nc_rf_page {
+	__u32 kind;		/* in: enum hmm_nc_cb */
+	__u32 flags;		/* in: must be zero */
+	__u64 index;		/* in: item (balloon page, object, movable
+				 * page) or, for aio, ring page
+				 */
+	__u64 ctx;		/* in: aio: the aio_context_t of io_setup();
+				 * must be zero for the other kinds
+				 */
+	__s32 result;		/* out: what the callback returned, or why
+				 * it was not called (HMM_NC_RF_RAN clear)
+				 */
+	__u32 status;		/* out: HMM_NC_RF_* */
+	__u64 old_pfn;		/* out: page holding the item before */
+	__u64 new_pfn;		/* out: page holding it afterwards */
+	__u64 reserved[2];	/* in: must be zero */
+};
+
+#define HMM_NC_RF_RAN		0x1U	/* the callback was called */
+#define HMM_NC_RF_MOVED		0x2U	/* new_pfn != old_pfn */
+/*
+ * Back home: the page holding the item is where its owner keeps it and
+ * no longer isolated. Balloon: on the balloon's list, the balloon holds
+ * as many pages as before and none isolated. zsmalloc: the object's
+ * handle maps into it. aio: the ring's page-cache slot holds it.
+ * Movable: the device's table holds it, not isolated.
+ */
+#define HMM_NC_RF_HOME		0x4U
+/* Payload checks out (aio: byte-identical to the page before). */
+#define HMM_NC_RF_INTACT	0x8U
+#define HMM_NC_RF_COPIED	0x10U	/* the DMA engine copied it */
+
+/*
+ * HMM_NC_RF_MIGRATE migrates a batch the way the NO_COPY protocol does:
+ * take every page (isolate it through its owner, or reference it), lock
+ * them all (unmapping aio ring pages), call each page's migrate callback
+ * in the chosen mode, DMA-copy the pages that migrated under NO_COPY in
+ * one operation, put back the pages whose callback failed, check every
+ * item where its owner keeps it, unlock.
+ * Errors (nothing was attempted): EINVAL unknown flags or non-zero
+ * reserved (command or page), mode out of range, npages 0 or above
+ * HMM_NC_RF_MAX_BATCH, unknown kind, index not held, ctx non-zero for a
+ * kind other than aio, ctx not an aio ring mapped in the caller or index
+ * past its end, the same page named twice. EFAULT bad pointer.
+ * EOPNOTSUPP the kernel has no such mode. ENOMEM kernel memory ran out.
+ * EBUSY a page could not be taken: held locked or isolated by someone
+ * else for about a second. ENOENT an aio ring page is not in its page
+ * cache.
+ * A callback's failure is not an error of the command: see each page's
+ * result and the counts below. A page whose callback was not called
+ * (HMM_NC_RF_RAN clear) says why in result: -EBUSY for an aio ring page
+ * on the active or unevictable LRU list (the module cannot isolate LRU
+ * pages, so their list flags must not move), -ENOMEM.
+ */
+struct hmm_nc_rf_migrate {
+	__u32 flags;		/* in: must be zero */
+	__u32 mode;		/* in: enum hmm_nc_mode */
+	__u64 npages;		/* in: entries at pages */
+	__u64 pages;		/* in: address of struct hmm_nc_rf_page[] */
+	__u64 migrated;		/* out: callbacks that returned 0 */
+	__u64 refused;		/* out: callbacks that returned -EINVAL */
+	__u64 failed;		/* out: pages that failed otherwise */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+/*
+ * HMM_NC_RF_STATE reports what the device holds and checks every held
+ * payload. Errors: EINVAL unknown flags or non-zero reserved; EFAULT.
+ */
+struct hmm_nc_rf_state {
+	__u32 flags;		/* in: must be zero */
+	__u32 reserved0;	/* in: must be zero */
+	__u64 balloon_pages;	/* out: pages in the balloon */
+	__u64 balloon_listed;	/* out: ... of them on its page list */
+	__u64 balloon_isolated;	/* out: its isolated_pages count */
+	__u64 zs_objects;	/* out: objects in the pool */
+	__u64 zs_pool_pages;	/* out: pages the pool uses */
+	__u64 movable_pages;	/* out: the device's own movable pages */
+	__u64 movable_isolated;	/* out: ... of them isolated */
+	__u64 bad;		/* out: held items whose payload fails */
+	__u64 reserved[8];	/* in: must be zero */
+};
+
+#define HMM_NC_RF_BASE		(HMM_NC_CMD_BASE + 0x10)
+#define HMM_NC_RF_HOLD \
+	_IOWR('H', HMM_NC_RF_BASE + 0x00, struct hmm_nc_rf_hold)
+#define HMM_NC_RF_RELEASE \
+	_IOWR('H', HMM_NC_RF_BASE + 0x01, struct hmm_nc_rf_hold)
+#define HMM_NC_RF_MIGRATE \
+	_IOWR('H', HMM_NC_RF_BASE + 0x02, struct hmm_nc_rf_migrate)
+#define HMM_NC_RF_STATE \
+	_IOWR('H', HMM_NC_RF_BASE + 0x03, struct hmm_nc_rf_state)
 
 #endif /* _TEST_HMM_UAPI_H */

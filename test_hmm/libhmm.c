@@ -28,6 +28,9 @@ int hmm_open(unsigned int unit)
 	return fd < 0 ? -errno : fd;
 }
 
+/* EBUSY can also be final (EXCLUSIVE on pages it cannot take): give up. */
+#define HMM_BUSY_RETRIES	100
+
 /*
  * Issue a base command. The device may ask to be called again (EBUSY
  * while an invalidation races with it), as the 6.1 device does.
@@ -40,11 +43,12 @@ int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
 		.ptr = (uintptr_t)ptr,
 		.npages = npages,
 	};
-	int ret;
+	int ret, busy = 0;
 
 	do {
 		ret = ioctl(fd, request, &cmd);
-	} while (ret < 0 && (errno == EINTR || errno == EBUSY));
+	} while (ret < 0 && (errno == EINTR ||
+			     (errno == EBUSY && ++busy < HMM_BUSY_RETRIES)));
 	if (ret < 0)
 		return -errno;
 	if (out)
@@ -140,4 +144,171 @@ int hmm_pfn(const void *addr, __u64 *pfn)
 		return -ENOENT;
 	*pfn = entry & PAGEMAP_PFN_MASK;
 	return *pfn ? 0 : -EPERM;
+}
+
+/* Raw pagemap entries of npages pages from addr, in one read. */
+int hmm_pagemap(const void *addr, size_t npages, __u64 *entries)
+{
+	size_t len = npages * sizeof(*entries);
+	off_t off;
+	int fd, ret;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	off = (off_t)((uintptr_t)addr / hmm_page_size() * sizeof(*entries));
+	ret = pread(fd, entries, len, off) == (ssize_t)len ? 0 : -EIO;
+	close(fd);
+	return ret;
+}
+
+/* Returns the byte offset of the first word that is not word, or -1. */
+ssize_t hmm_verify_word(const void *addr, size_t size, __u64 word)
+{
+	const __u64 *w = addr;
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*w); i++)
+		if (w[i] != word)
+			return (ssize_t)(i * sizeof(*w));
+	return -1;
+}
+
+/* delta = after - before, field by field (all fields are __u64). */
+void hmm_counters_delta(const struct hmm_nc_counters *before,
+			const struct hmm_nc_counters *after,
+			struct hmm_nc_counters *delta)
+{
+	const __u64 *b = (const __u64 *)before;
+	const __u64 *a = (const __u64 *)after;
+	__u64 *d = (__u64 *)delta;
+	size_t i;
+
+	for (i = 0; i < sizeof(*delta) / sizeof(*d); i++)
+		d[i] = a[i] - b[i];
+}
+
+int hmm_snapshot(int fd, void *addr, __u64 npages, __u8 *prot)
+{
+	return hmm_cmd(fd, HMM_DMIRROR_SNAPSHOT, addr, prot, npages, NULL);
+}
+
+/* HMM_NC_MIGRATE_ANON; status (npages bytes) may be NULL. */
+int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, __u8 *status, struct hmm_nc_migrate_cmd *out)
+{
+	struct hmm_nc_migrate_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)addr;
+	cmd.npages = npages;
+	cmd.status = (uintptr_t)status;
+	cmd.flags = flags;
+	cmd.mode = mode;
+	if (ioctl(fd, HMM_NC_MIGRATE_ANON, &cmd) < 0)
+		return -errno;
+	if (out)
+		*out = cmd;
+	return 0;
+}
+
+static const char *hmm_prot_kind(__u8 prot)
+{
+	switch (prot & 0xf0) {
+	case HMM_DMIRROR_PROT_ZERO:
+		return "|zero";
+	case HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL:
+		return "|dev-local";
+	case HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE:
+		return "|dev-remote";
+	case HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL:
+		return "|coherent-local";
+	case HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE:
+		return "|coherent-remote";
+	default:
+		return "";
+	}
+}
+
+/* A SNAPSHOT byte in words, e.g. "write|dev-local" or "read|pmd". */
+const char *hmm_prot_str(__u8 prot, char *buf, size_t len)
+{
+	const char *access = "none";
+
+	if (prot == HMM_DMIRROR_PROT_ERROR) {
+		snprintf(buf, len, "error");
+		return buf;
+	}
+	if (prot & HMM_DMIRROR_PROT_WRITE)
+		access = "write";
+	else if (prot & HMM_DMIRROR_PROT_READ)
+		access = "read";
+	snprintf(buf, len, "%s%s%s%s", access, hmm_prot_kind(prot),
+		 (prot & HMM_DMIRROR_PROT_PMD) ? "|pmd" : "",
+		 (prot & HMM_DMIRROR_PROT_PUD) ? "|pud" : "");
+	return buf;
+}
+
+const char *hmm_status_str(__u8 status)
+{
+	static const char * const names[] = {
+		[HMM_NC_PS_UNTOUCHED] = "untouched",
+		[HMM_NC_PS_MOVED] = "moved",
+		[HMM_NC_PS_NO_PAGE] = "no-page",
+		[HMM_NC_PS_SKIPPED] = "skipped",
+		[HMM_NC_PS_NOT_ANON] = "not-anon",
+		[HMM_NC_PS_NOMEM] = "nomem",
+		[HMM_NC_PS_BUSY] = "busy",
+		[HMM_NC_PS_REFUSED] = "refused",
+	};
+
+	if (status < ARRAY_SIZE(names))
+		return names[status];
+	return "?";
+}
+
+static int hmm_rf_hold_cmd(int fd, unsigned long request, __u32 kind,
+			   __u64 count)
+{
+	struct hmm_nc_rf_hold cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = kind;
+	cmd.count = count;
+	if (ioctl(fd, request, &cmd) < 0)
+		return -errno;
+	return (int)cmd.held;
+}
+
+int hmm_rf_hold(int fd, __u32 kind, __u64 count)
+{
+	return hmm_rf_hold_cmd(fd, HMM_NC_RF_HOLD, kind, count);
+}
+
+int hmm_rf_release(int fd, __u32 kind, __u64 count)
+{
+	return hmm_rf_hold_cmd(fd, HMM_NC_RF_RELEASE, kind, count);
+}
+
+int hmm_rf_state(int fd, struct hmm_nc_rf_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(fd, HMM_NC_RF_STATE, st) < 0 ? -errno : 0;
+}
+
+/* HMM_NC_RF_MIGRATE; out (the command's counts) may be NULL. */
+int hmm_rf_migrate(int fd, __u32 mode, struct hmm_nc_rf_page *pages,
+		   __u64 npages, struct hmm_nc_rf_migrate *out)
+{
+	struct hmm_nc_rf_migrate cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.mode = mode;
+	cmd.npages = npages;
+	cmd.pages = (uintptr_t)pages;
+	if (ioctl(fd, HMM_NC_RF_MIGRATE, &cmd) < 0)
+		return -errno;
+	if (out)
+		*out = cmd;
+	return 0;
 }

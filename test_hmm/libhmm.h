@@ -18,11 +18,23 @@
 #define HMM_DEV_FMT	"/dev/hmm_dmirror%u"
 #define HMM_MODULE	"test_hmm"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Devices. */
 int hmm_open(unsigned int unit);
 int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
 	    __u64 npages, struct hmm_dmirror_cmd *out);
 int hmm_counters(int fd, bool global, struct hmm_nc_counters *out);
+void hmm_counters_delta(const struct hmm_nc_counters *before,
+			const struct hmm_nc_counters *after,
+			struct hmm_nc_counters *delta);
+int hmm_snapshot(int fd, void *addr, __u64 npages, __u8 *prot);
+int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, __u8 *status, struct hmm_nc_migrate_cmd *out);
+const char *hmm_prot_str(__u8 prot, char *buf, size_t len);
+const char *hmm_status_str(__u8 status);
 
 /* Buffers: page-aligned anonymous memory, and a pattern to fill it with. */
 size_t hmm_page_size(void);
@@ -30,8 +42,49 @@ void *hmm_map_anon(size_t size, int prot);
 int hmm_unmap(void *addr, size_t size);
 void hmm_fill(void *addr, size_t size, __u64 seed);
 ssize_t hmm_verify(const void *addr, size_t size, __u64 seed);
+ssize_t hmm_verify_word(const void *addr, size_t size, __u64 word);
 
-/* Page identity: the PFN behind a user address, from /proc/self/pagemap. */
+/*
+ * Page identity, from /proc/self/pagemap (PFNs need CAP_SYS_ADMIN). A
+ * page on a device shows as a swap-type entry with no PFN.
+ */
+#define HMM_PM_PRESENT		0x8000000000000000ULL
+#define HMM_PM_SWAP		0x4000000000000000ULL
+#define HMM_PM_PFN_MASK		0x007fffffffffffffULL
+
 int hmm_pfn(const void *addr, __u64 *pfn);
+int hmm_pagemap(const void *addr, size_t npages, __u64 *entries);
+
+/* The PFN of a pagemap entry, or 0 when no page is present. */
+static inline __u64 hmm_pm_pfn(__u64 entry)
+{
+	return (entry & HMM_PM_PRESENT) ? entry & HMM_PM_PFN_MASK : 0;
+}
+
+/* A swap-type entry: on a device (or swapped out, or migrating). */
+static inline bool hmm_pm_swapped(__u64 entry)
+{
+	return !(entry & HMM_PM_PRESENT) && (entry & HMM_PM_SWAP);
+}
+
+/*
+ * The offset of a swap-type entry: for a page on a device, the PFN of its
+ * device-private page (the swap type fills the frame's low 5 bits).
+ */
+static inline __u64 hmm_pm_swap_pfn(__u64 entry)
+{
+	return hmm_pm_swapped(entry) ? (entry & HMM_PM_PFN_MASK) >> 5 : 0;
+}
+
+/*
+ * Refusal paths (HMM_NC_RF_*): items the device holds, and batches of
+ * balloon, zsmalloc, aio ring and movable pages migrated in one mode.
+ * hold/release return the number of items of the kind held afterwards.
+ */
+int hmm_rf_hold(int fd, __u32 kind, __u64 count);
+int hmm_rf_release(int fd, __u32 kind, __u64 count);
+int hmm_rf_state(int fd, struct hmm_nc_rf_state *st);
+int hmm_rf_migrate(int fd, __u32 mode, struct hmm_nc_rf_page *pages,
+		   __u64 npages, struct hmm_nc_rf_migrate *out);
 
 #endif /* _LIBHMM_H */

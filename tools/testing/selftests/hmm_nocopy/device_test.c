@@ -6,7 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -164,6 +168,142 @@ TEST_F(device, close_while_child_still_uses_device)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Device pages of [p, p + npages) stay put until something moves them. */
+static bool all_on_device(void *p, size_t npages)
+{
+	__u64 pm[16];
+	size_t i;
+
+	if (npages > ARRAY_SIZE(pm) || hmm_pagemap(p, npages, pm))
+		return false;
+	for (i = 0; i < npages; i++)
+		if (!hmm_pm_swapped(pm[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A file closed with its pages still on the device: they stay there, a
+ * CPU access still brings them back intact (the fault path needs only
+ * the device, not the closed file), and every device page is freed.
+ */
+TEST_F(device, close_with_pages_on_device_is_clean)
+{
+	size_t npages = 8, size = npages * hmm_page_size();
+	char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	char *mirror = malloc(size);
+	struct hmm_nc_counters before, now, d;
+	struct hmm_dmirror_cmd cmd;
+	int fd;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, mirror);
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &before));
+	hmm_fill(p, size, 1);
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, p, mirror, npages,
+			     &cmd));
+	ASSERT_EQ(npages, cmd.cpages);
+	ASSERT_EQ(0, close(fd));
+
+	ASSERT_TRUE(all_on_device(p, npages));
+	ASSERT_EQ(-1, hmm_verify(p, size, 1));
+	ASSERT_EQ(0, hmm_unmap(p, size));
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &now));
+	hmm_counters_delta(&before, &now, &d);
+	EXPECT_EQ(npages, d.devmem_alloc);
+	EXPECT_EQ(npages, d.devmem_free);
+	EXPECT_EQ(npages, d.cpu_faults);
+	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+	free(mirror);
+}
+
+/*
+ * A process that exits with its device open and pages on the device
+ * leaves nothing behind: exit frees the pages, then closes the file.
+ */
+TEST_F(device, exit_with_pages_on_device_is_clean)
+{
+	struct hmm_nc_counters before, now, d;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &before));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		size_t npages = 8, size = npages * hmm_page_size();
+		char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+		char *mirror = malloc(size);
+		int fd = hmm_open(1);
+
+		if (!p || !mirror || fd < 0)
+			_exit(1);
+		hmm_fill(p, size, 2);
+		if (hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, p, mirror, npages,
+			    NULL))
+			_exit(2);
+		_exit(all_on_device(p, npages) ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &now));
+	hmm_counters_delta(&before, &now, &d);
+	EXPECT_EQ(8, d.devmem_alloc);
+	EXPECT_EQ(8, d.devmem_free);
+	EXPECT_EQ(0, d.cpu_faults);
+}
+
+/* Whether /proc/iomem lists a chunk of device memory of ours. */
+static int iomem_has_device_memory(void)
+{
+	char line[256];
+	int found = 0;
+	FILE *f;
+
+	f = fopen("/proc/iomem", "r");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, ": hmm_dmirror");
+	fclose(f);
+	return found;
+}
+
+/*
+ * Device memory is created on demand and given back once unused: after
+ * a migration there and back, the chunk leaves /proc/iomem (the return
+ * runs from a work item, so give it a moment).
+ */
+TEST_F(device, idle_device_returns_its_memory)
+{
+	size_t npages = 4, size = npages * hmm_page_size();
+	char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	char mirror[4 * 4096];
+	int i, found;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_LE(size, sizeof(mirror));
+	hmm_fill(p, size, 3);
+	ASSERT_EQ(0, hmm_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_DEV, p, mirror,
+			     npages, NULL));
+	ASSERT_EQ(1, iomem_has_device_memory());
+	ASSERT_EQ(0, hmm_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_SYS, p, NULL,
+			     npages, NULL));
+	for (i = 0; i < 100; i++) {
+		found = iomem_has_device_memory();
+		if (found <= 0)
+			break;
+		usleep(50 * 1000);
+	}
+	EXPECT_EQ(0, found) TH_LOG("device memory still mapped after 5 s");
+	ASSERT_EQ(-1, hmm_verify(p, size, 3));
 }
 
 HMM_TEST_MAIN

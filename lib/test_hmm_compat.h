@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernel versions the test device builds
+ * against lives here, so the logic reads the same on all of them.
+ *
+ * Supported so far: Linux 6.1 (the Debian 6.1.y tree, which carries
+ * migrate_device_range() from 6.2). Next: 5.10, where the mode exists
+ * but callbacks take struct page, and 6.12, where MIGRATE_SYNC_NO_COPY
+ * is gone and dmirror_kernel_mode() must refuse it.
+ */
+#ifndef _TEST_HMM_COMPAT_H
+#define _TEST_HMM_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/gfp.h>
+#include <linux/memremap.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/smp.h>
+#include <linux/zsmalloc.h>
+
+#include "test_hmm_uapi.h"
+
+/*
+ * Versions are told apart by major and patch level; kernels before 5.14
+ * (5.10) do not define LINUX_VERSION_MAJOR at all.
+ */
+#if !defined(LINUX_VERSION_MAJOR) || LINUX_VERSION_MAJOR != 6 || \
+	LINUX_VERSION_PATCHLEVEL != 1
+#error "test_hmm: only Linux 6.1 is supported so far (see test_hmm_compat.h)"
+#endif
+
+/* The kernel's migrate_mode for one of ours, or -EOPNOTSUPP. */
+static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
+{
+	switch (mode) {
+	case HMM_NC_MODE_SYNC:
+		*kmode = MIGRATE_SYNC;
+		return 0;
+	case HMM_NC_MODE_SYNC_NO_COPY:
+		*kmode = MIGRATE_SYNC_NO_COPY;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Move an anonymous page's state (and its data unless the mode says
+ * otherwise) to a new page; both pages are locked.
+ */
+static inline int dmirror_migrate_state(struct page *dst, struct page *src,
+					enum migrate_mode kmode)
+{
+	return migrate_folio(page_mapping(src), page_folio(dst),
+			     page_folio(src), kmode);
+}
+
+/* A fresh system page for user data at addr of vma, or NULL. */
+static inline struct page *dmirror_alloc_user_page(struct vm_area_struct *vma,
+						   unsigned long addr)
+{
+	return alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma, addr);
+}
+
+/* Hand out a free device-private page: one reference, locked. */
+static inline void dmirror_device_page_init(struct page *page)
+{
+	zone_device_page_init(page);
+}
+
+/*
+ * Make [start, end) exclusive to the device; returns the number of
+ * entries filled in pages[] (locked and referenced, NULL where it
+ * failed) or -errno.
+ */
+static inline int dmirror_make_exclusive(struct mm_struct *mm,
+					 unsigned long start, unsigned long end,
+					 struct page **pages, void *owner)
+{
+	return make_device_exclusive_range(mm, start, end, pages, owner);
+}
+
+/* Refusal paths (test_hmm_refuse.c and the files of its page kinds). */
+
+/* Whether the kernel copies a page's data in this mode. */
+static inline bool dmirror_kernel_copies(enum migrate_mode kmode)
+{
+	return kmode != MIGRATE_SYNC_NO_COPY;
+}
+
+/* The page-cache folio at index, referenced, or NULL (ERR_PTR in 6.3+). */
+static inline struct folio *dmirror_filemap_folio(struct address_space *mapping,
+						  pgoff_t index)
+{
+	return filemap_get_folio(mapping, index);
+}
+
+/*
+ * lru_add_drain() is not exported; releasing an empty pagevec drains
+ * this CPU's LRU batches all the same (folio_batch from 6.5).
+ */
+static inline int dmirror_lru_drain_cpu(void *unused)
+{
+	struct pagevec pvec;
+
+	pagevec_init(&pvec);
+	__pagevec_release(&pvec);
+	return 0;
+}
+
+/* lru_add_drain_all(), which is not exported either. */
+static inline void dmirror_lru_drain_all(void)
+{
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu)
+		smp_call_on_cpu(cpu, dmirror_lru_drain_cpu, NULL, false);
+}
+
+/* A zsmalloc handle, or 0 (6.1 returns an error value, 5.10 zero). */
+static inline unsigned long dmirror_zs_malloc(struct zs_pool *pool,
+					      size_t size, gfp_t gfp)
+{
+	unsigned long handle = zs_malloc(pool, size, gfp);
+
+	return IS_ERR_VALUE(handle) ? 0 : handle;
+}
+
+/*
+ * Non-LRU movable pages: the owner's operations go in page->mapping
+ * (5.10 names an address_space there, 6.0 on movable_operations). The
+ * page is locked.
+ */
+static inline void dmirror_page_set_movable(struct page *page,
+					    const struct movable_operations *mops)
+{
+	__SetPageMovable(page, mops);
+}
+
+static inline void dmirror_page_clear_movable(struct page *page)
+{
+	__ClearPageMovable(page);
+}
+
+/* fs/aio.c's AIO_RING_MAGIC: its ring header's and its file system's. */
+#define DMIRROR_AIO_RING_MAGIC	0xa10a10a1
+
+#endif /* _TEST_HMM_COMPAT_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The simulated device behind each /dev/hmm_dmirror*: its private memory
+ * (test_hmm_devmem.c), the mirror of the opening process's page tables
+ * (test_hmm_mirror.c), the DMA engine (test_hmm_dma.c) and the migration
+ * workflows built on them (test_hmm_migrate.c).
+ */
+#ifndef _TEST_HMM_DEVICE_H
+#define _TEST_HMM_DEVICE_H
+
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+struct dmirror;
+struct dmirror_device;
+struct hmm_dmirror_cmd;
+
+/*
+ * Device-private memory of one device: ZONE_DEVICE chunks created on
+ * demand and returned once no page of theirs is in use.
+ */
+struct dmirror_devmem {
+	spinlock_t lock;		/* chunk list, free maps, use counts */
+	struct list_head chunks;
+	struct mutex remove_lock;	/* one chunk removal at a time */
+	struct work_struct reclaim;	/* returns chunks nobody uses */
+	char name[32];			/* resource name in /proc/iomem */
+};
+
+/* Per open file: the opener's address space as the device sees it. */
+struct dmirror_mirror {
+	struct mmu_interval_notifier notifier;
+	struct xarray pt;	/* user pfn -> page with the data, tagged */
+};
+
+/* test_hmm_devmem.c */
+void dmirror_devmem_init(struct dmirror_device *mdevice);
+void dmirror_devmem_fini(struct dmirror_device *mdevice);
+void dmirror_devmem_release(struct dmirror_device *mdevice);
+struct page *dmirror_devmem_alloc(struct dmirror_device *mdevice);
+struct page *dmirror_devmem_backing(struct page *dpage);
+struct dmirror_device *dmirror_devmem_owner(struct page *page);
+
+/* test_hmm_mirror.c */
+int dmirror_mirror_init(struct dmirror *dmirror);
+void dmirror_mirror_fini(struct dmirror *dmirror);
+long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
+			void __user *uarg);
+int dmirror_mirror_map_device(struct dmirror *dmirror, unsigned long start,
+			      unsigned long end);
+int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
+			bool fault);
+int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma);
+
+/* test_hmm_dma.c */
+void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
+		      struct page **src, unsigned long npages);
+void dmirror_dma_prime(struct dmirror_device *mdevice, struct page **dst,
+		       unsigned long npages);
+
+/* test_hmm_migrate.c */
+int dmirror_migrate_to_device(struct dmirror *dmirror,
+			      struct hmm_dmirror_cmd *cmd);
+int dmirror_migrate_to_system(struct dmirror *dmirror,
+			      struct hmm_dmirror_cmd *cmd);
+vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
+void dmirror_migrate_evict(struct dmirror_device *mdevice,
+			   unsigned long start_pfn, unsigned long npages);
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void __user *uarg);
+
+#endif /* _TEST_HMM_DEVICE_H */

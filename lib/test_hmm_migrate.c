@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration workflows of the test device, all built on one batch
+ * protocol (the one real devices follow):
+ *
+ *   collect, unmap and lock a batch of source pages (migrate_vma_setup
+ *       or migrate_device_range)
+ *   allocate the destination pages, locked
+ *   let the DMA engine copy the whole batch in one operation
+ *   move each page's state with MIGRATE_SYNC_NO_COPY (migrate_vma_pages,
+ *       or migrate_folio() in the caller's mode for HMM_NC_MIGRATE_ANON)
+ *   remap and unlock everything (migrate_vma_finalize)
+ *
+ * The copy happens while every page of the batch is locked and unmapped,
+ * so no page is mapped before its data is in place. A batch is at most
+ * HMM_NC_BATCH_PAGES pages and never crosses a VMA.
+ */
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "test_hmm.h"
+#include "test_hmm_compat.h"
+
+/* One migration: its device, its batch arrays and what it achieved. */
+struct dmirror_job {
+	struct dmirror_device *mdevice;
+	struct migrate_vma args;
+	unsigned long *src;		/* migrate pfns, one batch */
+	unsigned long *dst;
+	struct page **from;		/* the DMA list: from[i] -> to[i] */
+	struct page **to;
+	unsigned long ncopy;		/* entries in the DMA list */
+	unsigned long held;		/* source pages locked for the batch */
+	unsigned long start;		/* first address of the whole range */
+	u32 mode;			/* enum hmm_nc_mode */
+	enum migrate_mode kmode;
+	u32 flags;			/* HMM_NC_MIGRATE_* */
+	u8 *status;			/* per page of the range, or NULL */
+	u64 moved;
+	u64 batches;
+};
+
+typedef int (*dmirror_batch_fn)(struct dmirror_job *job,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end);
+
+static int dmirror_job_init(struct dmirror_job *job,
+			    struct dmirror_device *mdevice)
+{
+	void **arrays;
+
+	memset(job, 0, sizeof(*job));
+	job->mdevice = mdevice;
+	arrays = kvcalloc(4 * HMM_NC_BATCH_PAGES, sizeof(void *), GFP_KERNEL);
+	if (!arrays)
+		return -ENOMEM;
+	job->src = (unsigned long *)arrays;
+	job->dst = job->src + HMM_NC_BATCH_PAGES;
+	job->from = (struct page **)(arrays + 2 * HMM_NC_BATCH_PAGES);
+	job->to = job->from + HMM_NC_BATCH_PAGES;
+	return 0;
+}
+
+static void dmirror_job_fini(struct dmirror_job *job)
+{
+	kvfree(job->src);
+}
+
+static void dmirror_job_queue(struct dmirror_job *job, struct page *from,
+			      struct page *to)
+{
+	job->from[job->ncopy] = from;
+	job->to[job->ncopy] = to;
+	job->ncopy++;
+}
+
+/* Account the source pages the kernel has locked and pinned for us. */
+static void dmirror_job_hold(struct dmirror_job *job, unsigned long npages)
+{
+	unsigned long i;
+
+	job->held = 0;
+	job->ncopy = 0;
+	for (i = 0; i < npages; i++)
+		if ((job->src[i] & MIGRATE_PFN_MIGRATE) &&
+		    migrate_pfn_to_page(job->src[i]))
+			job->held++;
+	dmirror_count_add(job->mdevice, pages_locked, job->held);
+	dmirror_count_add(job->mdevice, pages_taken, job->held);
+}
+
+static void dmirror_job_lock_dst(struct dmirror_job *job, unsigned long i,
+				 struct page *dpage)
+{
+	job->dst[i] = migrate_pfn(page_to_pfn(dpage));
+	dmirror_count_add(job->mdevice, pages_locked, 1);
+}
+
+/*
+ * After the finalize step every page of the batch is unlocked and every
+ * source reference dropped.
+ */
+static void dmirror_job_release(struct dmirror_job *job, unsigned long npages)
+{
+	unsigned long i, ndst = 0;
+
+	for (i = 0; i < npages; i++)
+		if (migrate_pfn_to_page(job->dst[i]))
+			ndst++;
+	dmirror_count_add(job->mdevice, pages_unlocked, job->held + ndst);
+	dmirror_count_add(job->mdevice, pages_returned, job->held);
+}
+
+/* Count the pages whose state moved (or not) through callback cb. */
+static unsigned long dmirror_job_count(struct dmirror_job *job,
+				       unsigned long npages, int cb, int mode)
+{
+	unsigned long i, moved = 0, failed = 0;
+
+	for (i = 0; i < npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		if (job->src[i] & MIGRATE_PFN_MIGRATE)
+			moved++;
+		else
+			failed++;
+	}
+	dmirror_count_add(job->mdevice, migrated[cb][mode], moved);
+	dmirror_count_add(job->mdevice, failed[cb][mode], failed);
+	job->moved += moved;
+	return moved;
+}
+
+/* Collect, unmap and lock one batch of a VMA. */
+static int dmirror_job_setup(struct dmirror_job *job,
+			     struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end, unsigned long select)
+{
+	struct migrate_vma *args = &job->args;
+	int ret;
+
+	memset(args, 0, sizeof(*args));
+	memset(job->dst, 0, HMM_NC_BATCH_PAGES * sizeof(*job->dst));
+	args->vma = vma;
+	args->src = job->src;
+	args->dst = job->dst;
+	args->start = start;
+	args->end = end;
+	args->pgmap_owner = job->mdevice;
+	args->flags = select;
+	ret = migrate_vma_setup(args);
+	if (ret)
+		return ret;
+	dmirror_job_hold(job, args->npages);
+	return 0;
+}
+
+static void dmirror_job_finalize(struct dmirror_job *job)
+{
+	migrate_vma_finalize(&job->args);
+	dmirror_job_release(job, job->args.npages);
+}
+
+/* Every page of [start, end) lies in a VMA the process may read. */
+static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
+				  unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr = vma->vm_end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_READ))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Cut [start, end) into batches and run fn on each, with the mmap lock
+ * held for reading. The whole range is checked first, so a bad range
+ * moves nothing.
+ */
+static int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
+			   unsigned long start, unsigned long end,
+			   dmirror_batch_fn fn)
+{
+	struct mm_struct *mm = dmirror->mirror.notifier.mm;
+	struct vm_area_struct *vma;
+	unsigned long addr, next;
+	int ret;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	ret = dmirror_range_readable(mm, start, end);
+	for (addr = start; addr < end && !ret; addr = next) {
+		vma = vma_lookup(mm, addr);
+		next = min3(end, vma->vm_end,
+			    addr + (HMM_NC_BATCH_PAGES << PAGE_SHIFT));
+		ret = fn(job, vma, addr, next);
+		job->batches++;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * Device memory for every page of the batch that may move there: only
+ * anonymous memory can live in device-private pages.
+ */
+static void dmirror_alloc_device_pages(struct dmirror_job *job)
+{
+	struct migrate_vma *args = &job->args;
+	struct page *spage, *dpage;
+	unsigned long i;
+
+	for (i = 0; i < args->npages; i++) {
+		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		spage = migrate_pfn_to_page(args->src[i]);
+		if (spage && page_mapping(spage))
+			continue;
+		dpage = dmirror_devmem_alloc(job->mdevice);
+		if (!dpage)
+			continue;
+		dmirror_job_lock_dst(job, i, dpage);
+		dmirror_job_queue(job, spage, dmirror_devmem_backing(dpage));
+	}
+}
+
+static int dmirror_batch_to_device(struct dmirror_job *job,
+				   struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	int ret;
+
+	ret = dmirror_job_setup(job, vma, start, end,
+				MIGRATE_VMA_SELECT_SYSTEM);
+	if (ret)
+		return ret;
+	dmirror_alloc_device_pages(job);
+	dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
+	migrate_vma_pages(&job->args);
+	dmirror_job_count(job, job->args.npages, HMM_NC_CB_DEVICE,
+			  HMM_NC_MODE_SYNC_NO_COPY);
+	dmirror_job_finalize(job);
+	return 0;
+}
+
+/*
+ * MIGRATE_TO_DEV: move the range to this device, then map what is on the
+ * device into the mirror and return it, as the 6.1 device does (-ENOENT
+ * when a page of the range is not on this device).
+ */
+int dmirror_migrate_to_device(struct dmirror *dmirror,
+			      struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct dmirror_job job;
+	int ret;
+
+	ret = dmirror_job_init(&job, dmirror->mdevice);
+	if (ret)
+		return ret;
+	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
+			      dmirror_batch_to_device);
+	dmirror_job_fini(&job);
+	if (ret)
+		return ret;
+	ret = dmirror_mirror_map_device(dmirror, cmd->addr, end);
+	if (ret)
+		return ret;
+	return dmirror_mirror_read(dmirror, cmd, false);
+}
+
+/* System memory for every device page of the batch. */
+static void dmirror_alloc_system_pages(struct dmirror_job *job, bool in_vma)
+{
+	struct migrate_vma *args = &job->args;
+	unsigned long i, addr;
+	struct page *spage, *dpage;
+
+	for (i = 0; i < args->npages; i++) {
+		spage = migrate_pfn_to_page(job->src[i]);
+		if (!spage || !(job->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		addr = args->start + (i << PAGE_SHIFT);
+		if (in_vma)
+			dpage = dmirror_alloc_user_page(args->vma, addr);
+		else
+			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!dpage)
+			continue;
+		lock_page(dpage);
+		dmirror_job_lock_dst(job, i, dpage);
+		dmirror_job_queue(job, dmirror_devmem_backing(spage), dpage);
+	}
+}
+
+static int dmirror_batch_to_system(struct dmirror_job *job,
+				   struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	int ret;
+
+	ret = dmirror_job_setup(job, vma, start, end,
+				MIGRATE_VMA_SELECT_DEVICE_PRIVATE);
+	if (ret)
+		return ret;
+	dmirror_alloc_system_pages(job, true);
+	dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
+	migrate_vma_pages(&job->args);
+	dmirror_job_count(job, job->args.npages, HMM_NC_CB_DEVICE,
+			  HMM_NC_MODE_SYNC_NO_COPY);
+	dmirror_job_finalize(job);
+	return 0;
+}
+
+/* MIGRATE_TO_SYS: bring this device's pages of the range back. */
+int dmirror_migrate_to_system(struct dmirror *dmirror,
+			      struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct dmirror_job job;
+	int ret;
+
+	ret = dmirror_job_init(&job, dmirror->mdevice);
+	if (ret)
+		return ret;
+	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
+			      dmirror_batch_to_system);
+	cmd->cpages = job.moved;
+	dmirror_job_fini(&job);
+	return ret;
+}
+
+/*
+ * dev_pagemap_ops.migrate_to_ram: the CPU touched a page of ours. Bring
+ * that one page back; a batch of one. If another migration holds the
+ * page, nothing is collected and the CPU simply faults again.
+ */
+vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct dmirror_device *mdevice = dmirror_devmem_owner(vmf->page);
+	unsigned long src = 0, dst = 0;
+	struct page *from, *to;
+	struct dmirror_job job = {
+		.mdevice = mdevice,
+		.src = &src,
+		.dst = &dst,
+		.from = &from,
+		.to = &to,
+	};
+	struct migrate_vma *args = &job.args;
+
+	dmirror_count_add(mdevice, cpu_faults, 1);
+	args->vma = vmf->vma;
+	args->start = vmf->address & PAGE_MASK;
+	args->end = args->start + PAGE_SIZE;
+	args->src = &src;
+	args->dst = &dst;
+	args->pgmap_owner = mdevice;
+	args->flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+	args->fault_page = vmf->page;
+	if (migrate_vma_setup(args))
+		return VM_FAULT_SIGBUS;
+	dmirror_job_hold(&job, args->npages);
+
+	dmirror_alloc_system_pages(&job, true);
+	if ((src & MIGRATE_PFN_MIGRATE) && !dst) {
+		dmirror_job_finalize(&job);
+		return VM_FAULT_OOM;
+	}
+	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy);
+	migrate_vma_pages(args);
+	dmirror_job_count(&job, args->npages, HMM_NC_CB_DEVICE,
+			  HMM_NC_MODE_SYNC_NO_COPY);
+	dmirror_job_finalize(&job);
+	return 0;
+}
+
+/*
+ * Bring device pages [start_pfn, start_pfn + npages) back to system
+ * memory whatever maps them (RELEASE, module unload). At most one batch.
+ */
+void dmirror_migrate_evict(struct dmirror_device *mdevice,
+			   unsigned long start_pfn, unsigned long npages)
+{
+	struct dmirror_job job;
+
+	npages = min_t(unsigned long, npages, HMM_NC_BATCH_PAGES);
+	if (dmirror_job_init(&job, mdevice))
+		return;
+	migrate_device_range(job.src, start_pfn, npages);
+	job.args.npages = npages;
+	dmirror_job_hold(&job, npages);
+	dmirror_alloc_system_pages(&job, false);
+	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy);
+	migrate_device_pages(job.src, job.dst, npages);
+	dmirror_job_count(&job, npages, HMM_NC_CB_DEVICE,
+			  HMM_NC_MODE_SYNC_NO_COPY);
+	migrate_device_finalize(job.src, job.dst, npages);
+	dmirror_job_release(&job, npages);
+	dmirror_job_fini(&job);
+}
+
+/* HMM_NC_MIGRATE_ANON */
+
+static u8 *dmirror_job_status(struct dmirror_job *job, unsigned long start)
+{
+	return job->status + ((start - job->start) >> PAGE_SHIFT);
+}
+
+/*
+ * Destinations for the batch's anonymous pages; everything else gets
+ * its reason in the status array and stays where it is.
+ */
+static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
+{
+	struct migrate_vma *args = &job->args;
+	struct page *spage, *dpage;
+	unsigned long i, addr;
+
+	for (i = 0; i < args->npages; i++) {
+		spage = migrate_pfn_to_page(job->src[i]);
+		if (!(job->src[i] & MIGRATE_PFN_MIGRATE)) {
+			status[i] = HMM_NC_PS_SKIPPED;
+			continue;
+		}
+		if (!spage) {
+			status[i] = HMM_NC_PS_NO_PAGE;
+			continue;
+		}
+		if (!PageAnon(spage) || page_mapping(spage)) {
+			status[i] = HMM_NC_PS_NOT_ANON;
+			continue;
+		}
+		addr = args->start + (i << PAGE_SHIFT);
+		dpage = dmirror_alloc_user_page(args->vma, addr);
+		if (!dpage) {
+			status[i] = HMM_NC_PS_NOMEM;
+			continue;
+		}
+		lock_page(dpage);
+		dmirror_job_lock_dst(job, i, dpage);
+		dmirror_job_queue(job, spage, dpage);
+	}
+}
+
+/*
+ * The engine's part: a copy when the mode leaves it to us, the sentinel
+ * in a probe, nothing when the kernel copies (MIGRATE_SYNC).
+ */
+static void dmirror_anon_engine(struct dmirror_job *job)
+{
+	if (job->flags & HMM_NC_MIGRATE_PROBE)
+		dmirror_dma_prime(job->mdevice, job->to, job->ncopy);
+	else if (!dmirror_kernel_copies(job->kmode))
+		dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
+}
+
+/* Move each page's state with migrate_folio() in the job's mode. */
+static void dmirror_anon_move_state(struct dmirror_job *job, u8 *status)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < job->args.npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		ret = dmirror_migrate_state(migrate_pfn_to_page(job->dst[i]),
+					    migrate_pfn_to_page(job->src[i]),
+					    job->kmode);
+		if (ret == MIGRATEPAGE_SUCCESS) {
+			status[i] = HMM_NC_PS_MOVED;
+			continue;
+		}
+		/* Finalize puts the source page back in place. */
+		job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+		status[i] = ret == -EAGAIN ? HMM_NC_PS_BUSY : HMM_NC_PS_REFUSED;
+		if (ret == -EINVAL)
+			dmirror_count_add(job->mdevice, refusals, 1);
+	}
+}
+
+static int dmirror_batch_anon(struct dmirror_job *job,
+			      struct vm_area_struct *vma, unsigned long start,
+			      unsigned long end)
+{
+	u8 *status = dmirror_job_status(job, start);
+	int ret;
+
+	ret = dmirror_job_setup(job, vma, start, end,
+				MIGRATE_VMA_SELECT_SYSTEM);
+	if (ret)
+		return ret;
+	dmirror_alloc_anon_pages(job, status);
+	dmirror_anon_engine(job);
+	dmirror_anon_move_state(job, status);
+	dmirror_job_count(job, job->args.npages, HMM_NC_CB_FOLIO, job->mode);
+	dmirror_job_finalize(job);
+	return 0;
+}
+
+static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
+			      enum migrate_mode *kmode)
+{
+	unsigned long end;
+	int i;
+
+	if (cmd->flags & ~HMM_NC_MIGRATE_FLAGS)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(cmd->reserved); i++)
+		if (cmd->reserved[i])
+			return -EINVAL;
+	if (cmd->mode >= HMM_NC_MODE_COUNT)
+		return -EINVAL;
+	if (cmd->addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)cmd->addr,
+			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
+		return -EINVAL;
+	return dmirror_kernel_mode(cmd->mode, kmode);
+}
+
+static int dmirror_anon_run(struct dmirror *dmirror,
+			    struct hmm_nc_migrate_cmd *cmd, u8 *status)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct dmirror_job job;
+	enum migrate_mode kmode;
+	int ret;
+
+	ret = dmirror_anon_check(cmd, &kmode);
+	if (ret)
+		return ret;
+	ret = dmirror_job_init(&job, dmirror->mdevice);
+	if (ret)
+		return ret;
+	job.start = cmd->addr;
+	job.mode = cmd->mode;
+	job.kmode = kmode;
+	job.flags = cmd->flags;
+	job.status = status;
+	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
+			      dmirror_batch_anon);
+	cmd->moved = job.moved;
+	cmd->batches = job.batches;
+	dmirror_job_fini(&job);
+	return ret;
+}
+
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void __user *uarg)
+{
+	struct hmm_nc_migrate_cmd cmd;
+	u8 __user *ustatus;
+	u8 *status;
+	int ret;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	if (!cmd.npages || cmd.npages > HMM_NC_MIGRATE_MAX_PAGES)
+		return -EINVAL;
+	ustatus = u64_to_user_ptr(cmd.status);
+	/* A status array we could not write back is refused up front. */
+	if (ustatus && clear_user(ustatus, cmd.npages))
+		return -EFAULT;
+	status = kvzalloc(cmd.npages, GFP_KERNEL);
+	if (!status)
+		return -ENOMEM;
+
+	ret = dmirror_anon_run(dmirror, &cmd, status);
+	if (ustatus && copy_to_user(ustatus, status, cmd.npages) && !ret)
+		ret = -EFAULT;
+	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
+		ret = -EFAULT;
+	kvfree(status);
+	return ret;
+}

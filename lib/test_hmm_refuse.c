@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The refusal-path engine: migrates a batch of balloon, zsmalloc, aio
+ * ring and movable pages with the NO_COPY protocol (take every page, lock
+ * them all, call each callback, DMA-copy what moved, unlock), and checks
+ * afterwards that each item sits where its owner keeps it, unharmed.
+ *
+ * Also here: what the non-LRU movable kinds share. The migration core
+ * keeps isolate_movable_page() and putback_movable_pages() to itself, so
+ * the steps they take are done here with the page's own movable
+ * operations, in the same order and under the same locks.
+ */
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+
+#include "test_hmm_compat.h"
+#include "test_hmm_device.h"
+#include "test_hmm_refuse.h"
+
+/* Payloads start with a tag whose top bits say "ours". */
+#define DMIRROR_RF_TAG_MAGIC	0x5246ULL	/* "RF" */
+#define DMIRROR_RF_TAG_SHIFT	48
+
+/* How long a page held by someone else is waited for: about a second. */
+#define DMIRROR_RF_ATTEMPTS	1000
+
+static atomic64_t dmirror_rf_serial = ATOMIC64_INIT(0);
+
+u64 dmirror_rf_next_tag(void)
+{
+	u64 serial = atomic64_inc_return(&dmirror_rf_serial);
+
+	return (DMIRROR_RF_TAG_MAGIC << DMIRROR_RF_TAG_SHIFT) |
+		(serial & ((1ULL << DMIRROR_RF_TAG_SHIFT) - 1));
+}
+
+/* Words depend on the tag and their offset: a shifted copy is caught. */
+static u64 dmirror_rf_word(u64 tag, size_t i)
+{
+	u64 x = tag ^ (i * 0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 29);
+}
+
+void dmirror_rf_fill(void *buf, size_t len, u64 tag)
+{
+	u64 *w = buf;
+	size_t i;
+
+	w[0] = tag;
+	for (i = 1; i < len / sizeof(*w); i++)
+		w[i] = dmirror_rf_word(tag, i);
+}
+
+bool dmirror_rf_check(const void *buf, size_t len)
+{
+	const u64 *w = buf;
+	size_t i;
+
+	if (w[0] >> DMIRROR_RF_TAG_SHIFT != DMIRROR_RF_TAG_MAGIC)
+		return false;
+	for (i = 1; i < len / sizeof(*w); i++)
+		if (w[i] != dmirror_rf_word(w[0], i))
+			return false;
+	return true;
+}
+
+void dmirror_rf_fill_page(struct page *page, u64 tag)
+{
+	void *p = kmap_local_page(page);
+
+	dmirror_rf_fill(p, PAGE_SIZE, tag);
+	kunmap_local(p);
+}
+
+bool dmirror_rf_check_page(struct page *page)
+{
+	void *p = kmap_local_page(page);
+	bool ok = dmirror_rf_check(p, PAGE_SIZE);
+
+	kunmap_local(p);
+	return ok;
+}
+
+/*
+ * Waits a little before the next attempt at a page someone else holds
+ * (compaction isolating it, a fault locking it); false once the budget
+ * is spent.
+ */
+bool dmirror_rf_backoff(unsigned int attempt)
+{
+	if (attempt >= DMIRROR_RF_ATTEMPTS)
+		return false;
+	usleep_range(500, 1000);
+	return true;
+}
+
+/*
+ * isolate_movable_page()'s steps: a reference first (the page may be on
+ * its way back to the allocator), then the page lock, then the owner's
+ * isolate_page under it; PG_isolated keeps everyone else away.
+ */
+static int dmirror_nonlru_isolate(struct page *page)
+{
+	if (!get_page_unless_zero(page))
+		return -EBUSY;
+	if (!dmirror_page_is_movable(page) || !trylock_page(page))
+		goto out_put;
+	if (!PageMovable(page) || PageIsolated(page))
+		goto out_unlock;
+	if (!page_movable_ops(page)->isolate_page(page, 0))
+		goto out_unlock;
+	SetPageIsolated(page);
+	unlock_page(page);
+	return 0;
+
+out_unlock:
+	unlock_page(page);
+out_put:
+	put_page(page);
+	return -EBUSY;
+}
+
+/* putback_movable_pages() for one page; the page is locked. */
+static void dmirror_nonlru_putback_locked(struct page *page)
+{
+	if (PageMovable(page))
+		page_movable_ops(page)->putback_page(page);
+	ClearPageIsolated(page);
+}
+
+static void dmirror_nonlru_unisolate(struct page *page)
+{
+	lock_page(page);
+	dmirror_nonlru_putback_locked(page);
+	unlock_page(page);
+	put_page(page);
+}
+
+/*
+ * Isolates the page holding the item. The item may move between the
+ * lookup and the isolation (compaction migrates these pages too), so the
+ * lookup is repeated once the page is ours: an isolated page stays put.
+ */
+int dmirror_nonlru_take(struct dmirror_refuse *rf, struct dmirror_rf_item *it)
+{
+	unsigned int attempt = 0;
+	struct page *page;
+
+	do {
+		page = it->kind->lookup(rf, it);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		if (dmirror_nonlru_isolate(page))
+			continue;
+		if (it->kind->lookup(rf, it) == page) {
+			it->src = page;
+			return 0;
+		}
+		dmirror_nonlru_unisolate(page);
+	} while (dmirror_rf_backoff(attempt++));
+	return -EBUSY;
+}
+
+int dmirror_nonlru_migrate(struct dmirror_rf_item *it, enum migrate_mode mode)
+{
+	/* The core's check: an owner may let go of a page while isolated. */
+	if (!PageMovable(it->src))
+		return -ENOENT;
+	return page_movable_ops(it->src)->migrate_page(it->dst, it->src, mode);
+}
+
+void dmirror_nonlru_put_back(struct dmirror_rf_item *it)
+{
+	dmirror_nonlru_putback_locked(it->src);
+}
+
+/* The old page leaves isolation; our reference then frees it. */
+void dmirror_nonlru_finish(struct dmirror_rf_item *it)
+{
+	if (dmirror_page_is_movable(it->src))
+		ClearPageIsolated(it->src);
+}
+
+/* One batch on its way through the engine. */
+struct dmirror_rf_batch {
+	struct dmirror_refuse *rf;
+	struct dmirror_rf_item *items;
+	unsigned long n;
+	u32 hmode;			/* enum hmm_nc_mode */
+	enum migrate_mode mode;
+	u64 migrated;
+	u64 refused;
+	u64 failed;
+};
+
+#define dmirror_rf_count(b, field, n) \
+	dmirror_count_add((b)->rf->mdevice, field, n)
+
+static void dmirror_rf_free_dsts(struct dmirror_rf_batch *b)
+{
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].dst)
+			put_page(b->items[i].dst);
+}
+
+/* Destinations first: running out of memory then costs nothing. */
+static int dmirror_rf_alloc_dsts(struct dmirror_rf_batch *b)
+{
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		b->items[i].dst = alloc_page(GFP_HIGHUSER_MOVABLE);
+		if (!b->items[i].dst) {
+			dmirror_rf_free_dsts(b);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void dmirror_rf_release(struct dmirror_rf_batch *b,
+			       struct dmirror_rf_item *it)
+{
+	put_page(it->src);
+	it->src = NULL;
+	dmirror_rf_count(b, pages_returned, 1);
+	if (it->kind->release)
+		it->kind->release(it);
+}
+
+/* Gives back the pages taken before a take failed. */
+static void dmirror_rf_untake(struct dmirror_rf_batch *b, unsigned long n)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		it = &b->items[i];
+		lock_page(it->src);
+		it->kind->put_back(it);
+		unlock_page(it->src);
+		dmirror_rf_release(b, it);
+	}
+}
+
+static int dmirror_rf_take_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		ret = it->kind->take(b->rf, it);
+		if (ret) {
+			dmirror_rf_untake(b, i);
+			return ret;
+		}
+		it->old_pfn = page_to_pfn(it->src);
+		dmirror_rf_count(b, pages_taken, 1);
+	}
+	return 0;
+}
+
+/*
+ * Locks every page of the batch before the first callback runs, as a
+ * NO_COPY caller must; a page its kind cannot prepare is not migrated.
+ */
+static void dmirror_rf_lock_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		lock_page(it->src);
+		dmirror_rf_count(b, pages_locked, 1);
+		lock_page(it->dst);
+		if (it->kind->prepare)
+			it->result = it->kind->prepare(it);
+	}
+}
+
+static void dmirror_rf_account(struct dmirror_rf_batch *b,
+			       struct dmirror_rf_item *it)
+{
+	enum hmm_nc_cb cb = it->kind->cb;
+
+	if (!it->result) {
+		b->migrated++;
+		dmirror_rf_count(b, migrated[cb][b->hmode], 1);
+		return;
+	}
+	if (!(it->status & HMM_NC_RF_RAN)) {
+		b->failed++;
+		return;
+	}
+	dmirror_rf_count(b, failed[cb][b->hmode], 1);
+	if (it->result == -EINVAL) {
+		b->refused++;
+		dmirror_rf_count(b, refusals, 1);
+	} else {
+		b->failed++;
+	}
+}
+
+static void dmirror_rf_migrate_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		if (!it->result) {
+			it->result = it->kind->migrate(it, b->mode);
+			it->status |= HMM_NC_RF_RAN;
+		}
+		dmirror_rf_account(b, it);
+	}
+}
+
+static bool dmirror_rf_moved(struct dmirror_rf_item *it)
+{
+	return (it->status & HMM_NC_RF_RAN) && !it->result;
+}
+
+/*
+ * The engine's copy: after NO_COPY the pages that migrated hold their
+ * state in the new page but not the data; one DMA operation brings it,
+ * while every page is still locked.
+ */
+static int dmirror_rf_copy(struct dmirror_rf_batch *b)
+{
+	struct page **pages;
+	unsigned long i, n = 0;
+
+	if (dmirror_kernel_copies(b->mode))
+		return 0;
+	pages = kcalloc(2 * b->n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < b->n; i++) {
+		if (!dmirror_rf_moved(&b->items[i]))
+			continue;
+		pages[n] = b->items[i].dst;
+		pages[b->n + n] = b->items[i].src;
+		b->items[i].status |= HMM_NC_RF_COPIED;
+		n++;
+	}
+	dmirror_dma_copy(b->rf->mdevice, pages, pages + b->n, n);
+	kfree(pages);
+	return 0;
+}
+
+/* Copies page by page when the engine's bookkeeping finds no memory. */
+static void dmirror_rf_copy_each(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		if (!dmirror_rf_moved(it))
+			continue;
+		dmirror_dma_copy(b->rf->mdevice, &it->dst, &it->src, 1);
+		it->status |= HMM_NC_RF_COPIED;
+	}
+}
+
+static void dmirror_rf_settle_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		if (dmirror_rf_moved(it))
+			it->kind->finish(it);
+		else
+			it->kind->put_back(it);
+	}
+}
+
+/*
+ * Runs while the batch is still locked, so nobody (compaction included)
+ * can move an item between its migration and its check.
+ */
+static void dmirror_rf_check_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	struct page *page;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		page = it->kind->lookup(b->rf, it);
+		if (IS_ERR_OR_NULL(page))
+			continue;
+		it->new_pfn = page_to_pfn(page);
+		if (it->new_pfn != it->old_pfn)
+			it->status |= HMM_NC_RF_MOVED;
+		if (it->kind->home(b->rf, it, page))
+			it->status |= HMM_NC_RF_HOME;
+		if (it->kind->intact(b->rf, it, page))
+			it->status |= HMM_NC_RF_INTACT;
+	}
+}
+
+/* The owner adopted dst if the migration succeeded; our reference goes. */
+static void dmirror_rf_unlock_all(struct dmirror_rf_batch *b)
+{
+	struct dmirror_rf_item *it;
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		unlock_page(it->dst);
+		put_page(it->dst);
+		it->dst = NULL;
+		unlock_page(it->src);
+		dmirror_rf_count(b, pages_unlocked, 1);
+		dmirror_rf_release(b, it);
+	}
+}
+
+/*
+ * Migrates a validated batch; the caller holds rf->lock. Returns an
+ * error only when nothing was attempted.
+ */
+static int dmirror_rf_run(struct dmirror_rf_batch *b)
+{
+	int ret;
+
+	ret = dmirror_rf_alloc_dsts(b);
+	if (ret)
+		return ret;
+	ret = dmirror_rf_take_all(b);
+	if (ret) {
+		dmirror_rf_free_dsts(b);
+		return ret;
+	}
+	dmirror_rf_lock_all(b);
+	dmirror_rf_migrate_all(b);
+	if (dmirror_rf_copy(b))
+		dmirror_rf_copy_each(b);
+	dmirror_rf_settle_all(b);
+	dmirror_rf_check_all(b);
+	dmirror_rf_unlock_all(b);
+	return 0;
+}
+
+static const struct dmirror_rf_kind *dmirror_rf_kind_of(u32 kind)
+{
+	switch (kind) {
+	case HMM_NC_CB_BALLOON:
+		return &dmirror_rf_balloon;
+	case HMM_NC_CB_ZSMALLOC:
+		return &dmirror_rf_zsmalloc;
+	case HMM_NC_CB_AIO:
+		return &dmirror_rf_aio;
+	case HMM_NC_CB_OTHER:
+		return &dmirror_rf_movable;
+	default:
+		return NULL;
+	}
+}
+
+/* An aio entry names a user address: the ring's start plus index pages. */
+static int dmirror_rf_aio_addr(const struct hmm_nc_rf_page *p,
+			       unsigned long *addr)
+{
+	if (!p->ctx || !PAGE_ALIGNED(p->ctx) || p->ctx > TASK_SIZE ||
+	    p->index >= (TASK_SIZE - p->ctx) >> PAGE_SHIFT)
+		return -EINVAL;
+	*addr = p->ctx + (p->index << PAGE_SHIFT);
+	return 0;
+}
+
+static int dmirror_rf_item_init(struct dmirror_rf_item *it,
+				const struct hmm_nc_rf_page *p)
+{
+	it->kind = dmirror_rf_kind_of(p->kind);
+	if (!it->kind || p->flags || p->reserved[0] || p->reserved[1])
+		return -EINVAL;
+	it->index = p->index;
+	if (p->kind == HMM_NC_CB_AIO)
+		return dmirror_rf_aio_addr(p, &it->addr);
+	return p->ctx ? -EINVAL : 0;
+}
+
+static bool dmirror_rf_same(const struct dmirror_rf_item *a,
+			    const struct dmirror_rf_item *b)
+{
+	return a->kind == b->kind && a->index == b->index &&
+		a->addr == b->addr;
+}
+
+/* A page named twice would be locked twice: refuse the batch. */
+static int dmirror_rf_items_init(struct dmirror_rf_batch *b,
+				 const struct hmm_nc_rf_page *pages)
+{
+	unsigned long i, j;
+	int ret;
+
+	for (i = 0; i < b->n; i++) {
+		ret = dmirror_rf_item_init(&b->items[i], &pages[i]);
+		if (ret)
+			return ret;
+		for (j = 0; j < i; j++)
+			if (dmirror_rf_same(&b->items[i], &b->items[j]))
+				return -EINVAL;
+	}
+	return 0;
+}
+
+static void dmirror_rf_items_out(const struct dmirror_rf_batch *b,
+				 struct hmm_nc_rf_page *pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < b->n; i++) {
+		pages[i].result = b->items[i].result;
+		pages[i].status = b->items[i].status;
+		pages[i].old_pfn = b->items[i].old_pfn;
+		pages[i].new_pfn = b->items[i].new_pfn;
+	}
+}
+
+static int dmirror_rf_migrate_pages(struct dmirror_refuse *rf,
+				    struct dmirror_rf_batch *b,
+				    struct hmm_nc_rf_page *pages)
+{
+	int ret;
+
+	b->rf = rf;
+	b->items = kcalloc(b->n, sizeof(*b->items), GFP_KERNEL);
+	if (!b->items)
+		return -ENOMEM;
+	ret = dmirror_rf_items_init(b, pages);
+	if (!ret) {
+		mutex_lock(&rf->lock);
+		ret = dmirror_rf_run(b);
+		mutex_unlock(&rf->lock);
+	}
+	if (!ret)
+		dmirror_rf_items_out(b, pages);
+	kfree(b->items);
+	return ret;
+}
+
+static int dmirror_rf_migrate_check(const struct hmm_nc_rf_migrate *cmd,
+				    struct dmirror_rf_batch *b)
+{
+	if (cmd->flags || memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)))
+		return -EINVAL;
+	if (!cmd->npages || cmd->npages > HMM_NC_RF_MAX_BATCH)
+		return -EINVAL;
+	b->n = cmd->npages;
+	b->hmode = cmd->mode;
+	return dmirror_kernel_mode(cmd->mode, &b->mode);
+}
+
+long dmirror_rf_ioctl_migrate(struct dmirror_refuse *rf, void __user *uarg)
+{
+	struct dmirror_rf_batch b = { };
+	struct hmm_nc_rf_migrate cmd;
+	struct hmm_nc_rf_page *pages;
+	void __user *upages;
+	int ret;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	ret = dmirror_rf_migrate_check(&cmd, &b);
+	if (ret)
+		return ret;
+	upages = u64_to_user_ptr(cmd.pages);
+	pages = memdup_user(upages, b.n * sizeof(*pages));
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	ret = dmirror_rf_migrate_pages(rf, &b, pages);
+	if (ret)
+		goto out;
+	cmd.migrated = b.migrated;
+	cmd.refused = b.refused;
+	cmd.failed = b.failed;
+	if (copy_to_user(upages, pages, b.n * sizeof(*pages)) ||
+	    copy_to_user(uarg, &cmd, sizeof(cmd)))
+		ret = -EFAULT;
+out:
+	kfree(pages);
+	return ret;
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The refusal-path commands (HMM_NC_RF_*) and the life of what a device
+ * holds for them: created with the device, given back when the module
+ * goes, whatever tests left behind.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "test_hmm_refuse.h"
+
+/* What a kind of held item needs from the commands. */
+struct dmirror_rf_holder {
+	const char *name;
+	int (*hold)(struct dmirror_refuse *rf, u64 count, u64 *done);
+	int (*release)(struct dmirror_refuse *rf, u64 count, u64 *done);
+	u64 (*held)(struct dmirror_refuse *rf);
+};
+
+static const struct dmirror_rf_holder dmirror_rf_holders[] = {
+	[HMM_NC_CB_BALLOON] = {
+		.name = "balloon pages",
+		.hold = dmirror_balloon_hold,
+		.release = dmirror_balloon_release,
+		.held = dmirror_balloon_held,
+	},
+	[HMM_NC_CB_ZSMALLOC] = {
+		.name = "zsmalloc objects",
+		.hold = dmirror_zpool_hold,
+		.release = dmirror_zpool_release,
+		.held = dmirror_zpool_held,
+	},
+	[HMM_NC_CB_OTHER] = {
+		.name = "movable pages",
+		.hold = dmirror_movable_hold,
+		.release = dmirror_movable_release,
+		.held = dmirror_movable_held,
+	},
+};
+
+static const struct dmirror_rf_holder *dmirror_rf_holder_of(u32 kind)
+{
+	if (kind >= ARRAY_SIZE(dmirror_rf_holders) ||
+	    !dmirror_rf_holders[kind].hold)
+		return NULL;
+	return &dmirror_rf_holders[kind];
+}
+
+/* Fills st from every kind; the caller holds rf->lock. */
+static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
+				  struct hmm_nc_rf_state *st)
+{
+	dmirror_balloon_state(rf, st);
+	dmirror_zpool_state(rf, st);
+	dmirror_movable_state(rf, st);
+}
+
+static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
+				  unsigned int command, void __user *uarg)
+{
+	const struct dmirror_rf_holder *h;
+	struct hmm_nc_rf_hold cmd;
+	int ret;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	h = dmirror_rf_holder_of(cmd.kind);
+	if (!h || cmd.flags || !cmd.count ||
+	    memchr_inv(cmd.reserved, 0, sizeof(cmd.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&rf->lock);
+	if (command == HMM_NC_RF_HOLD)
+		ret = h->hold(rf, cmd.count, &cmd.done);
+	else
+		ret = h->release(rf, cmd.count, &cmd.done);
+	cmd.held = h->held(rf);
+	mutex_unlock(&rf->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
+}
+
+static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
+				   void __user *uarg)
+{
+	struct hmm_nc_rf_state st;
+
+	if (copy_from_user(&st, uarg, sizeof(st)))
+		return -EFAULT;
+	if (st.flags || st.reserved0 ||
+	    memchr_inv(st.reserved, 0, sizeof(st.reserved)))
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	mutex_lock(&rf->lock);
+	dmirror_rf_state_fill(rf, &st);
+	mutex_unlock(&rf->lock);
+	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+long dmirror_refuse_ioctl(struct dmirror *dmirror, unsigned int command,
+			  void __user *uarg)
+{
+	struct dmirror_refuse *rf = dmirror->mdevice->refuse;
+
+	switch (command) {
+	case HMM_NC_RF_HOLD:
+	case HMM_NC_RF_RELEASE:
+		return dmirror_rf_ioctl_hold(rf, command, uarg);
+	case HMM_NC_RF_MIGRATE:
+		return dmirror_rf_ioctl_migrate(rf, uarg);
+	case HMM_NC_RF_STATE:
+		return dmirror_rf_ioctl_state(rf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+int dmirror_refuse_init(struct dmirror_device *mdevice)
+{
+	struct dmirror_refuse *rf;
+	int ret;
+
+	rf = kzalloc(sizeof(*rf), GFP_KERNEL);
+	if (!rf)
+		return -ENOMEM;
+	mutex_init(&rf->lock);
+	rf->mdevice = mdevice;
+	mdevice->refuse = rf;
+	ret = dmirror_balloon_init(rf);
+	if (!ret)
+		ret = dmirror_zpool_init(rf);
+	if (!ret)
+		ret = dmirror_movable_init(rf);
+	if (ret)
+		dmirror_refuse_fini(mdevice);
+	return ret;
+}
+
+/* Gives back every item of a kind; returns how many are still held. */
+static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind,
+				  u64 *done)
+{
+	const struct dmirror_rf_holder *h = dmirror_rf_holder_of(kind);
+
+	*done = 0;
+	if (h->release(rf, HMM_NC_RF_ALL, done))
+		pr_err("test_hmm: hmm_dmirror%u: %s stayed isolated\n",
+		       rf->mdevice->index, h->name);
+	return h->held(rf);
+}
+
+/*
+ * The unload report: tests that unload the module with items held read
+ * it from the kernel log, as nothing else outlives the module.
+ */
+static void dmirror_rf_release_report(struct dmirror_refuse *rf)
+{
+	u64 balloon, zs, movable, left;
+	struct dmirror_counters *c = &rf->mdevice->counters;
+
+	left = dmirror_rf_release_all(rf, HMM_NC_CB_BALLOON, &balloon);
+	left += dmirror_rf_release_all(rf, HMM_NC_CB_ZSMALLOC, &zs);
+	left += dmirror_rf_release_all(rf, HMM_NC_CB_OTHER, &movable);
+	pr_info("test_hmm: hmm_dmirror%u: unload returned balloon=%llu zsmalloc=%llu movable=%llu held=%llu taken=%lld returned=%lld\n",
+		rf->mdevice->index, balloon, zs, movable, left,
+		atomic64_read(&c->pages_taken),
+		atomic64_read(&c->pages_returned));
+}
+
+void dmirror_refuse_fini(struct dmirror_device *mdevice)
+{
+	struct dmirror_refuse *rf = mdevice->refuse;
+
+	if (!rf)
+		return;
+	if (rf->balloon && rf->zpool && rf->movable)
+		dmirror_rf_release_report(rf);
+	dmirror_movable_fini(rf);
+	dmirror_zpool_fini(rf);
+	dmirror_balloon_fini(rf);
+	if (rf->balloon || rf->zpool || rf->movable)
+		return;	/* leaked on purpose: pages still point at it */
+	mdevice->refuse = NULL;
+	kfree(rf);
+}

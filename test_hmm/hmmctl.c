@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hmmctl: poke the test_hmm device by hand.
+ *
+ *   hmmctl counters [--global] [--device N]
+ *   hmmctl snapshot [--pages N] [--device N]
+ *   hmmctl migrate  [--pages N] [--device N]
+ *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
+ *
+ * The device mirrors the process that opens it, so every command works
+ * on a buffer of hmmctl's own: snapshot shows one page of each kind,
+ * migrate sends a buffer to the device and back, probe runs the no-copy
+ * probe, and each prints PFNs, results and the counters it moved.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libhmm.h"
+
+struct opts {
+	unsigned int device;
+	size_t pages;
+	bool global;
+	__u32 mode;
+};
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "hmmctl: %s: %s\n", what, strerror(-err));
+	return 1;
+}
+
+static void print_counters(const char *title, const struct hmm_nc_counters *c)
+{
+	static const char * const cbs[HMM_NC_CB_COUNT] = {
+		"device", "folio", "buffer", "filemap", "hugetlbfs",
+		"balloon", "zsmalloc", "aio", "other",
+	};
+	static const char * const modes[HMM_NC_MODE_COUNT] = {
+		"sync", "sync_no_copy",
+	};
+	int cb, mode;
+
+	printf("%s\n", title);
+	printf("  batches %llu  pages_copied %llu\n",
+	       (unsigned long long)c->batches,
+	       (unsigned long long)c->pages_copied);
+	printf("  pages_locked %llu  unlocked %llu  taken %llu  returned %llu\n",
+	       (unsigned long long)c->pages_locked,
+	       (unsigned long long)c->pages_unlocked,
+	       (unsigned long long)c->pages_taken,
+	       (unsigned long long)c->pages_returned);
+	printf("  devmem_alloc %llu  free %llu  chunks %llu\n",
+	       (unsigned long long)c->devmem_alloc,
+	       (unsigned long long)c->devmem_free,
+	       (unsigned long long)c->devmem_chunks);
+	printf("  cpu_faults %llu  mirror_faults %llu  invalidations %llu  refusals %llu\n",
+	       (unsigned long long)c->cpu_faults,
+	       (unsigned long long)c->mirror_faults,
+	       (unsigned long long)c->invalidations,
+	       (unsigned long long)c->refusals);
+	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++)
+		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)
+			if (c->migrated[cb][mode] || c->failed[cb][mode])
+				printf("  %s/%s: migrated %llu failed %llu\n",
+				       cbs[cb], modes[mode],
+				       (unsigned long long)c->migrated[cb][mode],
+				       (unsigned long long)c->failed[cb][mode]);
+}
+
+/* Prints what a command did to the device's counters. */
+static int print_delta(int fd, const struct hmm_nc_counters *before)
+{
+	struct hmm_nc_counters now, d;
+	int ret = hmm_counters(fd, false, &now);
+
+	if (ret)
+		return fail("counters", ret);
+	hmm_counters_delta(before, &now, &d);
+	print_counters("counters moved by this command:", &d);
+	return 0;
+}
+
+static void print_pfns(const char *title, void *addr, size_t npages)
+{
+	__u64 *pm = calloc(npages, sizeof(*pm));
+	size_t i;
+
+	if (!pm || hmm_pagemap(addr, npages, pm)) {
+		printf("%s: pagemap unreadable\n", title);
+		free(pm);
+		return;
+	}
+	printf("%s:", title);
+	for (i = 0; i < npages; i++) {
+		if (hmm_pm_pfn(pm[i]))
+			printf(" %llx", (unsigned long long)hmm_pm_pfn(pm[i]));
+		else
+			printf(" %s", hmm_pm_swapped(pm[i]) ? "dev" : "-");
+	}
+	printf("\n");
+	free(pm);
+}
+
+static int cmd_counters(int fd, const struct opts *o)
+{
+	struct hmm_nc_counters c;
+	int ret = hmm_counters(fd, o->global, &c);
+
+	if (ret)
+		return fail("counters", ret);
+	print_counters(o->global ? "global counters:" : "device counters:", &c);
+	return 0;
+}
+
+/*
+ * A buffer with a page of each kind: untouched, the zero page, written,
+ * written and read-only, on this device; then its snapshot.
+ */
+static int cmd_snapshot(int fd, const struct opts *o)
+{
+	size_t ps = hmm_page_size(), npages = o->pages < 5 ? 5 : o->pages, i;
+	char *p = hmm_map_anon(npages * ps, PROT_READ | PROT_WRITE);
+	char *mirror = malloc(npages * ps);
+	__u8 *prot = calloc(npages, 1);
+	char name[64];
+	int ret;
+
+	if (!p || !mirror || !prot)
+		return fail("buffer", -ENOMEM);
+	hmm_verify_word(p + ps, ps, 0);
+	hmm_fill(p + 2 * ps, (npages - 2) * ps, 1);
+	mprotect(p + 3 * ps, ps, PROT_READ);
+	ret = hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, p + 4 * ps, mirror,
+		      npages - 4, NULL);
+	if (ret)
+		return fail("migrate to device", ret);
+	ret = hmm_snapshot(fd, p, npages, prot);
+	if (ret)
+		return fail("snapshot", ret);
+	for (i = 0; i < npages; i++)
+		printf("page %zu: 0x%02x %s\n", i, prot[i],
+		       hmm_prot_str(prot[i], name, sizeof(name)));
+	return 0;
+}
+
+/* A buffer to the device and back, with PFNs and data checked. */
+static int cmd_migrate(int fd, const struct opts *o)
+{
+	size_t size = o->pages * hmm_page_size();
+	char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	char *mirror = malloc(size);
+	struct hmm_nc_counters before;
+	struct hmm_dmirror_cmd cmd;
+	int ret;
+
+	if (!p || !mirror)
+		return fail("buffer", -ENOMEM);
+	hmm_fill(p, size, 42);
+	ret = hmm_counters(fd, false, &before);
+	if (ret)
+		return fail("counters", ret);
+	print_pfns("pfns before ", p, o->pages);
+	ret = hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, p, mirror, o->pages,
+		      &cmd);
+	if (ret)
+		return fail("migrate to device", ret);
+	printf("to device: %llu pages, device data %s\n",
+	       (unsigned long long)cmd.cpages,
+	       hmm_verify(mirror, size, 42) < 0 ? "intact" : "WRONG");
+	print_pfns("pfns on dev ", p, o->pages);
+	ret = hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, p, NULL, o->pages, &cmd);
+	if (ret)
+		return fail("migrate to system", ret);
+	printf("to system: %llu pages\n", (unsigned long long)cmd.cpages);
+	print_pfns("pfns after  ", p, o->pages);
+	printf("data %s\n", hmm_verify(p, size, 42) < 0 ? "intact" : "WRONG");
+	return print_delta(fd, &before);
+}
+
+/* The no-copy probe: what do new pages hold after the state moved? */
+static int cmd_probe(int fd, const struct opts *o)
+{
+	size_t size = o->pages * hmm_page_size(), i;
+	char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	__u8 *status = calloc(o->pages, 1);
+	struct hmm_nc_counters before;
+	struct hmm_nc_migrate_cmd cmd;
+	const char *seen = "something else";
+	int ret;
+
+	if (!p || !status)
+		return fail("buffer", -ENOMEM);
+	hmm_fill(p, size, 7);
+	ret = hmm_counters(fd, false, &before);
+	if (ret)
+		return fail("counters", ret);
+	print_pfns("pfns before", p, o->pages);
+	ret = hmm_migrate_anon(fd, p, o->pages, o->mode, HMM_NC_MIGRATE_PROBE,
+			       status, &cmd);
+	if (ret)
+		return fail("probe", ret);
+	print_pfns("pfns after ", p, o->pages);
+	printf("moved %llu of %zu pages in %llu batches; status:",
+	       (unsigned long long)cmd.moved, o->pages,
+	       (unsigned long long)cmd.batches);
+	for (i = 0; i < o->pages; i++)
+		printf(" %s", hmm_status_str(status[i]));
+	if (hmm_verify_word(p, size, HMM_NC_SENTINEL) < 0)
+		seen = "the sentinel (the kernel did not copy)";
+	else if (hmm_verify(p, size, 7) < 0)
+		seen = "the data (the kernel copied)";
+	printf("\nnew pages hold %s\n", seen);
+	return print_delta(fd, &before);
+}
+
+static int print_help(int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: hmmctl COMMAND [OPTIONS]\n"
+		"  counters [--global]   print the counters\n"
+		"  snapshot              snapshot a buffer with a page of each kind\n"
+		"  migrate               move a buffer to the device and back\n"
+		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
+		"options: --device N (default 0), --pages N (default 4)\n");
+	return status;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "global", no_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:p:gm:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->device = strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			o->pages = strtoul(optarg, NULL, 0);
+			break;
+		case 'g':
+			o->global = true;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "sync"))
+				o->mode = HMM_NC_MODE_SYNC;
+			else if (!strcmp(optarg, "nocopy"))
+				o->mode = HMM_NC_MODE_SYNC_NO_COPY;
+			else
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return o->pages ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .pages = 4, .mode = HMM_NC_MODE_SYNC_NO_COPY };
+	const char *cmd;
+	int fd;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return print_help(argc < 2);
+	cmd = argv[1];
+	if (parse(argc - 1, argv + 1, &o))
+		return print_help(2);
+	fd = hmm_open(o.device);
+	if (fd < 0)
+		return fail("open " HMM_DEV_FMT, fd);
+	if (!strcmp(cmd, "counters"))
+		return cmd_counters(fd, &o);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(fd, &o);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(fd, &o);
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(fd, &o);
+	return print_help(2);
+}

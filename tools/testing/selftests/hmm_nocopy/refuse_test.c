@@ -1,0 +1,811 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refuse.*: pages whose migrate callback refuses MIGRATE_SYNC_NO_COPY.
+ * balloon_page_migrate(), zs_page_migrate() and aio_migrate_folio()
+ * return -EINVAL in that mode, because they must copy under a lock of
+ * their own. Each refusal must leave the page where it was, whole and
+ * usable; the same page must migrate under MIGRATE_SYNC (the control
+ * that ties the refusal to the mode); a refusing page in a batch must
+ * not stop the rest; and unloading the module must return everything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hmm_harness.h"
+#include "libhmm.h"
+
+#define UNIT		0
+#define NC		HMM_NC_MODE_SYNC_NO_COPY
+#define SYNC		HMM_NC_MODE_SYNC
+#define BALLOON		HMM_NC_CB_BALLOON
+#define ZSMALLOC	HMM_NC_CB_ZSMALLOC
+#define AIO		HMM_NC_CB_AIO
+#define MOVABLE		HMM_NC_CB_OTHER
+
+/* Where the VM runner puts the module; HMM_MODULE_KO overrides it. */
+#define DEFAULT_MODULE_KO	"/lib/modules/hmm/test_hmm.ko"
+
+/* fs/aio.c's ring header, which libaio reads the same way. */
+#define AIO_RING_MAGIC	0xa10a10a1
+struct aio_ring_hdr {
+	unsigned int id;
+	unsigned int nr;
+	unsigned int head;
+	unsigned int tail;
+	unsigned int magic;
+	unsigned int compat_features;
+	unsigned int incompat_features;
+	unsigned int header_length;
+};
+
+#define AIO_EVENTS	128
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#endif
+#define AIO_TAG		0x5eedULL
+
+/* An aio context of the test and a one-page file for it to read. */
+struct aio_rig {
+	aio_context_t ctx;	/* 0 until io_setup() */
+	int data_fd;
+	void *buf;		/* where reads land */
+};
+
+FIXTURE(refuse) {
+	int fd;
+	struct aio_rig aio;
+};
+
+static void release_everything(int fd)
+{
+	hmm_rf_release(fd, BALLOON, HMM_NC_RF_ALL);
+	hmm_rf_release(fd, ZSMALLOC, HMM_NC_RF_ALL);
+	hmm_rf_release(fd, MOVABLE, HMM_NC_RF_ALL);
+}
+
+FIXTURE_SETUP(refuse)
+{
+	struct hmm_nc_rf_state st;
+
+	self->fd = -1;
+	self->aio.data_fd = -1;
+	if (geteuid())
+		SKIP(return, "needs root (module load, page frame numbers)");
+	self->fd = hmm_open(UNIT);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/hmm_dmirror%u (is test_hmm loaded?)",
+		     UNIT);
+	if (hmm_rf_state(self->fd, &st) == -ENOTTY)
+		SKIP(return, "this test_hmm has no refusal-path commands");
+	/* Start from an empty device whatever a crashed test left. */
+	release_everything(self->fd);
+}
+
+FIXTURE_TEARDOWN(refuse)
+{
+	if (self->aio.ctx)
+		syscall(__NR_io_destroy, self->aio.ctx);
+	if (self->aio.data_fd >= 0)
+		close(self->aio.data_fd);
+	free(self->aio.buf);
+	if (self->fd >= 0) {
+		release_everything(self->fd);
+		close(self->fd);
+	}
+}
+
+static struct hmm_nc_rf_page rf_page(__u32 kind, __u64 index, __u64 ctx)
+{
+	struct hmm_nc_rf_page p;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.index = index;
+	p.ctx = ctx;
+	return p;
+}
+
+/* Migrates one page in one command; the command's own status. */
+static int rf_one(int fd, __u32 mode, __u32 kind, __u64 index, __u64 ctx,
+		  struct hmm_nc_rf_page *p)
+{
+	*p = rf_page(kind, index, ctx);
+	return hmm_rf_migrate(fd, mode, p, 1, NULL);
+}
+
+/* The callback ran, said -EINVAL, and the item is as it was. */
+static void check_refused(struct __test_metadata *_metadata,
+			  const struct hmm_nc_rf_page *p)
+{
+	EXPECT_TRUE(p->status & HMM_NC_RF_RAN) TH_LOG("status 0x%x", p->status);
+	EXPECT_EQ(-EINVAL, p->result);
+	EXPECT_FALSE(p->status & HMM_NC_RF_MOVED);
+	EXPECT_EQ(p->old_pfn, p->new_pfn);
+	EXPECT_TRUE(p->status & HMM_NC_RF_HOME) TH_LOG("not back home");
+	EXPECT_TRUE(p->status & HMM_NC_RF_INTACT) TH_LOG("payload damaged");
+	EXPECT_FALSE(p->status & HMM_NC_RF_COPIED);
+}
+
+/* The callback moved the item to a new page, data and all. */
+static void check_moved(struct __test_metadata *_metadata,
+			const struct hmm_nc_rf_page *p, bool engine_copied)
+{
+	EXPECT_TRUE(p->status & HMM_NC_RF_RAN) TH_LOG("status 0x%x", p->status);
+	EXPECT_EQ(0, p->result);
+	EXPECT_TRUE(p->status & HMM_NC_RF_MOVED);
+	EXPECT_NE(p->old_pfn, p->new_pfn);
+	EXPECT_TRUE(p->status & HMM_NC_RF_HOME) TH_LOG("not in its new home");
+	EXPECT_TRUE(p->status & HMM_NC_RF_INTACT) TH_LOG("payload damaged");
+	EXPECT_EQ(engine_copied, !!(p->status & HMM_NC_RF_COPIED));
+}
+
+/* What the device holds is as before, back in place and undamaged. */
+static void check_state_same(struct __test_metadata *_metadata,
+			     const struct hmm_nc_rf_state *a,
+			     const struct hmm_nc_rf_state *b)
+{
+	EXPECT_EQ(a->balloon_pages, b->balloon_pages);
+	EXPECT_EQ(b->balloon_pages, b->balloon_listed);
+	EXPECT_EQ(0, b->balloon_isolated);
+	EXPECT_EQ(a->zs_objects, b->zs_objects);
+	EXPECT_EQ(a->zs_pool_pages, b->zs_pool_pages);
+	EXPECT_EQ(a->movable_pages, b->movable_pages);
+	EXPECT_EQ(0, b->movable_isolated);
+	EXPECT_EQ(0, b->bad);
+}
+
+static void counters_since(struct __test_metadata *_metadata, int fd,
+			   const struct hmm_nc_counters *before,
+			   struct hmm_nc_counters *delta)
+{
+	struct hmm_nc_counters now;
+
+	ASSERT_EQ(0, hmm_counters(fd, false, &now));
+	hmm_counters_delta(before, &now, delta);
+}
+
+/*
+ * The callback of cb ran refused times in NO_COPY and migrated once in
+ * SYNC; every page taken was given back and every lock released.
+ */
+static void check_refusal_counted(struct __test_metadata *_metadata,
+				  const struct hmm_nc_counters *d,
+				  unsigned int cb, __u64 refused)
+{
+	EXPECT_EQ(refused, d->failed[cb][NC]);
+	EXPECT_EQ(refused, d->refusals);
+	EXPECT_EQ(0, d->migrated[cb][NC]);
+	EXPECT_EQ(1, d->migrated[cb][SYNC]);
+	EXPECT_EQ(0, d->failed[cb][SYNC]);
+	EXPECT_EQ(refused + 1, d->pages_taken);
+	EXPECT_EQ(d->pages_taken, d->pages_returned);
+	EXPECT_EQ(d->pages_locked, d->pages_unlocked);
+	EXPECT_EQ(0, d->pages_copied);
+}
+
+/* NO_COPY twice (both refused, nothing changed), then the SYNC control. */
+static void refuse_twice_then_move(struct __test_metadata *_metadata, int fd,
+				   __u32 kind, __u64 index, __u64 ctx)
+{
+	struct hmm_nc_rf_state before, after;
+	struct hmm_nc_rf_page p;
+	__u64 pfn;
+	int i;
+
+	ASSERT_EQ(0, hmm_rf_state(fd, &before));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, rf_one(fd, NC, kind, index, ctx, &p));
+		check_refused(_metadata, &p);
+		if (i)
+			EXPECT_EQ(pfn, p.new_pfn) TH_LOG("second attempt moved");
+		pfn = p.new_pfn;
+		ASSERT_EQ(0, hmm_rf_state(fd, &after));
+		check_state_same(_metadata, &before, &after);
+	}
+	ASSERT_EQ(0, rf_one(fd, SYNC, kind, index, ctx, &p));
+	check_moved(_metadata, &p, false);
+	EXPECT_EQ(pfn, p.old_pfn);
+	ASSERT_EQ(0, hmm_rf_state(fd, &after));
+	check_state_same(_metadata, &before, &after);
+}
+
+TEST_F(refuse, balloon_no_copy_einval_page_kept_then_sync_moves)
+{
+	struct hmm_nc_counters before, d;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(16, hmm_rf_hold(self->fd, BALLOON, 16));
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
+	refuse_twice_then_move(_metadata, self->fd, BALLOON, 7, 0);
+	counters_since(_metadata, self->fd, &before, &d);
+	check_refusal_counted(_metadata, &d, BALLOON, 2);
+	/* Teardown: the balloon deflates completely. */
+	EXPECT_EQ(0, hmm_rf_release(self->fd, BALLOON, HMM_NC_RF_ALL));
+}
+
+TEST_F(refuse, balloon_sync_moves_pages_data_intact)
+{
+	struct hmm_nc_rf_page p[2] = { rf_page(BALLOON, 0, 0),
+				       rf_page(BALLOON, 7, 0) };
+	struct hmm_nc_rf_state before, after;
+	struct hmm_nc_rf_migrate out;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(8, hmm_rf_hold(self->fd, BALLOON, 8));
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
+	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 2, &out));
+	EXPECT_EQ(2, out.migrated);
+	check_moved(_metadata, &p[0], false);
+	check_moved(_metadata, &p[1], false);
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &after));
+	check_state_same(_metadata, &before, &after);
+}
+
+TEST_F(refuse, zsmalloc_no_copy_einval_object_kept_then_sync_moves)
+{
+	struct hmm_nc_counters before, d;
+	struct hmm_nc_rf_state st;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(64, hmm_rf_hold(self->fd, ZSMALLOC, 64));
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
+	refuse_twice_then_move(_metadata, self->fd, ZSMALLOC, 37, 0);
+	counters_since(_metadata, self->fd, &before, &d);
+	check_refusal_counted(_metadata, &d, ZSMALLOC, 2);
+	/* The pool still serves: one more object, then teardown. */
+	EXPECT_EQ(65, hmm_rf_hold(self->fd, ZSMALLOC, 1));
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &st));
+	EXPECT_EQ(0, st.bad);
+	EXPECT_EQ(0, hmm_rf_release(self->fd, ZSMALLOC, HMM_NC_RF_ALL));
+}
+
+/* The other objects of a moved zspage page follow it, handles and all. */
+TEST_F(refuse, zsmalloc_sync_moves_page_all_objects_intact)
+{
+	struct hmm_nc_rf_state before, after;
+	struct hmm_nc_rf_page p;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(32, hmm_rf_hold(self->fd, ZSMALLOC, 32));
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
+	ASSERT_EQ(0, rf_one(self->fd, SYNC, ZSMALLOC, 0, 0, &p));
+	check_moved(_metadata, &p, false);
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &after));
+	check_state_same(_metadata, &before, &after);
+}
+
+static long io_setup_raw(unsigned int nr, aio_context_t *ctx)
+{
+	return syscall(__NR_io_setup, nr, ctx);
+}
+
+/*
+ * Reads the data file's first page through the aio context and checks
+ * what arrives; the result is the event's, or -errno.
+ */
+static long aio_read_page(aio_context_t ctx, int fd, void *buf)
+{
+	struct timespec timeout = { .tv_sec = 10 };
+	size_t page = hmm_page_size();
+	struct iocb cb, *cbs[1] = { &cb };
+	struct io_event ev;
+	long n;
+
+	memset(buf, 0, page);
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_fildes = fd;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = page;
+	cb.aio_data = AIO_TAG;
+	if (syscall(__NR_io_submit, ctx, 1, cbs) != 1)
+		return -errno;
+	n = syscall(__NR_io_getevents, ctx, 1, 1, &ev, &timeout);
+	if (n != 1)
+		return n < 0 ? -errno : -ETIMEDOUT;
+	/* An event for this request, carrying the file's bytes. */
+	if (ev.data != AIO_TAG || ev.obj != (uintptr_t)&cb)
+		return -EIO;
+	if (ev.res == (__s64)page && hmm_verify(buf, page, AIO_TAG) >= 0)
+		return -EILSEQ;
+	return ev.res;
+}
+
+static void aio_setup(struct __test_metadata *_metadata, struct aio_rig *aio)
+{
+	char path[] = "/tmp/refuse_aio.XXXXXX";
+	size_t page = hmm_page_size();
+
+	aio->buf = aligned_alloc(page, page);
+	ASSERT_NE(NULL, aio->buf);
+	aio->data_fd = mkstemp(path);
+	ASSERT_GE(aio->data_fd, 0);
+	unlink(path);
+	hmm_fill(aio->buf, page, AIO_TAG);
+	ASSERT_EQ((ssize_t)page, pwrite(aio->data_fd, aio->buf, page, 0));
+	if (io_setup_raw(AIO_EVENTS, &aio->ctx))
+		SKIP(return, "io_setup: %s", strerror(errno));
+}
+
+/* The ring reads as a ring through the process's mapping; its PFN. */
+static __u64 aio_ring_pfn(struct __test_metadata *_metadata,
+			  aio_context_t ctx, __u64 index)
+{
+	size_t size = hmm_page_size();
+	char *page = (char *)ctx + index * size;
+	const struct aio_ring_hdr *hdr = (const void *)ctx;
+	__u64 pfn = 0;
+
+	EXPECT_EQ(AIO_RING_MAGIC, hdr->magic);
+	/* A page the module unmapped comes back only when faulted in. */
+	EXPECT_EQ(0, madvise(page, size, MADV_POPULATE_READ));
+	EXPECT_EQ(0, hmm_pfn(page, &pfn));
+	return pfn;
+}
+
+static void check_aio_works(struct __test_metadata *_metadata,
+			    struct aio_rig *aio)
+{
+	EXPECT_EQ((long)hmm_page_size(),
+		  aio_read_page(aio->ctx, aio->data_fd, aio->buf));
+}
+
+TEST_F(refuse, aio_no_copy_einval_ring_kept_then_sync_moves)
+{
+	struct hmm_nc_counters before, d;
+	struct hmm_nc_rf_page p;
+	__u64 pfn;
+	int i;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	aio_setup(_metadata, &self->aio);
+	if (_metadata->skip)
+		return;
+	check_aio_works(_metadata, &self->aio);
+	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, rf_one(self->fd, NC, AIO, 0, self->aio.ctx, &p));
+		check_refused(_metadata, &p);
+		EXPECT_EQ(pfn, p.old_pfn);
+		EXPECT_EQ(pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0));
+		check_aio_works(_metadata, &self->aio);
+	}
+
+	ASSERT_EQ(0, rf_one(self->fd, SYNC, AIO, 0, self->aio.ctx, &p));
+	check_moved(_metadata, &p, false);
+	EXPECT_EQ(p.new_pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0));
+	check_aio_works(_metadata, &self->aio);
+
+	counters_since(_metadata, self->fd, &before, &d);
+	check_refusal_counted(_metadata, &d, AIO, 2);
+	/* Teardown: the context goes away cleanly. */
+	EXPECT_EQ(0, syscall(__NR_io_destroy, self->aio.ctx));
+	self->aio.ctx = 0;
+}
+
+/* Every page of the ring moves; the context keeps completing I/O. */
+TEST_F(refuse, aio_sync_moves_ring_pages_io_completes)
+{
+	struct hmm_nc_rf_page p[2] = { rf_page(AIO, 0, 0), rf_page(AIO, 1, 0) };
+	struct hmm_nc_rf_migrate out;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	aio_setup(_metadata, &self->aio);
+	if (_metadata->skip)
+		return;
+	p[0].ctx = self->aio.ctx;
+	p[1].ctx = self->aio.ctx;
+	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 2, &out));
+	EXPECT_EQ(2, out.migrated);
+	check_moved(_metadata, &p[0], false);
+	check_moved(_metadata, &p[1], false);
+	EXPECT_EQ(p[0].new_pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0));
+	EXPECT_EQ(p[1].new_pfn, aio_ring_pfn(_metadata, self->aio.ctx, 1));
+	check_aio_works(_metadata, &self->aio);
+	check_aio_works(_metadata, &self->aio);
+}
+
+#define BATCH_SIDE	8	/* movable pages on each side of the refuser */
+
+/*
+ * A NO_COPY batch of movable pages with one page of kind in the middle
+ * (index, ctx): the movable pages migrate and the engine copies them in
+ * one operation; the middle page is refused and put back.
+ */
+static void batch_with_refuser(struct __test_metadata *_metadata, int fd,
+			       __u32 kind, __u64 index, __u64 ctx)
+{
+	struct hmm_nc_rf_page p[2 * BATCH_SIDE + 1];
+	struct hmm_nc_rf_state before, after;
+	struct hmm_nc_counters c0, d;
+	struct hmm_nc_rf_migrate out;
+	unsigned int i;
+
+	ASSERT_EQ(2 * BATCH_SIDE, hmm_rf_hold(fd, MOVABLE, 2 * BATCH_SIDE));
+	for (i = 0; i < BATCH_SIDE; i++) {
+		p[i] = rf_page(MOVABLE, i, 0);
+		p[BATCH_SIDE + 1 + i] = rf_page(MOVABLE, BATCH_SIDE + i, 0);
+	}
+	p[BATCH_SIDE] = rf_page(kind, index, ctx);
+	ASSERT_EQ(0, hmm_rf_state(fd, &before));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+
+	ASSERT_EQ(0, hmm_rf_migrate(fd, NC, p, ARRAY_SIZE(p), &out));
+	EXPECT_EQ(2 * BATCH_SIDE, out.migrated);
+	EXPECT_EQ(1, out.refused);
+	EXPECT_EQ(0, out.failed);
+	for (i = 0; i < ARRAY_SIZE(p); i++) {
+		if (i == BATCH_SIDE)
+			check_refused(_metadata, &p[i]);
+		else
+			check_moved(_metadata, &p[i], true);
+	}
+
+	counters_since(_metadata, fd, &c0, &d);
+	EXPECT_EQ(1, d.batches);
+	EXPECT_EQ(2 * BATCH_SIDE, d.pages_copied);
+	EXPECT_EQ(2 * BATCH_SIDE, d.migrated[MOVABLE][NC]);
+	EXPECT_EQ(1, d.failed[kind][NC]);
+	EXPECT_EQ(1, d.refusals);
+	EXPECT_EQ(ARRAY_SIZE(p), d.pages_taken);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
+	ASSERT_EQ(0, hmm_rf_state(fd, &after));
+	check_state_same(_metadata, &before, &after);
+}
+
+TEST_F(refuse, batch_no_copy_balloon_refused_put_back_others_move)
+{
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
+	batch_with_refuser(_metadata, self->fd, BALLOON, 2, 0);
+}
+
+TEST_F(refuse, batch_no_copy_zsmalloc_refused_put_back_others_move)
+{
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(40, hmm_rf_hold(self->fd, ZSMALLOC, 40));
+	batch_with_refuser(_metadata, self->fd, ZSMALLOC, 20, 0);
+}
+
+TEST_F(refuse, batch_no_copy_aio_refused_put_back_others_move)
+{
+	__u64 pfn;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	aio_setup(_metadata, &self->aio);
+	if (_metadata->skip)
+		return;
+	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
+	batch_with_refuser(_metadata, self->fd, AIO, 0, self->aio.ctx);
+	EXPECT_EQ(pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0));
+	check_aio_works(_metadata, &self->aio);
+}
+
+/* The control: the same batch in SYNC moves every page, engine idle. */
+TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
+{
+	struct hmm_nc_rf_page p[2 * BATCH_SIDE + 1];
+	struct hmm_nc_counters c0, d;
+	struct hmm_nc_rf_migrate out;
+	unsigned int i;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
+	ASSERT_EQ(2 * BATCH_SIDE, hmm_rf_hold(self->fd, MOVABLE,
+					      2 * BATCH_SIDE));
+	for (i = 0; i < BATCH_SIDE; i++) {
+		p[i] = rf_page(MOVABLE, i, 0);
+		p[BATCH_SIDE + 1 + i] = rf_page(MOVABLE, BATCH_SIDE + i, 0);
+	}
+	p[BATCH_SIDE] = rf_page(BALLOON, 2, 0);
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
+	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, ARRAY_SIZE(p), &out));
+	EXPECT_EQ(ARRAY_SIZE(p), out.migrated);
+	for (i = 0; i < ARRAY_SIZE(p); i++)
+		check_moved(_metadata, &p[i], false);
+	counters_since(_metadata, self->fd, &c0, &d);
+	EXPECT_EQ(0, d.batches);
+	EXPECT_EQ(0, d.pages_copied);
+	EXPECT_EQ(0, d.refusals);
+}
+
+static const char *module_ko(void)
+{
+	const char *ko = getenv("HMM_MODULE_KO");
+
+	return ko && *ko ? ko : DEFAULT_MODULE_KO;
+}
+
+/* A kernel log reader positioned after everything logged so far. */
+static int kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* What the module says it gave back as it went. */
+struct unload_report {
+	long long balloon, zsmalloc, movable, held, taken, returned;
+};
+
+/* The value of " name=" in a record, or -1. */
+static long long kv(const char *rec, const char *name)
+{
+	char key[32];
+	const char *at;
+	long long v;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	at = strstr(rec, key);
+	if (!at || sscanf(at + strlen(key), "%lld", &v) != 1)
+		return -1;
+	return v;
+}
+
+static void parse_report(const char *rec, struct unload_report *r)
+{
+	r->balloon = kv(rec, "balloon");
+	r->zsmalloc = kv(rec, "zsmalloc");
+	r->movable = kv(rec, "movable");
+	r->held = kv(rec, "held");
+	r->taken = kv(rec, "taken");
+	r->returned = kv(rec, "returned");
+}
+
+/* Finds the module's unload report for a unit among the new records. */
+static int kmsg_find_report(int fd, unsigned int unit,
+			    struct unload_report *r)
+{
+	char rec[1024], key[64];
+	ssize_t n;
+
+	snprintf(key, sizeof(key), "hmm_dmirror%u: unload returned", unit);
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || errno == EPIPE) {
+		if (n <= 0)
+			continue;	/* records were overwritten: go on */
+		rec[n] = '\0';
+		if (strstr(rec, key)) {
+			parse_report(rec, r);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int module_unload(void)
+{
+	return syscall(__NR_delete_module, HMM_MODULE, O_NONBLOCK) ? -errno : 0;
+}
+
+static int module_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* The device node comes back with the module; give udev-less /dev a moment. */
+static int open_again(unsigned int unit)
+{
+	int i, fd = -ENOENT;
+
+	for (i = 0; i < 100 && fd < 0; i++) {
+		fd = hmm_open(unit);
+		if (fd < 0)
+			usleep(10000);
+	}
+	return fd;
+}
+
+/*
+ * No page was taken, locked, copied or handed to a callback. (The
+ * mirror's counters may move: the kernel can invalidate the process's
+ * memory at any time, e.g. to compact it.)
+ */
+static void check_no_migration(struct __test_metadata *_metadata,
+			       const struct hmm_nc_counters *d)
+{
+	unsigned int cb, mode;
+
+	EXPECT_EQ(0, d->pages_taken + d->pages_returned);
+	EXPECT_EQ(0, d->pages_locked + d->pages_unlocked);
+	EXPECT_EQ(0, d->batches + d->pages_copied);
+	EXPECT_EQ(0, d->refusals);
+	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++)
+		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)
+			EXPECT_EQ(0, d->migrated[cb][mode] + d->failed[cb][mode])
+				TH_LOG("callback %u, mode %u", cb, mode);
+}
+
+static void check_all_zero(struct __test_metadata *_metadata, int fd)
+{
+	struct hmm_nc_counters c;
+	struct hmm_nc_rf_state st;
+
+	ASSERT_EQ(0, hmm_counters(fd, true, &c));
+	check_no_migration(_metadata, &c);
+	ASSERT_EQ(0, hmm_rf_state(fd, &st));
+	EXPECT_EQ(0, st.balloon_pages + st.zs_objects + st.movable_pages);
+}
+
+/*
+ * Unloading with balloon pages, objects and movable pages held (after
+ * some migrations) returns every one of them: the module's last words
+ * in the kernel log say so, and a fresh module starts from zero.
+ */
+TEST_F(refuse, unload_returns_held_pages_counters_zero)
+{
+	struct hmm_nc_rf_page p[3] = { rf_page(BALLOON, 1, 0),
+				       rf_page(ZSMALLOC, 5, 0),
+				       rf_page(MOVABLE, 3, 0) };
+	struct unload_report r = { -1, -1, -1, -1, -1, -1 };
+	const char *ko = module_ko();
+	int kmsg, ret;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	if (access(ko, R_OK))
+		SKIP(return, "no module file %s (set HMM_MODULE_KO)", ko);
+	ASSERT_EQ(64, hmm_rf_hold(self->fd, BALLOON, 64));
+	ASSERT_EQ(100, hmm_rf_hold(self->fd, ZSMALLOC, 100));
+	ASSERT_EQ(16, hmm_rf_hold(self->fd, MOVABLE, 16));
+	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 3, NULL));
+	ASSERT_EQ(0, hmm_rf_migrate(self->fd, NC, p, 3, NULL));
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+
+	kmsg = kmsg_open_at_end();
+	ASSERT_GE(kmsg, 0);
+	ret = module_unload();
+	ASSERT_EQ(0, ret) TH_LOG("rmmod: %s", strerror(-ret));
+	ret = kmsg_find_report(kmsg, UNIT, &r);
+	close(kmsg);
+	ASSERT_EQ(0, module_load(ko)) TH_LOG("insmod %s failed", ko);
+	self->fd = open_again(UNIT);
+	ASSERT_GE(self->fd, 0);
+
+	ASSERT_EQ(0, ret) TH_LOG("no unload report in the kernel log");
+	EXPECT_EQ(64, r.balloon);
+	EXPECT_EQ(100, r.zsmalloc);
+	EXPECT_EQ(16, r.movable);
+	EXPECT_EQ(0, r.held);
+	/* Device counters run from module load: six of ours, at least. */
+	EXPECT_GE(r.taken, 6);
+	EXPECT_EQ(r.taken, r.returned);
+	check_all_zero(_metadata, self->fd);
+}
+
+/* Each bad request fails with its errno before anything is touched. */
+static void check_bad_batches(struct __test_metadata *_metadata, int fd,
+			      __u64 anon)
+{
+	struct hmm_nc_rf_page p[2];
+	struct hmm_nc_rf_migrate cmd;
+
+	p[0] = rf_page(BALLOON, 0, 0);
+	p[0].flags = 1;
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(BALLOON, 0, 0);
+	p[0].reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(HMM_NC_CB_DEVICE, 0, 0);
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(BALLOON, 4, 0);		/* only 0..3 held */
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(BALLOON, 0, anon);	/* ctx is for aio only */
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(AIO, 0, anon);		/* not an aio ring */
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(AIO, 0, 0);
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 1, NULL));
+	p[0] = rf_page(BALLOON, 1, 0);
+	p[1] = rf_page(BALLOON, 1, 0);		/* the same page twice */
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 2, NULL));
+	p[1] = rf_page(BALLOON, 0, 0);
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, HMM_NC_MODE_COUNT, p, 2, NULL));
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p, 0, NULL));
+	EXPECT_EQ(-EINVAL, hmm_rf_migrate(fd, SYNC, p,
+					  HMM_NC_RF_MAX_BATCH + 1, NULL));
+	EXPECT_EQ(-EFAULT, hmm_rf_migrate(fd, SYNC, NULL, 1, NULL));
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.npages = 1;
+	cmd.pages = (uintptr_t)p;
+	cmd.flags = 1;
+	EXPECT_EQ(-1, ioctl(fd, HMM_NC_RF_MIGRATE, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+	cmd.flags = 0;
+	cmd.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(fd, HMM_NC_RF_MIGRATE, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+static int hold_raw(int fd, unsigned long req, __u32 flags, __u32 kind,
+		    __u64 count, __u64 reserved)
+{
+	struct hmm_nc_rf_hold cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.flags = flags;
+	cmd.kind = kind;
+	cmd.count = count;
+	cmd.reserved[0] = reserved;
+	return ioctl(fd, req, &cmd) ? -errno : 0;
+}
+
+static void check_bad_holds(struct __test_metadata *_metadata, int fd)
+{
+	struct hmm_nc_rf_state st;
+
+	EXPECT_EQ(-EINVAL, hold_raw(fd, HMM_NC_RF_HOLD, 1, BALLOON, 1, 0));
+	EXPECT_EQ(-EINVAL, hold_raw(fd, HMM_NC_RF_HOLD, 0, AIO, 1, 0));
+	EXPECT_EQ(-EINVAL, hold_raw(fd, HMM_NC_RF_HOLD, 0, BALLOON, 0, 0));
+	EXPECT_EQ(-EINVAL, hold_raw(fd, HMM_NC_RF_HOLD, 0, BALLOON, 1, 1));
+	EXPECT_EQ(-EINVAL, hold_raw(fd, HMM_NC_RF_RELEASE, 0, 99, 1, 0));
+	EXPECT_EQ(-ENOSPC, hold_raw(fd, HMM_NC_RF_HOLD, 0, BALLOON,
+				    HMM_NC_RF_MAX_HELD, 0));
+	memset(&st, 0, sizeof(st));
+	st.reserved0 = 1;
+	EXPECT_EQ(-1, ioctl(fd, HMM_NC_RF_STATE, &st));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(refuse, rejects_bad_arguments_changes_nothing)
+{
+	struct hmm_nc_rf_state before, after;
+	struct hmm_nc_counters c0, d;
+	size_t page = hmm_page_size();
+	void *anon;
+
+	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+		return;
+	anon = hmm_map_anon(page, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, anon);
+	memset(anon, 1, page);
+	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
+
+	check_bad_batches(_metadata, self->fd, (uintptr_t)anon);
+	check_bad_holds(_metadata, self->fd);
+
+	counters_since(_metadata, self->fd, &c0, &d);
+	check_no_migration(_metadata, &d);
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &after));
+	check_state_same(_metadata, &before, &after);
+	hmm_unmap(anon, page);
+}
+
+HMM_TEST_MAIN
