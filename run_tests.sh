@@ -144,8 +144,12 @@ stage_tests() {
 	local log=$OUT/tests.log
 
 	mkdir -p "$OUT/tests"
-	make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
-		LDFLAGS=-static > "$log" 2>&1 || {
+	mkdir -p "$OUT/bin"
+	{
+		make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
+			LDFLAGS=-static &&
+		make -C "$HMM_TOP/test_hmm" OUTPUT="$OUT/bin"
+	} > "$log" 2>&1 || {
 		show_tail "$log"
 		die "selftests build failed (log: $log)"
 	}
@@ -191,7 +195,7 @@ stage_initramfs() {
 	rm -rf "$RUN"
 	mkdir -p "$RUN"
 	initramfs_base "$KBUILD" "$OUT/module/test_hmm.ko" "$OUT/tests" \
-		"$OUT/base.cpio"
+		"$OUT/bin" "$OUT/base.cpio"
 	write_job "$RUN/job"
 	initramfs_job "$KBUILD" "$RUN/job.cpio" "$RUN/job" "${opt_adds[@]}"
 	cat "$OUT/base.cpio" "$RUN/job.cpio" > "$RUN/initrd.cpio"

@@ -6,11 +6,14 @@
  *   hmmctl snapshot [--pages N] [--device N]
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
+ *   hmmctl balance
  *
  * The device mirrors the process that opens it, so every command works
  * on a buffer of hmmctl's own: snapshot shows one page of each kind,
  * migrate sends a buffer to the device and back, probe runs the no-copy
  * probe, and each prints PFNs, results and the counters it moved.
+ * balance checks that nothing is in flight or held: the suite's runner
+ * calls it after every test.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -116,6 +119,34 @@ static int cmd_counters(int fd, const struct opts *o)
 		return fail("counters", ret);
 	print_counters(o->global ? "global counters:" : "device counters:", &c);
 	return 0;
+}
+
+static bool balanced(const char *what, __u64 out, __u64 back)
+{
+	if (out == back)
+		return true;
+	printf("unbalanced: %s %llu != %llu\n", what, (unsigned long long)out,
+	       (unsigned long long)back);
+	return false;
+}
+
+/*
+ * With no command running, every page the engine locked or took has been
+ * unlocked and given back, and no device page holds data (the processes
+ * that owned some have exited). Exit status 1 says otherwise.
+ */
+static int cmd_balance(int fd, const struct opts *o)
+{
+	struct hmm_nc_counters c;
+	int ret = hmm_counters(fd, true, &c);
+	bool ok;
+
+	if (ret)
+		return fail("counters", ret);
+	ok = balanced("pages_locked/unlocked", c.pages_locked, c.pages_unlocked);
+	ok &= balanced("pages_taken/returned", c.pages_taken, c.pages_returned);
+	ok &= balanced("devmem_alloc/free", c.devmem_alloc, c.devmem_free);
+	return ok ? 0 : 1;
 }
 
 /*
@@ -227,6 +258,8 @@ static int print_help(int status)
 		"  snapshot              snapshot a buffer with a page of each kind\n"
 		"  migrate               move a buffer to the device and back\n"
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
+		"  balance               exit 1 if the global counters show pages\n"
+		"                        still locked, taken or on a device\n"
 		"options: --device N (default 0), --pages N (default 4)\n");
 	return status;
 }
@@ -291,5 +324,7 @@ int main(int argc, char **argv)
 		return cmd_migrate(fd, &o);
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(fd, &o);
+	if (!strcmp(cmd, "balance"))
+		return cmd_balance(fd, &o);
 	return print_help(2);
 }

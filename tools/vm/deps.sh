@@ -12,11 +12,13 @@ DEPS_BUILD=(
 	"/usr/include/gelf.h|libelf-dev"
 	"/usr/include/openssl/opensslv.h|libssl-dev"
 	"/usr/lib/x86_64-linux-gnu/libc.a|libc6-dev"
+	"/usr/lib/x86_64-linux-gnu/libhugetlbfs.a|libhugetlbfs-dev"
 )
 # shellcheck disable=SC2034
 DEPS_RUN=(
 	"qemu-system-x86_64|qemu-system-x86"
 	"/bin/busybox|busybox-static"
+	"/sbin/mkfs.ext4|e2fsprogs"
 )
 # shellcheck disable=SC2034
 DEPS_DEBIAN_SOURCE=("/usr/src/linux-source-6.1.tar.xz|linux-source-6.1")

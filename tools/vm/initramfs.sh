@@ -6,6 +6,8 @@
 # device nodes need no root.
 
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+# Host programs the tests run in the guest, at the same paths.
+GUEST_PROGRAMS=(/sbin/mkfs.ext2 /sbin/mkfs.ext4 /sbin/e2fsck /sbin/debugfs)
 
 # Copies a program and, when it is dynamic, the libraries it loads.
 stage_program() {
@@ -49,9 +51,9 @@ cpio_pack() {
 		die "gen_init_cpio failed on $out.list"
 }
 
-# initramfs_base KBUILD MODULE_KO TESTS_DIR OUT
+# initramfs_base KBUILD MODULE_KO TESTS_DIR BIN_DIR OUT
 initramfs_base() {
-	local kbuild=$1 ko=$2 tests=$3 out=$4 root=$4.root
+	local kbuild=$1 ko=$2 tests=$3 bin=$4 out=$5 root=$5.root prog
 
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,etc/hmm,lib/modules/hmm,lib/modules/kernel,tests,proc,sys,tmp,run,root}
@@ -66,6 +68,10 @@ initramfs_base() {
 	# reference device, brd for RAM block devices.
 	find "$kbuild" -name '*.ko' -exec install -m 0644 {} "$root/lib/modules/kernel/" \;
 	cp -a "$tests"/. "$root/tests/"
+	cp -a "$bin"/. "$root/bin/"
+	for prog in "${GUEST_PROGRAMS[@]}"; do
+		stage_program "$root" "$prog" "$prog"
+	done
 	cpio_pack "$kbuild" "$root" "$out"
 }
 
