@@ -5,6 +5,8 @@
 #   make check      the project's own tests: harness unit tests, lint,
 #                   then the whole suite in the VM (end to end)
 #   make check-unit the unit tests only (no VM, seconds)
+#   make check-debug  the suite on a debug kernel (KASAN, lockdep,
+#                   kmemleak; its own kernel build, long the first time)
 #   make clean      remove build/ (the kernel cache stays)
 #   make clean-cache  also remove the cached kernel builds and source
 #
@@ -15,7 +17,7 @@ SHELL := /bin/bash
 RUN_ARGS ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 
-.PHONY: all check check-unit check-deps clean clean-cache
+.PHONY: all check check-unit check-debug check-deps clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -26,6 +28,9 @@ check: all check-deps
 
 check-unit:
 	tools/tests/run.sh --unit
+
+check-debug:
+	./run_tests.sh --config configs/debug.config $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'
