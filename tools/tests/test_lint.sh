@@ -33,5 +33,22 @@ test_lint_checkpatch_is_clean() {
 	cd "$HMM_TOP" || return
 	out=$("$cp" --strict --no-tree --terse --show-types -f "${files[@]}" 2>&1 |
 		grep -E ': (ERROR|WARNING|CHECK):' || true)
+	out=$(drop_kernel_camelcase "$(dirname "$(dirname "$cp")")" <<< "$out")
 	assert_eq "" "$out" "checkpatch findings"
+}
+
+# In a kernel tree, checkpatch's CamelCase check accepts identifiers the
+# tree's headers declare (__SetPageMovable is the kernel's name, not
+# ours); --no-tree cannot know them. Drop exactly those findings.
+drop_kernel_camelcase() {
+	local src=$1 line ident
+
+	while IFS= read -r line; do
+		[[ -n $line ]] || continue
+		if [[ $line =~ CAMELCASE:\ Avoid\ CamelCase:\ \<([A-Za-z0-9_]+)\> ]]; then
+			ident=${BASH_REMATCH[1]}
+			grep -rqw -- "$ident" "$src/include" && continue
+		fi
+		printf '%s\n' "$line"
+	done
 }
