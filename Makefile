@@ -5,6 +5,8 @@
 #   make check      the project's own tests: harness unit tests, lint,
 #                   then the whole suite in the VM (end to end)
 #   make check-unit the unit tests only (no VM, seconds)
+#   make bench      the benchmark in the VM: table, CSV and plot in
+#                   build/results/<timestamp>/ (HMM_BENCH_ARGS: its options)
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
 #   make clean      remove build/ (the kernel cache stays)
@@ -17,7 +19,7 @@ SHELL := /bin/bash
 RUN_ARGS ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 
-.PHONY: all check check-unit check-debug check-deps clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -31,6 +33,9 @@ check-unit:
 
 check-debug:
 	./run_tests.sh --config configs/debug.config $(RUN_ARGS)
+
+bench:
+	./run_tests.sh --bench $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'

@@ -8,7 +8,7 @@ set -Eeuo pipefail
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 'printf "run_tests: error: unexpected failure of \"%s\" (%s line %s)\n" \
 	"$BASH_COMMAND" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
-for part in lib deps kconfig kernel initramfs qemu ktap junit; do
+for part in lib deps kconfig kernel initramfs qemu ktap junit bench; do
 	# shellcheck source=/dev/null
 	source "$HMM_TOP/tools/vm/$part.sh"
 done
@@ -21,6 +21,7 @@ opt_keep=0
 opt_build_only=0
 opt_run=""
 opt_run_set=0
+opt_bench=0
 opt_kernel_src=${KSRC:-}
 opt_junit=""
 opt_timeout=1200
@@ -41,6 +42,9 @@ command's own status.
                      (repeatable; e.g. 'anon.*')
   --run 'CMD'        run CMD in the guest with the module loaded, instead
                      of the suite; exit with its status
+  --bench            run the benchmark (hmm_bench) instead of the suite:
+                     table, CSV and plot in build/results/<timestamp>/
+                     (hmm_bench options in HMM_BENCH_ARGS)
   --add PATH         put PATH in the guest's /add (on PATH) (repeatable)
   --kernel-src DIR   build and boot this kernel tree (also KSRC=DIR)
                      instead of Debian's linux-source-6.1
@@ -66,6 +70,7 @@ parse_args() {
 		--build-only) opt_build_only=1 ;;
 		--filter) need_arg "$1" $#; opt_filters+=("$2"); shift ;;
 		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
+		--bench) opt_bench=1 ;;
 		--add) need_arg "$1" $#; opt_adds+=("$2"); shift ;;
 		--kernel-src) need_arg "$1" $#; opt_kernel_src=$2; shift ;;
 		--config) need_arg "$1" $#; FRAGMENTS+=("$2"); shift ;;
@@ -85,6 +90,9 @@ parse_args() {
 	if [[ $opt_run_set == 1 && -z $opt_run ]]; then
 		die "--run needs a command"
 	fi
+	if ((opt_bench && (opt_run_set || ${#opt_filters[@]}))); then
+		die "--bench runs no tests: not with --run or --filter"
+	fi
 	return 0
 }
 
@@ -92,6 +100,7 @@ stage_deps() {
 	local -a needs=(DEPS_BUILD)
 
 	((opt_list)) || needs+=(DEPS_RUN)
+	((opt_bench)) && needs+=(DEPS_BENCH)
 	[[ -n $opt_kernel_src ]] || needs+=(DEPS_DEBIAN_SOURCE)
 	deps_ensure "${needs[@]}"
 }
@@ -182,6 +191,9 @@ write_job() {
 		if ((opt_run_set)); then
 			printf 'HMM_MODE=run\n'
 			printf 'HMM_RUN=%q\n' "$opt_run"
+		elif ((opt_bench)); then
+			printf 'HMM_MODE=bench\n'
+			printf 'HMM_BENCH_ARGS=%q\n' "${HMM_BENCH_ARGS:-}"
 		else
 			printf 'HMM_MODE=suite\n'
 		fi
@@ -289,6 +301,10 @@ main() {
 	((opt_build_only)) && return 0
 	stage_boot || status=$?
 	stage_report
+	if ((opt_bench)); then
+		stage_bench_report "$RUN/ktap.raw" || status=1
+		return "$status"
+	fi
 	# The verdict closes the output, after every other message.
 	((opt_run_set)) || ktap_verdict "$RUN/results"
 	return "$status"

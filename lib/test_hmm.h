@@ -39,6 +39,7 @@ struct dmirror_device {
 	unsigned int index;
 	struct dmirror_counters counters;
 	struct dmirror_devmem devmem;
+	struct dmirror_engine engine;	/* test_hmm_dma.c */
 	struct dmirror_refuse *refuse;	/* test_hmm_refuse_cmd.c */
 };
 

@@ -159,11 +159,14 @@ static void dmirror_aio_release(struct dmirror_rf_item *it)
 	it->snapshot = NULL;
 }
 
+/* Before the take, the ring is not known yet: nothing to look at. */
 static struct page *dmirror_aio_lookup(struct dmirror_refuse *rf,
 				       struct dmirror_rf_item *it)
 {
 	struct folio *folio;
 
+	if (!it->file)
+		return ERR_PTR(-ENOENT);
 	folio = dmirror_filemap_folio(it->file->f_mapping, it->pgoff);
 	if (!folio)
 		return ERR_PTR(-ENOENT);

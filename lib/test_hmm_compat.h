@@ -12,7 +12,9 @@
 #define _TEST_HMM_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/buffer_head.h>
 #include <linux/gfp.h>
+#include <linux/magic.h>
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
@@ -148,5 +150,91 @@ static inline void dmirror_page_clear_movable(struct page *page)
 
 /* fs/aio.c's AIO_RING_MAGIC: its ring header's and its file system's. */
 #define DMIRROR_AIO_RING_MAGIC	0xa10a10a1
+
+/* Page-cache migration (test_hmm_filemig.c). */
+
+/* Whether a callback the kernel does not export is the one named. */
+static inline bool dmirror_cb_named(const void *cb, const char *name)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%ps", cb);
+	return !strcmp(buf, name);
+}
+
+/*
+ * The kind of migrate callback of a mapping (NULL: an anonymous page).
+ * buffer_migrate_folio_norefs() and hugetlbfs_migrate_folio() are not
+ * exported, so they are told by name and by file system.
+ */
+static inline int dmirror_cache_cb(struct address_space *mapping)
+{
+	const void *cb;
+
+	if (!mapping)
+		return HMM_NC_CB_FOLIO;
+	cb = mapping->a_ops->migrate_folio;
+	if (cb == migrate_folio)
+		return HMM_NC_CB_FOLIO;
+	if (cb == buffer_migrate_folio)
+		return HMM_NC_CB_BUFFER;
+	if (cb == filemap_migrate_folio)
+		return HMM_NC_CB_FILEMAP;
+	if (mapping->host && mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return HMM_NC_CB_HUGETLBFS;
+	if (cb && dmirror_cb_named(cb, "buffer_migrate_folio_norefs"))
+		return HMM_NC_CB_BUFFER;
+	return HMM_NC_CB_OTHER;
+}
+
+/*
+ * Move a page's state through its mapping's own callback, as the
+ * migration core does; both folios are locked. A mapping without one
+ * would need fallback_migrate_folio(), which is not exported.
+ */
+static inline int dmirror_cache_migrate(struct address_space *mapping,
+					struct folio *dst, struct folio *src,
+					enum migrate_mode kmode)
+{
+	if (!mapping)
+		return migrate_folio(NULL, dst, src, kmode);
+	if (!mapping->a_ops->migrate_folio)
+		return -EOPNOTSUPP;
+	return mapping->a_ops->migrate_folio(mapping, dst, src, kmode);
+}
+
+/*
+ * After a successful move the old page-cache folio must not keep its
+ * mapping, or freeing it reports a bad page; anonymous folios keep it
+ * for their statistics. move_to_new_folio() does this for the kernel's
+ * own migrations; migrate_vma_finalize() does not.
+ */
+static inline void dmirror_cache_forget(struct folio *src)
+{
+	if (!folio_mapping_flags(src))
+		src->mapping = NULL;
+}
+
+/* The old folio's mapping is gone (anonymous folios keep theirs). */
+static inline bool dmirror_cache_forgotten(struct folio *src)
+{
+	return folio_mapping_flags(src) || !src->mapping;
+}
+
+/* Every buffer head of dst points at it and src has none left. */
+static inline bool dmirror_bh_moved(struct folio *dst, struct folio *src)
+{
+	struct buffer_head *head = folio_buffers(dst), *bh;
+
+	if (!head || folio_buffers(src))
+		return false;
+	bh = head;
+	do {
+		if (bh->b_page != &dst->page)
+			return false;
+		bh = bh->b_this_page;
+	} while (bh != head);
+	return true;
+}
 
 #endif /* _TEST_HMM_COMPAT_H */

@@ -16,22 +16,32 @@ static dev_t dmirror_dev;
 static struct class *dmirror_class;
 static struct dmirror_device dmirror_devices[DMIRROR_NDEVICES];
 
-static int dmirror_fops_open(struct inode *inode, struct file *filp)
+/* Per-open state: which device, and the mirror of the opener's mm. */
+static struct dmirror *dmirror_create(struct dmirror_device *mdevice)
 {
-	struct cdev *cdev = inode->i_cdev;
-	struct dmirror *dmirror;
+	struct dmirror *dmirror = kzalloc(sizeof(*dmirror), GFP_KERNEL);
 	int ret;
 
-	dmirror = kzalloc(sizeof(*dmirror), GFP_KERNEL);
 	if (!dmirror)
-		return -ENOMEM;
-	dmirror->mdevice = container_of(cdev, struct dmirror_device, cdevice);
+		return ERR_PTR(-ENOMEM);
+	dmirror->mdevice = mdevice;
 	mutex_init(&dmirror->mutex);
 	ret = dmirror_mirror_init(dmirror);
 	if (ret) {
 		kfree(dmirror);
-		return ret;
+		return ERR_PTR(ret);
 	}
+	return dmirror;
+}
+
+static int dmirror_fops_open(struct inode *inode, struct file *filp)
+{
+	struct dmirror *dmirror;
+
+	dmirror = dmirror_create(container_of(inode->i_cdev,
+					      struct dmirror_device, cdevice));
+	if (IS_ERR(dmirror))
+		return PTR_ERR(dmirror);
 	filp->private_data = dmirror;
 	return 0;
 }
@@ -63,6 +73,11 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 		return dmirror_ioctl_base(dmirror, cmd, uarg);
 	case HMM_NC_MIGRATE_ANON:
 		return dmirror_ioctl_migrate_anon(dmirror, uarg);
+	case HMM_NC_MIGRATE_FILE:
+		return dmirror_ioctl_migrate_file(dmirror, uarg);
+	case HMM_NC_ENGINE_SET:
+	case HMM_NC_ENGINE_GET:
+		return dmirror_ioctl_engine(dmirror, cmd, uarg);
 	case HMM_NC_RF_HOLD:
 	case HMM_NC_RF_RELEASE:
 	case HMM_NC_RF_MIGRATE:

@@ -32,6 +32,17 @@ struct dmirror_devmem {
 	char name[32];			/* resource name in /proc/iomem */
 };
 
+/*
+ * The DMA engine's parameters (HMM_NC_ENGINE_SET); all zero is the
+ * default engine: batches of HMM_NC_BATCH_PAGES, one copy operation per
+ * batch, no set-up cost. Read and written under one lock of the engine.
+ */
+struct dmirror_engine {
+	u32 flags;		/* HMM_NC_ENGINE_* */
+	u32 batch_pages;	/* 0: HMM_NC_BATCH_PAGES */
+	u32 setup_us;
+};
+
 /* Per open file: the opener's address space as the device sees it. */
 struct dmirror_mirror {
 	struct mmu_interval_notifier notifier;
@@ -62,6 +73,11 @@ void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
 		      struct page **src, unsigned long npages);
 void dmirror_dma_prime(struct dmirror_device *mdevice, struct page **dst,
 		       unsigned long npages);
+void dmirror_dma_engine(struct dmirror_device *mdevice,
+			struct dmirror_engine *engine);
+unsigned long dmirror_dma_batch_pages(const struct dmirror_engine *engine);
+long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
+			  void __user *uarg);
 
 /* test_hmm_migrate.c */
 int dmirror_migrate_to_device(struct dmirror *dmirror,
@@ -72,5 +88,8 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
 void dmirror_migrate_evict(struct dmirror_device *mdevice,
 			   unsigned long start_pfn, unsigned long npages);
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void __user *uarg);
+
+/* test_hmm_filemig.c */
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void __user *uarg);
 
 #endif /* _TEST_HMM_DEVICE_H */

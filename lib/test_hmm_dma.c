@@ -4,15 +4,23 @@
  * whole batch of locked, unmapped pages in one operation; so does this
  * one, and it counts each operation and each page it copies, so tests
  * can check that a migration issued one copy per batch and copied every
- * page it moved.
+ * page it moved. For benchmarks it can also copy page by page and pay a
+ * set-up cost per operation (HMM_NC_ENGINE_SET).
  *
  * Callers pass system pages: for a device-private page, the system page
  * that holds its data (dmirror_devmem_backing()).
  */
 #include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
 
 #include "test_hmm.h"
+
+/* Guards every device's struct dmirror_engine. */
+static DEFINE_SPINLOCK(dmirror_engine_lock);
 
 static void dmirror_dma_fill(struct page *dst, u64 word)
 {
@@ -24,17 +32,47 @@ static void dmirror_dma_fill(struct page *dst, u64 word)
 	kunmap_local(p);
 }
 
+/* A snapshot of the device's engine parameters. */
+void dmirror_dma_engine(struct dmirror_device *mdevice,
+			struct dmirror_engine *engine)
+{
+	spin_lock(&dmirror_engine_lock);
+	*engine = mdevice->engine;
+	spin_unlock(&dmirror_engine_lock);
+}
+
+unsigned long dmirror_dma_batch_pages(const struct dmirror_engine *engine)
+{
+	return engine->batch_pages ? engine->batch_pages : HMM_NC_BATCH_PAGES;
+}
+
 /*
- * One DMA operation: dst[i] receives src[i], or zeroes where src[i] is
- * NULL (a page that was never populated, or the zero page).
+ * The set-up cost: a busy wait on the clock, like a driver polling its
+ * engine. Not udelay(), whose calibrated loop can be far off in a guest
+ * without a stable TSC.
  */
-void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
-		      struct page **src, unsigned long npages)
+static void dmirror_dma_setup(u32 us)
+{
+	u64 end = ktime_get_ns() + (u64)us * NSEC_PER_USEC;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
+}
+
+/*
+ * One DMA operation: the set-up cost, then dst[i] receives src[i], or
+ * zeroes where src[i] is NULL (a page that was never populated, or the
+ * zero page).
+ */
+static void dmirror_dma_op(struct dmirror_device *mdevice,
+			   const struct dmirror_engine *engine,
+			   struct page **dst, struct page **src,
+			   unsigned long npages)
 {
 	unsigned long i;
 
-	if (!npages)
-		return;
+	if (engine->setup_us)
+		dmirror_dma_setup(engine->setup_us);
 	for (i = 0; i < npages; i++) {
 		if (src[i])
 			copy_highpage(dst[i], src[i]);
@@ -43,6 +81,29 @@ void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
 	}
 	dmirror_count_add(mdevice, batches, 1);
 	dmirror_count_add(mdevice, pages_copied, npages);
+}
+
+/*
+ * Copy a batch: one operation, or one per page when the engine is set
+ * to work page by page.
+ */
+void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
+		      struct page **src, unsigned long npages)
+{
+	struct dmirror_engine engine;
+	unsigned long i;
+
+	if (!npages)
+		return;
+	dmirror_dma_engine(mdevice, &engine);
+	if (!(engine.flags & HMM_NC_ENGINE_PER_PAGE)) {
+		dmirror_dma_op(mdevice, &engine, dst, src, npages);
+		return;
+	}
+	for (i = 0; i < npages; i++) {
+		dmirror_dma_op(mdevice, &engine, dst + i, src + i, 1);
+		cond_resched();
+	}
 }
 
 /*
@@ -57,4 +118,49 @@ void dmirror_dma_prime(struct dmirror_device *mdevice, struct page **dst,
 
 	for (i = 0; i < npages; i++)
 		dmirror_dma_fill(dst[i], HMM_NC_SENTINEL);
+}
+
+static int dmirror_engine_check(const struct hmm_nc_engine *cmd)
+{
+	int i;
+
+	if (cmd->flags & ~HMM_NC_ENGINE_FLAGS || cmd->reserved0)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(cmd->reserved); i++)
+		if (cmd->reserved[i])
+			return -EINVAL;
+	if (cmd->batch_pages > HMM_NC_BATCH_PAGES ||
+	    cmd->setup_us > HMM_NC_ENGINE_MAX_SETUP_US)
+		return -EINVAL;
+	return 0;
+}
+
+/* HMM_NC_ENGINE_SET and HMM_NC_ENGINE_GET */
+long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
+			  void __user *uarg)
+{
+	struct dmirror_device *mdevice = dmirror->mdevice;
+	struct dmirror_engine engine;
+	struct hmm_nc_engine cmd;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	if (dmirror_engine_check(&cmd))
+		return -EINVAL;
+	if (command == HMM_NC_ENGINE_GET) {
+		if (cmd.flags || cmd.batch_pages || cmd.setup_us)
+			return -EINVAL;
+	} else {
+		engine.flags = cmd.flags;
+		engine.batch_pages = cmd.batch_pages;
+		engine.setup_us = cmd.setup_us;
+		spin_lock(&dmirror_engine_lock);
+		mdevice->engine = engine;
+		spin_unlock(&dmirror_engine_lock);
+	}
+	dmirror_dma_engine(mdevice, &engine);
+	cmd.flags = engine.flags;
+	cmd.batch_pages = dmirror_dma_batch_pages(&engine);
+	cmd.setup_us = engine.setup_us;
+	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
 }

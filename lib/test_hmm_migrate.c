@@ -13,7 +13,8 @@
  *
  * The copy happens while every page of the batch is locked and unmapped,
  * so no page is mapped before its data is in place. A batch is at most
- * HMM_NC_BATCH_PAGES pages and never crosses a VMA.
+ * HMM_NC_BATCH_PAGES pages (fewer if HMM_NC_ENGINE_SET says so) and never
+ * crosses a VMA.
  */
 #include <linux/migrate.h>
 #include <linux/mm.h>
@@ -24,37 +25,15 @@
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
+#include "test_hmm_job.h"
 
-/* One migration: its device, its batch arrays and what it achieved. */
-struct dmirror_job {
-	struct dmirror_device *mdevice;
-	struct migrate_vma args;
-	unsigned long *src;		/* migrate pfns, one batch */
-	unsigned long *dst;
-	struct page **from;		/* the DMA list: from[i] -> to[i] */
-	struct page **to;
-	unsigned long ncopy;		/* entries in the DMA list */
-	unsigned long held;		/* source pages locked for the batch */
-	unsigned long start;		/* first address of the whole range */
-	u32 mode;			/* enum hmm_nc_mode */
-	enum migrate_mode kmode;
-	u32 flags;			/* HMM_NC_MIGRATE_* */
-	u8 *status;			/* per page of the range, or NULL */
-	u64 moved;
-	u64 batches;
-};
-
-typedef int (*dmirror_batch_fn)(struct dmirror_job *job,
-				struct vm_area_struct *vma,
-				unsigned long start, unsigned long end);
-
-static int dmirror_job_init(struct dmirror_job *job,
-			    struct dmirror_device *mdevice)
+int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice)
 {
 	void **arrays;
 
 	memset(job, 0, sizeof(*job));
 	job->mdevice = mdevice;
+	dmirror_dma_engine(mdevice, &job->engine);
 	arrays = kvcalloc(4 * HMM_NC_BATCH_PAGES, sizeof(void *), GFP_KERNEL);
 	if (!arrays)
 		return -ENOMEM;
@@ -65,13 +44,13 @@ static int dmirror_job_init(struct dmirror_job *job,
 	return 0;
 }
 
-static void dmirror_job_fini(struct dmirror_job *job)
+void dmirror_job_fini(struct dmirror_job *job)
 {
 	kvfree(job->src);
 }
 
-static void dmirror_job_queue(struct dmirror_job *job, struct page *from,
-			      struct page *to)
+void dmirror_job_queue(struct dmirror_job *job, struct page *from,
+		       struct page *to)
 {
 	job->from[job->ncopy] = from;
 	job->to[job->ncopy] = to;
@@ -93,8 +72,8 @@ static void dmirror_job_hold(struct dmirror_job *job, unsigned long npages)
 	dmirror_count_add(job->mdevice, pages_taken, job->held);
 }
 
-static void dmirror_job_lock_dst(struct dmirror_job *job, unsigned long i,
-				 struct page *dpage)
+void dmirror_job_lock_dst(struct dmirror_job *job, unsigned long i,
+			  struct page *dpage)
 {
 	job->dst[i] = migrate_pfn(page_to_pfn(dpage));
 	dmirror_count_add(job->mdevice, pages_locked, 1);
@@ -136,9 +115,9 @@ static unsigned long dmirror_job_count(struct dmirror_job *job,
 }
 
 /* Collect, unmap and lock one batch of a VMA. */
-static int dmirror_job_setup(struct dmirror_job *job,
-			     struct vm_area_struct *vma, unsigned long start,
-			     unsigned long end, unsigned long select)
+int dmirror_job_setup(struct dmirror_job *job, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end,
+		      unsigned long select)
 {
 	struct migrate_vma *args = &job->args;
 	int ret;
@@ -159,7 +138,7 @@ static int dmirror_job_setup(struct dmirror_job *job,
 	return 0;
 }
 
-static void dmirror_job_finalize(struct dmirror_job *job)
+void dmirror_job_finalize(struct dmirror_job *job)
 {
 	migrate_vma_finalize(&job->args);
 	dmirror_job_release(job, job->args.npages);
@@ -176,6 +155,10 @@ static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
 		vma = vma_lookup(mm, addr);
 		if (!vma || !(vma->vm_flags & VM_READ))
 			return -EINVAL;
+		/* migrate_vma_setup() refuses these: refuse them up front. */
+		if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
+		    is_vm_hugetlb_page(vma) || vma_is_dax(vma))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -185,11 +168,12 @@ static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
  * held for reading. The whole range is checked first, so a bad range
  * moves nothing.
  */
-static int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
-			   unsigned long start, unsigned long end,
-			   dmirror_batch_fn fn)
+int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
+		    unsigned long start, unsigned long end,
+		    dmirror_batch_fn fn)
 {
 	struct mm_struct *mm = dmirror->mirror.notifier.mm;
+	unsigned long batch = dmirror_dma_batch_pages(&job->engine);
 	struct vm_area_struct *vma;
 	unsigned long addr, next;
 	int ret;
@@ -199,9 +183,13 @@ static int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 	mmap_read_lock(mm);
 	ret = dmirror_range_readable(mm, start, end);
 	for (addr = start; addr < end && !ret; addr = next) {
+		/* A long range must not outlive a process that was killed. */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		vma = vma_lookup(mm, addr);
-		next = min3(end, vma->vm_end,
-			    addr + (HMM_NC_BATCH_PAGES << PAGE_SHIFT));
+		next = min3(end, vma->vm_end, addr + (batch << PAGE_SHIFT));
 		ret = fn(job, vma, addr, next);
 		job->batches++;
 	}
@@ -455,29 +443,55 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
 
 /*
  * The engine's part: a copy when the mode leaves it to us, the sentinel
- * in a probe, nothing when the kernel copies (MIGRATE_SYNC).
+ * in a probe, nothing when the kernel copies (MIGRATE_SYNC). A per-page
+ * engine in a workflow that copies each page leaves the batch to
+ * dmirror_job_engine_page().
  */
-static void dmirror_anon_engine(struct dmirror_job *job)
+void dmirror_job_engine(struct dmirror_job *job)
 {
+	if (job->copy_each && (job->engine.flags & HMM_NC_ENGINE_PER_PAGE))
+		return;
 	if (job->flags & HMM_NC_MIGRATE_PROBE)
 		dmirror_dma_prime(job->mdevice, job->to, job->ncopy);
 	else if (!dmirror_kernel_copies(job->kmode))
 		dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
 }
 
+/*
+ * A per-page engine's part for one page of a copy_each workflow, called
+ * before the page's state moves (after == false) and once it has moved
+ * (after == true): it primes the page before (a probe), or copies it
+ * after, as the kernel's own copy would. Otherwise it does nothing.
+ */
+void dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
+			     struct page *spage, bool after)
+{
+	if (!job->copy_each || !(job->engine.flags & HMM_NC_ENGINE_PER_PAGE))
+		return;
+	if (job->flags & HMM_NC_MIGRATE_PROBE) {
+		if (!after)
+			dmirror_dma_prime(job->mdevice, &dpage, 1);
+	} else if (after && !dmirror_kernel_copies(job->kmode)) {
+		dmirror_dma_copy(job->mdevice, &dpage, &spage, 1);
+	}
+}
+
 /* Move each page's state with migrate_folio() in the job's mode. */
 static void dmirror_anon_move_state(struct dmirror_job *job, u8 *status)
 {
+	struct page *spage, *dpage;
 	unsigned long i;
 	int ret;
 
 	for (i = 0; i < job->args.npages; i++) {
-		if (!migrate_pfn_to_page(job->dst[i]))
+		dpage = migrate_pfn_to_page(job->dst[i]);
+		if (!dpage)
 			continue;
-		ret = dmirror_migrate_state(migrate_pfn_to_page(job->dst[i]),
-					    migrate_pfn_to_page(job->src[i]),
-					    job->kmode);
+		spage = migrate_pfn_to_page(job->src[i]);
+		dmirror_job_engine_page(job, dpage, spage, false);
+		ret = dmirror_migrate_state(dpage, spage, job->kmode);
 		if (ret == MIGRATEPAGE_SUCCESS) {
+			dmirror_job_engine_page(job, dpage, spage, true);
 			status[i] = HMM_NC_PS_MOVED;
 			continue;
 		}
@@ -501,7 +515,7 @@ static int dmirror_batch_anon(struct dmirror_job *job,
 	if (ret)
 		return ret;
 	dmirror_alloc_anon_pages(job, status);
-	dmirror_anon_engine(job);
+	dmirror_job_engine(job);
 	dmirror_anon_move_state(job, status);
 	dmirror_job_count(job, job->args.npages, HMM_NC_CB_FOLIO, job->mode);
 	dmirror_job_finalize(job);
@@ -550,6 +564,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	job.kmode = kmode;
 	job.flags = cmd->flags;
 	job.status = status;
+	job.copy_each = true;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
 			      dmirror_batch_anon);
 	cmd->moved = job.moved;

@@ -26,7 +26,11 @@
 
 /* Tags of mirror entries. */
 #define DMIRROR_TAG_WRITE	1UL	/* the device may write the page */
-#define DMIRROR_TAG_ATOMIC	2UL	/* the page is exclusive to the device */
+/*
+ * xa_tag_pointer() takes tags 0, 1 and 3 only: an entry tagged 2 is an
+ * XArray internal node, which xa_for_each() would walk into.
+ */
+#define DMIRROR_TAG_ATOMIC	3UL	/* the page is exclusive to the device */
 
 /* Pages per hmm_range_fault() call: bounds the pfn array on the stack. */
 #define DMIRROR_FAULT_PAGES	64UL
@@ -81,12 +85,14 @@ static const struct mmu_interval_notifier_ops dmirror_mirror_ops = {
 
 int dmirror_mirror_init(struct dmirror *dmirror)
 {
+	struct dmirror_mirror *m = &dmirror->mirror;
+
 	if (!current->mm)
 		return -EINVAL;
-	xa_init(&dmirror->mirror.pt);
-	return mmu_interval_notifier_insert(&dmirror->mirror.notifier,
-					   current->mm, 0, ULONG_MAX & PAGE_MASK,
-					   &dmirror_mirror_ops);
+	xa_init(&m->pt);
+	/* One interval for the whole user address space of the opener. */
+	return mmu_interval_notifier_insert(&m->notifier, current->mm, 0,
+					    TASK_SIZE_MAX, &dmirror_mirror_ops);
 }
 
 void dmirror_mirror_fini(struct dmirror *dmirror)
@@ -561,7 +567,8 @@ static int dmirror_cmd_check(const struct hmm_dmirror_cmd *cmd)
 
 	if (cmd->addr & ~PAGE_MASK)
 		return -EINVAL;
-	if (!cmd->npages || cmd->npages > (ULONG_MAX >> PAGE_SHIFT))
+	/* A cap keeps one command's kernel buffers and device memory bounded. */
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
 		return -EINVAL;
 	if (check_add_overflow((unsigned long)cmd->addr,
 			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
@@ -624,21 +631,25 @@ long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
  */
 int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 {
-	unsigned long addr;
-	struct page *page;
-	int ret;
+	unsigned long want = vma_pages(vma), left = want, got = 0, i;
+	struct page **pages;
+	int ret = -ENOMEM;
 
-	if (vma_pages(vma) > DMIRROR_MMAP_MAX_PAGES)
+	if (want > DMIRROR_MMAP_MAX_PAGES)
 		return -EINVAL;
-	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
-		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!page)
-			return -ENOMEM;
-		ret = vm_insert_page(vma, addr, page);
-		/* On success the mapping holds its own reference. */
-		put_page(page);
-		if (ret)
-			return ret;
+	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (; got < want; got++) {
+		pages[got] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!pages[got])
+			goto out;
 	}
-	return 0;
+	/* All at once; each inserted page gains the mapping's reference. */
+	ret = vm_insert_pages(vma, vma->vm_start, pages, &left);
+out:
+	for (i = 0; i < got; i++)
+		put_page(pages[i]);
+	kvfree(pages);
+	return ret;
 }

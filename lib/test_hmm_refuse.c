@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "test_hmm_compat.h"
 #include "test_hmm_device.h"
@@ -190,7 +191,8 @@ void dmirror_nonlru_finish(struct dmirror_rf_item *it)
 /* One batch on its way through the engine. */
 struct dmirror_rf_batch {
 	struct dmirror_refuse *rf;
-	struct dmirror_rf_item *items;
+	struct dmirror_rf_item *items;	/* in the user's order */
+	struct dmirror_rf_item **order;	/* the same, by PFN: lock order */
 	unsigned long n;
 	u32 hmode;			/* enum hmm_nc_mode */
 	enum migrate_mode mode;
@@ -236,51 +238,108 @@ static void dmirror_rf_release(struct dmirror_rf_batch *b,
 		it->kind->release(it);
 }
 
+static void dmirror_rf_untake_one(struct dmirror_rf_batch *b,
+				  struct dmirror_rf_item *it)
+{
+	lock_page(it->src);
+	it->kind->put_back(it);
+	unlock_page(it->src);
+	dmirror_rf_release(b, it);
+}
+
 /* Gives back the pages taken before a take failed. */
 static void dmirror_rf_untake(struct dmirror_rf_batch *b, unsigned long n)
 {
-	struct dmirror_rf_item *it;
 	unsigned long i;
 
-	for (i = 0; i < n; i++) {
-		it = &b->items[i];
-		lock_page(it->src);
-		it->kind->put_back(it);
-		unlock_page(it->src);
-		dmirror_rf_release(b, it);
+	for (i = 0; i < n; i++)
+		dmirror_rf_untake_one(b, &b->items[i]);
+}
+
+/* Whether one of the first n items of the batch holds page. */
+static bool dmirror_rf_holds(struct dmirror_rf_batch *b, unsigned long n,
+			     struct page *page)
+{
+	unsigned long i;
+
+	if (IS_ERR_OR_NULL(page))
+		return false;
+	for (i = 0; i < n; i++)
+		if (b->items[i].src == page)
+			return true;
+	return false;
+}
+
+/*
+ * Takes item i. Two entries may name one page in different ways (two
+ * objects of one zspage page, two addresses of one ring page); the
+ * batch would lock it twice and wait for itself, so such a batch is
+ * refused. A page the batch isolated stays put, so the lookup finds it
+ * before the take, which would wait in vain for the page to come back
+ * from isolation; a ring page is only referenced, and known once taken.
+ */
+static int dmirror_rf_take_one(struct dmirror_rf_batch *b, unsigned long i)
+{
+	struct dmirror_rf_item *it = &b->items[i];
+	int ret;
+
+	if (dmirror_rf_holds(b, i, it->kind->lookup(b->rf, it)))
+		return -EINVAL;
+	ret = it->kind->take(b->rf, it);
+	if (ret)
+		return ret;
+	it->old_pfn = page_to_pfn(it->src);
+	dmirror_rf_count(b, pages_taken, 1);
+	if (dmirror_rf_holds(b, i, it->src)) {
+		dmirror_rf_untake_one(b, it);
+		return -EINVAL;
 	}
+	return 0;
 }
 
 static int dmirror_rf_take_all(struct dmirror_rf_batch *b)
 {
-	struct dmirror_rf_item *it;
 	unsigned long i;
 	int ret;
 
 	for (i = 0; i < b->n; i++) {
-		it = &b->items[i];
-		ret = it->kind->take(b->rf, it);
+		ret = dmirror_rf_take_one(b, i);
 		if (ret) {
 			dmirror_rf_untake(b, i);
 			return ret;
 		}
-		it->old_pfn = page_to_pfn(it->src);
-		dmirror_rf_count(b, pages_taken, 1);
 	}
 	return 0;
+}
+
+static int dmirror_rf_cmp_pfn(const void *a, const void *b)
+{
+	struct dmirror_rf_item * const *ia = a, * const *ib = b;
+	unsigned long pa = page_to_pfn((*ia)->src);
+	unsigned long pb = page_to_pfn((*ib)->src);
+
+	return pa < pb ? -1 : pa > pb;
 }
 
 /*
  * Locks every page of the batch before the first callback runs, as a
  * NO_COPY caller must; a page its kind cannot prepare is not migrated.
+ * A ring page is only referenced, so another batch (of another device,
+ * or another process) may hold it too: every batch locks its pages in
+ * PFN order, and none can then wait for a page while holding one that
+ * the holder of that page waits for. The destination pages are ours
+ * alone, and never waited for.
  */
 static void dmirror_rf_lock_all(struct dmirror_rf_batch *b)
 {
 	struct dmirror_rf_item *it;
 	unsigned long i;
 
+	for (i = 0; i < b->n; i++)
+		b->order[i] = &b->items[i];
+	sort(b->order, b->n, sizeof(*b->order), dmirror_rf_cmp_pfn, NULL);
 	for (i = 0; i < b->n; i++) {
-		it = &b->items[i];
+		it = b->order[i];
 		lock_page(it->src);
 		dmirror_rf_count(b, pages_locked, 1);
 		lock_page(it->dst);
@@ -503,7 +562,11 @@ static bool dmirror_rf_same(const struct dmirror_rf_item *a,
 		a->addr == b->addr;
 }
 
-/* A page named twice would be locked twice: refuse the batch. */
+/*
+ * A page named twice would be locked twice: refuse the batch. This
+ * catches the same entry twice before anything is touched; the same page
+ * under two names is caught as the pages are taken.
+ */
 static int dmirror_rf_items_init(struct dmirror_rf_batch *b,
 				 const struct hmm_nc_rf_page *pages)
 {
@@ -542,9 +605,10 @@ static int dmirror_rf_migrate_pages(struct dmirror_refuse *rf,
 
 	b->rf = rf;
 	b->items = kcalloc(b->n, sizeof(*b->items), GFP_KERNEL);
-	if (!b->items)
-		return -ENOMEM;
-	ret = dmirror_rf_items_init(b, pages);
+	b->order = kcalloc(b->n, sizeof(*b->order), GFP_KERNEL);
+	ret = b->items && b->order ? 0 : -ENOMEM;
+	if (!ret)
+		ret = dmirror_rf_items_init(b, pages);
 	if (!ret) {
 		mutex_lock(&rf->lock);
 		ret = dmirror_rf_run(b);
@@ -552,6 +616,7 @@ static int dmirror_rf_migrate_pages(struct dmirror_refuse *rf,
 	}
 	if (!ret)
 		dmirror_rf_items_out(b, pages);
+	kfree(b->order);
 	kfree(b->items);
 	return ret;
 }

@@ -4,6 +4,7 @@
  * holds for them: created with the device, given back when the module
  * goes, whatever tests left behind.
  */
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -138,17 +139,39 @@ int dmirror_refuse_init(struct dmirror_device *mdevice)
 	return ret;
 }
 
-/* Gives back every item of a kind; returns how many are still held. */
+/* How often a wait for isolated items says what it waits for. */
+#define DMIRROR_RF_WAIT_REPORT	(5 * HZ)
+
+/*
+ * Gives back every item of a kind; returns how many are still held.
+ * A balloon page or movable page that someone else (compaction) has
+ * isolated cannot be given back until it is returned, and it will be:
+ * isolation is temporary. Until then it points into the module (the
+ * balloon's migratepage, the movable pages' operations), which must not
+ * go before it: wait as long as it takes. Each release gives up after
+ * about a second of waiting; start it again.
+ */
 static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind,
 				  u64 *done)
 {
 	const struct dmirror_rf_holder *h = dmirror_rf_holder_of(kind);
+	unsigned long report = jiffies + DMIRROR_RF_WAIT_REPORT;
+	u64 more;
 
 	*done = 0;
-	if (h->release(rf, HMM_NC_RF_ALL, done))
-		pr_err("test_hmm: hmm_dmirror%u: %s stayed isolated\n",
-		       rf->mdevice->index, h->name);
-	return h->held(rf);
+	for (;;) {
+		more = 0;
+		h->release(rf, HMM_NC_RF_ALL, &more);
+		*done += more;
+		if (!h->held(rf))
+			return 0;
+		if (time_after(jiffies, report)) {
+			pr_info("test_hmm: hmm_dmirror%u: waiting for %llu %s isolated by someone else (compaction) to come back\n",
+				rf->mdevice->index, h->held(rf), h->name);
+			report = jiffies + DMIRROR_RF_WAIT_REPORT;
+		}
+		cond_resched();
+	}
 }
 
 /*
@@ -180,8 +203,6 @@ void dmirror_refuse_fini(struct dmirror_device *mdevice)
 	dmirror_movable_fini(rf);
 	dmirror_zpool_fini(rf);
 	dmirror_balloon_fini(rf);
-	if (rf->balloon || rf->zpool || rf->movable)
-		return;	/* leaked on purpose: pages still point at it */
 	mdevice->refuse = NULL;
 	kfree(rf);
 }

@@ -72,6 +72,13 @@ enum hmm_nc_cb {
 	HMM_NC_CB_COUNT,
 };
 
+/*
+ * The counters keep fixed room for callback kinds and modes, so a new
+ * kind changes neither the structure's size nor the ioctl's number.
+ */
+#define HMM_NC_CB_SLOTS		16
+#define HMM_NC_MODE_SLOTS	4
+
 /* Migration modes a caller may ask for (values are not the kernel's). */
 enum hmm_nc_mode {
 	HMM_NC_MODE_SYNC = 0,		/* MIGRATE_SYNC: the kernel copies */
@@ -100,8 +107,9 @@ struct hmm_nc_counters {
 	__u64 mirror_faults;	/* hmm_range_fault() retries and faults */
 	__u64 invalidations;	/* mmu interval notifier invalidations */
 	__u64 refusals;		/* callbacks that returned -EINVAL */
-	__u64 migrated[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
-	__u64 failed[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
+	/* [callback kind][mode]; slots past the _COUNTs read zero */
+	__u64 migrated[HMM_NC_CB_SLOTS][HMM_NC_MODE_SLOTS];
+	__u64 failed[HMM_NC_CB_SLOTS][HMM_NC_MODE_SLOTS];
 	__u64 reserved[16];
 };
 
@@ -120,7 +128,8 @@ struct hmm_nc_counters_cmd {
 
 /*
  * Errors of the base commands on this device (struct hmm_dmirror_cmd):
- *  EINVAL  addr not page-aligned, npages 0 or so large the range wraps;
+ *  EINVAL  addr not page-aligned, npages 0 or above
+ *          HMM_NC_MIGRATE_MAX_PAGES (1 GiB; the 6.1 device had no cap);
  *          MIGRATE_TO_DEV/SYS: part of the range has no VMA or a VMA
  *          without read permission (checked before anything moves), or
  *          a VMA that cannot migrate (hugetlb, VM_IO/VM_PFNMAP, DAX).
@@ -145,7 +154,9 @@ struct hmm_nc_counters_cmd {
  * The DMA engine moves at most this many pages in one operation: every
  * migration cuts its range into batches of at most HMM_NC_BATCH_PAGES
  * pages (and at VMA boundaries), and copies each batch as one DMA
- * operation, counted once in hmm_nc_counters.batches.
+ * operation, counted once in hmm_nc_counters.batches. These are the
+ * defaults; HMM_NC_ENGINE_SET (below) can choose smaller batches and a
+ * copy operation per page.
  */
 #define HMM_NC_BATCH_PAGES	512
 
@@ -164,6 +175,7 @@ enum hmm_nc_page_status {
 	HMM_NC_PS_NOMEM,		/* no destination page */
 	HMM_NC_PS_BUSY,			/* callback: -EAGAIN (extra refs) */
 	HMM_NC_PS_REFUSED,		/* callback: any other error */
+	HMM_NC_PS_WRITEBACK,		/* under writeback: left in place */
 };
 
 /*
@@ -346,5 +358,135 @@ struct hmm_nc_rf_state {
 	_IOWR('H', HMM_NC_RF_BASE + 0x02, struct hmm_nc_rf_migrate)
 #define HMM_NC_RF_STATE \
 	_IOWR('H', HMM_NC_RF_BASE + 0x03, struct hmm_nc_rf_state)
+
+/*
+ * Page-cache migration (commands 0x60-0x6f).
+ *
+ * HMM_NC_MIGRATE_FILE moves the pages of a range of the opening process
+ * that maps one file (shared or private) to new system pages with the
+ * NO_COPY workflow: collect, unmap and lock the batch (migrate_vma_setup
+ * with MIGRATE_VMA_SELECT_SYSTEM), allocate the destinations, let the DMA
+ * engine copy the batch, move each page's state through its own
+ * mapping's migrate_folio callback in the chosen mode (a private
+ * copy-on-write page, which belongs to the process and not to the file,
+ * through migrate_folio()), then remap, put the new pages on the LRU and
+ * unlock (migrate_vma_finalize). Pages the process does not map are not
+ * reached: map and touch them first. Counted in migrated[]/failed[] by
+ * the kind of callback (HMM_NC_CB_FOLIO, _BUFFER, _FILEMAP, ...) and
+ * mode; HMM_NC_MIGRATE_PROBE works as for HMM_NC_MIGRATE_ANON.
+ *
+ * HMM_NC_FILE_KERNEL_PAGES moves the state with the kernel's own
+ * migrate_vma_pages() instead (MIGRATE_SYNC_NO_COPY only), and does
+ * nothing the kernel does not: it reproduces how 6.1 leaves the old
+ * page of a file page with its mapping set (see
+ * docs/known-issues/migrate_vma_shmem_bad_page.md). Counted under
+ * HMM_NC_CB_DEVICE. It leaves the kernel with bad pages: tests only.
+ *
+ * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
+ * HMM_NC_FILE_KERNEL_PAGES with a mode other than NO_COPY, addr not
+ * page-aligned, npages 0 or above HMM_NC_MIGRATE_MAX_PAGES, part of the
+ * range without a VMA or read permission, a VMA without a file or of
+ * another file than the first; all these before anything moved. EINVAL
+ * also for a hugetlbfs or VM_IO/VM_PFNMAP/DAX range (migrate_vma_setup()
+ * refuses it). EFAULT the command or the page array is not accessible.
+ * ENOMEM kernel memory ran out. ESRCH the opening process has no address
+ * space any more. EOPNOTSUPP the kernel has no such mode.
+ */
+struct hmm_nc_file_cmd {
+	__u64 addr;	/* in: page-aligned start of the range */
+	__u64 npages;	/* in: pages in the range */
+	__u64 pages;	/* in: address of npages struct hmm_nc_file_page,
+			 * or 0
+			 */
+	__u32 flags;	/* in: HMM_NC_MIGRATE_PROBE, HMM_NC_FILE_* */
+	__u32 mode;	/* in: enum hmm_nc_mode */
+	__u64 moved;	/* out: pages whose state moved */
+	__u64 batches;	/* out: batches the range was cut into */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+#define HMM_NC_FILE_KERNEL_PAGES	0x100U
+#define HMM_NC_FILE_FLAGS	(HMM_NC_MIGRATE_PROBE | HMM_NC_FILE_KERNEL_PAGES)
+
+/*
+ * What happened to one page of an HMM_NC_MIGRATE_FILE range. status is
+ * an enum hmm_nc_page_status: HMM_NC_PS_NO_PAGE for a page not in the
+ * page cache (or a hole of a private mapping), HMM_NC_PS_SKIPPED for a
+ * cached page that was not collected (not mapped here, locked or pinned
+ * elsewhere, part of a large folio mapped by PTEs), HMM_NC_PS_WRITEBACK
+ * for a page under writeback (left in place, not waited for).
+ */
+struct hmm_nc_file_page {
+	__u8 status;	/* out: enum hmm_nc_page_status */
+	__u8 cb;	/* out: enum hmm_nc_cb of the page's callback */
+	__u16 flags;	/* out: HMM_NC_FP_* */
+	__s32 result;	/* out: what the callback returned */
+	__u64 index;	/* out: page-cache index of a file page */
+	__u64 old_pfn;	/* out: the page that held the data before */
+	__u64 new_pfn;	/* out: the page holding it now, 0 if it stayed */
+};
+
+#define HMM_NC_FP_ANON		0x01U	/* a private copy, not page cache */
+#define HMM_NC_FP_DIRTY		0x02U	/* the old page was dirty */
+#define HMM_NC_FP_DIRTY_KEPT	0x04U	/* the new page is dirty */
+#define HMM_NC_FP_BUFFERS	0x08U	/* the old page had buffer heads */
+/* Every buffer head of the new page points at it; the old has none. */
+#define HMM_NC_FP_BH_MOVED	0x10U
+#define HMM_NC_FP_CACHED	0x20U	/* the cache slot holds the new page */
+#define HMM_NC_FP_OLD_CLEAR	0x40U	/* the old page has no mapping left */
+
+#define HMM_NC_FILE_BASE	(HMM_NC_CMD_BASE + 0x20)
+#define HMM_NC_MIGRATE_FILE \
+	_IOWR('H', HMM_NC_FILE_BASE + 0x00, struct hmm_nc_file_cmd)
+
+/*
+ * DMA engine parameters of a device (commands 0x70-0x7f), for
+ * benchmarks: they change how fast the engine works, never what a
+ * migration does to the pages or their data. They belong to the device,
+ * not to an open file, and stay until set again or the module is
+ * unloaded: a caller that changes them puts the defaults back (all
+ * fields zero) when it is done.
+ *
+ * HMM_NC_ENGINE_PER_PAGE: one copy operation per page instead of one per
+ * batch. HMM_NC_MIGRATE_ANON under NO_COPY then copies each page right
+ * after its state moved, as the kernel's own copy would (a probe primes
+ * each page right before). The other workflows (MIGRATE_TO_DEV/SYS and
+ * CPU faults, whose state moves for the whole batch in one
+ * migrate_vma_pages() call; page-cache and refusal batches) issue one
+ * operation per page where they would issue one for the batch. Each
+ * operation is counted in hmm_nc_counters.batches.
+ *
+ * batch_pages: the most pages a migration puts in one batch (pages
+ * locked and unmapped together), 1..HMM_NC_BATCH_PAGES; 0 stands for
+ * HMM_NC_BATCH_PAGES. CPU faults stay batches of one page.
+ *
+ * setup_us: a fixed cost the engine pays for each copy operation, in
+ * microseconds (a busy wait, like a driver polling its engine), to model
+ * a real engine's set-up; 0..HMM_NC_ENGINE_MAX_SETUP_US.
+ *
+ * HMM_NC_ENGINE_SET sets all three and returns them as they now stand
+ * (batch_pages resolved); HMM_NC_ENGINE_GET only returns them, and takes
+ * zero in every field.
+ * Errors: EINVAL unknown flags, non-zero reserved, batch_pages above
+ * HMM_NC_BATCH_PAGES, setup_us above HMM_NC_ENGINE_MAX_SETUP_US; GET:
+ * any field non-zero. EFAULT the command is not accessible.
+ */
+struct hmm_nc_engine {
+	__u32 flags;		/* in/out: HMM_NC_ENGINE_* */
+	__u32 batch_pages;	/* in/out: pages per batch, 0 = default */
+	__u32 setup_us;		/* in/out: cost of each copy operation */
+	__u32 reserved0;	/* in: must be zero */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+#define HMM_NC_ENGINE_PER_PAGE		0x1U
+#define HMM_NC_ENGINE_FLAGS		HMM_NC_ENGINE_PER_PAGE
+#define HMM_NC_ENGINE_MAX_SETUP_US	1000U
+
+#define HMM_NC_ENGINE_BASE	(HMM_NC_CMD_BASE + 0x30)
+#define HMM_NC_ENGINE_SET \
+	_IOWR('H', HMM_NC_ENGINE_BASE + 0x00, struct hmm_nc_engine)
+#define HMM_NC_ENGINE_GET \
+	_IOWR('H', HMM_NC_ENGINE_BASE + 0x01, struct hmm_nc_engine)
 
 #endif /* _TEST_HMM_UAPI_H */

@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "libhmm.h"
@@ -17,6 +19,42 @@
 #define PAGEMAP_PRESENT		0x8000000000000000ULL
 #define PAGEMAP_SWAPPED		0x4000000000000000ULL
 #define PAGEMAP_PFN_MASK	0x007fffffffffffffULL
+
+const char *hmm_module_ko(void)
+{
+	const char *ko = getenv("HMM_MODULE_KO");
+
+	return ko && *ko ? ko : HMM_MODULE_KO_DEFAULT;
+}
+
+int hmm_module_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int hmm_module_unload(void)
+{
+	return syscall(__NR_delete_module, HMM_MODULE, O_NONBLOCK) ? -errno : 0;
+}
+
+/* devtmpfs creates the node as the module registers it: wait a moment. */
+int hmm_open_wait(unsigned int unit)
+{
+	int i, fd = hmm_open(unit);
+
+	for (i = 0; i < 200 && fd == -ENOENT; i++) {
+		usleep(5000);
+		fd = hmm_open(unit);
+	}
+	return fd;
+}
 
 int hmm_open(unsigned int unit)
 {
@@ -212,6 +250,25 @@ int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
 	return 0;
 }
 
+int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, struct hmm_nc_file_page *pages,
+		     struct hmm_nc_file_cmd *out)
+{
+	struct hmm_nc_file_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)addr;
+	cmd.npages = npages;
+	cmd.pages = (uintptr_t)pages;
+	cmd.flags = flags;
+	cmd.mode = mode;
+	if (ioctl(fd, HMM_NC_MIGRATE_FILE, &cmd) < 0)
+		return -errno;
+	if (out)
+		*out = cmd;
+	return 0;
+}
+
 static const char *hmm_prot_kind(__u8 prot)
 {
 	switch (prot & 0xf0) {
@@ -260,6 +317,7 @@ const char *hmm_status_str(__u8 status)
 		[HMM_NC_PS_NOMEM] = "nomem",
 		[HMM_NC_PS_BUSY] = "busy",
 		[HMM_NC_PS_REFUSED] = "refused",
+		[HMM_NC_PS_WRITEBACK] = "writeback",
 	};
 
 	if (status < ARRAY_SIZE(names))
@@ -311,4 +369,31 @@ int hmm_rf_migrate(int fd, __u32 mode, struct hmm_nc_rf_page *pages,
 	if (out)
 		*out = cmd;
 	return 0;
+}
+
+int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
+		   struct hmm_nc_engine *out)
+{
+	struct hmm_nc_engine cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.flags = flags;
+	cmd.batch_pages = batch_pages;
+	cmd.setup_us = setup_us;
+	if (ioctl(fd, HMM_NC_ENGINE_SET, &cmd) < 0)
+		return -errno;
+	if (out)
+		*out = cmd;
+	return 0;
+}
+
+int hmm_engine_get(int fd, struct hmm_nc_engine *out)
+{
+	memset(out, 0, sizeof(*out));
+	return ioctl(fd, HMM_NC_ENGINE_GET, out) < 0 ? -errno : 0;
+}
+
+int hmm_engine_reset(int fd)
+{
+	return hmm_engine_set(fd, 0, 0, 0, NULL);
 }

@@ -22,6 +22,13 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
+/* The module: where the VM runner puts it (HMM_MODULE_KO overrides). */
+#define HMM_MODULE_KO_DEFAULT	"/lib/modules/hmm/test_hmm.ko"
+const char *hmm_module_ko(void);
+int hmm_module_load(const char *ko);
+int hmm_module_unload(void);
+int hmm_open_wait(unsigned int unit);
+
 /* Devices. */
 int hmm_open(unsigned int unit);
 int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
@@ -33,6 +40,13 @@ void hmm_counters_delta(const struct hmm_nc_counters *before,
 int hmm_snapshot(int fd, void *addr, __u64 npages, __u8 *prot);
 int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
 		     __u32 flags, __u8 *status, struct hmm_nc_migrate_cmd *out);
+/*
+ * Page-cache pages of a mapped file (HMM_NC_MIGRATE_FILE); pages may be
+ * NULL, else npages records come back.
+ */
+int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, struct hmm_nc_file_page *pages,
+		     struct hmm_nc_file_cmd *out);
 const char *hmm_prot_str(__u8 prot, char *buf, size_t len);
 const char *hmm_status_str(__u8 status);
 
@@ -86,5 +100,16 @@ int hmm_rf_release(int fd, __u32 kind, __u64 count);
 int hmm_rf_state(int fd, struct hmm_nc_rf_state *st);
 int hmm_rf_migrate(int fd, __u32 mode, struct hmm_nc_rf_page *pages,
 		   __u64 npages, struct hmm_nc_rf_migrate *out);
+
+/*
+ * The device's DMA engine parameters (HMM_NC_ENGINE_*), for benchmarks:
+ * flags HMM_NC_ENGINE_*, batch_pages 0 for the default. out (the
+ * parameters as they now stand) may be NULL. hmm_engine_reset() puts
+ * the defaults back.
+ */
+int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
+		   struct hmm_nc_engine *out);
+int hmm_engine_get(int fd, struct hmm_nc_engine *out);
+int hmm_engine_reset(int fd);
 
 #endif /* _LIBHMM_H */

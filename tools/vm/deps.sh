@@ -24,6 +24,9 @@ DEPS_RUN=(
 DEPS_DEBIAN_SOURCE=("/usr/src/linux-source-6.1.tar.xz|linux-source-6.1")
 # shellcheck disable=SC2034
 DEPS_CHECK=("shellcheck|shellcheck")
+# Only for --bench: the plot.
+# shellcheck disable=SC2034
+DEPS_BENCH=("gnuplot|gnuplot-nox")
 
 dep_present() {
 	local check=$1

@@ -55,6 +55,9 @@ FIXTURE_SETUP(anon)
 
 FIXTURE_TEARDOWN(anon)
 {
+	/* The engine's parameters outlive the file: put the defaults back. */
+	hmm_engine_reset(self->fd0);
+	hmm_engine_reset(self->fd1);
 	close(self->fd0);
 	close(self->fd1);
 }
@@ -995,6 +998,111 @@ TEST_F(anon, base_commands_refuse_bad_ranges)
 				   (~0ULL >> 12) - 1, NULL));
 	EXPECT_EQ(-EFAULT, hmm_cmd(self->fd0, HMM_DMIRROR_READ, p,
 				   (void *)(uintptr_t)8, 1, NULL));
+}
+
+static void assert_engine(struct __test_metadata *_metadata, int fd,
+			  __u32 flags, __u32 batch_pages, __u32 setup_us)
+{
+	struct hmm_nc_engine e;
+
+	ASSERT_EQ(0, hmm_engine_get(fd, &e));
+	EXPECT_EQ(flags, e.flags);
+	EXPECT_EQ(batch_pages, e.batch_pages);
+	EXPECT_EQ(setup_us, e.setup_us);
+}
+
+/* An HMM_NC_ENGINE_SET that must be refused, leaving the engine alone. */
+static void engine_refused(struct __test_metadata *_metadata, int fd,
+			   struct hmm_nc_engine *e, unsigned long request)
+{
+	EXPECT_EQ(-1, ioctl(fd, request, e));
+	EXPECT_EQ(EINVAL, errno);
+	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * The engine's parameters: defaults, what SET takes and what it refuses
+ * (nothing changes then), GET, one device's parameters not the other's.
+ */
+TEST_F(anon, engine_parameters_set_get_and_refuse)
+{
+	struct hmm_nc_engine e, out;
+
+	assert_engine(_metadata, self->fd0, 0, HMM_NC_BATCH_PAGES, 0);
+
+	memset(&e, 0, sizeof(e));
+	e.flags = HMM_NC_ENGINE_FLAGS + 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_SET);
+	e.reserved0 = 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_SET);
+	e.reserved[3] = 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_SET);
+	e.batch_pages = HMM_NC_BATCH_PAGES + 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_SET);
+	e.setup_us = HMM_NC_ENGINE_MAX_SETUP_US + 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_SET);
+	e.batch_pages = 1;
+	engine_refused(_metadata, self->fd0, &e, HMM_NC_ENGINE_GET);
+	assert_engine(_metadata, self->fd0, 0, HMM_NC_BATCH_PAGES, 0);
+
+	ASSERT_EQ(0, hmm_engine_set(self->fd0, HMM_NC_ENGINE_PER_PAGE, 1,
+				    HMM_NC_ENGINE_MAX_SETUP_US, &out));
+	EXPECT_EQ(HMM_NC_ENGINE_PER_PAGE, out.flags);
+	EXPECT_EQ(1, out.batch_pages);
+	EXPECT_EQ(HMM_NC_ENGINE_MAX_SETUP_US, out.setup_us);
+	assert_engine(_metadata, self->fd0, HMM_NC_ENGINE_PER_PAGE, 1,
+		      HMM_NC_ENGINE_MAX_SETUP_US);
+	assert_engine(_metadata, self->fd1, 0, HMM_NC_BATCH_PAGES, 0);
+
+	ASSERT_EQ(0, hmm_engine_reset(self->fd0));
+	assert_engine(_metadata, self->fd0, 0, HMM_NC_BATCH_PAGES, 0);
+}
+
+/*
+ * A per-page engine with small batches changes how the copy is cut, never
+ * the outcome: every page moves with its data, in ceil(n / 8) batches and
+ * one copy operation per page; a probe still shows that the kernel did
+ * not copy under NO_COPY.
+ */
+TEST_F(anon, per_page_engine_moves_data_intact)
+{
+	size_t npages = 37, size = npages * self->psize;
+	char *p = map_anon(_metadata, size);
+	char *q = map_anon(_metadata, size);
+	char *mirror = zalloc(_metadata, size);
+	struct hmm_nc_migrate_cmd cmd;
+	struct hmm_nc_counters d;
+	__u64 *before, *after;
+
+	ASSERT_EQ(0, hmm_engine_set(self->fd0, HMM_NC_ENGINE_PER_PAGE, 8, 0,
+				    NULL));
+	hmm_fill(p, size, 5);
+	before = pagemap_of(_metadata, p, npages);
+	ASSERT_EQ(0, hmm_migrate_anon(self->fd0, p, npages,
+				      HMM_NC_MODE_SYNC_NO_COPY, 0, NULL, &cmd));
+	EXPECT_EQ(npages, cmd.moved);
+	EXPECT_EQ((npages + 7) / 8, cmd.batches);
+	after = pagemap_of(_metadata, p, npages);
+	assert_moved(_metadata, before, after, npages);
+	assert_data(_metadata, p, size, 5);
+
+	to_device(_metadata, self->fd0, p, npages, mirror);
+	assert_data(_metadata, mirror, size, 5);
+	to_system(_metadata, self->fd0, p, npages);
+	assert_data(_metadata, p, size, 5);
+
+	delta_of(_metadata, self->fd0, false, &self->c0, &d);
+	EXPECT_EQ(3 * npages, d.batches);
+	EXPECT_EQ(3 * npages, d.pages_copied);
+	EXPECT_EQ(npages, d.migrated[HMM_NC_CB_FOLIO][HMM_NC_MODE_SYNC_NO_COPY]);
+	assert_balanced(_metadata, &d);
+
+	hmm_fill(q, size, 6);
+	ASSERT_EQ(0, hmm_migrate_anon(self->fd0, q, npages,
+				      HMM_NC_MODE_SYNC_NO_COPY,
+				      HMM_NC_MIGRATE_PROBE, NULL, &cmd));
+	EXPECT_EQ(npages, cmd.moved);
+	EXPECT_EQ(-1, hmm_verify_word(q, size, HMM_NC_SENTINEL));
 }
 
 HMM_TEST_MAIN

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * HMM_NC_MIGRATE_FILE: page-cache pages through the NO_COPY workflow.
+ *
+ * In 6.1 the only kernel caller of MIGRATE_SYNC_NO_COPY is
+ * migrate_vma_pages(), which never hands a page-cache page to its file
+ * system's callback; this engine does, so the NO_COPY branches of
+ * migrate_folio_extra(), __buffer_migrate_folio() and
+ * filemap_migrate_folio() get a caller. Per batch:
+ *
+ *   migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM) collects, isolates,
+ *       unmaps and locks the mapped pages of the file
+ *   allocate a locked destination for each
+ *   the DMA engine copies the batch (still locked and unmapped, so no
+ *       reader, not even a lockless read(), can see a page before its
+ *       data is there)
+ *   each page's state moves through its own mapping's migrate_folio
+ *   the old page forgets its mapping, as move_to_new_folio() does
+ *   migrate_vma_finalize() remaps, puts the new pages on the LRU,
+ *       unlocks and drops the old pages
+ *
+ * The job, its batches and the DMA step are test_hmm_migrate.c's.
+ */
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "test_hmm.h"
+#include "test_hmm_compat.h"
+#include "test_hmm_job.h"
+
+/* What the page-cache workflow keeps beside the shared job. */
+struct dmirror_filemig {
+	struct hmm_nc_file_page *pages;	/* per page of the whole range */
+	bool kernel_pages;		/* HMM_NC_FILE_KERNEL_PAGES */
+};
+
+static struct hmm_nc_file_page *dmirror_file_recs(struct dmirror_job *job,
+						  unsigned long start)
+{
+	struct dmirror_filemig *fm = job->priv;
+
+	return fm->pages + ((start - job->start) >> PAGE_SHIFT);
+}
+
+/*
+ * A page the batch did not collect: tell a hole (nothing cached there,
+ * or a zero page) from a cached page that stayed out of reach.
+ */
+static void dmirror_file_absent(struct dmirror_job *job, unsigned long i,
+				struct hmm_nc_file_page *r)
+{
+	struct vm_area_struct *vma = job->args.vma;
+	unsigned long addr = job->args.start + (i << PAGE_SHIFT);
+	struct folio *folio;
+
+	r->status = HMM_NC_PS_NO_PAGE;
+	if (job->src[i] & MIGRATE_PFN_MIGRATE)
+		return;
+	r->index = linear_page_index(vma, addr);
+	folio = dmirror_filemap_folio(vma->vm_file->f_mapping, r->index);
+	if (!folio)
+		return;
+	r->status = HMM_NC_PS_SKIPPED;
+	r->old_pfn = folio_pfn(folio) + (r->index - folio->index);
+	folio_put(folio);
+}
+
+/* Record what the page was before anything moved. */
+static void dmirror_file_describe(struct page *spage,
+				  struct hmm_nc_file_page *r)
+{
+	struct folio *folio = page_folio(spage);
+
+	r->old_pfn = page_to_pfn(spage);
+	r->cb = dmirror_cache_cb(folio_mapping(folio));
+	if (folio_test_anon(folio))
+		r->flags |= HMM_NC_FP_ANON;
+	else
+		r->index = folio->index;
+	if (folio_test_dirty(folio))
+		r->flags |= HMM_NC_FP_DIRTY;
+	if (r->cb == HMM_NC_CB_BUFFER && folio_buffers(folio))
+		r->flags |= HMM_NC_FP_BUFFERS;
+}
+
+/* A destination where the migration core would put one. */
+static struct page *dmirror_file_alloc_page(struct page *spage)
+{
+	gfp_t gfp = GFP_USER | __GFP_MOVABLE | __GFP_NOWARN;
+
+	if (PageHighMem(spage))
+		gfp |= __GFP_HIGHMEM;
+	return alloc_pages_node(page_to_nid(spage), gfp, 0);
+}
+
+/*
+ * Destinations for the batch; a page under writeback stays where it is
+ * (the engine does not wait with the whole batch locked).
+ */
+static void dmirror_file_alloc(struct dmirror_job *job,
+			       struct hmm_nc_file_page *rec)
+{
+	struct page *spage, *dpage;
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++) {
+		spage = migrate_pfn_to_page(job->src[i]);
+		if (!spage || !(job->src[i] & MIGRATE_PFN_MIGRATE)) {
+			dmirror_file_absent(job, i, &rec[i]);
+			continue;
+		}
+		dmirror_file_describe(spage, &rec[i]);
+		if (PageWriteback(spage)) {
+			rec[i].status = HMM_NC_PS_WRITEBACK;
+			job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			continue;
+		}
+		dpage = dmirror_file_alloc_page(spage);
+		if (!dpage) {
+			rec[i].status = HMM_NC_PS_NOMEM;
+			continue;
+		}
+		lock_page(dpage);
+		dmirror_job_lock_dst(job, i, dpage);
+		dmirror_job_queue(job, spage, dpage);
+	}
+}
+
+/* One page's state, through its own callback in the job's mode. */
+static void dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
+				  struct hmm_nc_file_page *r)
+{
+	struct folio *src = page_folio(migrate_pfn_to_page(job->src[i]));
+	struct folio *dst = page_folio(migrate_pfn_to_page(job->dst[i]));
+	int ret;
+
+	ret = dmirror_cache_migrate(folio_mapping(src), dst, src, job->kmode);
+	r->result = ret;
+	if (ret == MIGRATEPAGE_SUCCESS) {
+		dmirror_cache_forget(src);
+		flush_dcache_folio(dst);
+		r->status = HMM_NC_PS_MOVED;
+		return;
+	}
+	/* Finalize puts the old page back in place. */
+	job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+	r->status = ret == -EAGAIN ? HMM_NC_PS_BUSY : HMM_NC_PS_REFUSED;
+	if (ret == -EINVAL)
+		dmirror_count_add(job->mdevice, refusals, 1);
+}
+
+static void dmirror_file_move_state(struct dmirror_job *job,
+				    struct hmm_nc_file_page *rec)
+{
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++)
+		if (migrate_pfn_to_page(job->dst[i]))
+			dmirror_file_move_one(job, i, &rec[i]);
+}
+
+/*
+ * The kernel's own device path on the same batch, with nothing added:
+ * what 6.1 does to page-cache pages with system-memory destinations.
+ */
+static void dmirror_file_kernel_pages(struct dmirror_job *job,
+				      struct hmm_nc_file_page *rec)
+{
+	unsigned long i;
+
+	migrate_vma_pages(&job->args);
+	for (i = 0; i < job->args.npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		if (job->src[i] & MIGRATE_PFN_MIGRATE) {
+			rec[i].status = HMM_NC_PS_MOVED;
+		} else {
+			rec[i].status = HMM_NC_PS_REFUSED;
+			rec[i].result = -EBUSY;
+		}
+	}
+}
+
+/* The page-cache slot of a moved page holds the new folio. */
+static bool dmirror_file_slot_holds(struct folio *dst)
+{
+	struct folio *cached;
+	bool held;
+
+	cached = dmirror_filemap_folio(folio_mapping(dst), dst->index);
+	if (!cached)
+		return false;
+	held = cached == dst;
+	folio_put(cached);
+	return held;
+}
+
+/*
+ * Check, while both pages are still locked, that the state came along:
+ * dirtiness, buffer heads, the cache slot, the old page's mapping.
+ */
+static void dmirror_file_inspect(struct dmirror_job *job,
+				 struct hmm_nc_file_page *r, unsigned long i)
+{
+	struct folio *src = page_folio(migrate_pfn_to_page(job->src[i]));
+	struct folio *dst = page_folio(migrate_pfn_to_page(job->dst[i]));
+
+	r->new_pfn = folio_pfn(dst);
+	if (folio_test_dirty(dst))
+		r->flags |= HMM_NC_FP_DIRTY_KEPT;
+	if ((r->flags & HMM_NC_FP_BUFFERS) && dmirror_bh_moved(dst, src))
+		r->flags |= HMM_NC_FP_BH_MOVED;
+	if (r->flags & HMM_NC_FP_ANON)
+		return;
+	if (dmirror_cache_forgotten(src))
+		r->flags |= HMM_NC_FP_OLD_CLEAR;
+	if (dmirror_file_slot_holds(dst))
+		r->flags |= HMM_NC_FP_CACHED;
+}
+
+/* Inspect the moved pages and count every attempt by callback kind. */
+static void dmirror_file_account(struct dmirror_job *job,
+				 struct hmm_nc_file_page *rec)
+{
+	struct dmirror_filemig *fm = job->priv;
+	unsigned long i;
+	int cb;
+
+	for (i = 0; i < job->args.npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		cb = fm->kernel_pages ? HMM_NC_CB_DEVICE : rec[i].cb;
+		if (rec[i].status != HMM_NC_PS_MOVED) {
+			dmirror_count_add(job->mdevice, failed[cb][job->mode], 1);
+			continue;
+		}
+		dmirror_file_inspect(job, &rec[i], i);
+		dmirror_count_add(job->mdevice, migrated[cb][job->mode], 1);
+		job->moved++;
+	}
+}
+
+static int dmirror_batch_file(struct dmirror_job *job,
+			      struct vm_area_struct *vma, unsigned long start,
+			      unsigned long end)
+{
+	struct hmm_nc_file_page *rec = dmirror_file_recs(job, start);
+	struct dmirror_filemig *fm = job->priv;
+	int ret;
+
+	/* The range was checked, but the mmap lock was dropped since. */
+	if (!vma->vm_file)
+		return -EINVAL;
+	ret = dmirror_job_setup(job, vma, start, end,
+				MIGRATE_VMA_SELECT_SYSTEM);
+	if (ret)
+		return ret;
+	dmirror_file_alloc(job, rec);
+	dmirror_job_engine(job);
+	if (fm->kernel_pages)
+		dmirror_file_kernel_pages(job, rec);
+	else
+		dmirror_file_move_state(job, rec);
+	dmirror_file_account(job, rec);
+	dmirror_job_finalize(job);
+	return 0;
+}
+
+/* Every page of [start, end) is mapped from one and the same file. */
+static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
+				 unsigned long end)
+{
+	struct mm_struct *mm = dmirror->mirror.notifier.mm;
+	struct address_space *mapping = NULL;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	int ret = 0;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	for (addr = start; addr < end && !ret; addr = vma->vm_end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !vma->vm_file)
+			ret = -EINVAL;
+		else if (mapping && vma->vm_file->f_mapping != mapping)
+			ret = -EINVAL;
+		else
+			mapping = vma->vm_file->f_mapping;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
+			      enum migrate_mode *kmode)
+{
+	unsigned long end;
+	int i;
+
+	if (cmd->flags & ~HMM_NC_FILE_FLAGS)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(cmd->reserved); i++)
+		if (cmd->reserved[i])
+			return -EINVAL;
+	if (cmd->mode >= HMM_NC_MODE_COUNT)
+		return -EINVAL;
+	if ((cmd->flags & HMM_NC_FILE_KERNEL_PAGES) &&
+	    cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
+		return -EINVAL;
+	if (cmd->addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)cmd->addr,
+			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
+		return -EINVAL;
+	return dmirror_kernel_mode(cmd->mode, kmode);
+}
+
+static int dmirror_file_run(struct dmirror *dmirror,
+			    struct hmm_nc_file_cmd *cmd,
+			    struct hmm_nc_file_page *pages)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct dmirror_filemig fm = { .pages = pages };
+	struct dmirror_job job;
+	enum migrate_mode kmode;
+	int ret;
+
+	ret = dmirror_file_check(cmd, &kmode);
+	if (ret)
+		return ret;
+	ret = dmirror_file_range_ok(dmirror, cmd->addr, end);
+	if (ret)
+		return ret;
+	ret = dmirror_job_init(&job, dmirror->mdevice);
+	if (ret)
+		return ret;
+	fm.kernel_pages = cmd->flags & HMM_NC_FILE_KERNEL_PAGES;
+	job.start = cmd->addr;
+	job.mode = cmd->mode;
+	job.kmode = kmode;
+	job.flags = cmd->flags;
+	job.priv = &fm;
+	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
+			      dmirror_batch_file);
+	cmd->moved = job.moved;
+	cmd->batches = job.batches;
+	dmirror_job_fini(&job);
+	return ret;
+}
+
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void __user *uarg)
+{
+	struct hmm_nc_file_page *pages;
+	struct hmm_nc_file_cmd cmd;
+	void __user *upages;
+	size_t size;
+	int ret;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	if (!cmd.npages || cmd.npages > HMM_NC_MIGRATE_MAX_PAGES)
+		return -EINVAL;
+	size = cmd.npages * sizeof(*pages);
+	upages = u64_to_user_ptr(cmd.pages);
+	/* A page array we could not write back is refused up front. */
+	if (upages && clear_user(upages, size))
+		return -EFAULT;
+	pages = kvzalloc(size, GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+
+	ret = dmirror_file_run(dmirror, &cmd, pages);
+	if (upages && copy_to_user(upages, pages, size) && !ret)
+		ret = -EFAULT;
+	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
+		ret = -EFAULT;
+	kvfree(pages);
+	return ret;
+}

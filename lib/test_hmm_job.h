@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The migration job shared by the device's workflows: one batch of
+ * migrate_vma_*() at a time, the DMA list of the batch and what the
+ * job achieved. test_hmm_migrate.c owns it; the page-cache engine
+ * (test_hmm_filemig.c) runs its batches through the same steps.
+ */
+#ifndef _TEST_HMM_JOB_H
+#define _TEST_HMM_JOB_H
+
+#include <linux/migrate.h>
+#include <linux/mm_types.h>
+
+#include "test_hmm_device.h"
+
+struct dmirror;
+struct dmirror_device;
+
+/* One migration: its device, its batch arrays and what it achieved. */
+struct dmirror_job {
+	struct dmirror_device *mdevice;
+	struct migrate_vma args;
+	unsigned long *src;		/* migrate pfns, one batch */
+	unsigned long *dst;
+	struct page **from;		/* the DMA list: from[i] -> to[i] */
+	struct page **to;
+	struct dmirror_engine engine;	/* the engine's parameters */
+	/*
+	 * The workflow copies each page right after its state moved
+	 * (dmirror_job_engine_page()) when the engine works page by page;
+	 * dmirror_job_engine() then leaves the batch alone.
+	 */
+	bool copy_each;
+	unsigned long ncopy;		/* entries in the DMA list */
+	unsigned long held;		/* source pages locked for the batch */
+	unsigned long start;		/* first address of the whole range */
+	u32 mode;			/* enum hmm_nc_mode */
+	enum migrate_mode kmode;
+	u32 flags;			/* HMM_NC_MIGRATE_* */
+	u8 *status;			/* per page of the range, or NULL */
+	void *priv;			/* the workflow's own per-job state */
+	u64 moved;
+	u64 batches;
+};
+
+typedef int (*dmirror_batch_fn)(struct dmirror_job *job,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end);
+
+int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice);
+void dmirror_job_fini(struct dmirror_job *job);
+void dmirror_job_queue(struct dmirror_job *job, struct page *from,
+		       struct page *to);
+void dmirror_job_lock_dst(struct dmirror_job *job, unsigned long i,
+			  struct page *dpage);
+int dmirror_job_setup(struct dmirror_job *job, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end,
+		      unsigned long select);
+void dmirror_job_finalize(struct dmirror_job *job);
+int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
+		    unsigned long start, unsigned long end,
+		    dmirror_batch_fn fn);
+void dmirror_job_engine(struct dmirror_job *job);
+void dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
+			     struct page *spage, bool after);
+
+#endif /* _TEST_HMM_JOB_H */

@@ -1,0 +1,1345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * file.*, bufferhead.*, huge.*: page-cache pages through the device's
+ * NO_COPY workflow (HMM_NC_MIGRATE_FILE), which hands each page to its
+ * own file system's migrate callback: shmem (migrate_folio), ext2/ext4
+ * on a RAM disk (buffer_migrate_folio), shmem THP and hugetlbfs.
+ *
+ * Every migration is checked for the data (through the mapping, through
+ * read(), and for disk file systems again after fsync + drop_caches
+ * from the disk), the identity (new PFN in /proc/self/pagemap, the
+ * page-cache slot and buffer heads on the new page, as the module saw
+ * them), and the counters by callback kind and mode. The no-copy probe
+ * and its MIGRATE_SYNC control show who copied the data.
+ */
+/* sync_file_range() */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hmm_harness.h"
+#include "libhmm.h"
+
+#define TWO_MB		(2UL * 1024 * 1024)
+#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
+#define SYNC		HMM_NC_MODE_SYNC
+#define ANY_MOVED	((__u64)-1)	/* migrate(): do not check the count */
+
+#define FILE_DIR	"/tmp/hmm_file"
+#define HUGE_DIR	"/tmp/hmm_huge"
+#define BH_DIR		"/tmp/hmm_bh"
+#define HUGETLB_DIR	"/dev/hugepages"
+#define BACK_DIR	"/tmp/hmm_back"
+#define BRD_MODULE	"/lib/modules/kernel/brd.ko"
+
+/* <linux/fs.h> would clash with <sys/mount.h>. */
+#ifndef FIFREEZE
+#define FIFREEZE	_IOWR('X', 119, int)
+#define FITHAW		_IOWR('X', 120, int)
+#endif
+
+/* The state every fixture keeps: the device and where it stood. */
+struct env {
+	int dev;
+	size_t psize;
+	struct hmm_nc_counters start;
+};
+
+static void env_open(struct __test_metadata *_metadata, struct env *e)
+{
+	e->dev = hmm_open(0);
+	e->psize = hmm_page_size();
+	if (e->dev >= 0)
+		ASSERT_EQ(0, hmm_counters(e->dev, false, &e->start));
+}
+
+/* What the device's counters did since the test began. */
+static void delta_of(struct __test_metadata *_metadata, struct env *e,
+		     struct hmm_nc_counters *d)
+{
+	struct hmm_nc_counters now;
+
+	ASSERT_EQ(0, hmm_counters(e->dev, false, &now));
+	hmm_counters_delta(&e->start, &now, d);
+}
+
+/*
+ * Exactly n pages moved through callbacks of kind cb in mode, none
+ * failed, and every lock and reference was given back.
+ */
+static void assert_counted(struct __test_metadata *_metadata, struct env *e,
+			   int cb, int mode, __u64 n)
+{
+	struct hmm_nc_counters d;
+
+	delta_of(_metadata, e, &d);
+	EXPECT_EQ(n, d.migrated[cb][mode]);
+	EXPECT_EQ(0, d.failed[cb][mode]);
+	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+}
+
+static int run(const char *cmd)
+{
+	int status = system(cmd);
+
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+static int mount_tmpfs(const char *dir, const char *opts)
+{
+	mkdir(dir, 0755);
+	umount2(dir, MNT_DETACH);
+	return mount("none", dir, "tmpfs", 0, opts) ? -errno : 0;
+}
+
+/* Each page gets a pattern of its own: a page in the wrong slot shows. */
+static void fill_pages(void *buf, size_t npages, size_t psize, __u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		hmm_fill((char *)buf + i * psize, psize, seed + i);
+}
+
+/* The first page whose pattern is wrong, or -1. */
+static ssize_t bad_page(const void *buf, size_t npages, size_t psize,
+			__u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		if (hmm_verify((const char *)buf + i * psize, psize, seed + i) >= 0)
+			return i;
+	return -1;
+}
+
+static void *zalloc(struct __test_metadata *_metadata, size_t size)
+{
+	void *p = calloc(1, size);
+
+	ASSERT_NE(NULL, p);
+	return p;
+}
+
+/* A file of npages pages written with write(), each page its pattern. */
+static int make_file(struct __test_metadata *_metadata, const char *path,
+		     size_t npages, size_t psize, __u64 seed)
+{
+	size_t size = npages * psize;
+	char *buf = zalloc(_metadata, size);
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
+	fill_pages(buf, npages, psize, seed);
+	ASSERT_EQ((ssize_t)size, pwrite(fd, buf, size, 0));
+	free(buf);
+	return fd;
+}
+
+/*
+ * Read-fault every page of [p, p + size) in: the kernel copies a byte of
+ * each through a pipe, which neither the compiler can drop nor a private
+ * mapping turns into a copy-on-write.
+ */
+static void touch(struct __test_metadata *_metadata, const char *p,
+		  size_t size)
+{
+	size_t off;
+	int fds[2];
+	char c;
+
+	ASSERT_EQ(0, pipe(fds));
+	for (off = 0; off < size; off += hmm_page_size()) {
+		ASSERT_EQ(1, write(fds[1], p + off, 1));
+		ASSERT_EQ(1, read(fds[0], &c, 1));
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Map a file and touch every page, so the device can reach it. */
+static char *map_file(struct __test_metadata *_metadata, int fd, size_t size,
+		      int flags)
+{
+	char *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	touch(_metadata, p, size);
+	return p;
+}
+
+/* read() sees every page's pattern. */
+static void assert_read(struct __test_metadata *_metadata, int fd,
+			size_t npages, size_t psize, __u64 seed)
+{
+	size_t size = npages * psize;
+	char *buf = zalloc(_metadata, size);
+	ssize_t bad;
+
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = bad_page(buf, npages, psize, seed);
+	ASSERT_EQ(-1, bad) TH_LOG("read(): page %zd is wrong", bad);
+	free(buf);
+}
+
+static void assert_mapped(struct __test_metadata *_metadata, const char *p,
+			  size_t npages, size_t psize, __u64 seed)
+{
+	ssize_t bad = bad_page(p, npages, psize, seed);
+
+	ASSERT_EQ(-1, bad) TH_LOG("mapping: page %zd is wrong", bad);
+}
+
+static struct hmm_nc_file_page *
+migrate(struct __test_metadata *_metadata, struct env *e, void *p,
+	size_t npages, __u32 mode, __u32 flags, __u64 want_moved)
+{
+	struct hmm_nc_file_page *recs = zalloc(_metadata,
+					       npages * sizeof(*recs));
+	struct hmm_nc_file_cmd cmd;
+
+	ASSERT_EQ(0, hmm_migrate_file(e->dev, p, npages, mode, flags, recs,
+				      &cmd));
+	if (want_moved != ANY_MOVED)
+		EXPECT_EQ(want_moved, cmd.moved);
+	return recs;
+}
+
+/*
+ * Page i moved through a callback of kind cb, its record shows the
+ * flags in want, and the mapping now has its new page.
+ */
+static void assert_rec(struct __test_metadata *_metadata,
+		       const struct hmm_nc_file_page *r, size_t i, int cb,
+		       __u16 want, __u64 before, __u64 after)
+{
+	ASSERT_EQ(HMM_NC_PS_MOVED, r->status)
+		TH_LOG("page %zu: %s (%d)", i, hmm_status_str(r->status),
+		       r->result);
+	EXPECT_EQ(cb, r->cb) TH_LOG("page %zu", i);
+	EXPECT_EQ(want, r->flags & want)
+		TH_LOG("page %zu: flags 0x%x, want 0x%x", i, r->flags, want);
+	EXPECT_EQ(before, r->old_pfn) TH_LOG("page %zu", i);
+	EXPECT_NE(r->old_pfn, r->new_pfn) TH_LOG("page %zu", i);
+	EXPECT_EQ(r->new_pfn, after) TH_LOG("page %zu", i);
+}
+
+/*
+ * Migrate a mapped range and check each page's record against pagemap:
+ * every page moved through cb with the flags in want.
+ */
+static void migrate_all(struct __test_metadata *_metadata, struct env *e,
+			char *p, size_t npages, __u32 mode, __u32 flags,
+			int cb, __u16 want)
+{
+	__u64 *before = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *after = zalloc(_metadata, npages * sizeof(__u64));
+	struct hmm_nc_file_page *recs;
+	size_t i;
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
+	recs = migrate(_metadata, e, p, npages, mode, flags, npages);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, after));
+	for (i = 0; i < npages; i++)
+		assert_rec(_metadata, &recs[i], i, cb, want,
+			   hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]));
+	free(recs);
+	free(before);
+	free(after);
+}
+
+/* Nothing of the file is left in the page cache (mincore). */
+static void assert_uncached(struct __test_metadata *_metadata, int fd,
+			    size_t npages, size_t psize)
+{
+	unsigned char *vec = zalloc(_metadata, npages);
+	void *p;
+	size_t i;
+
+	p = mmap(NULL, npages * psize, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mincore(p, npages * psize, vec));
+	for (i = 0; i < npages; i++)
+		ASSERT_EQ(0, vec[i] & 1) TH_LOG("page %zu still cached", i);
+	munmap(p, npages * psize);
+	free(vec);
+}
+
+/*
+ * fsync, drop the page cache (the caller has unmapped the file), and
+ * read the data back from the disk.
+ */
+static void assert_on_disk(struct __test_metadata *_metadata, int fd,
+			   size_t npages, size_t psize, __u64 seed)
+{
+	ASSERT_EQ(0, fsync(fd));
+	sync();
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	assert_uncached(_metadata, fd, npages, psize);
+	assert_read(_metadata, fd, npages, psize, seed);
+}
+
+/* file: tmpfs (shmem), whose callback is migrate_folio(). */
+
+FIXTURE(file) {
+	struct env e;
+};
+
+FIXTURE_SETUP(file)
+{
+	env_open(_metadata, &self->e);
+	if (self->e.dev < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
+		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	if (mount_tmpfs(FILE_DIR, "size=64m")) {
+		close(self->e.dev);
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "cannot mount tmpfs on %s",
+		     FILE_DIR);
+	}
+}
+
+FIXTURE_TEARDOWN(file)
+{
+	close(self->e.dev);
+	umount2(FILE_DIR, MNT_DETACH);
+}
+
+/* Dirty shmem pages written with write(), mapped shared. */
+static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
+			size_t npages)
+{
+	size_t ps = e->psize, size = npages * ps;
+	int fd = make_file(_metadata, FILE_DIR "/dirty", npages, ps, 10);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+
+	migrate_all(_metadata, e, p, npages, NO_COPY, 0, HMM_NC_CB_FOLIO,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	assert_mapped(_metadata, p, npages, ps, 10);
+	assert_read(_metadata, fd, npages, ps, 10);
+	assert_counted(_metadata, e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+
+	/* The new pages take writes like the old ones did. */
+	fill_pages(p, npages, ps, 20);
+	assert_read(_metadata, fd, npages, ps, 20);
+	munmap(p, size);
+	close(fd);
+}
+
+TEST_F(file, shmem_dirty_nocopy_keeps_data_and_moves_slot)
+{
+	shmem_dirty(_metadata, &self->e, 16);
+}
+
+/* More pages than one DMA batch: two batches, each copied once. */
+TEST_F(file, shmem_dirty_nocopy_two_batches)
+{
+	struct hmm_nc_counters d;
+
+	shmem_dirty(_metadata, &self->e, HMM_NC_BATCH_PAGES + 3);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(2, d.batches);
+	EXPECT_EQ(HMM_NC_BATCH_PAGES + 3, d.pages_copied);
+}
+
+/* Pages faulted in by reading a hole: clean, and they stay clean. */
+TEST_F(file, shmem_clean_nocopy_stays_clean)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	struct hmm_nc_file_page *recs;
+	ssize_t bad;
+	char *p;
+	int fd;
+
+	fd = open(FILE_DIR "/clean", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status);
+		EXPECT_EQ(0, recs[i].flags & (HMM_NC_FP_DIRTY |
+					      HMM_NC_FP_DIRTY_KEPT));
+		EXPECT_TRUE(recs[i].flags & HMM_NC_FP_CACHED);
+	}
+	bad = hmm_verify_word(p, size, 0);
+	ASSERT_EQ(-1, bad) TH_LOG("not zero at %zd", bad);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	munmap(p, size);
+	close(fd);
+}
+
+/*
+ * A private mapping: the pages written through it are the process's own
+ * copies (anonymous) and move as such; the others are the file's pages
+ * and move for the file. Neither leaks into the other.
+ */
+TEST_F(file, shmem_private_cow_pages_stay_with_owner)
+{
+	size_t npages = 8, half = 4, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, FILE_DIR "/private", npages, ps, 30);
+	char *p = map_file(_metadata, fd, size, MAP_PRIVATE);
+	struct hmm_nc_file_page *recs;
+	size_t i;
+
+	fill_pages(p, half, ps, 40);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(i < half ? HMM_NC_FP_ANON : HMM_NC_FP_CACHED,
+			  recs[i].flags & (HMM_NC_FP_ANON | HMM_NC_FP_CACHED))
+			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
+	}
+	assert_mapped(_metadata, p, half, ps, 40);
+	assert_mapped(_metadata, p + half * ps, npages - half, ps, 30 + half);
+	assert_read(_metadata, fd, npages, ps, 30);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	munmap(p, size);
+	close(fd);
+}
+
+/*
+ * Under NO_COPY the kernel copies nothing: with the engine's copy
+ * replaced by the sentinel, the file reads as the sentinel.
+ */
+TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, FILE_DIR "/probe", npages, ps, 50);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	char *buf = zalloc(_metadata, size);
+	struct hmm_nc_counters d;
+	ssize_t bad;
+
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
+		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_FOLIO, HMM_NC_FP_CACHED);
+	bad = hmm_verify_word(p, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("mapping: data, not the sentinel, at %zd",
+				  bad);
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("read(): data, not the sentinel, at %zd",
+				  bad);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(0, d.pages_copied);
+	munmap(p, size);
+	close(fd);
+}
+
+/* The control: under MIGRATE_SYNC the kernel copies over the sentinel. */
+TEST_F(file, shmem_sync_probe_control_shows_data)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, FILE_DIR "/control", npages, ps, 60);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+
+	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
+		    HMM_NC_CB_FOLIO, HMM_NC_FP_CACHED);
+	assert_mapped(_metadata, p, npages, ps, 60);
+	assert_read(_metadata, fd, npages, ps, 60);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, npages);
+	munmap(p, size);
+	close(fd);
+}
+
+/*
+ * Pages the process does not map stay: a cached page no longer mapped
+ * here is skipped, a hole is no page at all.
+ */
+TEST_F(file, unmapped_pages_are_reported_not_moved)
+{
+	size_t npages = 4, ps = self->e.psize, size = npages * ps, i;
+	int fd = make_file(_metadata, FILE_DIR "/holes", npages, ps, 70);
+	struct hmm_nc_file_page *recs;
+	char *p;
+
+	ASSERT_EQ(0, ftruncate(fd, 2 * size));
+	p = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	touch(_metadata, p, size);
+	/* Unmapped from us, still in the page cache. */
+	ASSERT_EQ(0, madvise(p + ps, ps, MADV_DONTNEED));
+	recs = migrate(_metadata, &self->e, p, 2 * npages, NO_COPY, 0,
+		       npages - 1);
+	EXPECT_EQ(HMM_NC_PS_MOVED, recs[0].status);
+	EXPECT_EQ(HMM_NC_PS_SKIPPED, recs[1].status);
+	EXPECT_EQ(1, recs[1].index);
+	EXPECT_NE(0, recs[1].old_pfn);
+	EXPECT_EQ(HMM_NC_PS_MOVED, recs[2].status);
+	for (i = npages; i < 2 * npages; i++)
+		EXPECT_EQ(HMM_NC_PS_NO_PAGE, recs[i].status) TH_LOG("page %zu", i);
+	assert_mapped(_metadata, p, npages, ps, 70);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY,
+		       npages - 1);
+	munmap(p, 2 * size);
+	close(fd);
+}
+
+TEST_F(file, bad_arguments_are_refused_before_anything_moves)
+{
+	size_t npages = 4, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, FILE_DIR "/bad", npages, ps, 80);
+	int fd2 = make_file(_metadata, FILE_DIR "/bad2", npages, ps, 90);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	char *anon = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	struct hmm_nc_file_cmd cmd;
+	char *two;
+	int dev = self->e.dev;
+
+	ASSERT_NE(NULL, anon);
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, anon, npages, NO_COPY, 0,
+					    NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, NO_COPY, 0x80,
+					    NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, 7, 0, NULL,
+					    NULL));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p + 1, npages, NO_COPY, 0,
+					    NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 0, NO_COPY, 0, NULL,
+					    NULL));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, SYNC,
+					    HMM_NC_FILE_KERNEL_PAGES, NULL,
+					    NULL));
+	EXPECT_EQ(-EFAULT, hmm_migrate_file(dev, p, npages, NO_COPY, 0,
+					    (void *)8, NULL));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)p;
+	cmd.npages = npages;
+	cmd.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(dev, HMM_NC_MIGRATE_FILE, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Two files side by side are two files: refused whole. */
+	munmap(p, size);
+	p = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	two = mmap(p + size, size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, fd2, 0);
+	ASSERT_EQ(p + size, two);
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 2 * npages, NO_COPY, 0,
+					    NULL, NULL));
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
+	munmap(p, 2 * size);
+	munmap(anon, size);
+	close(fd);
+	close(fd2);
+}
+
+/* A reader that keeps read()ing a file and checking every page. */
+struct reader {
+	int fd;
+	size_t npages;
+	size_t psize;
+	__u64 seed;
+	atomic_bool stop;
+	atomic_size_t reads;
+	atomic_size_t bad;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+	size_t size = r->npages * r->psize;
+	char *buf = malloc(size);
+
+	while (buf && !atomic_load(&r->stop)) {
+		if (pread(r->fd, buf, size, 0) != (ssize_t)size ||
+		    bad_page(buf, r->npages, r->psize, r->seed) >= 0)
+			atomic_fetch_add(&r->bad, 1);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Tally one round of a racing migration: a page moved, or was busy (the
+ * reader held a reference: the callback said -EAGAIN), or was not even
+ * collected (the same, seen earlier).
+ */
+static void tally(struct __test_metadata *_metadata,
+		  const struct hmm_nc_file_page *recs, size_t npages,
+		  __u64 *moved, __u64 *busy)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		if (recs[i].status == HMM_NC_PS_MOVED)
+			(*moved)++;
+		else if (recs[i].status == HMM_NC_PS_BUSY)
+			(*busy)++;
+		else
+			ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status)
+				TH_LOG("page %zu: %s", i,
+				       hmm_status_str(recs[i].status));
+	}
+}
+
+/*
+ * The data is copied while every page of the batch is locked and
+ * unmapped, before the cache slot points at the new page: a read()
+ * racing with the migrations, which looks pages up without their lock,
+ * never sees a page without its data.
+ */
+TEST_F(file, nocopy_concurrent_read_never_sees_uncopied_data)
+{
+	size_t npages = 64, ps = self->e.psize, size = npages * ps, round;
+	int fd = make_file(_metadata, FILE_DIR "/race", npages, ps, 75);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	struct hmm_nc_file_page *recs = zalloc(_metadata,
+					       npages * sizeof(*recs));
+	struct reader r = { .fd = fd, .npages = npages, .psize = ps,
+			    .seed = 75 };
+	struct hmm_nc_counters d;
+	__u64 moved = 0, busy = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader_run, &r));
+	/* At least 50 rounds, and until the reader has read 20 times. */
+	for (round = 0; round < 50 || (atomic_load(&r.reads) < 20 &&
+				       round < 2000); round++) {
+		ASSERT_EQ(0, hmm_migrate_file(self->e.dev, p, npages, NO_COPY,
+					      0, recs, NULL));
+		tally(_metadata, recs, npages, &moved, &busy);
+		touch(_metadata, p, size);
+	}
+	atomic_store(&r.stop, true);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	TH_LOG("%zu rounds, %zu reads; %llu pages moved, %llu busy", round,
+	       atomic_load(&r.reads),
+	       (unsigned long long)moved, (unsigned long long)busy);
+	EXPECT_EQ(0, atomic_load(&r.bad));
+	EXPECT_LE(20, atomic_load(&r.reads));
+	EXPECT_LT(0, moved);
+	assert_mapped(_metadata, p, npages, ps, 75);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_FOLIO][NO_COPY]);
+	EXPECT_EQ(busy, d.failed[HMM_NC_CB_FOLIO][NO_COPY]);
+	munmap(p, size);
+	close(fd);
+}
+
+/* The flags of a page, from /proc/kpageflags. */
+static int page_flags(__u64 pfn, __u64 *flags)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags));
+	close(fd);
+	return n == sizeof(*flags) ? 0 : -EIO;
+}
+
+#define KPF_MLOCKED	33
+
+/* An mlocked page's new page is mlocked too. */
+TEST_F(file, shmem_mlocked_pages_stay_mlocked)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	int fd = make_file(_metadata, FILE_DIR "/mlock", npages, ps, 77);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	struct hmm_nc_file_page *recs;
+	__u64 flags;
+
+	ASSERT_EQ(0, mlock(p, size));
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		ASSERT_EQ(0, page_flags(recs[i].new_pfn, &flags));
+		EXPECT_TRUE(flags & (1ULL << KPF_MLOCKED)) TH_LOG("page %zu", i);
+	}
+	assert_mapped(_metadata, p, npages, ps, 77);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	munlock(p, size);
+	munmap(p, size);
+	close(fd);
+}
+
+TEST_F(file, filemap_migrate_folio_needs_an_iomap_file_system)
+{
+	SKIP(return,
+	     "filemap_migrate_folio() serves XFS, GFS2, zonefs, UBIFS, F2FS and btrfs on 6.1; none is in configs/required.config (e.g. CONFIG_XFS_FS=y or CONFIG_F2FS_FS=y, with its mkfs in the guest)");
+}
+
+/*
+ * The kernel's own migrate_vma_pages() with system-memory destinations
+ * on shmem pages: a correct kernel leaves the old page without its
+ * mapping, as every migration of a page-cache page must. 6.1 does not
+ * ("Bad page state ... non-NULL mapping" when the old page is freed):
+ * tools/vm/known-issues lists this test, to run last.
+ */
+TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
+{
+	size_t ps = self->e.psize;
+	int fd = make_file(_metadata, FILE_DIR "/kernel", 1, ps, 100);
+	char *p = map_file(_metadata, fd, ps, MAP_SHARED);
+	struct hmm_nc_file_page *recs;
+	struct hmm_nc_counters d;
+
+	recs = migrate(_metadata, &self->e, p, 1, NO_COPY,
+		       HMM_NC_FILE_KERNEL_PAGES, 1);
+	ASSERT_EQ(HMM_NC_PS_MOVED, recs[0].status);
+	assert_mapped(_metadata, p, 1, ps, 100);
+	assert_read(_metadata, fd, 1, ps, 100);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(1, d.migrated[HMM_NC_CB_DEVICE][NO_COPY]);
+	EXPECT_TRUE(recs[0].flags & HMM_NC_FP_CACHED);
+	EXPECT_TRUE(recs[0].flags & HMM_NC_FP_OLD_CLEAR)
+		TH_LOG("the old page keeps its mapping: freeing it is a bad page");
+	munmap(p, ps);
+	close(fd);
+}
+
+/*
+ * bufferhead: ext2 and ext4 on a RAM disk (brd) with 1 KiB blocks, so
+ * each page carries four buffer heads; their callback is
+ * buffer_migrate_folio().
+ */
+
+FIXTURE(bufferhead) {
+	struct env e;
+	bool mounted;
+	bool frozen;	/* the loop device's backing file system */
+};
+
+/*
+ * A file system on a RAM disk, or on a loop device over an image file
+ * on an ext2 of its own (backing), which a test can freeze to keep the
+ * loop device's writes, and so the pages' writeback, in flight.
+ */
+struct bh_fs {
+	const char *fstype;
+	const char *disk;
+	const char *mkfs;
+	const char *image;
+	const char *backing;
+};
+
+FIXTURE_VARIANT(bufferhead) {
+	struct bh_fs fs;
+};
+
+FIXTURE_VARIANT_ADD(bufferhead, ext2) {
+	.fs = {
+		.fstype = "ext2",
+		.disk = "/dev/ram0",
+		.mkfs = "/sbin/mkfs.ext2 -q -F -b 1024 /dev/ram0 >/dev/null 2>&1",
+	},
+};
+
+FIXTURE_VARIANT_ADD(bufferhead, ext4) {
+	.fs = {
+		.fstype = "ext4",
+		.disk = "/dev/ram1",
+		.mkfs = "/sbin/mkfs.ext4 -q -F -b 1024 /dev/ram1 >/dev/null 2>&1",
+	},
+};
+
+FIXTURE_VARIANT_ADD(bufferhead, ext2_loop) {
+	.fs = {
+		.fstype = "ext2",
+		.disk = "/dev/loop0",
+		.mkfs = "/sbin/mkfs.ext2 -q -F -b 1024 /dev/loop0 >/dev/null 2>&1",
+		.image = BACK_DIR "/loop.img",
+		.backing = "/dev/ram2",
+	},
+};
+
+/* The RAM disks, made once per boot. */
+static int brd_ready(const char *disk)
+{
+	if (!access(disk, F_OK))
+		return 0;
+	if (run("insmod " BRD_MODULE " rd_nr=3 rd_size=65536"))
+		return -ENODEV;
+	return access(disk, F_OK) ? -ENODEV : 0;
+}
+
+/* The ext2 that holds the loop device's image. */
+static int backing_ready(const struct bh_fs *v)
+{
+	char cmd[128];
+
+	if (brd_ready(v->backing))
+		return -ENODEV;
+	mkdir(BACK_DIR, 0755);
+	umount2(BACK_DIR, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.ext2 -q -F %s >/dev/null 2>&1",
+		 v->backing);
+	if (run(cmd))
+		return -EIO;
+	return mount(v->backing, BACK_DIR, "ext2", 0, NULL) ? -errno : 0;
+}
+
+/* A 48 MiB image file behind the loop device. */
+static int loop_ready(const struct bh_fs *v)
+{
+	char cmd[128];
+	int fd;
+
+	if (backing_ready(v))
+		return -ENODEV;
+	fd = open(v->image, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, 48 << 20)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null; losetup %s %s",
+		 v->disk, v->disk, v->image);
+	return run(cmd) ? -ENODEV : 0;
+}
+
+static void loop_done(const struct bh_fs *v)
+{
+	char cmd[128];
+
+	if (!v->image)
+		return;
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", v->disk);
+	run(cmd);
+	unlink(v->image);
+	umount(BACK_DIR);
+}
+
+static int freeze(const char *dir, bool on)
+{
+	int fd = open(dir, O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, on ? FIFREEZE : FITHAW, 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+static int bh_mount(const struct bh_fs *v)
+{
+	if (v->image ? loop_ready(v) : brd_ready(v->disk))
+		return -ENODEV;
+	mkdir(BH_DIR, 0755);
+	umount2(BH_DIR, MNT_DETACH);
+	if (run(v->mkfs))
+		return -EIO;
+	return mount(v->disk, BH_DIR, v->fstype, 0, NULL) ? -errno : 0;
+}
+
+FIXTURE_SETUP(bufferhead)
+{
+	int ret;
+
+	env_open(_metadata, &self->e);
+	if (self->e.dev < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
+		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	ret = bh_mount(&variant->fs);
+	if (ret) {
+		close(self->e.dev);
+		loop_done(&variant->fs);
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no %s on %s: %s",
+		     variant->fs.fstype, variant->fs.disk, strerror(-ret));
+	}
+	self->mounted = true;
+}
+
+FIXTURE_TEARDOWN(bufferhead)
+{
+	close(self->e.dev);
+	if (self->frozen)
+		freeze(BACK_DIR, false);
+	if (self->mounted)
+		umount(BH_DIR);
+	loop_done(&variant->fs);
+}
+
+/* Unmount and check the file system: e2fsck finds nothing to fix. */
+static void assert_fsck_clean(struct __test_metadata *_metadata,
+			      bool *mounted, const struct bh_fs *v)
+{
+	char cmd[128];
+
+	ASSERT_EQ(0, umount(BH_DIR)) TH_LOG("umount: %s", strerror(errno));
+	*mounted = false;
+	snprintf(cmd, sizeof(cmd), "/sbin/e2fsck -fn %s >/dev/null 2>&1",
+		 v->disk);
+	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: e2fsck found errors", v->disk);
+}
+
+/*
+ * Dirty pages written with write(): state and buffer heads move to the
+ * new pages, writes through the mapping afterwards reach the disk.
+ */
+TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
+{
+	size_t npages = 16, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, BH_DIR "/dirty", npages, ps, 110);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
+		    HMM_NC_CB_BUFFER,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED |
+		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	assert_mapped(_metadata, p, npages, ps, 110);
+	assert_read(_metadata, fd, npages, ps, 110);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 110);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/* The new pages take writes through the mapping, and write them back. */
+TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, BH_DIR "/rewrite", npages, ps, 115);
+	char *p;
+
+	ASSERT_EQ(0, fsync(fd));
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
+		    HMM_NC_CB_BUFFER, HMM_NC_FP_BH_MOVED | HMM_NC_FP_CACHED);
+	fill_pages(p, npages, ps, 120);
+	ASSERT_EQ(0, msync(p, size, MS_SYNC));
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 120);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/*
+ * Pages under writeback are left in place, never lost, never half
+ * moved; the others move. On the loop device the backing file system is
+ * frozen first, so the loop device cannot complete the writes and every
+ * page that writeback started on stays under writeback; on the RAM
+ * disk writeback ends before the migration starts.
+ */
+TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
+{
+	size_t npages = 256, ps = self->e.psize, size = npages * ps, i;
+	int fd = make_file(_metadata, BH_DIR "/wb", npages, ps, 125);
+	size_t moved = 0, wb = 0;
+	struct hmm_nc_file_page *recs;
+	struct hmm_nc_counters d;
+	char *p;
+
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	if (variant->fs.backing) {
+		ASSERT_EQ(0, freeze(BACK_DIR, true));
+		self->frozen = true;
+	}
+	ASSERT_EQ(0, sync_file_range(fd, 0, size, SYNC_FILE_RANGE_WRITE));
+	recs = zalloc(_metadata, npages * sizeof(*recs));
+	ASSERT_EQ(0, hmm_migrate_file(self->e.dev, p, npages, NO_COPY, 0,
+				      recs, NULL));
+	for (i = 0; i < npages; i++) {
+		if (recs[i].status == HMM_NC_PS_MOVED)
+			moved++;
+		else if (recs[i].status == HMM_NC_PS_WRITEBACK)
+			wb++;
+		else
+			/* Locked by the writeback path: not collected. */
+			ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status)
+				TH_LOG("page %zu: %s", i,
+				       hmm_status_str(recs[i].status));
+	}
+	TH_LOG("%zu pages moved, %zu under writeback, %zu skipped", moved, wb,
+	       npages - moved - wb);
+	if (self->frozen) {
+		EXPECT_LT(0, wb);
+		ASSERT_EQ(0, freeze(BACK_DIR, false));
+		self->frozen = false;
+	}
+	assert_mapped(_metadata, p, npages, ps, 125);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
+	EXPECT_EQ(0, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 125);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/* Written back before the move: clean pages with buffers stay clean. */
+TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	int fd = make_file(_metadata, BH_DIR "/clean", npages, ps, 130);
+	struct hmm_nc_file_page *recs;
+	char *p;
+
+	ASSERT_EQ(0, fsync(fd));
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED |
+			  HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR,
+			  recs[i].flags) TH_LOG("page %zu", i);
+	}
+	assert_mapped(_metadata, p, npages, ps, 130);
+	munmap(p, size);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
+	assert_on_disk(_metadata, fd, npages, ps, 130);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/*
+ * A page written only in part: a file of 1.5 KiB, whose page has one
+ * block of data, one partly written and two past the end of the file.
+ */
+TEST_F(bufferhead, nocopy_partially_written_page)
+{
+	size_t ps = self->e.psize, len = 1536, i;
+	char *buf = zalloc(_metadata, ps), *want = zalloc(_metadata, ps);
+	struct hmm_nc_file_page *recs;
+	char *p;
+	int fd;
+
+	for (i = 0; i < len; i++)
+		want[i] = (char)(i * 7 + 1);
+	fd = open(BH_DIR "/partial", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, want, len, 0));
+	p = map_file(_metadata, fd, ps, MAP_SHARED);
+	recs = migrate(_metadata, &self->e, p, 1, NO_COPY, 0, 1);
+	ASSERT_EQ(HMM_NC_PS_MOVED, recs[0].status);
+	EXPECT_EQ(HMM_NC_CB_BUFFER, recs[0].cb);
+	EXPECT_TRUE(recs[0].flags & HMM_NC_FP_BH_MOVED);
+	ASSERT_EQ(0, memcmp(p, want, ps));
+	munmap(p, ps);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)len, pread(fd, buf, ps, 0));
+	ASSERT_EQ(0, memcmp(buf, want, len));
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/*
+ * The block device's own pages under the mounted file system: their
+ * callback is buffer_migrate_folio_norefs(), which refuses (-EAGAIN) a
+ * page whose buffer heads someone holds, like the superblock's, and
+ * moves the others (inode tables, bitmaps, data read through the
+ * mapping) with their buffer heads.
+ */
+TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
+{
+	size_t npages = 64, ps = self->e.psize, size = npages * ps, i;
+	char *want = zalloc(_metadata, size), *got = zalloc(_metadata, size);
+	struct hmm_nc_file_page *recs;
+	__u64 moved = 0, busy = 0;
+	struct hmm_nc_counters d;
+	int fd;
+	char *p;
+
+	fd = open(variant->fs.disk, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)size, pread(fd, want, size, 0));
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	touch(_metadata, p, size);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, ANY_MOVED);
+	for (i = 0; i < npages; i++) {
+		if (recs[i].status == HMM_NC_PS_BUSY) {
+			EXPECT_EQ(-EAGAIN, recs[i].result);
+			busy++;
+			continue;
+		}
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status)
+			TH_LOG("page %zu: %s", i,
+			       hmm_status_str(recs[i].status));
+		EXPECT_EQ(HMM_NC_CB_BUFFER, recs[i].cb);
+		if (recs[i].flags & HMM_NC_FP_BUFFERS)
+			EXPECT_TRUE(recs[i].flags & HMM_NC_FP_BH_MOVED);
+		moved++;
+	}
+	TH_LOG("%llu pages moved, %llu busy", (unsigned long long)moved,
+	       (unsigned long long)busy);
+	/* The superblock's buffer head is held while mounted. */
+	EXPECT_EQ(HMM_NC_PS_BUSY, recs[0].status);
+	EXPECT_LT(0, moved);
+	ASSERT_EQ(0, memcmp(p, want, size));
+	ASSERT_EQ((ssize_t)size, pread(fd, got, size, 0));
+	ASSERT_EQ(0, memcmp(got, want, size));
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
+	EXPECT_EQ(busy, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
+	munmap(p, size);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/* Under NO_COPY __buffer_migrate_folio() copies nothing: the sentinel. */
+TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, BH_DIR "/probe", npages, ps, 140);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	char *buf = zalloc(_metadata, size);
+	ssize_t bad;
+
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
+		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_BUFFER,
+		    HMM_NC_FP_BH_MOVED | HMM_NC_FP_CACHED);
+	bad = hmm_verify_word(p, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("data, not the sentinel, at %zd", bad);
+	munmap(p, size);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/* The control: under MIGRATE_SYNC the callback copies the data. */
+TEST_F(bufferhead, sync_probe_control_shows_data)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, BH_DIR "/control", npages, ps, 150);
+	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+
+	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
+		    HMM_NC_CB_BUFFER, HMM_NC_FP_BH_MOVED | HMM_NC_FP_CACHED);
+	assert_mapped(_metadata, p, npages, ps, 150);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 150);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, SYNC, npages);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
+/*
+ * huge: shmem THP on tmpfs huge=always, and hugetlbfs. The THP is
+ * mapped by a PMD, so the range and the file are 2 MiB aligned.
+ */
+
+FIXTURE(huge) {
+	struct env e;
+};
+
+FIXTURE_SETUP(huge)
+{
+	env_open(_metadata, &self->e);
+	if (self->e.dev < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
+		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	close(self->e.dev);
+	umount2(HUGE_DIR, MNT_DETACH);
+}
+
+/* A 2 MiB aligned shared mapping of fd. */
+static char *map_aligned(struct __test_metadata *_metadata, int fd, int flags)
+{
+	char *area, *p;
+
+	area = mmap(NULL, 2 * TWO_MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	p = (char *)(((uintptr_t)area + TWO_MB - 1) & ~(TWO_MB - 1));
+	ASSERT_EQ(p, mmap(p, TWO_MB, PROT_READ | PROT_WRITE,
+			  flags | MAP_FIXED, fd, 0));
+	return p;
+}
+
+/* kB of a smaps field for the mapping that starts at p, or -1. */
+static long smaps_kb(const void *p, const char *field)
+{
+	char line[256], start[32];
+	bool in = false;
+	long kb = -1;
+	FILE *f;
+
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)p);
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') > strchr(line, '-'))
+			in = !strncmp(line, start, strlen(start));
+		else if (in && !strncmp(line, field, strlen(field)))
+			sscanf(line + strlen(field), " %ld", &kb);
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * What 6.1 does with a shmem THP: migrate_vma_setup() cannot collect a
+ * large folio, so it splits it (split_huge_page()) and the 512 small
+ * pages each move through migrate_folio() in NO_COPY mode.
+ */
+TEST_F(huge, shmem_thp_is_split_then_each_page_moves)
+{
+	size_t ps = self->e.psize, npages = TWO_MB / ps;
+	struct hmm_nc_file_page *recs;
+	size_t i;
+	char *p;
+	long kb;
+	int fd;
+
+	if (mount_tmpfs(HUGE_DIR, "huge=always,size=16m"))
+		SKIP(return, "cannot mount tmpfs huge=always on %s", HUGE_DIR);
+	fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, 160);
+	p = map_aligned(_metadata, fd, MAP_SHARED);
+	touch(_metadata, p, ps);
+	kb = smaps_kb(p, "ShmemPmdMapped:");
+	if (kb != 2048) {
+		TH_LOG("ShmemPmdMapped: %ld kB", kb);
+		SKIP(return,
+		     "tmpfs huge=always gave no PMD-mapped THP: shmem_is_huge() is false when MAX_PAGECACHE_ORDER < HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray order 7); the kernel config needs CONFIG_BASE_FULL=y");
+	}
+
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(HMM_NC_CB_FOLIO, recs[i].cb);
+		EXPECT_TRUE(recs[i].flags & HMM_NC_FP_CACHED);
+	}
+	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
+	assert_mapped(_metadata, p, npages, ps, 160);
+	assert_read(_metadata, fd, npages, ps, 160);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	munmap(p, TWO_MB);
+	close(fd);
+}
+
+/*
+ * An anonymous THP through the NO_COPY engine (HMM_NC_MIGRATE_ANON): 6.1's
+ * migrate_vma_setup() splits it, and each of its pages moves through
+ * migrate_folio() on its own.
+ */
+TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
+{
+	size_t ps = self->e.psize, npages = TWO_MB / ps, i;
+	char *raw = hmm_map_anon(2 * TWO_MB, PROT_READ | PROT_WRITE);
+	__u8 *status = zalloc(_metadata, npages), prot;
+	struct hmm_nc_migrate_cmd cmd;
+	char *p;
+
+	ASSERT_NE(NULL, raw);
+	p = (char *)(((uintptr_t)raw + TWO_MB - 1) & ~(TWO_MB - 1));
+	ASSERT_EQ(0, madvise(p, TWO_MB, MADV_HUGEPAGE));
+	fill_pages(p, npages, ps, 180);
+	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
+	if (!(prot & HMM_DMIRROR_PROT_PMD))
+		SKIP(return, "no transparent huge page backs the buffer");
+
+	ASSERT_EQ(0, hmm_migrate_anon(self->e.dev, p, npages, NO_COPY, 0,
+				      status, &cmd));
+	EXPECT_EQ(npages, cmd.moved);
+	for (i = 0; i < npages; i++)
+		ASSERT_EQ(HMM_NC_PS_MOVED, status[i]) TH_LOG("page %zu", i);
+	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
+	EXPECT_EQ(0, prot & HMM_DMIRROR_PROT_PMD);
+	assert_mapped(_metadata, p, npages, ps, 180);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	munmap(raw, 2 * TWO_MB);
+}
+
+/* A hugetlbfs file with one huge page, or a reason to skip. */
+static int hugetlb_file(void)
+{
+	char buf[16];
+	int fd;
+
+	write_str("/proc/sys/vm/nr_hugepages", "2");
+	fd = open("/proc/sys/vm/nr_hugepages", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	memset(buf, 0, sizeof(buf));
+	if (read(fd, buf, sizeof(buf) - 1) <= 0 || atoi(buf) < 1) {
+		close(fd);
+		return -ENOMEM;
+	}
+	close(fd);
+	fd = open(HUGETLB_DIR "/hmm", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	unlink(HUGETLB_DIR "/hmm");
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * hugetlbfs pages: the device mirrors them (hmm_range_fault() walks
+ * hugetlb entries), but migrate_vma_setup() refuses a hugetlb VMA with
+ * -EINVAL, and the data stays intact.
+ */
+TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
+{
+	size_t ps = self->e.psize, npages = TWO_MB / ps;
+	char *buf = zalloc(_metadata, TWO_MB);
+	struct hmm_dmirror_cmd cmd;
+	ssize_t bad;
+	char *p;
+	int fd = hugetlb_file();
+
+	if (fd < 0)
+		SKIP(return, "no huge page in the pool: %s", strerror(-fd));
+	p = map_aligned(_metadata, fd, MAP_SHARED);
+	fill_pages(p, npages, ps, 170);
+
+	ASSERT_EQ(0, hmm_cmd(self->e.dev, HMM_DMIRROR_READ, p, buf, npages,
+			     &cmd));
+	EXPECT_EQ(npages, cmd.cpages);
+	bad = bad_page(buf, npages, ps, 170);
+	ASSERT_EQ(-1, bad) TH_LOG("device read page %zd wrong", bad);
+
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, NO_COPY,
+					    0, NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_cmd(self->e.dev, HMM_DMIRROR_MIGRATE_TO_DEV,
+				   p, buf, npages, &cmd));
+	assert_mapped(_metadata, p, npages, ps, 170);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_HUGETLBFS, NO_COPY, 0);
+	munmap(p, TWO_MB);
+	close(fd);
+}
+
+TEST_F(huge, hugetlbfs_nocopy_through_hugetlbfs_migrate_folio)
+{
+	SKIP(return,
+	     "no destination: a hugetlb folio comes only from alloc_huge_page()/alloc_huge_page_nodemask() and is isolated only by folio_isolate_hugetlb(), none exported in 6.1; migrate_vma_setup() refuses hugetlb VMAs");
+}
+
+HMM_TEST_MAIN
