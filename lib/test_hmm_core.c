@@ -53,11 +53,40 @@ static int dmirror_fops_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * Commands that name addresses of the mirrored process. A file shared
+ * with another process (fork, fd passing) still mirrors its opener, whose
+ * addresses mean nothing to the caller: such a caller gets -EACCES and
+ * opens the device itself, as a child of the 6.1 test device's users does.
+ */
+static bool dmirror_cmd_uses_mirror(unsigned int cmd)
+{
+	switch (cmd) {
+	case HMM_DMIRROR_READ:
+	case HMM_DMIRROR_WRITE:
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+	case HMM_DMIRROR_SNAPSHOT:
+	case HMM_DMIRROR_EXCLUSIVE:
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+	case HMM_DMIRROR_RELEASE:
+	case HMM_NC_MIGRATE_ANON:
+	case HMM_NC_MIGRATE_FILE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 					unsigned long arg)
 {
 	struct dmirror *dmirror = filp->private_data;
 	void __user *uarg = (void __user *)arg;
+
+	if (dmirror_cmd_uses_mirror(cmd) &&
+	    current->mm != dmirror->mirror.notifier.mm)
+		return -EACCES;
 
 	switch (cmd) {
 	case HMM_NC_GET_COUNTERS:

@@ -133,6 +133,9 @@ struct hmm_nc_counters_cmd {
  *          MIGRATE_TO_DEV/SYS: part of the range has no VMA or a VMA
  *          without read permission (checked before anything moves), or
  *          a VMA that cannot migrate (hugetlb, VM_IO/VM_PFNMAP, DAX).
+ *  EACCES  the caller is not the process that opened this file (a forked
+ *          child, a passed fd): the device mirrors its opener only. The
+ *          same holds for HMM_NC_MIGRATE_ANON and HMM_NC_MIGRATE_FILE.
  *  EFAULT  the command or cmd.ptr is not accessible; READ/WRITE/SNAPSHOT
  *          on a range the process may not read (PROT_NONE, no VMA).
  *  EPERM   WRITE to a page the process may not write, or to a page of

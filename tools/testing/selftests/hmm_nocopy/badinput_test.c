@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * badinput.*: every ioctl of the device against wrong input. Each case
+ * expects the errno that lib/test_hmm_uapi.h documents, and afterwards
+ * the process's memory is unchanged and the counters balance.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hmm_harness.h"
+#include "libhmm.h"
+
+#define BUF_PAGES	8
+#define SEED		0x6261640a
+
+struct ioctl_desc {
+	const char *name;
+	unsigned long req;
+	size_t size;
+	bool mirror;	/* names addresses of the opener's address space */
+	bool base;	/* takes struct hmm_dmirror_cmd */
+};
+
+#define BASE(n, r)	{ n, r, sizeof(struct hmm_dmirror_cmd), true, true }
+
+static const struct ioctl_desc ioctls[] = {
+	BASE("READ", HMM_DMIRROR_READ),
+	BASE("WRITE", HMM_DMIRROR_WRITE),
+	BASE("MIGRATE_TO_DEV", HMM_DMIRROR_MIGRATE_TO_DEV),
+	BASE("MIGRATE_TO_SYS", HMM_DMIRROR_MIGRATE_TO_SYS),
+	BASE("SNAPSHOT", HMM_DMIRROR_SNAPSHOT),
+	BASE("EXCLUSIVE", HMM_DMIRROR_EXCLUSIVE),
+	BASE("CHECK_EXCLUSIVE", HMM_DMIRROR_CHECK_EXCLUSIVE),
+	BASE("RELEASE", HMM_DMIRROR_RELEASE),
+	{ "GET_COUNTERS", HMM_NC_GET_COUNTERS,
+	  sizeof(struct hmm_nc_counters_cmd), false, false },
+	{ "MIGRATE_ANON", HMM_NC_MIGRATE_ANON,
+	  sizeof(struct hmm_nc_migrate_cmd), true, false },
+	{ "MIGRATE_FILE", HMM_NC_MIGRATE_FILE,
+	  sizeof(struct hmm_nc_file_cmd), true, false },
+	{ "ENGINE_SET", HMM_NC_ENGINE_SET,
+	  sizeof(struct hmm_nc_engine), false, false },
+	{ "ENGINE_GET", HMM_NC_ENGINE_GET,
+	  sizeof(struct hmm_nc_engine), false, false },
+	{ "RF_HOLD", HMM_NC_RF_HOLD, sizeof(struct hmm_nc_rf_hold), false, false },
+	{ "RF_RELEASE", HMM_NC_RF_RELEASE,
+	  sizeof(struct hmm_nc_rf_hold), false, false },
+	{ "RF_MIGRATE", HMM_NC_RF_MIGRATE,
+	  sizeof(struct hmm_nc_rf_migrate), false, false },
+	{ "RF_STATE", HMM_NC_RF_STATE,
+	  sizeof(struct hmm_nc_rf_state), false, false },
+};
+
+FIXTURE(badinput) {
+	int fd;
+	size_t ps;
+	char *buf;		/* BUF_PAGES of pattern, the memory to keep */
+	char *mirror;
+	struct hmm_nc_counters before;
+};
+
+FIXTURE_SETUP(badinput)
+{
+	self->fd = hmm_open(0);
+	if (self->fd < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
+		     strerror(-self->fd));
+	self->ps = hmm_page_size();
+	self->buf = hmm_map_anon(BUF_PAGES * self->ps, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->buf);
+	self->mirror = malloc(BUF_PAGES * self->ps);
+	ASSERT_NE(NULL, self->mirror);
+	hmm_fill(self->buf, BUF_PAGES * self->ps, SEED);
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &self->before));
+}
+
+/* Nothing changed in memory, nothing left locked or taken. */
+FIXTURE_TEARDOWN(badinput)
+{
+	struct hmm_nc_counters now;
+
+	EXPECT_EQ(-1, hmm_verify(self->buf, BUF_PAGES * self->ps, SEED));
+	EXPECT_EQ(0, hmm_counters(self->fd, true, &now));
+	EXPECT_EQ(now.pages_locked, now.pages_unlocked);
+	EXPECT_EQ(now.pages_taken, now.pages_returned);
+	free(self->mirror);
+	hmm_unmap(self->buf, BUF_PAGES * self->ps);
+	close(self->fd);
+}
+
+static int raw_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? -errno : 0;
+}
+
+TEST_F(badinput, null_command_pointer_is_efault)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ioctls); i++)
+		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, ioctls[i].req, NULL))
+			TH_LOG("%s", ioctls[i].name);
+}
+
+TEST_F(badinput, unmapped_command_pointer_is_efault)
+{
+	void *gone = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+	unsigned int i;
+
+	ASSERT_NE(NULL, gone);
+	ASSERT_EQ(0, hmm_unmap(gone, self->ps));
+	for (i = 0; i < ARRAY_SIZE(ioctls); i++)
+		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, ioctls[i].req, gone))
+			TH_LOG("%s", ioctls[i].name);
+}
+
+/*
+ * A valid command in read-only memory: the device may do the work, but
+ * cannot write the result back, and says so.
+ */
+TEST_F(badinput, read_only_command_is_efault)
+{
+	struct hmm_dmirror_cmd *cmd;
+	static const unsigned long reqs[] = {
+		HMM_DMIRROR_READ, HMM_DMIRROR_SNAPSHOT, HMM_NC_GET_COUNTERS,
+		HMM_NC_ENGINE_GET, HMM_NC_RF_STATE,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
+		cmd = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, cmd);
+		if (_IOC_SIZE(reqs[i]) == sizeof(*cmd)) {
+			cmd->addr = (uintptr_t)self->buf;
+			cmd->ptr = (uintptr_t)self->mirror;
+			cmd->npages = BUF_PAGES;
+		}
+		ASSERT_EQ(0, mprotect(cmd, self->ps, PROT_READ));
+		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, reqs[i], cmd))
+			TH_LOG("ioctl 0x%lx", reqs[i]);
+		hmm_unmap(cmd, self->ps);
+	}
+}
+
+/* Ranges no command takes: EINVAL from every command with a range. */
+TEST_F(badinput, bad_ranges_are_einval)
+{
+	/* addr 0 stands for the fixture's buffer, plus addr_off */
+	const struct {
+		const char *what;
+		__u64 addr, addr_off, npages;
+	} ranges[] = {
+		{ "unaligned address", 0, 1, 1 },
+		{ "no pages", 0, 0, 0 },
+		{ "range wraps past the top", ~0ULL << 12, 0, 2 },
+		{ "above the cap", 0, 0, HMM_NC_MIGRATE_MAX_PAGES + 1ULL },
+	};
+	struct hmm_nc_migrate_cmd anon;
+	struct hmm_nc_file_cmd file;
+	struct hmm_dmirror_cmd cmd;
+	unsigned int i, r;
+
+	for (r = 0; r < ARRAY_SIZE(ranges); r++) {
+		__u64 addr = ranges[r].addr ?: (uintptr_t)self->buf;
+
+		addr += ranges[r].addr_off;
+
+		for (i = 0; i < ARRAY_SIZE(ioctls); i++) {
+			if (!ioctls[i].base)
+				continue;
+			memset(&cmd, 0, sizeof(cmd));
+			cmd.addr = addr;
+			cmd.ptr = (uintptr_t)self->mirror;
+			cmd.npages = ranges[r].npages;
+			EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, ioctls[i].req, &cmd))
+				TH_LOG("%s: %s", ioctls[i].name, ranges[r].what);
+		}
+		memset(&anon, 0, sizeof(anon));
+		anon.addr = addr;
+		anon.npages = ranges[r].npages;
+		anon.mode = HMM_NC_MODE_SYNC_NO_COPY;
+		EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_ANON, &anon))
+			TH_LOG("MIGRATE_ANON: %s", ranges[r].what);
+		memset(&file, 0, sizeof(file));
+		file.addr = addr;
+		file.npages = ranges[r].npages;
+		file.mode = HMM_NC_MODE_SYNC_NO_COPY;
+		EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &file))
+			TH_LOG("MIGRATE_FILE: %s", ranges[r].what);
+	}
+}
+
+TEST_F(badinput, unknown_flags_and_reserved_fields_are_einval)
+{
+	struct hmm_nc_counters_cmd counters;
+	struct hmm_nc_migrate_cmd anon;
+	struct hmm_nc_file_cmd file;
+	struct hmm_nc_engine engine;
+	struct hmm_nc_rf_hold hold;
+
+	memset(&counters, 0, sizeof(counters));
+	counters.flags = ~HMM_NC_COUNTERS_FLAGS;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_GET_COUNTERS, &counters));
+
+	memset(&anon, 0, sizeof(anon));
+	anon.addr = (uintptr_t)self->buf;
+	anon.npages = 1;
+	anon.flags = ~HMM_NC_MIGRATE_FLAGS;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_ANON, &anon));
+	anon.flags = 0;
+	anon.reserved[3] = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_ANON, &anon));
+	anon.reserved[3] = 0;
+	anon.mode = HMM_NC_MODE_COUNT;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_ANON, &anon));
+
+	memset(&file, 0, sizeof(file));
+	file.addr = (uintptr_t)self->buf;
+	file.npages = 1;
+	file.flags = ~HMM_NC_FILE_FLAGS;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &file));
+	file.flags = 0;
+	file.reserved[0] = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &file));
+
+	memset(&engine, 0, sizeof(engine));
+	engine.flags = ~HMM_NC_ENGINE_FLAGS;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_ENGINE_SET, &engine));
+	memset(&engine, 0, sizeof(engine));
+	engine.reserved0 = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_ENGINE_SET, &engine));
+
+	memset(&hold, 0, sizeof(hold));
+	hold.kind = HMM_NC_CB_BALLOON;
+	hold.flags = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_RF_HOLD, &hold));
+	hold.flags = 0;
+	hold.reserved[2] = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_RF_HOLD, &hold));
+}
+
+/* Start of the first mapping named name in /proc/self/maps, or NULL. */
+static void *find_mapping(const char *name, size_t *len)
+{
+	unsigned long start, end;
+	char line[256];
+	void *found = NULL;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strstr(line, name) &&
+		    sscanf(line, "%lx-%lx", &start, &end) == 2) {
+			found = (void *)start;
+			*len = end - start;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The three migration commands on one range: each must refuse it. */
+static void expect_migrations_refused(struct __test_metadata *_metadata,
+				      int fd, void *addr, __u64 npages,
+				      char *mirror, const char *what)
+{
+	struct hmm_nc_migrate_cmd anon = {
+		.addr = (uintptr_t)addr, .npages = npages,
+		.mode = HMM_NC_MODE_SYNC_NO_COPY,
+	};
+
+	EXPECT_EQ(-EINVAL, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, addr, mirror,
+				   npages, NULL)) TH_LOG("TO_DEV: %s", what);
+	EXPECT_EQ(-EINVAL, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, addr, mirror,
+				   npages, NULL)) TH_LOG("TO_SYS: %s", what);
+	EXPECT_EQ(-EINVAL, raw_ioctl(fd, HMM_NC_MIGRATE_ANON, &anon))
+		TH_LOG("MIGRATE_ANON: %s", what);
+}
+
+/*
+ * A hole, PROT_NONE and a VM_PFNMAP/VM_IO mapping (the vDSO's data
+ * pages) in the range: the whole command is refused before anything
+ * moves, so the pattern and the counters are as they were.
+ */
+TEST_F(badinput, migration_over_hole_prot_none_or_pfnmap_is_einval)
+{
+	struct hmm_nc_counters now;
+	char *hole = self->buf + 2 * self->ps;
+	char *three;
+	void *vvar;
+	size_t len;
+
+	three = hmm_map_anon(3 * self->ps, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, three);
+	hmm_fill(three, 3 * self->ps, SEED);
+	ASSERT_EQ(0, hmm_unmap(three + self->ps, self->ps));
+	expect_migrations_refused(_metadata, self->fd, three, 3, self->mirror,
+				  "unmapped page inside");
+	EXPECT_EQ(-1, hmm_verify(three, self->ps, SEED));
+	hmm_unmap(three, 3 * self->ps);
+
+	ASSERT_EQ(0, mprotect(hole, self->ps, PROT_NONE));
+	expect_migrations_refused(_metadata, self->fd, self->buf, BUF_PAGES,
+				  self->mirror, "PROT_NONE page inside");
+	ASSERT_EQ(0, mprotect(hole, self->ps, PROT_READ | PROT_WRITE));
+
+	vvar = find_mapping("[vvar]", &len);
+	if (vvar)
+		expect_migrations_refused(_metadata, self->fd, vvar,
+					  len / self->ps, self->mirror,
+					  "[vvar] (VM_PFNMAP|VM_IO)");
+	else
+		TH_LOG("no [vvar] mapping: that case not tried");
+
+	ASSERT_EQ(0, hmm_counters(self->fd, true, &now));
+	EXPECT_EQ(self->before.pages_taken, now.pages_taken);
+}
+
+/*
+ * A child that inherited the file may read counters, but commands on
+ * the mirrored address space name its parent's addresses: EACCES.
+ */
+TEST_F(badinput, child_using_parents_file_gets_eacces)
+{
+	struct hmm_nc_counters c;
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct hmm_dmirror_cmd cmd = {
+			.addr = (uintptr_t)self->buf,
+			.ptr = (uintptr_t)self->mirror,
+			.npages = 1,
+		};
+		int bad = 0;
+
+		for (i = 0; i < ARRAY_SIZE(ioctls); i++)
+			if (ioctls[i].mirror &&
+			    raw_ioctl(self->fd, ioctls[i].req, &cmd) != -EACCES)
+				bad++;
+		if (hmm_counters(self->fd, true, &c))
+			bad++;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("%d commands did not refuse the child", WEXITSTATUS(status));
+}
+
+HMM_TEST_MAIN
