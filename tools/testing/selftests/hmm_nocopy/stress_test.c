@@ -5,8 +5,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hmm_harness.h"
@@ -134,6 +138,209 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 	TH_LOG("MemFree before %ld kB, after %ld kB", before, after);
 	EXPECT_GE(after, before - MEMFREE_SLACK_KB)
 		TH_LOG("lost %ld kB over %u cycles", before - after, CYCLES);
+}
+
+#define RACE_SECONDS	5
+#define RACE_PAGES	64	/* churned: unmapped, remapped, reprotected */
+#define STABLE_PAGES	64	/* only written and checked */
+
+/*
+ * Shared by the racing threads. The first half of the region is churned
+ * under the migrations; the second half keeps its mapping, so its data
+ * can be checked all along while it moves to the device and back.
+ */
+struct race {
+	int fd;
+	size_t ps;
+	char *region;
+	char *mirror;
+	atomic_bool stop;
+	atomic_long migrations, failures, churns, checks, bad;
+};
+
+static bool race_over(struct race *r)
+{
+	return atomic_load(&r->stop);
+}
+
+/* Migrations may fail while the range changes under them: count, go on. */
+static void race_migrate_range(struct race *r, char *start, __u64 npages)
+{
+	int ret;
+
+	while (!race_over(r)) {
+		ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_DEV, start,
+			      r->mirror, npages, NULL);
+		if (!ret)
+			ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_SYS,
+				      start, r->mirror, npages, NULL);
+		atomic_fetch_add(ret ? &r->failures : &r->migrations, 1);
+	}
+}
+
+/* The whole region, churned half included: most attempts are refused. */
+static void *race_migrate(void *arg)
+{
+	struct race *r = arg;
+
+	race_migrate_range(r, r->region, RACE_PAGES + STABLE_PAGES);
+	return NULL;
+}
+
+/* The stable half only: moves while it is written and forked. */
+static void *race_migrate_stable(void *arg)
+{
+	struct race *r = arg;
+
+	race_migrate_range(r, r->region + RACE_PAGES * r->ps, STABLE_PAGES);
+	return NULL;
+}
+
+static void *race_churn(void *arg)
+{
+	struct race *r = arg;
+	size_t half = RACE_PAGES / 2 * r->ps;
+	char *p;
+
+	while (!race_over(r)) {
+		munmap(r->region, half);
+		p = mmap(r->region, half, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != MAP_FAILED)
+			memset(p, 0x5a, half);
+		mprotect(r->region + half, half, PROT_READ);
+		mprotect(r->region + half, half, PROT_READ | PROT_WRITE);
+		atomic_fetch_add(&r->churns, 1);
+	}
+	return NULL;
+}
+
+/* Writes a new pattern over the stable half and reads it back. */
+static void *race_write(void *arg)
+{
+	struct race *r = arg;
+	char *stable = r->region + RACE_PAGES * r->ps;
+	size_t size = STABLE_PAGES * r->ps;
+	__u64 seed = 1;
+
+	while (!race_over(r)) {
+		hmm_fill(stable, size, seed);
+		if (hmm_verify(stable, size, seed) >= 0)
+			atomic_fetch_add(&r->bad, 1);
+		atomic_fetch_add(&r->checks, 1);
+		seed++;
+	}
+	return NULL;
+}
+
+/* Children share the pages copy-on-write, touch them and exit. */
+static void *race_fork(void *arg)
+{
+	struct race *r = arg;
+	char *stable = r->region + RACE_PAGES * r->ps;
+	pid_t pid;
+
+	while (!race_over(r)) {
+		pid = fork();
+		if (pid == 0) {
+			stable[0] ^= 1;
+			_exit(0);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	return NULL;
+}
+
+/*
+ * Migrations to the device and back race with munmap/mmap, mprotect,
+ * fork and writes on the same range for RACE_SECONDS. Migrations may
+ * fail (the range changes under them) but the data that stays mapped is
+ * always right, the kernel logs nothing (the runner's gate) and nothing
+ * is left locked or taken (the runner's counter check).
+ */
+TEST_F_TIMEOUT(stress, migrate_races_munmap_mprotect_fork_write, 60)
+{
+	void *(*fns[])(void *) = {
+		race_migrate, race_migrate_stable, race_churn, race_write,
+		race_fork,
+	};
+	size_t size = (RACE_PAGES + STABLE_PAGES) * self->ps;
+	pthread_t threads[ARRAY_SIZE(fns)];
+	struct race r = { .ps = self->ps };
+	unsigned int i;
+
+	r.fd = hmm_open(0);
+	ASSERT_GE(r.fd, 0);
+	r.region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	r.mirror = malloc(size);
+	ASSERT_NE(NULL, r.region);
+	ASSERT_NE(NULL, r.mirror);
+	memset(r.region, 0x5a, size);
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fns[i], &r));
+	sleep(RACE_SECONDS);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		pthread_join(threads[i], NULL);
+	TH_LOG("%ld migrations, %ld refused or failed, %ld churns, %ld checks",
+	       atomic_load(&r.migrations), atomic_load(&r.failures),
+	       atomic_load(&r.churns), atomic_load(&r.checks));
+	EXPECT_EQ(0, atomic_load(&r.bad));
+	EXPECT_GT(atomic_load(&r.migrations) + atomic_load(&r.failures), 0);
+	EXPECT_GT(atomic_load(&r.checks), 0);
+	hmm_unmap(r.region, size);
+	free(r.mirror);
+	close(r.fd);
+}
+
+/* Migrating threads whose file is closed under them: clean EBADF. */
+static void *race_close_migrate(void *arg)
+{
+	struct race *r = arg;
+	int ret;
+
+	do {
+		ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_DEV, r->region,
+			      r->mirror, STABLE_PAGES, NULL);
+		if (!ret)
+			ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_SYS,
+				      r->region, r->mirror, STABLE_PAGES, NULL);
+		atomic_fetch_add(&r->migrations, 1);
+	} while (ret != -EBADF && !race_over(r));
+	if (ret != -EBADF)
+		atomic_fetch_add(&r->bad, 1);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
+{
+	size_t size = STABLE_PAGES * self->ps;
+	struct race r = { .ps = self->ps };
+	pthread_t threads[2];
+	unsigned int i;
+
+	r.fd = hmm_open(0);
+	ASSERT_GE(r.fd, 0);
+	r.region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	r.mirror = malloc(size);
+	ASSERT_NE(NULL, r.region);
+	ASSERT_NE(NULL, r.mirror);
+	hmm_fill(r.region, size, 7);
+	for (i = 0; i < ARRAY_SIZE(threads); i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    race_close_migrate, &r));
+	usleep(500 * 1000);
+	ASSERT_EQ(0, close(r.fd));
+	sleep(2);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < ARRAY_SIZE(threads); i++)
+		pthread_join(threads[i], NULL);
+	EXPECT_EQ(0, atomic_load(&r.bad)) TH_LOG("a thread never saw EBADF");
+	/* Pages left on the device come back on access, intact. */
+	EXPECT_EQ(-1, hmm_verify(r.region, size, 7));
+	hmm_unmap(r.region, size);
+	free(r.mirror);
 }
 
 HMM_TEST_MAIN
