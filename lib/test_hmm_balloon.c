@@ -96,18 +96,19 @@ int dmirror_balloon_init(struct dmirror_refuse *rf)
 	return 0;
 }
 
-/* Every page must be out of the balloon: see dmirror_balloon_release(). */
+/*
+ * Every page is out of the balloon by now: the caller gave them all
+ * back, however long compaction kept one isolated (see
+ * dmirror_rf_release_all()). A page left in it would point at the
+ * balloon and at our migratepage after the module is gone.
+ */
 void dmirror_balloon_fini(struct dmirror_refuse *rf)
 {
 	struct dmirror_balloon *b = rf->balloon;
 
 	if (!b)
 		return;
-	if (b->nr) {
-		pr_err("test_hmm: balloon still holds %lu pages, leaking it\n",
-		       b->nr);
-		return;
-	}
+	WARN_ON(b->nr);
 	kvfree(b->slots);
 	kfree(b);
 	rf->balloon = NULL;

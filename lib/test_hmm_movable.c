@@ -112,18 +112,19 @@ int dmirror_movable_init(struct dmirror_refuse *rf)
 	return 0;
 }
 
-/* Every page must be gone first: see dmirror_movable_release(). */
+/*
+ * Every page is gone by now: the caller gave them all back, however
+ * long compaction kept one isolated (see dmirror_rf_release_all()). A
+ * page left movable would point at our operations after the module is
+ * gone.
+ */
 void dmirror_movable_fini(struct dmirror_refuse *rf)
 {
 	struct dmirror_movable *mv = rf->movable;
 
 	if (!mv)
 		return;
-	if (mv->nr) {
-		pr_err("test_hmm: %lu movable pages still held, leaking them\n",
-		       mv->nr);
-		return;
-	}
+	WARN_ON(mv->nr);
 	kvfree(mv->slots);
 	kfree(mv);
 	rf->movable = NULL;

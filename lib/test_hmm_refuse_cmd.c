@@ -143,28 +143,26 @@ int dmirror_refuse_init(struct dmirror_device *mdevice)
 #define DMIRROR_RF_WAIT_REPORT	(5 * HZ)
 
 /*
- * Gives back every item of a kind; returns how many are still held.
- * A balloon page or movable page that someone else (compaction) has
- * isolated cannot be given back until it is returned, and it will be:
- * isolation is temporary. Until then it points into the module (the
- * balloon's migratepage, the movable pages' operations), which must not
- * go before it: wait as long as it takes. Each release gives up after
- * about a second of waiting; start it again.
+ * Gives back every item of a kind; returns how many. A balloon page or
+ * movable page that someone else (compaction) has isolated cannot be
+ * given back before it is returned, and meanwhile it points into the
+ * module: at the balloon's migratepage, at the movable pages'
+ * operations. The module must not go before it, so wait as long as it
+ * takes: isolation is always temporary. A release gives up after about
+ * a second of waiting; start it again.
  */
-static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind,
-				  u64 *done)
+static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind)
 {
 	const struct dmirror_rf_holder *h = dmirror_rf_holder_of(kind);
 	unsigned long report = jiffies + DMIRROR_RF_WAIT_REPORT;
-	u64 more;
+	u64 done, total = 0;
 
-	*done = 0;
 	for (;;) {
-		more = 0;
-		h->release(rf, HMM_NC_RF_ALL, &more);
-		*done += more;
+		done = 0;
+		h->release(rf, HMM_NC_RF_ALL, &done);
+		total += done;
 		if (!h->held(rf))
-			return 0;
+			return total;
 		if (time_after(jiffies, report)) {
 			pr_info("test_hmm: hmm_dmirror%u: waiting for %llu %s isolated by someone else (compaction) to come back\n",
 				rf->mdevice->index, h->held(rf), h->name);
@@ -180,12 +178,14 @@ static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind,
  */
 static void dmirror_rf_release_report(struct dmirror_refuse *rf)
 {
-	u64 balloon, zs, movable, left;
 	struct dmirror_counters *c = &rf->mdevice->counters;
+	u64 balloon, zs, movable, left;
 
-	left = dmirror_rf_release_all(rf, HMM_NC_CB_BALLOON, &balloon);
-	left += dmirror_rf_release_all(rf, HMM_NC_CB_ZSMALLOC, &zs);
-	left += dmirror_rf_release_all(rf, HMM_NC_CB_OTHER, &movable);
+	balloon = dmirror_rf_release_all(rf, HMM_NC_CB_BALLOON);
+	zs = dmirror_rf_release_all(rf, HMM_NC_CB_ZSMALLOC);
+	movable = dmirror_rf_release_all(rf, HMM_NC_CB_OTHER);
+	left = dmirror_balloon_held(rf) + dmirror_zpool_held(rf) +
+		dmirror_movable_held(rf);
 	pr_info("test_hmm: hmm_dmirror%u: unload returned balloon=%llu zsmalloc=%llu movable=%llu held=%llu taken=%lld returned=%lld\n",
 		rf->mdevice->index, balloon, zs, movable, left,
 		atomic64_read(&c->pages_taken),

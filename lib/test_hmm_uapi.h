@@ -304,15 +304,18 @@ struct hmm_nc_rf_page {
 /*
  * HMM_NC_RF_MIGRATE migrates a batch the way the NO_COPY protocol does:
  * take every page (isolate it through its owner, or reference it), lock
- * them all (unmapping aio ring pages), call each page's migrate callback
- * in the chosen mode, DMA-copy the pages that migrated under NO_COPY in
- * one operation, put back the pages whose callback failed, check every
- * item where its owner keeps it, unlock.
+ * them all in PFN order, whatever the order of the entries (unmapping
+ * aio ring pages), call each page's migrate callback in the chosen mode,
+ * DMA-copy the pages that migrated under NO_COPY in one operation, put
+ * back the pages whose callback failed, check every item where its owner
+ * keeps it, unlock. Results keep the order of the entries.
  * Errors (nothing was attempted): EINVAL unknown flags or non-zero
  * reserved (command or page), mode out of range, npages 0 or above
  * HMM_NC_RF_MAX_BATCH, unknown kind, index not held, ctx non-zero for a
  * kind other than aio, ctx not an aio ring mapped in the caller or index
- * past its end, the same page named twice. EFAULT bad pointer.
+ * past its end, the same page named twice, by the same entry or under
+ * two names (two objects of one zspage page; (ctx, 1) and (ctx + one
+ * page, 0) of a ring). EFAULT bad pointer.
  * EOPNOTSUPP the kernel has no such mode. ENOMEM kernel memory ran out.
  * EBUSY a page could not be taken: held locked or isolated by someone
  * else for about a second. ENOENT an aio ring page is not in its page
