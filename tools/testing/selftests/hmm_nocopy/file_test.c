@@ -330,6 +330,27 @@ FIXTURE_TEARDOWN(file)
 	umount2(FILE_DIR, MNT_DETACH);
 }
 
+/*
+ * A second, fresh mapping of the file finds the same pages as the
+ * first: the page cache holds the new pages, not only our page table.
+ */
+static void assert_cache_holds(struct __test_metadata *_metadata, int fd,
+			       const char *p, size_t npages)
+{
+	size_t size = npages * hmm_page_size(), i;
+	__u64 *a = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *b = zalloc(_metadata, npages * sizeof(__u64));
+	char *q = map_file(_metadata, fd, size, MAP_SHARED);
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, a));
+	ASSERT_EQ(0, hmm_pagemap(q, npages, b));
+	for (i = 0; i < npages; i++)
+		ASSERT_EQ(hmm_pm_pfn(a[i]), hmm_pm_pfn(b[i])) TH_LOG("page %zu", i);
+	munmap(q, size);
+	free(a);
+	free(b);
+}
+
 /* Dirty shmem pages written with write(), mapped shared. */
 static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
 			size_t npages)
@@ -337,13 +358,17 @@ static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
 	size_t ps = e->psize, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/dirty", npages, ps, 10);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
+	struct hmm_nc_counters d;
 
 	migrate_all(_metadata, e, p, npages, NO_COPY, 0, HMM_NC_CB_FOLIO,
 		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
 		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	assert_cache_holds(_metadata, fd, p, npages);
 	assert_mapped(_metadata, p, npages, ps, 10);
 	assert_read(_metadata, fd, npages, ps, 10);
 	assert_counted(_metadata, e, HMM_NC_CB_FOLIO, NO_COPY, npages);
+	delta_of(_metadata, e, &d);
+	EXPECT_EQ(npages, d.pages_copied);
 
 	/* The new pages take writes like the old ones did. */
 	fill_pages(p, npages, ps, 20);
@@ -460,11 +485,15 @@ TEST_F(file, shmem_sync_probe_control_shows_data)
 	int fd = make_file(_metadata, FILE_DIR "/control", npages, ps, 60);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
+	struct hmm_nc_counters d;
+
 	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
 		    HMM_NC_CB_FOLIO, HMM_NC_FP_CACHED);
 	assert_mapped(_metadata, p, npages, ps, 60);
 	assert_read(_metadata, fd, npages, ps, 60);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, npages);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(0, d.pages_copied);
 	munmap(p, size);
 	close(fd);
 }
@@ -994,6 +1023,41 @@ TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
 	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
 }
 
+/*
+ * A private mapping of an ext file: written pages are the process's own
+ * anonymous copies, the others are the file's pages with buffer heads;
+ * each moves through its own callback and stays with its owner.
+ */
+TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
+{
+	size_t npages = 8, half = 4, ps = self->e.psize, size = npages * ps;
+	int fd = make_file(_metadata, BH_DIR "/private", npages, ps, 117);
+	char *p = map_file(_metadata, fd, size, MAP_PRIVATE);
+	struct hmm_nc_file_page *recs;
+	struct hmm_nc_counters d;
+	size_t i;
+
+	fill_pages(p, half, ps, 118);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(i < half ? HMM_NC_CB_FOLIO : HMM_NC_CB_BUFFER,
+			  recs[i].cb) TH_LOG("page %zu", i);
+		EXPECT_EQ(i < half ? HMM_NC_FP_ANON : HMM_NC_FP_BH_MOVED,
+			  recs[i].flags & (HMM_NC_FP_ANON | HMM_NC_FP_BH_MOVED))
+			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
+	}
+	assert_mapped(_metadata, p, half, ps, 118);
+	assert_mapped(_metadata, p + half * ps, npages - half, ps, 117 + half);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(half, d.migrated[HMM_NC_CB_FOLIO][NO_COPY]);
+	EXPECT_EQ(npages - half, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 117);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+}
+
 /* Written back before the move: clean pages with buffers stay clean. */
 TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 {
@@ -1312,6 +1376,7 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	char *buf = zalloc(_metadata, TWO_MB);
 	struct hmm_dmirror_cmd cmd;
 	ssize_t bad;
+	__u8 prot;
 	char *p;
 	int fd = hugetlb_file();
 
@@ -1325,6 +1390,9 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	EXPECT_EQ(npages, cmd.cpages);
 	bad = bad_page(buf, npages, ps, 170);
 	ASSERT_EQ(-1, bad) TH_LOG("device read page %zd wrong", bad);
+	/* The device maps it as one huge entry. */
+	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
+	EXPECT_EQ(HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD, prot);
 
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, NO_COPY,
 					    0, NULL, NULL));
