@@ -269,9 +269,14 @@ static int dmirror_batch_file(struct dmirror_job *job,
 	return 0;
 }
 
-/* Every page of [start, end) is mapped from one and the same file. */
+/*
+ * Every page of [start, end) is mapped from one and the same file. A
+ * command that changes what the file's pages hold (the probe's sentinel,
+ * the kernel path that leaves bad pages) also needs the file open for
+ * writing: reading a file must not be enough to change it for everyone.
+ */
 static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
-				 unsigned long end)
+				 unsigned long end, bool writes)
 {
 	struct mm_struct *mm = dmirror->mirror.notifier.mm;
 	struct address_space *mapping = NULL;
@@ -288,6 +293,8 @@ static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
 			ret = -EINVAL;
 		else if (mapping && vma->vm_file->f_mapping != mapping)
 			ret = -EINVAL;
+		else if (writes && !(vma->vm_file->f_mode & FMODE_WRITE))
+			ret = -EACCES;
 		else
 			mapping = vma->vm_file->f_mapping;
 	}
@@ -335,7 +342,9 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	ret = dmirror_file_check(cmd, &kmode);
 	if (ret)
 		return ret;
-	ret = dmirror_file_range_ok(dmirror, cmd->addr, end);
+	ret = dmirror_file_range_ok(dmirror, cmd->addr, end,
+				    cmd->flags & (HMM_NC_MIGRATE_PROBE |
+						  HMM_NC_FILE_KERNEL_PAGES));
 	if (ret)
 		return ret;
 	ret = dmirror_job_init(&job, dmirror->mdevice);

@@ -394,7 +394,10 @@ struct hmm_nc_rf_state {
  * range without a VMA or read permission, a VMA without a file or of
  * another file than the first; all these before anything moved. EINVAL
  * also for a hugetlbfs or VM_IO/VM_PFNMAP/DAX range (migrate_vma_setup()
- * refuses it). EFAULT the command or the page array is not accessible.
+ * refuses it). EACCES HMM_NC_MIGRATE_PROBE or HMM_NC_FILE_KERNEL_PAGES on
+ * a file the caller did not open for writing: both change what the
+ * file's pages hold for everyone. EFAULT the command or the page array
+ * is not accessible.
  * ENOMEM kernel memory ran out. ESRCH the opening process has no address
  * space any more. EOPNOTSUPP the kernel has no such mode.
  */

@@ -358,4 +358,39 @@ TEST_F(badinput, child_using_parents_file_gets_eacces)
 		TH_LOG("%d commands did not refuse the child", WEXITSTATUS(status));
 }
 
+/*
+ * The probe puts its sentinel in the file's pages, which every reader of
+ * the file sees: a file the caller may only read refuses it (EACCES), and
+ * keeps its data.
+ */
+TEST_F(badinput, file_probe_needs_the_file_open_for_writing)
+{
+	char path[] = "/tmp/hmm-badinput-XXXXXX";
+	struct hmm_nc_file_cmd cmd;
+	char *map;
+	int fd;
+
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ((ssize_t)self->ps, write(fd, self->buf, self->ps));
+	close(fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	map = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(-1, hmm_verify(map, self->ps, SEED));
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)map;
+	cmd.npages = 1;
+	cmd.flags = HMM_NC_MIGRATE_PROBE;
+	cmd.mode = HMM_NC_MODE_SYNC_NO_COPY;
+	EXPECT_EQ(-EACCES, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &cmd));
+	EXPECT_EQ(-1, hmm_verify(map, self->ps, SEED));
+
+	munmap(map, self->ps);
+	close(fd);
+	unlink(path);
+}
+
 HMM_TEST_MAIN
