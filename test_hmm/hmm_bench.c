@@ -16,9 +16,12 @@
  *                pages, state moved by migrate_folio(), data by the engine
  *   anon-sync    the same under MIGRATE_SYNC: the kernel copies each page
  *   file-nocopy  HMM_NC_MIGRATE_FILE on a shmem file (memfd), NO_COPY
- *   memcpy       the same amount of memory copied by the CPU: the ceiling
+ *   memcpy       the same amount of memory copied by the CPU: the ceiling,
+ *                sampled once per round all along the benchmark
  * Each figure is the median of REPS timed runs after WARMUP untimed ones,
- * with the fastest and slowest run as its spread. Every run starts from
+ * with the fastest and slowest run as its spread. The runs of a sweep
+ * (both engines, every batch size) alternate, so that a change in the
+ * machine's load touches them alike. Every run starts from
  * freshly faulted memory (a THP is split by its first migration), and
  * its data is checked afterwards, untimed.
  *
@@ -47,7 +50,7 @@
 #define MAX_REPS	101
 #define MAX_COSTS	8
 #define MAX_SERIES	16	/* series measured together */
-#define MEMCPY_REPS_X	4	/* memcpy runs are short: more of them */
+#define MAX_MEMCPY	1024	/* memcpy samples, one per round */
 #define REF_BATCH	64	/* the 6.1 test_hmm.ko's migration batch */
 #define CSV_PREFIX	"csv: "
 
@@ -104,6 +107,9 @@ struct result {
 static struct result results[256];
 static unsigned int nresults;
 static int engine_fd = -1;	/* the device whose engine we changed */
+static const struct series memcpy_series = { "memcpy", false, "cpu", 0, 0 };
+static double memcpy_times[MAX_MEMCPY];
+static unsigned int nmemcpy;
 
 static double now(void)
 {
@@ -352,6 +358,23 @@ static int run_memcpy(struct bench *b, const struct series *s, double *secs)
 	return ret;
 }
 
+/*
+ * One memcpy run at the start of every timed round of every group, so
+ * the ceiling is sampled under the same conditions as the migrations.
+ */
+static int memcpy_sample(struct bench *b)
+{
+	double secs;
+	int ret;
+
+	if (b->o->reference || nmemcpy == MAX_MEMCPY)
+		return 0;
+	ret = run_memcpy(b, &memcpy_series, &secs);
+	if (!ret)
+		memcpy_times[nmemcpy++] = secs;
+	return ret;
+}
+
 /* Sets the engine for a series of our device; reference runs do not. */
 static int series_engine(struct bench *b, const struct series *s)
 {
@@ -365,11 +388,10 @@ static int series_engine(struct bench *b, const struct series *s)
 	return hmm_engine_set(b->fd, flags, s->batch, s->setup_us, NULL);
 }
 
-static void result_add(struct bench *b, const struct series *s,
-		       unsigned int n, double *times, size_t thp_kb,
-		       long long ops)
+static void result_set(struct bench *b, struct result *r,
+		       const struct series *s, unsigned int n, double *times,
+		       size_t thp_kb, long long ops)
 {
-	struct result *r = &results[nresults++];
 	unsigned int runs = b->o->warmup + n;
 
 	qsort(times, n, sizeof(times[0]), cmp_double);
@@ -404,6 +426,8 @@ static int measure_group(struct bench *b, const struct series *s,
 	if (n > MAX_SERIES || nresults + n > ARRAY_SIZE(results))
 		return -ENOSPC;
 	for (round = 0; round < runs && !ret; round++) {
+		if (round >= b->o->warmup)
+			ret = memcpy_sample(b);
 		for (i = 0; i < n && !ret; i++) {
 			ret = series_engine(b, &s[i]);
 			if (!ret)
@@ -423,7 +447,8 @@ static int measure_group(struct bench *b, const struct series *s,
 		return ret;
 	}
 	for (i = 0; i < n; i++)
-		result_add(b, &s[i], reps, times[i], thp_kb[i], ops[i]);
+		result_set(b, &results[nresults++], &s[i], reps, times[i],
+			   thp_kb[i], ops[i]);
 	return 0;
 }
 
@@ -695,15 +720,16 @@ int main(int argc, char **argv)
 	       o.size / MIB, b.npages, o.reps, o.warmup,
 	       o.reference ? ", the kernel's test_hmm.ko" : "");
 	if (!o.reference) {
-		struct series s = { "memcpy", false, "cpu", 0, 0 };
-
-		unsigned int n = o.reps * MEMCPY_REPS_X;
-
-		ret = measure_group(&b, &s, 1, n < MAX_REPS ? n : MAX_REPS,
-				    run_memcpy);
-		if (!ret)
-			ret = bench_ours(&b);
+		nresults = 1;	/* results[0]: memcpy, sampled all along */
+		ret = bench_ours(&b);
 		engine_restore();
+		if (nmemcpy) {
+			result_set(&b, &results[0], &memcpy_series, nmemcpy,
+				   memcpy_times, 0, -1);
+		} else {
+			memmove(results, results + 1,
+				--nresults * sizeof(results[0]));
+		}
 	} else {
 		ret = bench_reference(&b);
 	}

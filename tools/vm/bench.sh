@@ -13,6 +13,14 @@ bench_csv() {
 	sed -n 's/^# csv: //p' "$1" | awk 'NR == 1 || !/^workload,/'
 }
 
+# bench_context RAW: what the figures were measured on. The host's load
+# matters: the guest's CPUs are threads of a host that may be busy.
+bench_context() {
+	sed -n 's/^# # hmm_bench: /# hmm_bench: /p' "$1"
+	printf '# host: %s CPUs, load average %s at the end\n' "$(nproc)" \
+		"$(cut -d ' ' -f 1-3 /proc/loadavg)"
+}
+
 # bench_table CSV: the table of every row, ours and the reference's.
 bench_table() {
 	awk -F, '
@@ -132,6 +140,7 @@ set xtics (1, 8, 64, 512)
 set xlabel 'batch size (pages)'
 set ylabel 'GiB/s'
 set autoscale yfix
+set ytics (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 set offsets 0, 0, graph 0.1, graph 0.1
 set grid
 set key outside below maxrows 4 font ',10' height 1
@@ -158,8 +167,11 @@ stage_bench_report() {
 		info "the guest reported no benchmark figures"
 		return 1
 	fi
-	bench_table "$dest/bench.csv" > "$dest/table.txt"
-	bench_ratios "$dest/bench.csv" >> "$dest/table.txt"
+	{
+		bench_context "$raw"
+		bench_table "$dest/bench.csv"
+		bench_ratios "$dest/bench.csv"
+	} > "$dest/table.txt"
 	bench_plot "$dest/bench.csv" "$dest/bench.png"
 	printf '\n'
 	cat "$dest/table.txt"
