@@ -12,6 +12,7 @@
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -58,6 +59,25 @@ struct page *dmirror_devmem_backing(struct page *dpage);
 struct dmirror_device *dmirror_devmem_owner(struct page *page);
 
 /* test_hmm_mirror.c */
+/*
+ * The user range every command takes: page-aligned, 1 to
+ * HMM_NC_MIGRATE_MAX_PAGES pages (which keeps a command's kernel buffers
+ * and device memory bounded), not past the top of the address space.
+ */
+static inline int dmirror_range_valid(u64 addr, u64 npages)
+{
+	unsigned long end;
+
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (!npages || npages > HMM_NC_MIGRATE_MAX_PAGES)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)addr,
+			       (unsigned long)npages << PAGE_SHIFT, &end))
+		return -EINVAL;
+	return 0;
+}
+
 int dmirror_mirror_init(struct dmirror *dmirror);
 void dmirror_mirror_fini(struct dmirror *dmirror);
 long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,

@@ -306,7 +306,6 @@ static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
 static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 			      enum migrate_mode *kmode)
 {
-	unsigned long end;
 	int i;
 
 	if (cmd->flags & ~HMM_NC_FILE_FLAGS)
@@ -319,12 +318,7 @@ static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 	if ((cmd->flags & HMM_NC_FILE_KERNEL_PAGES) &&
 	    cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
 		return -EINVAL;
-	if (cmd->addr & ~PAGE_MASK)
-		return -EINVAL;
-	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
-		return -EINVAL;
-	if (check_add_overflow((unsigned long)cmd->addr,
-			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
+	if (dmirror_range_valid(cmd->addr, cmd->npages))
 		return -EINVAL;
 	return dmirror_kernel_mode(cmd->mode, kmode);
 }

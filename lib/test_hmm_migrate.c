@@ -525,7 +525,6 @@ static int dmirror_batch_anon(struct dmirror_job *job,
 static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
 			      enum migrate_mode *kmode)
 {
-	unsigned long end;
 	int i;
 
 	if (cmd->flags & ~HMM_NC_MIGRATE_FLAGS)
@@ -535,12 +534,7 @@ static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
 			return -EINVAL;
 	if (cmd->mode >= HMM_NC_MODE_COUNT)
 		return -EINVAL;
-	if (cmd->addr & ~PAGE_MASK)
-		return -EINVAL;
-	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
-		return -EINVAL;
-	if (check_add_overflow((unsigned long)cmd->addr,
-			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
+	if (dmirror_range_valid(cmd->addr, cmd->npages))
 		return -EINVAL;
 	return dmirror_kernel_mode(cmd->mode, kmode);
 }

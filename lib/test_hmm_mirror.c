@@ -563,17 +563,7 @@ static int dmirror_check_exclusive(struct dmirror *dmirror,
 /* The 6.1 device's argument checks, made overflow-proof. */
 static int dmirror_cmd_check(const struct hmm_dmirror_cmd *cmd)
 {
-	unsigned long end;
-
-	if (cmd->addr & ~PAGE_MASK)
-		return -EINVAL;
-	/* A cap keeps one command's kernel buffers and device memory bounded. */
-	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
-		return -EINVAL;
-	if (check_add_overflow((unsigned long)cmd->addr,
-			       (unsigned long)cmd->npages << PAGE_SHIFT, &end))
-		return -EINVAL;
-	return 0;
+	return dmirror_range_valid(cmd->addr, cmd->npages);
 }
 
 static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,

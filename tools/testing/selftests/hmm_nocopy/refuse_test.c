@@ -34,9 +34,6 @@
 #define AIO		HMM_NC_CB_AIO
 #define MOVABLE		HMM_NC_CB_OTHER
 
-/* Where the VM runner puts the module; HMM_MODULE_KO overrides it. */
-#define DEFAULT_MODULE_KO	"/lib/modules/hmm/test_hmm.ko"
-
 /* fs/aio.c's ring header, which libaio reads the same way. */
 #define AIO_RING_MAGIC	0xa10a10a1
 struct aio_ring_hdr {
@@ -694,13 +691,6 @@ TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
 	EXPECT_EQ(0, d.refusals);
 }
 
-static const char *module_ko(void)
-{
-	const char *ko = getenv("HMM_MODULE_KO");
-
-	return ko && *ko ? ko : DEFAULT_MODULE_KO;
-}
-
 /* A kernel log reader positioned after everything logged so far. */
 static int kmsg_open_at_end(void)
 {
@@ -760,36 +750,6 @@ static int kmsg_find_report(int fd, unsigned int unit,
 	return -ENOENT;
 }
 
-static int module_unload(void)
-{
-	return syscall(__NR_delete_module, HMM_MODULE, O_NONBLOCK) ? -errno : 0;
-}
-
-static int module_load(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/* The device node comes back with the module; give udev-less /dev a moment. */
-static int open_again(unsigned int unit)
-{
-	int i, fd = -ENOENT;
-
-	for (i = 0; i < 100 && fd < 0; i++) {
-		fd = hmm_open(unit);
-		if (fd < 0)
-			usleep(10000);
-	}
-	return fd;
-}
-
 /*
  * No page was taken, locked, copied or handed to a callback. (The
  * mirror's counters may move: the kernel can invalidate the process's
@@ -832,7 +792,7 @@ TEST_F(refuse, unload_returns_held_pages_counters_zero)
 				       rf_page(ZSMALLOC, 5, 0),
 				       rf_page(MOVABLE, 3, 0) };
 	struct unload_report r = { -1, -1, -1, -1, -1, -1 };
-	const char *ko = module_ko();
+	const char *ko = hmm_module_ko();
 	int kmsg, ret;
 
 	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
@@ -849,12 +809,12 @@ TEST_F(refuse, unload_returns_held_pages_counters_zero)
 
 	kmsg = kmsg_open_at_end();
 	ASSERT_GE(kmsg, 0);
-	ret = module_unload();
+	ret = hmm_module_unload();
 	ASSERT_EQ(0, ret) TH_LOG("rmmod: %s", strerror(-ret));
 	ret = kmsg_find_report(kmsg, UNIT, &r);
 	close(kmsg);
-	ASSERT_EQ(0, module_load(ko)) TH_LOG("insmod %s failed", ko);
-	self->fd = open_again(UNIT);
+	ASSERT_EQ(0, hmm_module_load(ko)) TH_LOG("insmod %s failed", ko);
+	self->fd = hmm_open_wait(UNIT);
 	ASSERT_GE(self->fd, 0);
 
 	ASSERT_EQ(0, ret) TH_LOG("no unload report in the kernel log");
