@@ -48,3 +48,18 @@ test_gate_unknown_test_has_no_findings() {
 	gate no.such dmesg-warning.txt
 	assert_eq 0 "$rc" status
 }
+
+test_gate_debug_kernel_banners_are_not_reports() {
+	gate module.load dmesg-debug-boot.txt 1
+	assert_eq 0 "$rc" status
+	assert_eq "" "$out" findings
+}
+
+test_gate_kasan_and_lockdep_reports_fail_their_tests() {
+	gate anon.x dmesg-debug-boot.txt
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "BUG: KASAN: use-after-free"
+	gate anon.y dmesg-debug-boot.txt
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "possible circular locking dependency"
+}

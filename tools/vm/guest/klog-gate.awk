@@ -1,5 +1,6 @@
 # Kernel-log gate: prints the kernel reports (BUG, WARNING, Oops, KASAN,
-# lockdep, kmemleak, ...) logged between "<mark>: begin <test>" and
+# lockdep, kmemleak, ...: KASAN and lockdep report as "BUG:"/"WARNING:",
+# and their boot banners must not count) logged between "<mark>: begin <test>" and
 # "<mark>: end <test>". Input is dmesg output; only the last begin/end
 # pair of the test counts, so a re-run is judged on its own. With
 # -v from_start=1, the log from its first line counts too (boot reports
@@ -11,9 +12,9 @@ function is_report(line) {
 	return line ~ /(^|[] ])(BUG|WARNING|UBSAN|KFENCE):/ ||
 	       line ~ /kernel BUG at/ ||
 	       line ~ /Oops[:]|general protection fault|Kernel panic/ ||
-	       line ~ /KASAN|kmemleak: .*suspected memory leak/ ||
+	       line ~ /kmemleak: .*suspected memory leak/ ||
 	       line ~ /INFO: (possible|trying to register|inconsistent|task .* blocked)/ ||
-	       line ~ /possible (circular|recursive) locking|lockdep/ ||
+	       line ~ /possible (circular|recursive) locking/ ||
 	       line ~ /rcu: INFO: .*(stall|detected)/ ||
 	       line ~ /(list_add|list_del) corruption|Bad page (state|map)/
 }
