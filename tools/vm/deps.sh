@@ -19,6 +19,7 @@ DEPS_RUN=(
 	"qemu-system-x86_64|qemu-system-x86"
 	"/bin/busybox|busybox-static"
 	"/sbin/mkfs.ext4|e2fsprogs"
+	"/sbin/mkfs.xfs|xfsprogs"
 )
 # shellcheck disable=SC2034
 DEPS_DEBIAN_SOURCE=("/usr/src/linux-source-6.1.tar.xz|linux-source-6.1")
