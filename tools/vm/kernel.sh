@@ -87,15 +87,22 @@ kernel_make() {
 }
 
 # A new config of a source that was built before starts from a copy of
-# that source's latest build: make then rebuilds only what the config
-# change touches, minutes less than a build from scratch.
+# the build of that source whose config is closest to the new one: make
+# then rebuilds only what the difference touches, minutes less than a
+# build from scratch.
 kernel_seed() {
-	local out=$1 prefix=$2 seed
+	local out=$1 prefix=$2 config=$3 seed="" best="" n built
 
 	[[ -d $out ]] && return 0
-	seed=$(find "$HMM_CACHE/kernel" -maxdepth 2 -name .hmm-built \
-		-path "$prefix*" -printf '%T@ %h\n' 2>/dev/null |
-		sort -rn | head -n 1 | cut -d' ' -f2-)
+	while IFS= read -r built; do
+		built=$(dirname "$built")
+		n=$(diff <(sort "$config") <(sort "$built/.config") | grep -c '^[<>]')
+		if [[ -z $best ]] || ((n < best)); then
+			best=$n
+			seed=$built
+		fi
+	done < <(find "$HMM_CACHE/kernel" -maxdepth 2 -name .hmm-built \
+		-path "$prefix*" 2>/dev/null)
 	[[ -n $seed ]] || return 0
 	info "seeding the build from $seed"
 	cp -a "$seed" "$out.tmp" && mv "$out.tmp" "$out"
@@ -131,7 +138,7 @@ kernel_prepare() {
 	# so an unchanged config costs the incremental build nothing.
 	cfg=$out.config
 	kconfig_make "$src" "$cfg" "$@"
-	kernel_seed "$out" "${out%-*}"
+	kernel_seed "$out" "${out%-*}" "$cfg/.config"
 	mkdir -p "$out"
 	cmp -s "$cfg/.config" "$out/.config" || cp "$cfg/.config" "$out/.config"
 	rm -f "$out/.hmm-built"
