@@ -94,7 +94,7 @@ static bool kernel_has_kasan(void)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, " kasan_quarantine_put") != NULL;
+		found = !!strstr(line, " kasan_quarantine_put");
 	fclose(f);
 	return found;
 }
