@@ -117,6 +117,8 @@ static int dmirror_range_stable(struct dmirror *dmirror,
 	for (;;) {
 		if (time_after(jiffies, timeout))
 			return -EBUSY;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		range->notifier_seq = mmu_interval_read_begin(range->notifier);
 		mmap_read_lock(mm);
 		ret = hmm_range_fault(range);
@@ -294,6 +296,9 @@ static int dmirror_mirror_piece(struct dmirror *dmirror,
 	int ret;
 
 	for (;;) {
+		/* Invalidations can keep undoing the faults: stay killable. */
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		done = dmirror_mirror_copy(dmirror, addr, end, buf, write);
 		addr += done << PAGE_SHIFT;
 		buf += done << PAGE_SHIFT;
