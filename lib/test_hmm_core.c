@@ -54,28 +54,14 @@ static int dmirror_fops_release(struct inode *inode, struct file *filp)
 }
 
 /*
- * Commands that name addresses of the mirrored process. A file shared
+ * For commands that name addresses of the mirrored process. A file shared
  * with another process (fork, fd passing) still mirrors its opener, whose
  * addresses mean nothing to the caller: such a caller gets -EACCES and
  * opens the device itself, as a child of the 6.1 test device's users does.
  */
-static bool dmirror_cmd_uses_mirror(unsigned int cmd)
+static long dmirror_opener_only(struct dmirror *dmirror)
 {
-	switch (cmd) {
-	case HMM_DMIRROR_READ:
-	case HMM_DMIRROR_WRITE:
-	case HMM_DMIRROR_MIGRATE_TO_DEV:
-	case HMM_DMIRROR_MIGRATE_TO_SYS:
-	case HMM_DMIRROR_SNAPSHOT:
-	case HMM_DMIRROR_EXCLUSIVE:
-	case HMM_DMIRROR_CHECK_EXCLUSIVE:
-	case HMM_DMIRROR_RELEASE:
-	case HMM_NC_MIGRATE_ANON:
-	case HMM_NC_MIGRATE_FILE:
-		return true;
-	default:
-		return false;
-	}
+	return current->mm == dmirror->mirror.notifier.mm ? 0 : -EACCES;
 }
 
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
@@ -83,10 +69,6 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 {
 	struct dmirror *dmirror = filp->private_data;
 	void __user *uarg = (void __user *)arg;
-
-	if (dmirror_cmd_uses_mirror(cmd) &&
-	    current->mm != dmirror->mirror.notifier.mm)
-		return -EACCES;
 
 	switch (cmd) {
 	case HMM_NC_GET_COUNTERS:
@@ -99,11 +81,14 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 	case HMM_DMIRROR_EXCLUSIVE:
 	case HMM_DMIRROR_CHECK_EXCLUSIVE:
 	case HMM_DMIRROR_RELEASE:
-		return dmirror_ioctl_base(dmirror, cmd, uarg);
+		return dmirror_opener_only(dmirror) ?:
+			dmirror_ioctl_base(dmirror, cmd, uarg);
 	case HMM_NC_MIGRATE_ANON:
-		return dmirror_ioctl_migrate_anon(dmirror, uarg);
+		return dmirror_opener_only(dmirror) ?:
+			dmirror_ioctl_migrate_anon(dmirror, uarg);
 	case HMM_NC_MIGRATE_FILE:
-		return dmirror_ioctl_migrate_file(dmirror, uarg);
+		return dmirror_opener_only(dmirror) ?:
+			dmirror_ioctl_migrate_file(dmirror, uarg);
 	case HMM_NC_ENGINE_SET:
 	case HMM_NC_ENGINE_GET:
 		return dmirror_ioctl_engine(dmirror, cmd, uarg);

@@ -78,6 +78,19 @@ static inline int dmirror_range_valid(u64 addr, u64 npages)
 	return 0;
 }
 
+/* The checks every migration command makes of its arguments. */
+static inline int dmirror_migrate_args_valid(u64 addr, u64 npages, u32 mode,
+					     const u64 *reserved,
+					     unsigned int nreserved)
+{
+	while (nreserved--)
+		if (reserved[nreserved])
+			return -EINVAL;
+	if (mode >= HMM_NC_MODE_COUNT)
+		return -EINVAL;
+	return dmirror_range_valid(addr, npages);
+}
+
 int dmirror_mirror_init(struct dmirror *dmirror);
 void dmirror_mirror_fini(struct dmirror *dmirror);
 long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,

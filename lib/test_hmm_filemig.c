@@ -306,19 +306,14 @@ static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
 static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 			      enum migrate_mode *kmode)
 {
-	int i;
-
 	if (cmd->flags & ~HMM_NC_FILE_FLAGS)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(cmd->reserved); i++)
-		if (cmd->reserved[i])
-			return -EINVAL;
-	if (cmd->mode >= HMM_NC_MODE_COUNT)
+	if (dmirror_migrate_args_valid(cmd->addr, cmd->npages, cmd->mode,
+				       cmd->reserved,
+				       ARRAY_SIZE(cmd->reserved)))
 		return -EINVAL;
 	if ((cmd->flags & HMM_NC_FILE_KERNEL_PAGES) &&
 	    cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
-		return -EINVAL;
-	if (dmirror_range_valid(cmd->addr, cmd->npages))
 		return -EINVAL;
 	return dmirror_kernel_mode(cmd->mode, kmode);
 }

@@ -525,16 +525,11 @@ static int dmirror_batch_anon(struct dmirror_job *job,
 static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
 			      enum migrate_mode *kmode)
 {
-	int i;
-
 	if (cmd->flags & ~HMM_NC_MIGRATE_FLAGS)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(cmd->reserved); i++)
-		if (cmd->reserved[i])
-			return -EINVAL;
-	if (cmd->mode >= HMM_NC_MODE_COUNT)
-		return -EINVAL;
-	if (dmirror_range_valid(cmd->addr, cmd->npages))
+	if (dmirror_migrate_args_valid(cmd->addr, cmd->npages, cmd->mode,
+				       cmd->reserved,
+				       ARRAY_SIZE(cmd->reserved)))
 		return -EINVAL;
 	return dmirror_kernel_mode(cmd->mode, kmode);
 }
