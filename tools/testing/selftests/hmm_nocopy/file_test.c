@@ -3,7 +3,8 @@
  * file.*, bufferhead.*, huge.*: page-cache pages through the device's
  * NO_COPY workflow (HMM_NC_MIGRATE_FILE), which hands each page to its
  * own file system's migrate callback: shmem (migrate_folio), ext2/ext4
- * on a RAM disk (buffer_migrate_folio), shmem THP and hugetlbfs.
+ * on a RAM disk (buffer_migrate_folio), XFS on a loop device
+ * (filemap_migrate_folio), shmem THP and hugetlbfs.
  *
  * Every migration is checked for the data (through the mapping, through
  * read(), and for disk file systems again after fsync + drop_caches
@@ -41,6 +42,10 @@
 #define BH_DIR		"/tmp/hmm_bh"
 #define HUGETLB_DIR	"/dev/hugepages"
 #define BACK_DIR	"/tmp/hmm_back"
+#define XFS_DIR		"/tmp/hmm_xfs"
+#define XFS_BACK	"/tmp/hmm_xfs_back"
+#define XFS_IMAGE	XFS_BACK "/xfs.img"
+#define XFS_DISK	"/dev/loop1"
 #define BRD_MODULE	"/lib/modules/kernel/brd.ko"
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
@@ -309,6 +314,8 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 
 FIXTURE(file) {
 	struct env e;
+	bool xfs;	/* an XFS on a loop device is set up */
+	bool xfs_mounted;
 };
 
 FIXTURE_SETUP(file)
@@ -324,10 +331,13 @@ FIXTURE_SETUP(file)
 	}
 }
 
+static void xfs_done(bool *xfs, bool *mounted);
+
 FIXTURE_TEARDOWN(file)
 {
 	close(self->e.dev);
 	umount2(FILE_DIR, MNT_DETACH);
+	xfs_done(&self->xfs, &self->xfs_mounted);
 }
 
 /*
@@ -713,10 +723,245 @@ TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 	close(fd);
 }
 
-TEST_F(file, filemap_migrate_folio_needs_an_iomap_file_system)
+/*
+ * XFS: an iomap file system, whose pages migrate through
+ * filemap_migrate_folio(). It needs 300 MiB at least: a sparse image on
+ * a tmpfs of its own, behind a loop device.
+ */
+
+/* Whether the kernel knows fstype (/proc/filesystems). */
+static bool fs_known(const char *fstype)
 {
-	SKIP(return,
-	     "filemap_migrate_folio() serves XFS, GFS2, zonefs, UBIFS, F2FS and btrfs on 6.1; none is in configs/required.config (e.g. CONFIG_XFS_FS=y or CONFIG_F2FS_FS=y, with its mkfs in the guest)");
+	char line[128], *name;
+	bool known = false;
+	FILE *f = fopen("/proc/filesystems", "r");
+
+	if (!f)
+		return false;
+	while (!known && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		name = strrchr(line, '\t');
+		known = !strcmp(name ? name + 1 : line, fstype);
+	}
+	fclose(f);
+	return known;
+}
+
+/* Why XFS cannot be had here, or NULL. */
+static const char *xfs_missing(void)
+{
+	if (!fs_known("xfs"))
+		return "the kernel has no XFS (CONFIG_XFS_FS)";
+	if (access("/sbin/mkfs.xfs", X_OK) || access("/sbin/xfs_repair", X_OK))
+		return "no /sbin/mkfs.xfs or /sbin/xfs_repair in the guest";
+	return NULL;
+}
+
+/* A fresh XFS on XFS_DIR. */
+static void xfs_mount(struct __test_metadata *_metadata, bool *xfs,
+		      bool *mounted)
+{
+	int fd;
+
+	ASSERT_EQ(0, mount_tmpfs(XFS_BACK, "size=1g"));
+	*xfs = true;
+	fd = open(XFS_IMAGE, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", XFS_IMAGE, strerror(errno));
+	ASSERT_EQ(0, ftruncate(fd, 384L << 20));
+	close(fd);
+	ASSERT_EQ(0, run("losetup -d " XFS_DISK " 2>/dev/null; losetup "
+			 XFS_DISK " " XFS_IMAGE));
+	ASSERT_EQ(0, run("/sbin/mkfs.xfs -q -f " XFS_DISK " >/dev/null"));
+	mkdir(XFS_DIR, 0755);
+	umount2(XFS_DIR, MNT_DETACH);
+	ASSERT_EQ(0, mount(XFS_DISK, XFS_DIR, "xfs", 0, NULL))
+		TH_LOG("mount %s: %s", XFS_DISK, strerror(errno));
+	*mounted = true;
+}
+
+/*
+ * After a failed assertion the test may still hold the file open: the
+ * file system goes when the test's process does, the loop device after
+ * it (losetup -d of a busy device clears it on its last close).
+ */
+static void xfs_done(bool *xfs, bool *mounted)
+{
+	if (*mounted)
+		umount2(XFS_DIR, MNT_DETACH);
+	*mounted = false;
+	if (!*xfs)
+		return;
+	run("losetup -d " XFS_DISK " 2>/dev/null");
+	umount2(XFS_BACK, MNT_DETACH);
+	*xfs = false;
+}
+
+/* Unmount and check the file system: xfs_repair -n finds nothing. */
+static void assert_xfs_clean(struct __test_metadata *_metadata, bool *mounted)
+{
+	ASSERT_EQ(0, umount(XFS_DIR)) TH_LOG("umount: %s", strerror(errno));
+	*mounted = false;
+	ASSERT_EQ(0, run("/sbin/xfs_repair -n " XFS_DISK " >/dev/null 2>&1"))
+		TH_LOG("%s: xfs_repair -n found errors", XFS_DISK);
+}
+
+/* Why XFS cannot be had here, or NULL with a fresh XFS mounted. */
+static const char *xfs_begin(struct __test_metadata *_metadata, bool *xfs,
+			     bool *mounted)
+{
+	const char *why = xfs_missing();
+
+	if (!why)
+		xfs_mount(_metadata, xfs, mounted);
+	return why;
+}
+
+/*
+ * Dirty XFS pages written with write() (delayed allocation, no buffer
+ * heads): filemap_migrate_folio() moves their state in NO_COPY mode,
+ * the engine the data; the dirty data reaches the disk.
+ */
+TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
+{
+	size_t npages = 16, ps = self->e.psize, size = npages * ps;
+	struct hmm_nc_counters d;
+	char *p;
+	const char *why;
+	int fd;
+
+	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	if (why)
+		SKIP(return, "%s", why);
+	fd = make_file(_metadata, XFS_DIR "/dirty", npages, ps, 190);
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
+		    HMM_NC_CB_FILEMAP,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	assert_cache_holds(_metadata, fd, p, npages);
+	assert_mapped(_metadata, p, npages, ps, 190);
+	assert_read(_metadata, fd, npages, ps, 190);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
+		       npages);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(npages, d.pages_copied);
+	TH_LOG("filemap_migrate_folio: %llu pages in NO_COPY, %llu in SYNC",
+	       (unsigned long long)d.migrated[HMM_NC_CB_FILEMAP][NO_COPY],
+	       (unsigned long long)d.migrated[HMM_NC_CB_FILEMAP][SYNC]);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 190);
+	close(fd);
+	assert_xfs_clean(_metadata, &self->xfs_mounted);
+}
+
+/*
+ * Clean XFS pages (written back before the move) stay clean; writes
+ * through the mapping afterwards dirty the new pages and reach the disk.
+ */
+TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
+{
+	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	struct hmm_nc_file_page *recs;
+	char *p;
+	const char *why;
+	int fd;
+
+	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	if (why)
+		SKIP(return, "%s", why);
+	fd = make_file(_metadata, XFS_DIR "/clean", npages, ps, 200);
+	ASSERT_EQ(0, fsync(fd));
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(HMM_NC_CB_FILEMAP, recs[i].cb) TH_LOG("page %zu", i);
+		EXPECT_EQ(HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR,
+			  recs[i].flags) TH_LOG("page %zu", i);
+		EXPECT_NE(recs[i].old_pfn, recs[i].new_pfn);
+	}
+	assert_cache_holds(_metadata, fd, p, npages);
+	assert_mapped(_metadata, p, npages, ps, 200);
+	assert_read(_metadata, fd, npages, ps, 200);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
+		       npages);
+
+	fill_pages(p, npages, ps, 210);
+	ASSERT_EQ(0, msync(p, size, MS_SYNC));
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 210);
+	close(fd);
+	assert_xfs_clean(_metadata, &self->xfs_mounted);
+}
+
+/*
+ * Under NO_COPY filemap_migrate_folio() copies nothing: the sentinel
+ * the probe left is what the mapping, read() and, after writeback, the
+ * disk show.
+ */
+TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	struct hmm_nc_counters d;
+	ssize_t bad;
+	char *p, *buf;
+	const char *why;
+	int fd;
+
+	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	if (why)
+		SKIP(return, "%s", why);
+	fd = make_file(_metadata, XFS_DIR "/probe", npages, ps, 220);
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	buf = zalloc(_metadata, size);
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
+		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_FILEMAP,
+		    HMM_NC_FP_DIRTY_KEPT | HMM_NC_FP_CACHED);
+	bad = hmm_verify_word(p, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("mapping: data, not the sentinel, at %zd",
+				  bad);
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("read(): data, not the sentinel, at %zd",
+				  bad);
+	munmap(p, size);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	memset(buf, 0, size);
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
+		       npages);
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(0, d.pages_copied);
+	free(buf);
+	close(fd);
+	assert_xfs_clean(_metadata, &self->xfs_mounted);
+}
+
+/* The control: under MIGRATE_SYNC filemap_migrate_folio() copies. */
+TEST_F(file, xfs_sync_probe_control_shows_data)
+{
+	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	char *p;
+	const char *why;
+	int fd;
+
+	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	if (why)
+		SKIP(return, "%s", why);
+	fd = make_file(_metadata, XFS_DIR "/control", npages, ps, 230);
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
+		    HMM_NC_CB_FILEMAP, HMM_NC_FP_DIRTY_KEPT | HMM_NC_FP_CACHED);
+	assert_mapped(_metadata, p, npages, ps, 230);
+	assert_read(_metadata, fd, npages, ps, 230);
+	munmap(p, size);
+	assert_on_disk(_metadata, fd, npages, ps, 230);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, SYNC, npages);
+	close(fd);
+	assert_xfs_clean(_metadata, &self->xfs_mounted);
 }
 
 /*
@@ -1271,12 +1516,29 @@ static long smaps_kb(const void *p, const char *field)
 	return kb;
 }
 
+/* How many records of a range have each status, in the log. */
+static void log_statuses(struct __test_metadata *_metadata,
+			 const struct hmm_nc_file_page *recs, size_t npages)
+{
+	size_t n[HMM_NC_PS_WRITEBACK + 1] = { 0 }, i;
+
+	for (i = 0; i < npages; i++)
+		if (recs[i].status <= HMM_NC_PS_WRITEBACK)
+			n[recs[i].status]++;
+	for (i = 0; i <= HMM_NC_PS_WRITEBACK; i++)
+		if (n[i])
+			TH_LOG("%zu pages %s", n[i], hmm_status_str(i));
+}
+
 /*
- * What 6.1 does with a shmem THP: migrate_vma_setup() cannot collect a
- * large folio, so it splits it (split_huge_page()) and the 512 small
- * pages each move through migrate_folio() in NO_COPY mode.
+ * What 6.1 does with a PMD-mapped shmem THP: migrate_vma_setup() does
+ * not collect a large folio. It splits it (split_huge_page()), which
+ * leaves the file's PMD empty, and migrate_vma_collect_hole() collects
+ * no page of a file VMA: the first migration moves nothing, and the 512
+ * small pages stay in the page cache. Faulted in again, now by PTEs,
+ * each of them moves through migrate_folio() in NO_COPY mode.
  */
-TEST_F(huge, shmem_thp_is_split_then_each_page_moves)
+TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 {
 	size_t ps = self->e.psize, npages = TWO_MB / ps;
 	struct hmm_nc_file_page *recs;
@@ -1297,13 +1559,30 @@ TEST_F(huge, shmem_thp_is_split_then_each_page_moves)
 		     "tmpfs huge=always gave no PMD-mapped THP: shmem_is_huge() is false when MAX_PAGECACHE_ORDER < HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray order 7); the kernel config needs CONFIG_BASE_FULL=y");
 	}
 
+	/* The split: nothing collected, every page still cached. */
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, ANY_MOVED);
+	log_statuses(_metadata, recs, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(i, recs[i].index);
+	}
+	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
+	assert_mapped(_metadata, p, npages, ps, 160);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
+	free(recs);
+
+	/* Small pages now, mapped by PTEs: each moves on its own. */
+	touch(_metadata, p, TWO_MB);
+	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	log_statuses(_metadata, recs, npages);
 	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
 		EXPECT_EQ(HMM_NC_CB_FOLIO, recs[i].cb);
 		EXPECT_TRUE(recs[i].flags & HMM_NC_FP_CACHED);
+		EXPECT_TRUE(recs[i].flags & HMM_NC_FP_OLD_CLEAR);
 	}
-	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
+	free(recs);
 	assert_mapped(_metadata, p, npages, ps, 160);
 	assert_read(_metadata, fd, npages, ps, 160);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
