@@ -222,23 +222,64 @@ static void dmirror_alloc_device_pages(struct dmirror_job *job)
 	}
 }
 
-static int dmirror_batch_to_device(struct dmirror_job *job,
-				   struct vm_area_struct *vma,
-				   unsigned long start, unsigned long end)
+/* System memory for every device page of the batch. */
+static void dmirror_alloc_system_pages(struct dmirror_job *job, bool in_vma)
+{
+	struct migrate_vma *args = &job->args;
+	unsigned long i, addr;
+	struct page *spage, *dpage;
+
+	for (i = 0; i < args->npages; i++) {
+		spage = migrate_pfn_to_page(job->src[i]);
+		if (!spage || !(job->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		addr = args->start + (i << PAGE_SHIFT);
+		if (in_vma)
+			dpage = dmirror_alloc_user_page(args->vma, addr);
+		else
+			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!dpage)
+			continue;
+		lock_page(dpage);
+		dmirror_job_lock_dst(job, i, dpage);
+		dmirror_job_queue(job, dmirror_devmem_backing(spage), dpage);
+	}
+}
+
+/*
+ * One batch of the device path, either way: collect, allocate the
+ * destinations, copy the batch while it is locked and unmapped, then let
+ * migrate_vma_pages() move the state (MIGRATE_SYNC_NO_COPY inside).
+ */
+static int dmirror_batch_device_path(struct dmirror_job *job,
+				     struct vm_area_struct *vma,
+				     unsigned long start, unsigned long end,
+				     bool to_device)
 {
 	int ret;
 
-	ret = dmirror_job_setup(job, vma, start, end,
-				MIGRATE_VMA_SELECT_SYSTEM);
+	ret = dmirror_job_setup(job, vma, start, end, to_device ?
+				MIGRATE_VMA_SELECT_SYSTEM :
+				MIGRATE_VMA_SELECT_DEVICE_PRIVATE);
 	if (ret)
 		return ret;
-	dmirror_alloc_device_pages(job);
+	if (to_device)
+		dmirror_alloc_device_pages(job);
+	else
+		dmirror_alloc_system_pages(job, true);
 	dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
 	migrate_vma_pages(&job->args);
 	dmirror_job_count(job, job->args.npages, HMM_NC_CB_DEVICE,
 			  HMM_NC_MODE_SYNC_NO_COPY);
 	dmirror_job_finalize(job);
 	return 0;
+}
+
+static int dmirror_batch_to_device(struct dmirror_job *job,
+				   struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	return dmirror_batch_device_path(job, vma, start, end, true);
 }
 
 /*
@@ -267,47 +308,11 @@ int dmirror_migrate_to_device(struct dmirror *dmirror,
 	return dmirror_mirror_read(dmirror, cmd, false);
 }
 
-/* System memory for every device page of the batch. */
-static void dmirror_alloc_system_pages(struct dmirror_job *job, bool in_vma)
-{
-	struct migrate_vma *args = &job->args;
-	unsigned long i, addr;
-	struct page *spage, *dpage;
-
-	for (i = 0; i < args->npages; i++) {
-		spage = migrate_pfn_to_page(job->src[i]);
-		if (!spage || !(job->src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		addr = args->start + (i << PAGE_SHIFT);
-		if (in_vma)
-			dpage = dmirror_alloc_user_page(args->vma, addr);
-		else
-			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
-		if (!dpage)
-			continue;
-		lock_page(dpage);
-		dmirror_job_lock_dst(job, i, dpage);
-		dmirror_job_queue(job, dmirror_devmem_backing(spage), dpage);
-	}
-}
-
 static int dmirror_batch_to_system(struct dmirror_job *job,
 				   struct vm_area_struct *vma,
 				   unsigned long start, unsigned long end)
 {
-	int ret;
-
-	ret = dmirror_job_setup(job, vma, start, end,
-				MIGRATE_VMA_SELECT_DEVICE_PRIVATE);
-	if (ret)
-		return ret;
-	dmirror_alloc_system_pages(job, true);
-	dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
-	migrate_vma_pages(&job->args);
-	dmirror_job_count(job, job->args.npages, HMM_NC_CB_DEVICE,
-			  HMM_NC_MODE_SYNC_NO_COPY);
-	dmirror_job_finalize(job);
-	return 0;
+	return dmirror_batch_device_path(job, vma, start, end, false);
 }
 
 /* MIGRATE_TO_SYS: bring this device's pages of the range back. */
