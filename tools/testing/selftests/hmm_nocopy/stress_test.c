@@ -187,6 +187,20 @@ struct race {
 	atomic_long migrations, failures, churns, checks, bad;
 };
 
+/* The device file and a region of npages with its mirror buffer. */
+static void race_setup(struct __test_metadata *_metadata, struct race *r,
+		       size_t npages)
+{
+	size_t size = npages * r->ps;
+
+	r->fd = hmm_open(0);
+	ASSERT_GE(r->fd, 0);
+	r->region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	r->mirror = malloc(size);
+	ASSERT_NE(NULL, r->region);
+	ASSERT_NE(NULL, r->mirror);
+}
+
 static bool race_over(struct race *r)
 {
 	return atomic_load(&r->stop);
@@ -299,12 +313,7 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mprotect_fork_write, 60)
 	struct race r = { .ps = self->ps };
 	unsigned int i;
 
-	r.fd = hmm_open(0);
-	ASSERT_GE(r.fd, 0);
-	r.region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
-	r.mirror = malloc(size);
-	ASSERT_NE(NULL, r.region);
-	ASSERT_NE(NULL, r.mirror);
+	race_setup(_metadata, &r, RACE_PAGES + STABLE_PAGES);
 	memset(r.region, 0x5a, size);
 	for (i = 0; i < ARRAY_SIZE(fns); i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fns[i], &r));
@@ -349,12 +358,7 @@ TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 	pthread_t threads[2];
 	unsigned int i;
 
-	r.fd = hmm_open(0);
-	ASSERT_GE(r.fd, 0);
-	r.region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
-	r.mirror = malloc(size);
-	ASSERT_NE(NULL, r.region);
-	ASSERT_NE(NULL, r.mirror);
+	race_setup(_metadata, &r, STABLE_PAGES);
 	hmm_fill(r.region, size, 7);
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
