@@ -196,12 +196,19 @@ static struct page *dmirror_devmem_grow(struct dmirror_device *mdevice)
 /*
  * A device page for new data: one reference, locked, with a backing
  * page whose content the caller must fill before the page is mapped.
+ *
+ * The backing page is what the device's memory costs the system, so it
+ * is charged to the memory cgroup of the task that fills it: a cgroup's
+ * limit then bounds how much it can move to the device. Past the limit
+ * the allocation fails (no retry, no OOM kill) and the page stays in
+ * system memory, as it would when a real device runs out of memory.
  */
 struct page *dmirror_devmem_alloc(struct dmirror_device *mdevice)
 {
 	struct page *backing, *dpage;
 
-	backing = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
+	backing = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NORETRY |
+			     __GFP_NOWARN);
 	if (!backing)
 		return NULL;
 	dpage = dmirror_devmem_take(&mdevice->devmem);
