@@ -29,6 +29,8 @@ struct dmirror_counters {
 	atomic64_t mirror_faults;
 	atomic64_t invalidations;
 	atomic64_t refusals;
+	atomic64_t faults_injected;
+	atomic64_t copy_failed;
 	atomic64_t migrated[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
 	atomic64_t failed[HMM_NC_CB_COUNT][HMM_NC_MODE_COUNT];
 };
@@ -48,6 +50,7 @@ struct dmirror {
 	struct dmirror_device *mdevice;
 	struct mutex mutex;		/* orders mirror updates */
 	struct dmirror_mirror mirror;
+	struct dmirror_faults faults;	/* test_hmm_fault.c */
 };
 
 /*

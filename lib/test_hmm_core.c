@@ -26,6 +26,7 @@ static struct dmirror *dmirror_create(struct dmirror_device *mdevice)
 		return ERR_PTR(-ENOMEM);
 	dmirror->mdevice = mdevice;
 	mutex_init(&dmirror->mutex);
+	dmirror_faults_init(&dmirror->faults);
 	ret = dmirror_mirror_init(dmirror);
 	if (ret) {
 		kfree(dmirror);
@@ -92,6 +93,9 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 	case HMM_NC_ENGINE_SET:
 	case HMM_NC_ENGINE_GET:
 		return dmirror_ioctl_engine(dmirror, cmd, uarg);
+	case HMM_NC_FAULT_SET:
+	case HMM_NC_FAULT_GET:
+		return dmirror_ioctl_fault(dmirror, cmd, uarg);
 	case HMM_NC_RF_HOLD:
 	case HMM_NC_RF_RELEASE:
 	case HMM_NC_RF_MIGRATE:

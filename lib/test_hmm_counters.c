@@ -35,6 +35,8 @@ void dmirror_counters_read(const struct dmirror_counters *c,
 	out->mirror_faults = read64(&c->mirror_faults);
 	out->invalidations = read64(&c->invalidations);
 	out->refusals = read64(&c->refusals);
+	out->faults_injected = read64(&c->faults_injected);
+	out->copy_failed = read64(&c->copy_failed);
 	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++) {
 		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++) {
 			out->migrated[cb][mode] = read64(&c->migrated[cb][mode]);

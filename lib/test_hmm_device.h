@@ -44,6 +44,21 @@ struct dmirror_engine {
 	u32 setup_us;
 };
 
+/*
+ * Fault injection switches of one open file (HMM_NC_FAULT_SET), one per
+ * enum hmm_nc_fault_point, under one lock.
+ */
+struct dmirror_fault_point {
+	u32 skip;		/* events that still succeed */
+	u32 times;		/* events that fail after them */
+	u64 injected;		/* failures made so far */
+};
+
+struct dmirror_faults {
+	spinlock_t lock;		/* guards every point */
+	struct dmirror_fault_point point[HMM_NC_FAULT_COUNT];
+};
+
 /* Per open file: the opener's address space as the device sees it. */
 struct dmirror_mirror {
 	struct mmu_interval_notifier notifier;
@@ -102,8 +117,9 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma);
 
 /* test_hmm_dma.c */
-void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
-		      struct page **src, unsigned long npages);
+int dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
+		     struct page **src, unsigned long npages,
+		     struct dmirror_faults *faults);
 void dmirror_dma_prime(struct dmirror_device *mdevice, struct page **dst,
 		       unsigned long npages);
 void dmirror_dma_engine(struct dmirror_device *mdevice,
@@ -111,6 +127,13 @@ void dmirror_dma_engine(struct dmirror_device *mdevice,
 unsigned long dmirror_dma_batch_pages(const struct dmirror_engine *engine);
 long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
 			  void __user *uarg);
+
+/* test_hmm_fault.c */
+void dmirror_faults_init(struct dmirror_faults *faults);
+bool dmirror_fault(struct dmirror_faults *faults,
+		   struct dmirror_device *mdevice, u32 point);
+long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
+			 void __user *uarg);
 
 /* test_hmm_migrate.c */
 int dmirror_migrate_to_device(struct dmirror *dmirror,

@@ -62,17 +62,21 @@ static void dmirror_dma_setup(u32 us)
 /*
  * One DMA operation: the set-up cost, then dst[i] receives src[i], or
  * zeroes where src[i] is NULL (a page that was never populated, or the
- * zero page).
+ * zero page). An operation the caller's fault switch fails copies
+ * nothing, as an engine that reports an error promises nothing about
+ * what it wrote: -EIO.
  */
-static void dmirror_dma_op(struct dmirror_device *mdevice,
-			   const struct dmirror_engine *engine,
-			   struct page **dst, struct page **src,
-			   unsigned long npages)
+static int dmirror_dma_op(struct dmirror_device *mdevice,
+			  const struct dmirror_engine *engine,
+			  struct page **dst, struct page **src,
+			  unsigned long npages, struct dmirror_faults *faults)
 {
 	unsigned long i;
 
 	if (engine->setup_us)
 		dmirror_dma_setup(engine->setup_us);
+	if (dmirror_fault(faults, mdevice, HMM_NC_FAULT_DMA))
+		return -EIO;
 	for (i = 0; i < npages; i++) {
 		if (src[i])
 			copy_highpage(dst[i], src[i]);
@@ -81,29 +85,34 @@ static void dmirror_dma_op(struct dmirror_device *mdevice,
 	}
 	dmirror_count_add(mdevice, batches, 1);
 	dmirror_count_add(mdevice, pages_copied, npages);
+	return 0;
 }
 
 /*
  * Copy a batch: one operation, or one per page when the engine is set
- * to work page by page.
+ * to work page by page. The first failed operation fails the batch.
+ * faults is the caller's fault switch, NULL where nothing may fail.
  */
-void dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
-		      struct page **src, unsigned long npages)
+int dmirror_dma_copy(struct dmirror_device *mdevice, struct page **dst,
+		     struct page **src, unsigned long npages,
+		     struct dmirror_faults *faults)
 {
 	struct dmirror_engine engine;
 	unsigned long i;
+	int ret = 0;
 
 	if (!npages)
-		return;
+		return 0;
 	dmirror_dma_engine(mdevice, &engine);
-	if (!(engine.flags & HMM_NC_ENGINE_PER_PAGE)) {
-		dmirror_dma_op(mdevice, &engine, dst, src, npages);
-		return;
-	}
-	for (i = 0; i < npages; i++) {
-		dmirror_dma_op(mdevice, &engine, dst + i, src + i, 1);
+	if (!(engine.flags & HMM_NC_ENGINE_PER_PAGE))
+		return dmirror_dma_op(mdevice, &engine, dst, src, npages,
+				      faults);
+	for (i = 0; i < npages && !ret; i++) {
+		ret = dmirror_dma_op(mdevice, &engine, dst + i, src + i, 1,
+				     faults);
 		cond_resched();
 	}
+	return ret;
 }
 
 /*

@@ -118,7 +118,9 @@ static void dmirror_file_alloc(struct dmirror_job *job,
 			job->src[i] &= ~MIGRATE_PFN_MIGRATE;
 			continue;
 		}
-		dpage = dmirror_file_alloc_page(spage);
+		dpage = NULL;
+		if (!dmirror_job_fault(job, HMM_NC_FAULT_SYSMEM))
+			dpage = dmirror_file_alloc_page(spage);
 		if (!dpage) {
 			rec[i].status = HMM_NC_PS_NOMEM;
 			continue;
@@ -160,6 +162,20 @@ static void dmirror_file_move_state(struct dmirror_job *job,
 	for (i = 0; i < job->args.npages; i++)
 		if (migrate_pfn_to_page(job->dst[i]))
 			dmirror_file_move_one(job, i, &rec[i]);
+}
+
+/* The batch's copy failed: none of its pages moves. */
+static void dmirror_file_copy_failed(struct dmirror_job *job,
+				     struct hmm_nc_file_page *rec)
+{
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		dmirror_job_copy_failed(job, i);
+		rec[i].status = HMM_NC_PS_COPY_FAILED;
+	}
 }
 
 /*
@@ -259,14 +275,16 @@ static int dmirror_batch_file(struct dmirror_job *job,
 	if (ret)
 		return ret;
 	dmirror_file_alloc(job, rec);
-	dmirror_job_engine(job);
-	if (fm->kernel_pages)
+	ret = dmirror_job_engine(job);
+	if (ret)
+		dmirror_file_copy_failed(job, rec);
+	else if (fm->kernel_pages)
 		dmirror_file_kernel_pages(job, rec);
 	else
 		dmirror_file_move_state(job, rec);
 	dmirror_file_account(job, rec);
 	dmirror_job_finalize(job);
-	return 0;
+	return ret;
 }
 
 /*
@@ -336,7 +354,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 						  HMM_NC_FILE_KERNEL_PAGES));
 	if (ret)
 		return ret;
-	ret = dmirror_job_init(&job, dmirror->mdevice);
+	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
 	if (ret)
 		return ret;
 	fm.kernel_pages = cmd->flags & HMM_NC_FILE_KERNEL_PAGES;

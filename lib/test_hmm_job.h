@@ -25,8 +25,9 @@ struct dmirror_job {
 	struct page **from;		/* the DMA list: from[i] -> to[i] */
 	struct page **to;
 	struct dmirror_engine engine;	/* the engine's parameters */
+	struct dmirror_faults *faults;	/* the caller's switch, or NULL */
 	/*
-	 * The workflow copies each page right after its state moved
+	 * The workflow copies each page right before its state moves
 	 * (dmirror_job_engine_page()) when the engine works page by page;
 	 * dmirror_job_engine() then leaves the batch alone.
 	 */
@@ -47,7 +48,8 @@ typedef int (*dmirror_batch_fn)(struct dmirror_job *job,
 				struct vm_area_struct *vma,
 				unsigned long start, unsigned long end);
 
-int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice);
+int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice,
+		     struct dmirror_faults *faults);
 void dmirror_job_fini(struct dmirror_job *job);
 void dmirror_job_queue(struct dmirror_job *job, struct page *from,
 		       struct page *to);
@@ -60,8 +62,10 @@ void dmirror_job_finalize(struct dmirror_job *job);
 int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 		    unsigned long start, unsigned long end,
 		    dmirror_batch_fn fn);
-void dmirror_job_engine(struct dmirror_job *job);
-void dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
-			     struct page *spage, bool after);
+bool dmirror_job_fault(struct dmirror_job *job, u32 point);
+void dmirror_job_copy_failed(struct dmirror_job *job, unsigned long i);
+int dmirror_job_engine(struct dmirror_job *job);
+int dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
+			    struct page *spage);
 
 #endif /* _TEST_HMM_JOB_H */

@@ -27,12 +27,18 @@
 #include "test_hmm_compat.h"
 #include "test_hmm_job.h"
 
-int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice)
+/*
+ * faults: the fault switch of the file the command came through; NULL
+ * for work nobody could be told had failed (eviction).
+ */
+int dmirror_job_init(struct dmirror_job *job, struct dmirror_device *mdevice,
+		     struct dmirror_faults *faults)
 {
 	void **arrays;
 
 	memset(job, 0, sizeof(*job));
 	job->mdevice = mdevice;
+	job->faults = faults;
 	dmirror_dma_engine(mdevice, &job->engine);
 	arrays = kvcalloc(4 * HMM_NC_BATCH_PAGES, sizeof(void *), GFP_KERNEL);
 	if (!arrays)
@@ -55,6 +61,27 @@ void dmirror_job_queue(struct dmirror_job *job, struct page *from,
 	job->from[job->ncopy] = from;
 	job->to[job->ncopy] = to;
 	job->ncopy++;
+}
+
+bool dmirror_job_fault(struct dmirror_job *job, u32 point)
+{
+	return dmirror_fault(job->faults, job->mdevice, point);
+}
+
+static int dmirror_job_copy(struct dmirror_job *job)
+{
+	return dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy,
+				job->faults);
+}
+
+/*
+ * Page i's copy failed before its state moved: it stays where it is,
+ * and the finalize step frees its destination.
+ */
+void dmirror_job_copy_failed(struct dmirror_job *job, unsigned long i)
+{
+	job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+	dmirror_count_add(job->mdevice, copy_failed, 1);
 }
 
 /* Account the source pages the kernel has locked and pinned for us. */
@@ -214,6 +241,8 @@ static void dmirror_alloc_device_pages(struct dmirror_job *job)
 		spage = migrate_pfn_to_page(args->src[i]);
 		if (spage && page_mapping(spage))
 			continue;
+		if (dmirror_job_fault(job, HMM_NC_FAULT_DEVMEM))
+			continue;
 		dpage = dmirror_devmem_alloc(job->mdevice);
 		if (!dpage)
 			continue;
@@ -234,7 +263,9 @@ static void dmirror_alloc_system_pages(struct dmirror_job *job, bool in_vma)
 		if (!spage || !(job->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		addr = args->start + (i << PAGE_SHIFT);
-		if (in_vma)
+		if (dmirror_job_fault(job, HMM_NC_FAULT_SYSMEM))
+			dpage = NULL;
+		else if (in_vma)
 			dpage = dmirror_alloc_user_page(args->vma, addr);
 		else
 			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
@@ -243,6 +274,30 @@ static void dmirror_alloc_system_pages(struct dmirror_job *job, bool in_vma)
 		lock_page(dpage);
 		dmirror_job_lock_dst(job, i, dpage);
 		dmirror_job_queue(job, dmirror_devmem_backing(spage), dpage);
+	}
+}
+
+/*
+ * The batch's copy failed: give back every destination, so that
+ * migrate_vma_pages() moves nothing and finalize puts each source page
+ * back. (A destination left in place would have its state moved: the
+ * kernel does not look at MIGRATE_PFN_MIGRATE of a page it was given a
+ * destination for.)
+ */
+static void dmirror_job_drop_dst(struct dmirror_job *job)
+{
+	struct page *dpage;
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++) {
+		dpage = migrate_pfn_to_page(job->dst[i]);
+		if (!dpage)
+			continue;
+		job->dst[i] = 0;
+		unlock_page(dpage);
+		put_page(dpage);
+		dmirror_count_add(job->mdevice, pages_unlocked, 1);
+		dmirror_count_add(job->mdevice, copy_failed, 1);
 	}
 }
 
@@ -267,12 +322,14 @@ static int dmirror_batch_device_path(struct dmirror_job *job,
 		dmirror_alloc_device_pages(job);
 	else
 		dmirror_alloc_system_pages(job, true);
-	dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
+	ret = dmirror_job_copy(job);
+	if (ret)
+		dmirror_job_drop_dst(job);
 	migrate_vma_pages(&job->args);
 	dmirror_job_count(job, job->args.npages, HMM_NC_CB_DEVICE,
 			  HMM_NC_MODE_SYNC_NO_COPY);
 	dmirror_job_finalize(job);
-	return 0;
+	return ret;
 }
 
 static int dmirror_batch_to_device(struct dmirror_job *job,
@@ -294,7 +351,7 @@ int dmirror_migrate_to_device(struct dmirror *dmirror,
 	struct dmirror_job job;
 	int ret;
 
-	ret = dmirror_job_init(&job, dmirror->mdevice);
+	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
 	if (ret)
 		return ret;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
@@ -323,7 +380,7 @@ int dmirror_migrate_to_system(struct dmirror *dmirror,
 	struct dmirror_job job;
 	int ret;
 
-	ret = dmirror_job_init(&job, dmirror->mdevice);
+	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
 	if (ret)
 		return ret;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
@@ -370,7 +427,7 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 		dmirror_job_finalize(&job);
 		return VM_FAULT_OOM;
 	}
-	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy);
+	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy, NULL);
 	migrate_vma_pages(args);
 	dmirror_job_count(&job, args->npages, HMM_NC_CB_DEVICE,
 			  HMM_NC_MODE_SYNC_NO_COPY);
@@ -388,13 +445,13 @@ void dmirror_migrate_evict(struct dmirror_device *mdevice,
 	struct dmirror_job job;
 
 	npages = min_t(unsigned long, npages, HMM_NC_BATCH_PAGES);
-	if (dmirror_job_init(&job, mdevice))
+	if (dmirror_job_init(&job, mdevice, NULL))
 		return;
 	migrate_device_range(job.src, start_pfn, npages);
 	job.args.npages = npages;
 	dmirror_job_hold(&job, npages);
 	dmirror_alloc_system_pages(&job, false);
-	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy);
+	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy, NULL);
 	migrate_device_pages(job.src, job.dst, npages);
 	dmirror_job_count(&job, npages, HMM_NC_CB_DEVICE,
 			  HMM_NC_MODE_SYNC_NO_COPY);
@@ -435,7 +492,9 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
 			continue;
 		}
 		addr = args->start + (i << PAGE_SHIFT);
-		dpage = dmirror_alloc_user_page(args->vma, addr);
+		dpage = NULL;
+		if (!dmirror_job_fault(job, HMM_NC_FAULT_SYSMEM))
+			dpage = dmirror_alloc_user_page(args->vma, addr);
 		if (!dpage) {
 			status[i] = HMM_NC_PS_NOMEM;
 			continue;
@@ -450,53 +509,80 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
  * The engine's part: a copy when the mode leaves it to us, the sentinel
  * in a probe, nothing when the kernel copies (MIGRATE_SYNC). A per-page
  * engine in a workflow that copies each page leaves the batch to
- * dmirror_job_engine_page().
+ * dmirror_job_engine_page(). -EIO: the copy failed, nothing of the
+ * batch may move.
  */
-void dmirror_job_engine(struct dmirror_job *job)
+int dmirror_job_engine(struct dmirror_job *job)
 {
 	if (job->copy_each && (job->engine.flags & HMM_NC_ENGINE_PER_PAGE))
-		return;
-	if (job->flags & HMM_NC_MIGRATE_PROBE)
+		return 0;
+	if (job->flags & HMM_NC_MIGRATE_PROBE) {
 		dmirror_dma_prime(job->mdevice, job->to, job->ncopy);
-	else if (!dmirror_kernel_copies(job->kmode))
-		dmirror_dma_copy(job->mdevice, job->to, job->from, job->ncopy);
+		return 0;
+	}
+	if (dmirror_kernel_copies(job->kmode))
+		return 0;
+	return dmirror_job_copy(job);
 }
 
 /*
- * A per-page engine's part for one page of a copy_each workflow, called
- * before the page's state moves (after == false) and once it has moved
- * (after == true): it primes the page before (a probe), or copies it
- * after, as the kernel's own copy would. Otherwise it does nothing.
+ * A per-page engine's part for one page of a copy_each workflow, right
+ * before the page's state moves: the sentinel in a probe, else the copy
+ * if the mode leaves it to us. Copying first means that a failed copy
+ * (-EIO) can still leave the page where it is. Without a per-page engine
+ * it does nothing: dmirror_job_engine() did the batch.
  */
-void dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
-			     struct page *spage, bool after)
+int dmirror_job_engine_page(struct dmirror_job *job, struct page *dpage,
+			    struct page *spage)
 {
 	if (!job->copy_each || !(job->engine.flags & HMM_NC_ENGINE_PER_PAGE))
-		return;
+		return 0;
 	if (job->flags & HMM_NC_MIGRATE_PROBE) {
-		if (!after)
-			dmirror_dma_prime(job->mdevice, &dpage, 1);
-	} else if (after && !dmirror_kernel_copies(job->kmode)) {
-		dmirror_dma_copy(job->mdevice, &dpage, &spage, 1);
+		dmirror_dma_prime(job->mdevice, &dpage, 1);
+		return 0;
+	}
+	if (dmirror_kernel_copies(job->kmode))
+		return 0;
+	return dmirror_dma_copy(job->mdevice, &dpage, &spage, 1, job->faults);
+}
+
+/* The batch's copy failed: none of its pages moves. */
+static void dmirror_anon_copy_failed(struct dmirror_job *job, u8 *status)
+{
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++) {
+		if (!migrate_pfn_to_page(job->dst[i]))
+			continue;
+		dmirror_job_copy_failed(job, i);
+		status[i] = HMM_NC_PS_COPY_FAILED;
 	}
 }
 
-/* Move each page's state with migrate_folio() in the job's mode. */
-static void dmirror_anon_move_state(struct dmirror_job *job, u8 *status)
+/*
+ * Move each page's state with migrate_folio() in the job's mode. -EIO:
+ * a page's own copy failed (a per-page engine); it stayed, the others
+ * moved.
+ */
+static int dmirror_anon_move_state(struct dmirror_job *job, u8 *status)
 {
 	struct page *spage, *dpage;
 	unsigned long i;
-	int ret;
+	int ret, err = 0;
 
 	for (i = 0; i < job->args.npages; i++) {
 		dpage = migrate_pfn_to_page(job->dst[i]);
 		if (!dpage)
 			continue;
 		spage = migrate_pfn_to_page(job->src[i]);
-		dmirror_job_engine_page(job, dpage, spage, false);
+		if (dmirror_job_engine_page(job, dpage, spage)) {
+			dmirror_job_copy_failed(job, i);
+			status[i] = HMM_NC_PS_COPY_FAILED;
+			err = -EIO;
+			continue;
+		}
 		ret = dmirror_migrate_state(dpage, spage, job->kmode);
 		if (ret == MIGRATEPAGE_SUCCESS) {
-			dmirror_job_engine_page(job, dpage, spage, true);
 			status[i] = HMM_NC_PS_MOVED;
 			continue;
 		}
@@ -506,6 +592,7 @@ static void dmirror_anon_move_state(struct dmirror_job *job, u8 *status)
 		if (ret == -EINVAL)
 			dmirror_count_add(job->mdevice, refusals, 1);
 	}
+	return err;
 }
 
 static int dmirror_batch_anon(struct dmirror_job *job,
@@ -520,11 +607,14 @@ static int dmirror_batch_anon(struct dmirror_job *job,
 	if (ret)
 		return ret;
 	dmirror_alloc_anon_pages(job, status);
-	dmirror_job_engine(job);
-	dmirror_anon_move_state(job, status);
+	ret = dmirror_job_engine(job);
+	if (ret)
+		dmirror_anon_copy_failed(job, status);
+	else
+		ret = dmirror_anon_move_state(job, status);
 	dmirror_job_count(job, job->args.npages, HMM_NC_CB_FOLIO, job->mode);
 	dmirror_job_finalize(job);
-	return 0;
+	return ret;
 }
 
 static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
@@ -550,7 +640,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	ret = dmirror_anon_check(cmd, &kmode);
 	if (ret)
 		return ret;
-	ret = dmirror_job_init(&job, dmirror->mdevice);
+	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
 	if (ret)
 		return ret;
 	job.start = cmd->addr;

@@ -414,7 +414,7 @@ static int dmirror_rf_copy(struct dmirror_rf_batch *b)
 		b->items[i].status |= HMM_NC_RF_COPIED;
 		n++;
 	}
-	dmirror_dma_copy(b->rf->mdevice, pages, pages + b->n, n);
+	dmirror_dma_copy(b->rf->mdevice, pages, pages + b->n, n, NULL);
 	kfree(pages);
 	return 0;
 }
@@ -429,7 +429,7 @@ static void dmirror_rf_copy_each(struct dmirror_rf_batch *b)
 		it = &b->items[i];
 		if (!dmirror_rf_moved(it))
 			continue;
-		dmirror_dma_copy(b->rf->mdevice, &it->dst, &it->src, 1);
+		dmirror_dma_copy(b->rf->mdevice, &it->dst, &it->src, 1, NULL);
 		it->status |= HMM_NC_RF_COPIED;
 	}
 }

@@ -110,7 +110,9 @@ struct hmm_nc_counters {
 	/* [callback kind][mode]; slots past the _COUNTs read zero */
 	__u64 migrated[HMM_NC_CB_SLOTS][HMM_NC_MODE_SLOTS];
 	__u64 failed[HMM_NC_CB_SLOTS][HMM_NC_MODE_SLOTS];
-	__u64 reserved[16];
+	__u64 faults_injected;	/* failures made by HMM_NC_FAULT_SET */
+	__u64 copy_failed;	/* pages left in place: their copy failed */
+	__u64 reserved[14];
 };
 
 #define HMM_NC_COUNTERS_GLOBAL	0x1U	/* module-wide, not per device */
@@ -179,6 +181,7 @@ enum hmm_nc_page_status {
 	HMM_NC_PS_BUSY,			/* callback: -EAGAIN (extra refs) */
 	HMM_NC_PS_REFUSED,		/* callback: any other error */
 	HMM_NC_PS_WRITEBACK,		/* under writeback: left in place */
+	HMM_NC_PS_COPY_FAILED,		/* the DMA copy failed: left in place */
 };
 
 /*
@@ -458,8 +461,8 @@ struct hmm_nc_file_page {
  *
  * HMM_NC_ENGINE_PER_PAGE: one copy operation per page instead of one per
  * batch. HMM_NC_MIGRATE_ANON under NO_COPY then copies each page right
- * after its state moved, as the kernel's own copy would (a probe primes
- * each page right before). The other workflows (MIGRATE_TO_DEV/SYS and
+ * before its state moves (a probe primes it there instead), so a failed
+ * copy can still leave that page where it is. The other workflows (MIGRATE_TO_DEV/SYS and
  * CPU faults, whose state moves for the whole batch in one
  * migrate_vma_pages() call; page-cache and refusal batches) issue one
  * operation per page where they would issue one for the batch. Each
@@ -497,5 +500,67 @@ struct hmm_nc_engine {
 	_IOWR('H', HMM_NC_ENGINE_BASE + 0x00, struct hmm_nc_engine)
 #define HMM_NC_ENGINE_GET \
 	_IOWR('H', HMM_NC_ENGINE_BASE + 0x01, struct hmm_nc_engine)
+
+/*
+ * Fault injection (commands 0x80-0x8f): make the device's own steps fail
+ * on purpose, so the error paths of a migration run when a test wants
+ * them to. A switch is armed for one fault point of one open file: only
+ * that file's commands (MIGRATE_TO_DEV/SYS, HMM_NC_MIGRATE_ANON,
+ * HMM_NC_MIGRATE_FILE) meet the failures, and closing the file disarms
+ * it. CPU faults on device pages, eviction at RELEASE or unload, and the
+ * refusal commands never fail on purpose: nobody could be told.
+ *
+ * At a point, the next `skip` events succeed, then the `times` events
+ * after them fail, then the point works again. Events and what a failure
+ * does:
+ *  HMM_NC_FAULT_DEVMEM  one device page for MIGRATE_TO_DEV: that page
+ *                       stays in system memory (MIGRATE_TO_DEV returns
+ *                       ENOENT, as when the device is out of memory).
+ *  HMM_NC_FAULT_SYSMEM  one system destination page: MIGRATE_TO_SYS
+ *                       leaves that page on the device (cpages counts
+ *                       the pages that came back); HMM_NC_MIGRATE_ANON
+ *                       and _FILE mark it HMM_NC_PS_NOMEM.
+ *  HMM_NC_FAULT_DMA     one DMA copy operation: nothing of the batch it
+ *                       was copying moves (every page stays where it
+ *                       was, with its data), and the command stops with
+ *                       EIO after that batch: batches before it have
+ *                       moved, batches after it are not tried. With a
+ *                       per-page engine (HMM_NC_ENGINE_PER_PAGE),
+ *                       HMM_NC_MIGRATE_ANON copies each page in an
+ *                       operation of its own: only the failed pages
+ *                       stay, the rest of their batch moves. Pages that
+ *                       stay are HMM_NC_PS_COPY_FAILED in the status
+ *                       arrays and counted in hmm_nc_counters.copy_failed.
+ * Every failure is counted in hmm_nc_counters.faults_injected and in
+ * `injected` below.
+ *
+ * HMM_NC_FAULT_SET arms (or, with times 0, disarms) one point and
+ * returns it as it now stands; HMM_NC_FAULT_GET returns it and takes
+ * zero in every field but `point`. `skip` and `times` come back as what
+ * is left of them.
+ * Errors: EINVAL unknown point or flags, non-zero reserved; GET: skip or
+ * times non-zero. EFAULT the command is not accessible.
+ */
+enum hmm_nc_fault_point {
+	HMM_NC_FAULT_DEVMEM = 0,	/* device page allocations */
+	HMM_NC_FAULT_SYSMEM,		/* system destination pages */
+	HMM_NC_FAULT_DMA,		/* DMA copy operations */
+	HMM_NC_FAULT_COUNT,
+};
+
+struct hmm_nc_fault {
+	__u32 point;		/* in: enum hmm_nc_fault_point */
+	__u32 flags;		/* in: must be zero */
+	__u32 skip;		/* in/out: events that succeed first */
+	__u32 times;		/* in/out: events that fail after them */
+	__u64 injected;		/* out: failures made at this point */
+	__u64 reserved[2];	/* in: must be zero */
+};
+
+#define HMM_NC_FAULT_BASE	(HMM_NC_CMD_BASE + 0x40)
+#define HMM_NC_FAULT_SET \
+	_IOWR('H', HMM_NC_FAULT_BASE + 0x00, struct hmm_nc_fault)
+#define HMM_NC_FAULT_GET \
+	_IOWR('H', HMM_NC_FAULT_BASE + 0x01, struct hmm_nc_fault)
 
 #endif /* _TEST_HMM_UAPI_H */

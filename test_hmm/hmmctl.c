@@ -67,6 +67,9 @@ static void print_counters(const char *title, const struct hmm_nc_counters *c)
 	       (unsigned long long)c->mirror_faults,
 	       (unsigned long long)c->invalidations,
 	       (unsigned long long)c->refusals);
+	printf("  faults_injected %llu  copy_failed %llu\n",
+	       (unsigned long long)c->faults_injected,
+	       (unsigned long long)c->copy_failed);
 	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++)
 		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)
 			if (c->migrated[cb][mode] || c->failed[cb][mode])

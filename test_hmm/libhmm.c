@@ -318,6 +318,7 @@ const char *hmm_status_str(__u8 status)
 		[HMM_NC_PS_BUSY] = "busy",
 		[HMM_NC_PS_REFUSED] = "refused",
 		[HMM_NC_PS_WRITEBACK] = "writeback",
+		[HMM_NC_PS_COPY_FAILED] = "copy-failed",
 	};
 
 	if (status < ARRAY_SIZE(names))
@@ -396,4 +397,27 @@ int hmm_engine_get(int fd, struct hmm_nc_engine *out)
 int hmm_engine_reset(int fd)
 {
 	return hmm_engine_set(fd, 0, 0, 0, NULL);
+}
+
+int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
+		  struct hmm_nc_fault *out)
+{
+	struct hmm_nc_fault cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.point = point;
+	cmd.skip = skip;
+	cmd.times = times;
+	if (ioctl(fd, HMM_NC_FAULT_SET, &cmd) < 0)
+		return -errno;
+	if (out)
+		*out = cmd;
+	return 0;
+}
+
+int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->point = point;
+	return ioctl(fd, HMM_NC_FAULT_GET, out) < 0 ? -errno : 0;
 }

@@ -112,4 +112,13 @@ int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
 int hmm_engine_get(int fd, struct hmm_nc_engine *out);
 int hmm_engine_reset(int fd);
 
+/*
+ * Fault injection on this open file (HMM_NC_FAULT_*): at point, let skip
+ * events succeed, then fail the next times ones; times 0 disarms. out
+ * (the point as it now stands) may be NULL.
+ */
+int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
+		  struct hmm_nc_fault *out);
+int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
+
 #endif /* _LIBHMM_H */

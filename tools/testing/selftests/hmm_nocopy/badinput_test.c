@@ -55,6 +55,10 @@ static const struct ioctl_desc ioctls[] = {
 	  sizeof(struct hmm_nc_rf_migrate), false, false },
 	{ "RF_STATE", HMM_NC_RF_STATE,
 	  sizeof(struct hmm_nc_rf_state), false, false },
+	{ "FAULT_SET", HMM_NC_FAULT_SET,
+	  sizeof(struct hmm_nc_fault), false, false },
+	{ "FAULT_GET", HMM_NC_FAULT_GET,
+	  sizeof(struct hmm_nc_fault), false, false },
 };
 
 FIXTURE(badinput) {
@@ -129,14 +133,14 @@ TEST_F(badinput, read_only_command_is_efault)
 	struct hmm_dmirror_cmd *cmd;
 	static const unsigned long reqs[] = {
 		HMM_DMIRROR_READ, HMM_DMIRROR_SNAPSHOT, HMM_NC_GET_COUNTERS,
-		HMM_NC_ENGINE_GET, HMM_NC_RF_STATE,
+		HMM_NC_ENGINE_GET, HMM_NC_RF_STATE, HMM_NC_FAULT_GET,
 	};
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
 		cmd = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
 		ASSERT_NE(NULL, cmd);
-		if (_IOC_SIZE(reqs[i]) == sizeof(*cmd)) {
+		if (_IOC_NR(reqs[i]) < HMM_NC_CMD_BASE) {	/* base */
 			cmd->addr = (uintptr_t)self->buf;
 			cmd->ptr = (uintptr_t)self->mirror;
 			cmd->npages = BUF_PAGES;
@@ -203,6 +207,7 @@ TEST_F(badinput, unknown_flags_and_reserved_fields_are_einval)
 	struct hmm_nc_file_cmd file;
 	struct hmm_nc_engine engine;
 	struct hmm_nc_rf_hold hold;
+	struct hmm_nc_fault fault;
 
 	memset(&counters, 0, sizeof(counters));
 	counters.flags = ~HMM_NC_COUNTERS_FLAGS;
@@ -243,6 +248,22 @@ TEST_F(badinput, unknown_flags_and_reserved_fields_are_einval)
 	hold.flags = 0;
 	hold.reserved[2] = 1;
 	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_RF_HOLD, &hold));
+
+	memset(&fault, 0, sizeof(fault));
+	fault.flags = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_FAULT_SET, &fault));
+	fault.flags = 0;
+	fault.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_FAULT_SET, &fault));
+	fault.reserved[1] = 0;
+	fault.point = HMM_NC_FAULT_COUNT;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_FAULT_SET, &fault));
+	fault.point = HMM_NC_FAULT_DMA;
+	fault.times = 1;
+	EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_FAULT_GET, &fault));
+	/* Nothing was armed by any of these. */
+	EXPECT_EQ(0, hmm_fault_get(self->fd, HMM_NC_FAULT_DMA, &fault));
+	EXPECT_EQ(0, fault.times);
 }
 
 /* Start of the first mapping named name in /proc/self/maps, or NULL. */

@@ -1,8 +1,402 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stress.*: placeholder, filled in by the next commit.
+ * stress.fault_*: the error paths of every migration command, run on
+ * purpose with the device's fault switch (HMM_NC_FAULT_SET): a device
+ * page, a system page or a DMA copy that fails. Each failure reaches the
+ * caller (an errno, cpages, or a page status), the pages it hit stay
+ * where they were with their data, the rest of the command does what the
+ * uapi header says, and the device works again once the switch is spent.
+ * The runner checks after each test that nothing stayed locked or taken
+ * and that every device page came back.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "hmm_harness.h"
 #include "libhmm.h"
+
+#define NPAGES		64
+#define BATCH		16	/* pages per batch where a test sets it */
+#define SEED		0x5eed
+
+/* What every test starts from; the helpers take it. */
+struct fault_env {
+	int fd;
+	size_t ps;
+	char *buf;		/* NPAGES of pattern */
+	char *mirror;
+	__u64 pfn[NPAGES];	/* where buf's pages were before */
+	struct hmm_nc_counters before;
+};
+
+FIXTURE(stress) {
+	struct fault_env e;
+};
+
+FIXTURE_SETUP(stress)
+{
+	self->e.fd = hmm_open(0);
+	if (self->e.fd < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
+		     strerror(-self->e.fd));
+	self->e.ps = hmm_page_size();
+	self->e.buf = hmm_map_anon(NPAGES * self->e.ps, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->e.buf);
+	self->e.mirror = malloc(NPAGES * self->e.ps);
+	ASSERT_NE(NULL, self->e.mirror);
+	hmm_fill(self->e.buf, NPAGES * self->e.ps, SEED);
+	ASSERT_EQ(0, hmm_pagemap(self->e.buf, NPAGES, self->e.pfn));
+	ASSERT_EQ(0, hmm_counters(self->e.fd, false, &self->e.before));
+}
+
+/* Closing the file disarms its switches; the engine is the device's. */
+FIXTURE_TEARDOWN(stress)
+{
+	hmm_engine_reset(self->e.fd);
+	close(self->e.fd);
+	free(self->e.mirror);
+	hmm_unmap(self->e.buf, NPAGES * self->e.ps);
+}
+
+/* This device's counters now, less what they were at set-up. */
+static struct hmm_nc_counters delta(struct __test_metadata *_metadata,
+				    struct fault_env *env)
+{
+	struct hmm_nc_counters now, d;
+
+	EXPECT_EQ(0, hmm_counters(env->fd, false, &now));
+	hmm_counters_delta(&env->before, &now, &d);
+	return d;
+}
+
+/* A bitmap of the pages of buf that are on this device. */
+static __u64 on_device(struct __test_metadata *_metadata,
+		       struct fault_env *env)
+{
+	__u8 prot[NPAGES];
+	__u64 map = 0;
+	int i;
+
+	EXPECT_EQ(0, hmm_snapshot(env->fd, env->buf, NPAGES, prot));
+	for (i = 0; i < NPAGES; i++)
+		if (prot[i] & HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL)
+			map |= 1ULL << i;
+	return map;
+}
+
+/* Pages [first, first + n) of a bitmap of NPAGES. */
+static __u64 pages(int first, int n)
+{
+	return (n >= 64 ? ~0ULL : (1ULL << n) - 1) << first;
+}
+
+/* A bitmap of the pages of buf that left the frame they had at set-up. */
+static __u64 pages_moved(struct __test_metadata *_metadata,
+			 struct fault_env *env)
+{
+	__u64 now[NPAGES], map = 0;
+	int i;
+
+	EXPECT_EQ(0, hmm_pagemap(env->buf, NPAGES, now));
+	for (i = 0; i < NPAGES; i++)
+		if (hmm_pm_pfn(now[i]) != hmm_pm_pfn(env->pfn[i]))
+			map |= 1ULL << i;
+	return map;
+}
+
+/* A bitmap of the pages whose status is st. */
+static __u64 with_status(const __u8 *status, __u8 st)
+{
+	__u64 map = 0;
+	int i;
+
+	for (i = 0; i < NPAGES; i++)
+		if (status[i] == st)
+			map |= 1ULL << i;
+	return map;
+}
+
+static void arm(struct __test_metadata *_metadata, int fd, __u32 point,
+		__u32 skip, __u32 times)
+{
+	ASSERT_EQ(0, hmm_fault_set(fd, point, skip, times, NULL));
+}
+
+/* The switch was spent: every failure it was armed for was made. */
+static void assert_spent(struct __test_metadata *_metadata, int fd,
+			 __u32 point, __u64 injected)
+{
+	struct hmm_nc_fault f;
+
+	ASSERT_EQ(0, hmm_fault_get(fd, point, &f));
+	EXPECT_EQ(0, f.skip);
+	EXPECT_EQ(0, f.times);
+	EXPECT_EQ(injected, f.injected);
+}
+
+static void assert_intact(struct __test_metadata *_metadata,
+			  struct fault_env *env)
+{
+	EXPECT_EQ(-1, hmm_verify(env->buf, NPAGES * env->ps, SEED));
+}
+
+static int to_device(struct fault_env *env)
+{
+	return hmm_cmd(env->fd, HMM_DMIRROR_MIGRATE_TO_DEV, env->buf,
+		       env->mirror, NPAGES, NULL);
+}
+
+static int nocopy(struct fault_env *env, __u8 *status,
+		  struct hmm_nc_migrate_cmd *out)
+{
+	return hmm_migrate_anon(env->fd, env->buf, NPAGES,
+				HMM_NC_MODE_SYNC_NO_COPY, 0, status, out);
+}
+
+/*
+ * Pages 8..11 get no device page: they stay in system memory, the
+ * command says ENOENT (a page did not end up on the device), the others
+ * move, and all read back intact.
+ */
+TEST_F(stress, fault_devmem_alloc_fails_pages_stay_in_system_enoent)
+{
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DEVMEM, 8, 4);
+	EXPECT_EQ(-ENOENT, to_device(&self->e));
+	EXPECT_EQ(~pages(8, 4), on_device(_metadata, &self->e));
+	EXPECT_EQ(4, delta(_metadata, &self->e).faults_injected);
+	assert_spent(_metadata, self->e.fd, HMM_NC_FAULT_DEVMEM, 4);
+	assert_intact(_metadata, &self->e);
+}
+
+/*
+ * Pages 3..6 get no system page on the way back: cpages counts the 60
+ * that came back, the 4 stay on the device, and a CPU access (which
+ * never fails on purpose) still brings them back intact.
+ */
+TEST_F(stress, fault_sysmem_alloc_fails_pages_stay_on_device)
+{
+	struct hmm_dmirror_cmd out;
+
+	ASSERT_EQ(0, to_device(&self->e));
+	ASSERT_EQ(~0ULL, on_device(_metadata, &self->e));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 3, 4);
+	EXPECT_EQ(0, hmm_cmd(self->e.fd, HMM_DMIRROR_MIGRATE_TO_SYS, self->e.buf,
+			     self->e.mirror, NPAGES, &out));
+	EXPECT_EQ(NPAGES - 4, out.cpages);
+	EXPECT_EQ(pages(3, 4), on_device(_metadata, &self->e));
+	assert_spent(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 4);
+	assert_intact(_metadata, &self->e);
+	EXPECT_EQ(0, on_device(_metadata, &self->e));
+}
+
+/*
+ * The second batch's DMA copy fails on the way to the device: that
+ * batch stays in system memory, the command stops with EIO, the first
+ * batch is on the device, the last two were not tried. Once the switch
+ * is spent the same command moves everything.
+ */
+TEST_F(stress, fault_dma_fails_batch_to_device_stays_eio)
+{
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
+	EXPECT_EQ(-EIO, to_device(&self->e));
+	EXPECT_EQ(pages(0, BATCH), on_device(_metadata, &self->e));
+	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
+	assert_spent(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1);
+	EXPECT_EQ(0, to_device(&self->e));
+	EXPECT_EQ(~0ULL, on_device(_metadata, &self->e));
+	assert_intact(_metadata, &self->e);
+}
+
+/*
+ * The second batch's copy fails on the way back: it stays on the device
+ * with its data, the first batch is back, the rest not tried.
+ */
+TEST_F(stress, fault_dma_fails_batch_to_system_stays_on_device_eio)
+{
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
+	ASSERT_EQ(0, to_device(&self->e));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
+	EXPECT_EQ(-EIO, hmm_cmd(self->e.fd, HMM_DMIRROR_MIGRATE_TO_SYS,
+				self->e.buf, self->e.mirror, NPAGES, NULL));
+	EXPECT_EQ(~pages(0, BATCH), on_device(_metadata, &self->e));
+	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
+	assert_intact(_metadata, &self->e);
+}
+
+/*
+ * NO_COPY: the engine copies a batch before any state moves, so a copy
+ * that fails leaves the whole batch in its old pages (same frames, same
+ * data); the batch before it moved, the ones after are untouched.
+ */
+TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
+{
+	__u8 status[NPAGES];
+
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
+	EXPECT_EQ(-EIO, nocopy(&self->e, status, NULL));
+	EXPECT_EQ(pages(0, BATCH), with_status(status, HMM_NC_PS_MOVED));
+	EXPECT_EQ(pages(BATCH, BATCH),
+		  with_status(status, HMM_NC_PS_COPY_FAILED));
+	EXPECT_EQ(pages(2 * BATCH, NPAGES - 2 * BATCH),
+		  with_status(status, HMM_NC_PS_UNTOUCHED));
+	EXPECT_EQ(pages(0, BATCH), pages_moved(_metadata, &self->e));
+	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
+	assert_intact(_metadata, &self->e);
+}
+
+/*
+ * A per-page engine copies each page right before its state moves: a
+ * failed copy leaves just that page, the rest of the batch moves, and
+ * the command still says EIO.
+ */
+TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
+{
+	__u8 status[NPAGES];
+
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
+				    NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 5, 2);
+	EXPECT_EQ(-EIO, nocopy(&self->e, status, NULL));
+	EXPECT_EQ(pages(5, 2), with_status(status, HMM_NC_PS_COPY_FAILED));
+	EXPECT_EQ(~pages(5, 2), with_status(status, HMM_NC_PS_MOVED));
+	EXPECT_EQ(~pages(5, 2), pages_moved(_metadata, &self->e));
+	EXPECT_EQ(2, delta(_metadata, &self->e).copy_failed);
+	assert_intact(_metadata, &self->e);
+}
+
+/* No destination page: that page says NOMEM and stays; not an error. */
+TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
+{
+	struct hmm_nc_migrate_cmd out;
+	__u8 status[NPAGES];
+
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 0, 3);
+	EXPECT_EQ(0, nocopy(&self->e, status, &out));
+	EXPECT_EQ(NPAGES - 3, out.moved);
+	EXPECT_EQ(pages(0, 3), with_status(status, HMM_NC_PS_NOMEM));
+	EXPECT_EQ(~pages(0, 3), pages_moved(_metadata, &self->e));
+	assert_intact(_metadata, &self->e);
+}
+
+/* A shmem file of NPAGES pages with the pattern, mapped shared. */
+static char *shmem_file(struct __test_metadata *_metadata,
+			struct fault_env *env, int *fdp)
+{
+	size_t size = NPAGES * env->ps;
+	int fd = memfd_create("hmm_fault", MFD_CLOEXEC);
+	char *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)size, pwrite(fd, env->buf, size, 0));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Only mapped pages migrate: fault them in. */
+	EXPECT_EQ(-1, hmm_verify(p, size, SEED));
+	*fdp = fd;
+	return p;
+}
+
+/* The file reads back right through read() as well as the mapping. */
+static void assert_file_intact(struct __test_metadata *_metadata,
+			       struct fault_env *env, int fd,
+			       const char *p)
+{
+	size_t size = NPAGES * env->ps;
+
+	EXPECT_EQ(-1, hmm_verify(p, size, SEED));
+	memset(env->mirror, 0, size);
+	EXPECT_EQ((ssize_t)size, pread(fd, env->mirror, size, 0));
+	EXPECT_EQ(-1, hmm_verify(env->mirror, size, SEED));
+}
+
+static __u64 file_status(const struct hmm_nc_file_page *rec, __u8 st)
+{
+	__u64 map = 0;
+	int i;
+
+	for (i = 0; i < NPAGES; i++)
+		if (rec[i].status == st)
+			map |= 1ULL << i;
+	return map;
+}
+
+/*
+ * Page cache, NO_COPY: the first batch's copy fails, so no page of it
+ * changes its cache slot or its data (read() and the mapping agree); the
+ * command says EIO and tried nothing after. Spent, the switch lets the
+ * same command move every page.
+ */
+TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
+{
+	struct hmm_nc_file_page rec[NPAGES];
+	struct hmm_nc_file_cmd out;
+	int i, file;
+	char *p;
+
+	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, 1);
+	EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
+					 HMM_NC_MODE_SYNC_NO_COPY, 0, rec,
+					 NULL));
+	EXPECT_EQ(pages(0, BATCH), file_status(rec, HMM_NC_PS_COPY_FAILED));
+	EXPECT_EQ(pages(BATCH, NPAGES - BATCH),
+		  file_status(rec, HMM_NC_PS_UNTOUCHED));
+	for (i = 0; i < BATCH; i++)
+		EXPECT_EQ(0, rec[i].new_pfn) TH_LOG("page %d", i);
+	assert_file_intact(_metadata, &self->e, file, p);
+
+	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
+				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
+	EXPECT_EQ(NPAGES, out.moved);
+	assert_file_intact(_metadata, &self->e, file, p);
+	munmap(p, NPAGES * self->e.ps);
+	close(file);
+}
+
+/* Page cache: no destination for pages 2 and 3, which say NOMEM. */
+TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
+{
+	struct hmm_nc_file_page rec[NPAGES];
+	struct hmm_nc_file_cmd out;
+	int file;
+	char *p;
+
+	p = shmem_file(_metadata, &self->e, &file);
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 2, 2);
+	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
+				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
+	EXPECT_EQ(NPAGES - 2, out.moved);
+	EXPECT_EQ(pages(2, 2), file_status(rec, HMM_NC_PS_NOMEM));
+	EXPECT_EQ(~pages(2, 2), file_status(rec, HMM_NC_PS_MOVED));
+	assert_file_intact(_metadata, &self->e, file, p);
+	munmap(p, NPAGES * self->e.ps);
+	close(file);
+}
+
+/*
+ * A switch belongs to the file it was armed on: another open file of
+ * the same device never meets its failures, and closing the file
+ * disarms it.
+ */
+TEST_F(stress, fault_switch_belongs_to_its_open_file)
+{
+	int other = hmm_open(0);
+
+	ASSERT_LE(0, other);
+	arm(_metadata, other, HMM_NC_FAULT_DMA, 0, 1000);
+	arm(_metadata, other, HMM_NC_FAULT_DEVMEM, 0, 1000);
+	EXPECT_EQ(0, to_device(&self->e));
+	EXPECT_EQ(~0ULL, on_device(_metadata, &self->e));
+	EXPECT_EQ(0, delta(_metadata, &self->e).faults_injected);
+	close(other);
+	assert_intact(_metadata, &self->e);
+}
 
 HMM_TEST_MAIN
