@@ -15,6 +15,8 @@
  *       reader, not even a lockless read(), can see a page before its
  *       data is there)
  *   each page's state moves through its own mapping's migrate_folio
+ *       (a per-page engine copies each page right before, instead of
+ *       the batch copy above)
  *   the old page forgets its mapping, as move_to_new_folio() does
  *   migrate_vma_finalize() remaps, puts the new pages on the LRU,
  *       unlocks and drops the old pages
@@ -131,37 +133,51 @@ static void dmirror_file_alloc(struct dmirror_job *job,
 	}
 }
 
-/* One page's state, through its own callback in the job's mode. */
-static void dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
-				  struct hmm_nc_file_page *r)
+/*
+ * One page's state, through its own callback in the job's mode; a
+ * per-page engine copies the page first. -EIO: that copy failed and the
+ * page stayed.
+ */
+static int dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
+				 struct hmm_nc_file_page *r)
 {
-	struct folio *src = page_folio(migrate_pfn_to_page(job->src[i]));
-	struct folio *dst = page_folio(migrate_pfn_to_page(job->dst[i]));
+	struct page *spage = migrate_pfn_to_page(job->src[i]);
+	struct page *dpage = migrate_pfn_to_page(job->dst[i]);
+	struct folio *src = page_folio(spage);
+	struct folio *dst = page_folio(dpage);
 	int ret;
 
+	if (dmirror_job_engine_page(job, dpage, spage)) {
+		dmirror_job_copy_failed(job, i);
+		r->status = HMM_NC_PS_COPY_FAILED;
+		return -EIO;
+	}
 	ret = dmirror_cache_migrate(folio_mapping(src), dst, src, job->kmode);
 	r->result = ret;
 	if (ret == MIGRATEPAGE_SUCCESS) {
 		dmirror_cache_forget(src);
 		flush_dcache_folio(dst);
 		r->status = HMM_NC_PS_MOVED;
-		return;
+		return 0;
 	}
 	/* Finalize puts the old page back in place. */
 	job->src[i] &= ~MIGRATE_PFN_MIGRATE;
 	r->status = ret == -EAGAIN ? HMM_NC_PS_BUSY : HMM_NC_PS_REFUSED;
 	if (ret == -EINVAL)
 		dmirror_count_add(job->mdevice, refusals, 1);
+	return 0;
 }
 
-static void dmirror_file_move_state(struct dmirror_job *job,
-				    struct hmm_nc_file_page *rec)
+static int dmirror_file_move_state(struct dmirror_job *job,
+				   struct hmm_nc_file_page *rec)
 {
 	unsigned long i;
+	int ret = 0;
 
 	for (i = 0; i < job->args.npages; i++)
 		if (migrate_pfn_to_page(job->dst[i]))
-			dmirror_file_move_one(job, i, &rec[i]);
+			ret = dmirror_file_move_one(job, i, &rec[i]) ?: ret;
+	return ret;
 }
 
 /* The batch's copy failed: none of its pages moves. */
@@ -281,7 +297,7 @@ static int dmirror_batch_file(struct dmirror_job *job,
 	else if (fm->kernel_pages)
 		dmirror_file_kernel_pages(job, rec);
 	else
-		dmirror_file_move_state(job, rec);
+		ret = dmirror_file_move_state(job, rec);
 	dmirror_file_account(job, rec);
 	dmirror_job_finalize(job);
 	return ret;
@@ -358,6 +374,8 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	if (ret)
 		return ret;
 	fm.kernel_pages = cmd->flags & HMM_NC_FILE_KERNEL_PAGES;
+	/* The kernel's own path moves the batch's state in one call. */
+	job.copy_each = !fm.kernel_pages;
 	job.start = cmd->addr;
 	job.mode = cmd->mode;
 	job.kmode = kmode;

@@ -460,13 +460,14 @@ struct hmm_nc_file_page {
  * fields zero) when it is done.
  *
  * HMM_NC_ENGINE_PER_PAGE: one copy operation per page instead of one per
- * batch. HMM_NC_MIGRATE_ANON under NO_COPY then copies each page right
- * before its state moves (a probe primes it there instead), so a failed
- * copy can still leave that page where it is. The other workflows (MIGRATE_TO_DEV/SYS and
- * CPU faults, whose state moves for the whole batch in one
- * migrate_vma_pages() call; page-cache and refusal batches) issue one
- * operation per page where they would issue one for the batch. Each
- * operation is counted in hmm_nc_counters.batches.
+ * batch. HMM_NC_MIGRATE_ANON and HMM_NC_MIGRATE_FILE under NO_COPY then
+ * copy each page right before its state moves (a probe primes it there
+ * instead), so a failed copy can still leave that page where it is. The
+ * other workflows (MIGRATE_TO_DEV/SYS, CPU faults and
+ * HMM_NC_FILE_KERNEL_PAGES, whose state moves for the whole batch in one
+ * migrate_vma_pages() call; refusal batches) issue one operation per
+ * page where they would issue one for the batch. Each operation is
+ * counted in hmm_nc_counters.batches.
  *
  * batch_pages: the most pages a migration puts in one batch (pages
  * locked and unmapped together), 1..HMM_NC_BATCH_PAGES; 0 stands for
@@ -526,8 +527,8 @@ struct hmm_nc_engine {
  *                       EIO after that batch: batches before it have
  *                       moved, batches after it are not tried. With a
  *                       per-page engine (HMM_NC_ENGINE_PER_PAGE),
- *                       HMM_NC_MIGRATE_ANON copies each page in an
- *                       operation of its own: only the failed pages
+ *                       HMM_NC_MIGRATE_ANON and _FILE copy each page in
+ *                       an operation of its own: only the failed pages
  *                       stay, the rest of their batch moves. Pages that
  *                       stay are HMM_NC_PS_COPY_FAILED in the status
  *                       arrays and counted in hmm_nc_counters.copy_failed.

@@ -360,6 +360,32 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	close(file);
 }
 
+/*
+ * Page cache with a per-page engine: the failed page keeps its cache
+ * slot and data, the rest of the batch moves, the command says EIO.
+ */
+TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
+{
+	struct hmm_nc_file_page rec[NPAGES];
+	int file;
+	char *p;
+
+	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
+				    NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 9, 1);
+	EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
+					 HMM_NC_MODE_SYNC_NO_COPY, 0, rec,
+					 NULL));
+	EXPECT_EQ(pages(9, 1), file_status(rec, HMM_NC_PS_COPY_FAILED));
+	EXPECT_EQ(~pages(9, 1), file_status(rec, HMM_NC_PS_MOVED));
+	EXPECT_EQ(0, rec[9].new_pfn);
+	EXPECT_EQ(1, delta(_metadata, &self->e).copy_failed);
+	assert_file_intact(_metadata, &self->e, file, p);
+	munmap(p, NPAGES * self->e.ps);
+	close(file);
+}
+
 /* Page cache: no destination for pages 2 and 3, which say NOMEM. */
 TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 {
