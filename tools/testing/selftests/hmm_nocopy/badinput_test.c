@@ -20,7 +20,7 @@
 #define SEED		0x6261640a
 
 struct ioctl_desc {
-	const char *name;
+	char name[24];	/* an array: gcc cannot think it NULL */
 	unsigned long req;
 	size_t size;
 	bool mirror;	/* names addresses of the opener's address space */
@@ -105,23 +105,23 @@ static int raw_ioctl(int fd, unsigned long req, void *arg)
 
 TEST_F(badinput, null_command_pointer_is_efault)
 {
-	unsigned int i;
+	const struct ioctl_desc *d;
 
-	for (i = 0; i < ARRAY_SIZE(ioctls); i++)
-		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, ioctls[i].req, NULL))
-			TH_LOG("%s", ioctls[i].name);
+	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++)
+		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, d->req, NULL))
+			TH_LOG("%s", d->name);
 }
 
 TEST_F(badinput, unmapped_command_pointer_is_efault)
 {
 	void *gone = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
-	unsigned int i;
+	const struct ioctl_desc *d;
 
 	ASSERT_NE(NULL, gone);
 	ASSERT_EQ(0, hmm_unmap(gone, self->ps));
-	for (i = 0; i < ARRAY_SIZE(ioctls); i++)
-		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, ioctls[i].req, gone))
-			TH_LOG("%s", ioctls[i].name);
+	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++)
+		EXPECT_EQ(-EFAULT, raw_ioctl(self->fd, d->req, gone))
+			TH_LOG("%s", d->name);
 }
 
 /*
