@@ -52,3 +52,40 @@ drop_kernel_camelcase() {
 		printf '%s\n' "$line"
 	done
 }
+
+# The first kernel source in the cache, and the first finished kernel
+# build (one being built has no Module.symvers yet).
+cached_src() {
+	local -a dirs=("$HMM_CACHE"/src/linux-source-6.1-*)
+	[[ -d ${dirs[0]} ]] && echo "${dirs[0]}"
+}
+
+cached_kbuild() {
+	local d
+	for d in "$HMM_CACHE"/kernel/*/; do
+		[[ -f $d/Module.symvers ]] && echo "$d" && return 0
+	done
+	return 0
+}
+
+# The module (with W=1), the tools and the selftests compile without a
+# single warning: a warning here is a bug report waiting to happen.
+test_lint_c_builds_without_warnings() {
+	local src kbuild tmp out rc=0
+	src=$(cached_src)
+	kbuild=$(cached_kbuild)
+	if [[ -z $src || -z $kbuild ]]; then
+		echo "no kernel source and build in $HMM_CACHE (run ./run_tests.sh once)"
+		return 4
+	fi
+	tmp=$(mktemp -d)
+	cp "$HMM_TOP"/lib/*.[ch] "$HMM_TOP"/lib/Kbuild "$tmp"/
+	mkdir "$tmp/bin"
+	out=$({ make -s -C "$kbuild" M="$tmp" W=1 modules &&
+		make -s -C "$HMM_TOP/test_hmm" OUTPUT="$tmp/bin" &&
+		make -s -C "$HMM_TOP/tools/testing/selftests/hmm_nocopy" \
+			KSRC="$src" OUTPUT="$tmp/bin"; } 2>&1) || rc=$?
+	rm -rf "$tmp"
+	assert_eq 0 "$rc" "build status: $out" || return 1
+	assert_not_contains "$out" "warning:" "compiler output"
+}
