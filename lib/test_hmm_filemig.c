@@ -86,6 +86,8 @@ static void dmirror_file_describe(struct page *spage,
 		r->flags |= HMM_NC_FP_DIRTY;
 	if (r->cb == HMM_NC_CB_BUFFER && folio_buffers(folio))
 		r->flags |= HMM_NC_FP_BUFFERS;
+	if (r->cb == HMM_NC_CB_FILEMAP && folio_get_private(folio))
+		r->flags |= HMM_NC_FP_PRIVATE;
 }
 
 /* A destination where the migration core would put one. */
@@ -232,7 +234,8 @@ static bool dmirror_file_slot_holds(struct folio *dst)
 
 /*
  * Check, while both pages are still locked, that the state came along:
- * dirtiness, buffer heads, the cache slot, the old page's mapping.
+ * dirtiness, buffer heads or iomap's private data, the cache slot, the
+ * old page's mapping.
  */
 static void dmirror_file_inspect(struct dmirror_job *job,
 				 struct hmm_nc_file_page *r, unsigned long i)
@@ -245,6 +248,10 @@ static void dmirror_file_inspect(struct dmirror_job *job,
 		r->flags |= HMM_NC_FP_DIRTY_KEPT;
 	if ((r->flags & HMM_NC_FP_BUFFERS) && dmirror_bh_moved(dst, src))
 		r->flags |= HMM_NC_FP_BH_MOVED;
+	/* Both pages are locked: nobody else attached or detached it. */
+	if ((r->flags & HMM_NC_FP_PRIVATE) && folio_get_private(dst) &&
+	    !folio_get_private(src))
+		r->flags |= HMM_NC_FP_PRIVATE_MOVED;
 	if (r->flags & HMM_NC_FP_ANON)
 		return;
 	if (dmirror_cache_forgotten(src))

@@ -446,6 +446,13 @@ struct hmm_nc_file_page {
 #define HMM_NC_FP_BH_MOVED	0x10U
 #define HMM_NC_FP_CACHED	0x20U	/* the cache slot holds the new page */
 #define HMM_NC_FP_OLD_CLEAR	0x40U	/* the old page has no mapping left */
+/*
+ * An iomap page (HMM_NC_CB_FILEMAP) with blocks smaller than the page
+ * had per-block state in its private data; PRIVATE_MOVED: the new page
+ * holds that same private data, the old page none.
+ */
+#define HMM_NC_FP_PRIVATE	0x80U
+#define HMM_NC_FP_PRIVATE_MOVED	0x100U
 
 #define HMM_NC_FILE_BASE	(HMM_NC_CMD_BASE + 0x20)
 #define HMM_NC_MIGRATE_FILE \

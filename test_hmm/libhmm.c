@@ -3,6 +3,7 @@
  * libhmm: device access, buffers, patterns and page identity for the
  * test_hmm selftests and tools.
  */
+#define _GNU_SOURCE		/* O_TMPFILE */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/loop.h>
 
 #include "libhmm.h"
 
@@ -420,4 +422,66 @@ int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out)
 	memset(out, 0, sizeof(*out));
 	out->point = point;
 	return ioctl(fd, HMM_NC_FAULT_GET, out) < 0 ? -errno : 0;
+}
+
+/* An unnamed file of size bytes in dir, gone with its last reference. */
+static int hmm_loop_image(const char *dir, long long size)
+{
+	int img = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (img < 0)
+		return -errno;
+	if (ftruncate(img, size)) {
+		close(img);
+		return -errno;
+	}
+	return img;
+}
+
+/*
+ * Bind img to a free loop device; another process may take the device
+ * we were told is free before we do (EBUSY): ask again.
+ */
+static int hmm_loop_bind(int img, char *path, size_t len)
+{
+	struct loop_info64 info = { .lo_flags = LO_FLAGS_AUTOCLEAR };
+	int ctl, nr, loop, tries, ret = -EBUSY;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	for (tries = 0; tries < 16 && ret == -EBUSY; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			ret = -errno;
+			break;
+		}
+		snprintf(path, len, "/dev/loop%d", nr);
+		loop = open(path, O_RDWR | O_CLOEXEC);
+		if (loop < 0) {
+			ret = -errno;
+			break;
+		}
+		ret = ioctl(loop, LOOP_SET_FD, img) ? -errno : loop;
+		if (ret >= 0 && ioctl(loop, LOOP_SET_STATUS64, &info)) {
+			ret = -errno;
+			ioctl(loop, LOOP_CLR_FD, 0);
+		}
+		if (ret < 0)
+			close(loop);
+	}
+	close(ctl);
+	return ret;
+}
+
+int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
+{
+	int img, loop;
+
+	img = hmm_loop_image(dir, size);
+	if (img < 0)
+		return img;
+	loop = hmm_loop_bind(img, path, len);
+	close(img);
+	return loop;
 }

@@ -121,4 +121,14 @@ int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 		  struct hmm_nc_fault *out);
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 
+/*
+ * A loop device of its own for a test's file system: a free one (never
+ * one somebody else uses, so the tests can run on a real machine), over
+ * an unnamed sparse file of size bytes in directory dir. Its path goes
+ * to path[len]. Returns the open device, or -errno. The device detaches
+ * itself once it is closed and nothing mounted uses it any more.
+ */
+#define HMM_LOOP_PATH_LEN	32
+int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
+
 #endif /* _LIBHMM_H */

@@ -44,8 +44,8 @@
 #define BACK_DIR	"/tmp/hmm_back"
 #define XFS_DIR		"/tmp/hmm_xfs"
 #define XFS_BACK	"/tmp/hmm_xfs_back"
-#define XFS_IMAGE	XFS_BACK "/xfs.img"
-#define XFS_DISK	"/dev/loop1"
+#define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
+#define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
 #define BRD_MODULE	"/lib/modules/kernel/brd.ko"
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
@@ -312,14 +312,22 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 
 /* file: tmpfs (shmem), whose callback is migrate_folio(). */
 
+/* An XFS of the test's own: a loop device over a file on a tmpfs. */
+struct xfs_disk {
+	bool backed;		/* the tmpfs is mounted on XFS_BACK */
+	bool mounted;		/* the XFS is mounted on XFS_DIR */
+	int loop;		/* the loop device, or -1 */
+	char path[HMM_LOOP_PATH_LEN];
+};
+
 FIXTURE(file) {
 	struct env e;
-	bool xfs;	/* an XFS on a loop device is set up */
-	bool xfs_mounted;
+	struct xfs_disk xfs;
 };
 
 FIXTURE_SETUP(file)
 {
+	self->xfs.loop = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
@@ -331,13 +339,13 @@ FIXTURE_SETUP(file)
 	}
 }
 
-static void xfs_done(bool *xfs, bool *mounted);
+static void xfs_done(struct xfs_disk *x);
 
 FIXTURE_TEARDOWN(file)
 {
 	close(self->e.dev);
 	umount2(FILE_DIR, MNT_DETACH);
-	xfs_done(&self->xfs, &self->xfs_mounted);
+	xfs_done(&self->xfs);
 }
 
 /*
@@ -757,62 +765,66 @@ static const char *xfs_missing(void)
 	return NULL;
 }
 
-/* A fresh XFS on XFS_DIR. */
-static void xfs_mount(struct __test_metadata *_metadata, bool *xfs,
-		      bool *mounted)
+/* A fresh XFS with blocks of bsize bytes on XFS_DIR. */
+static void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
+		      unsigned int bsize)
 {
-	int fd;
+	char cmd[128];
 
 	ASSERT_EQ(0, mount_tmpfs(XFS_BACK, "size=1g"));
-	*xfs = true;
-	fd = open(XFS_IMAGE, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", XFS_IMAGE, strerror(errno));
-	ASSERT_EQ(0, ftruncate(fd, 384L << 20));
-	close(fd);
-	ASSERT_EQ(0, run("losetup -d " XFS_DISK " 2>/dev/null; losetup "
-			 XFS_DISK " " XFS_IMAGE));
-	ASSERT_EQ(0, run("/sbin/mkfs.xfs -q -f " XFS_DISK " >/dev/null"));
+	x->backed = true;
+	x->loop = hmm_loop_attach(XFS_BACK, 384LL << 20, x->path,
+				  sizeof(x->path));
+	ASSERT_LE(0, x->loop) TH_LOG("no loop device: %s", strerror(-x->loop));
+	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.xfs -q -f -b size=%u %s >/dev/null",
+		 bsize, x->path);
+	ASSERT_EQ(0, run(cmd));
 	mkdir(XFS_DIR, 0755);
 	umount2(XFS_DIR, MNT_DETACH);
-	ASSERT_EQ(0, mount(XFS_DISK, XFS_DIR, "xfs", 0, NULL))
-		TH_LOG("mount %s: %s", XFS_DISK, strerror(errno));
-	*mounted = true;
+	ASSERT_EQ(0, mount(x->path, XFS_DIR, "xfs", 0, NULL))
+		TH_LOG("mount %s: %s", x->path, strerror(errno));
+	x->mounted = true;
 }
 
 /*
- * After a failed assertion the test may still hold the file open: the
- * file system goes when the test's process does, the loop device after
- * it (losetup -d of a busy device clears it on its last close).
+ * After a failed assertion the test may still hold a file open: the
+ * file system goes when the test's process does, and the loop device
+ * (set to clear itself) with it.
  */
-static void xfs_done(bool *xfs, bool *mounted)
+static void xfs_done(struct xfs_disk *x)
 {
-	if (*mounted)
+	if (x->mounted)
 		umount2(XFS_DIR, MNT_DETACH);
-	*mounted = false;
-	if (!*xfs)
-		return;
-	run("losetup -d " XFS_DISK " 2>/dev/null");
-	umount2(XFS_BACK, MNT_DETACH);
-	*xfs = false;
+	x->mounted = false;
+	if (x->loop >= 0)
+		close(x->loop);
+	x->loop = -1;
+	if (x->backed)
+		umount2(XFS_BACK, MNT_DETACH);
+	x->backed = false;
 }
 
 /* Unmount and check the file system: xfs_repair -n finds nothing. */
-static void assert_xfs_clean(struct __test_metadata *_metadata, bool *mounted)
+static void assert_xfs_clean(struct __test_metadata *_metadata,
+			     struct xfs_disk *x)
 {
+	char cmd[128];
+
 	ASSERT_EQ(0, umount(XFS_DIR)) TH_LOG("umount: %s", strerror(errno));
-	*mounted = false;
-	ASSERT_EQ(0, run("/sbin/xfs_repair -n " XFS_DISK " >/dev/null 2>&1"))
-		TH_LOG("%s: xfs_repair -n found errors", XFS_DISK);
+	x->mounted = false;
+	snprintf(cmd, sizeof(cmd), "/sbin/xfs_repair -n %s >/dev/null 2>&1",
+		 x->path);
+	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: xfs_repair -n found errors", x->path);
 }
 
 /* Why XFS cannot be had here, or NULL with a fresh XFS mounted. */
-static const char *xfs_begin(struct __test_metadata *_metadata, bool *xfs,
-			     bool *mounted)
+static const char *xfs_begin(struct __test_metadata *_metadata,
+			     struct xfs_disk *x, unsigned int bsize)
 {
 	const char *why = xfs_missing();
 
 	if (!why)
-		xfs_mount(_metadata, xfs, mounted);
+		xfs_mount(_metadata, x, bsize);
 	return why;
 }
 
@@ -829,7 +841,7 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	const char *why;
 	int fd;
 
-	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
 	fd = make_file(_metadata, XFS_DIR "/dirty", npages, ps, 190);
@@ -851,7 +863,7 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 190);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs_mounted);
+	assert_xfs_clean(_metadata, &self->xfs);
 }
 
 /*
@@ -866,7 +878,7 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	const char *why;
 	int fd;
 
-	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
 	fd = make_file(_metadata, XFS_DIR "/clean", npages, ps, 200);
@@ -891,7 +903,7 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 210);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs_mounted);
+	assert_xfs_clean(_metadata, &self->xfs);
 }
 
 /*
@@ -908,7 +920,7 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	const char *why;
 	int fd;
 
-	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
 	fd = make_file(_metadata, XFS_DIR "/probe", npages, ps, 220);
@@ -937,7 +949,82 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	EXPECT_EQ(0, d.pages_copied);
 	free(buf);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs_mounted);
+	assert_xfs_clean(_metadata, &self->xfs);
+}
+
+/*
+ * Page i of the sub-block test: seed 240 + i, as make_file() wrote it,
+ * but for its second block, rewritten from a page of seed 250 + i.
+ * tmp: a page of scratch.
+ */
+static void sub_block_page(char *page, char *tmp, size_t ps, size_t i)
+{
+	hmm_fill(page, ps, 240 + i);
+	hmm_fill(tmp, ps, 250 + i);
+	memcpy(page + XFS_SUB_BSIZE, tmp + XFS_SUB_BSIZE, XFS_SUB_BSIZE);
+}
+
+/* Page i of the file reads back as want. */
+static void assert_page_read(struct __test_metadata *_metadata, int fd,
+			     size_t i, size_t ps, const char *want)
+{
+	char *got = zalloc(_metadata, ps);
+
+	ASSERT_EQ((ssize_t)ps, pread(fd, got, ps, i * ps));
+	EXPECT_EQ(0, memcmp(got, want, ps)) TH_LOG("page %zu", i);
+	free(got);
+}
+
+/*
+ * XFS with 1 KiB blocks keeps per-block state (uptodate, dirty) in each
+ * page's private data. Pages with one block rewritten after writeback
+ * (so only that block is dirty) move under NO_COPY: the private data
+ * goes with them to the new page, the dirty block reaches the disk, the
+ * clean ones stay right.
+ */
+TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
+{
+	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	struct hmm_nc_file_page *recs;
+	char *p, *page, *tmp;
+	const char *why;
+	int fd;
+
+	why = xfs_begin(_metadata, &self->xfs, XFS_SUB_BSIZE);
+	if (why)
+		SKIP(return, "%s", why);
+	fd = make_file(_metadata, XFS_DIR "/blocks", npages, ps, 240);
+	ASSERT_EQ(0, fsync(fd));
+	page = zalloc(_metadata, ps);
+	tmp = zalloc(_metadata, ps);
+	for (i = 0; i < npages; i++) {
+		sub_block_page(page, tmp, ps, i);
+		ASSERT_EQ(XFS_SUB_BSIZE,
+			  pwrite(fd, page + XFS_SUB_BSIZE, XFS_SUB_BSIZE,
+				 i * ps + XFS_SUB_BSIZE));
+	}
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++)
+		assert_rec(_metadata, &recs[i], i, HMM_NC_CB_FILEMAP,
+			   HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+			   HMM_NC_FP_PRIVATE | HMM_NC_FP_PRIVATE_MOVED |
+			   HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR,
+			   recs[i].old_pfn, recs[i].new_pfn);
+	assert_cache_holds(_metadata, fd, p, npages);
+	munmap(p, size);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	for (i = 0; i < npages; i++) {
+		sub_block_page(page, tmp, ps, i);
+		assert_page_read(_metadata, fd, i, ps, page);
+	}
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
+		       npages);
+	free(page);
+	free(tmp);
+	close(fd);
+	assert_xfs_clean(_metadata, &self->xfs);
 }
 
 /* The control: under MIGRATE_SYNC filemap_migrate_folio() copies. */
@@ -948,7 +1035,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
 	const char *why;
 	int fd;
 
-	why = xfs_begin(_metadata, &self->xfs, &self->xfs_mounted);
+	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
 	fd = make_file(_metadata, XFS_DIR "/control", npages, ps, 230);
@@ -961,7 +1048,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
 	assert_on_disk(_metadata, fd, npages, ps, 230);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, SYNC, npages);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs_mounted);
+	assert_xfs_clean(_metadata, &self->xfs);
 }
 
 /*
