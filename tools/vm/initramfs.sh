@@ -66,7 +66,7 @@ initramfs_base() {
 	install -m 0644 "$HMM_VM_DIR/known-issues" "$root/etc/hmm/"
 	install -m 0644 "$ko" "$root/lib/modules/hmm/test_hmm.ko"
 	# The kernel's own modules of this build: its test_hmm.ko as a
-	# reference device, brd for RAM block devices.
+	# reference device.
 	find "$kbuild" -name '*.ko' -exec install -m 0644 {} "$root/lib/modules/kernel/" \;
 	cp -a "$tests"/. "$root/tests/"
 	cp -a "$bin"/. "$root/bin/"

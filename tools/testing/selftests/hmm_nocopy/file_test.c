@@ -3,8 +3,8 @@
  * file.*, bufferhead.*, huge.*: page-cache pages through the device's
  * NO_COPY workflow (HMM_NC_MIGRATE_FILE), which hands each page to its
  * own file system's migrate callback: shmem (migrate_folio), ext2/ext4
- * on a RAM disk (buffer_migrate_folio), XFS on a loop device
- * (filemap_migrate_folio), shmem THP and hugetlbfs.
+ * (buffer_migrate_folio) and XFS (filemap_migrate_folio), each on a
+ * free loop device of its own, shmem THP and hugetlbfs.
  *
  * Every migration is checked for the data (through the mapping, through
  * read(), and for disk file systems again after fsync + drop_caches
@@ -46,7 +46,7 @@
 #define XFS_BACK	"/tmp/hmm_xfs_back"
 #define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
-#define BRD_MODULE	"/lib/modules/kernel/brd.ko"
+#define IMG_DIR		"/tmp/hmm_bh_img"
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
 #ifndef FIFREEZE
@@ -1081,28 +1081,35 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 }
 
 /*
- * bufferhead: ext2 and ext4 on a RAM disk (brd) with 1 KiB blocks, so
- * each page carries four buffer heads; their callback is
- * buffer_migrate_folio().
+ * bufferhead: ext2 and ext4 with 1 KiB blocks, so each page carries four
+ * buffer heads; their callback is buffer_migrate_folio().
+ *
+ * Each file system is on a free loop device of the test's own, over an
+ * unnamed file on a tmpfs (IMG_DIR); the ext2_loop variant's file is on
+ * an ext2 of its own instead (BACK_DIR, itself on such a loop device),
+ * which a test can freeze to keep the loop device's writes, and so the
+ * pages' writeback, in flight.
  */
+struct bh_disks {
+	bool img_mounted;	/* the tmpfs on IMG_DIR */
+	bool back_mounted;	/* the backing ext2 on BACK_DIR */
+	int back;		/* the backing ext2's loop device, or -1 */
+	int loop;		/* the test's loop device, or -1 */
+	char back_path[HMM_LOOP_PATH_LEN];
+	char path[HMM_LOOP_PATH_LEN];
+};
 
 FIXTURE(bufferhead) {
 	struct env e;
 	bool mounted;
 	bool frozen;	/* the loop device's backing file system */
+	struct bh_disks d;
 };
 
-/*
- * A file system on a RAM disk, or on a loop device over an image file
- * on an ext2 of its own (backing), which a test can freeze to keep the
- * loop device's writes, and so the pages' writeback, in flight.
- */
 struct bh_fs {
 	const char *fstype;
-	const char *disk;
-	const char *mkfs;
-	const char *image;
-	const char *backing;
+	const char *mkfs;	/* the command, less the device */
+	bool backed;		/* on a backing ext2 that can be frozen */
 };
 
 FIXTURE_VARIANT(bufferhead) {
@@ -1110,88 +1117,81 @@ FIXTURE_VARIANT(bufferhead) {
 };
 
 FIXTURE_VARIANT_ADD(bufferhead, ext2) {
-	.fs = {
-		.fstype = "ext2",
-		.disk = "/dev/ram0",
-		.mkfs = "/sbin/mkfs.ext2 -q -F -b 1024 /dev/ram0 >/dev/null 2>&1",
-	},
+	.fs = { "ext2", "/sbin/mkfs.ext2 -q -F -b 1024", false },
 };
 
 FIXTURE_VARIANT_ADD(bufferhead, ext4) {
-	.fs = {
-		.fstype = "ext4",
-		.disk = "/dev/ram1",
-		.mkfs = "/sbin/mkfs.ext4 -q -F -b 1024 /dev/ram1 >/dev/null 2>&1",
-	},
+	.fs = { "ext4", "/sbin/mkfs.ext4 -q -F -b 1024", false },
 };
 
 FIXTURE_VARIANT_ADD(bufferhead, ext2_loop) {
-	.fs = {
-		.fstype = "ext2",
-		.disk = "/dev/loop0",
-		.mkfs = "/sbin/mkfs.ext2 -q -F -b 1024 /dev/loop0 >/dev/null 2>&1",
-		.image = BACK_DIR "/loop.img",
-		.backing = "/dev/ram2",
-	},
+	.fs = { "ext2", "/sbin/mkfs.ext2 -q -F -b 1024", true },
 };
 
-/* The RAM disks, made once per boot. */
-static int brd_ready(const char *disk)
+static int mkfs_on(const char *mkfs, const char *disk)
 {
-	if (!access(disk, F_OK))
-		return 0;
-	if (run("insmod " BRD_MODULE " rd_nr=3 rd_size=65536"))
-		return -ENODEV;
-	return access(disk, F_OK) ? -ENODEV : 0;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", mkfs, disk);
+	return run(cmd) ? -EIO : 0;
 }
 
-/* The ext2 that holds the loop device's image. */
-static int backing_ready(const struct bh_fs *v)
+/* The ext2 that holds the test's disk image, on BACK_DIR. */
+static int bh_backing(struct bh_disks *d)
 {
-	char cmd[128];
-
-	if (brd_ready(v->backing))
-		return -ENODEV;
+	d->back = hmm_loop_attach(IMG_DIR, 64LL << 20, d->back_path,
+				  sizeof(d->back_path));
+	if (d->back < 0)
+		return d->back;
+	if (mkfs_on("/sbin/mkfs.ext2 -q -F", d->back_path))
+		return -EIO;
 	mkdir(BACK_DIR, 0755);
 	umount2(BACK_DIR, MNT_DETACH);
-	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.ext2 -q -F %s >/dev/null 2>&1",
-		 v->backing);
-	if (run(cmd))
-		return -EIO;
-	return mount(v->backing, BACK_DIR, "ext2", 0, NULL) ? -errno : 0;
+	if (mount(d->back_path, BACK_DIR, "ext2", 0, NULL))
+		return -errno;
+	d->back_mounted = true;
+	return 0;
 }
 
-/* A 48 MiB image file behind the loop device. */
-static int loop_ready(const struct bh_fs *v)
+/* A fresh file system of kind v on BH_DIR. */
+static int bh_mount(struct bh_disks *d, const struct bh_fs *v)
 {
-	char cmd[128];
-	int fd;
+	int ret = mount_tmpfs(IMG_DIR, "size=256m");
 
-	if (backing_ready(v))
-		return -ENODEV;
-	fd = open(v->image, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, 48 << 20)) {
-		close(fd);
-		return -errno;
+	if (ret)
+		return ret;
+	d->img_mounted = true;
+	if (v->backed) {
+		ret = bh_backing(d);
+		if (ret)
+			return ret;
 	}
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null; losetup %s %s",
-		 v->disk, v->disk, v->image);
-	return run(cmd) ? -ENODEV : 0;
+	d->loop = hmm_loop_attach(v->backed ? BACK_DIR : IMG_DIR, 48LL << 20,
+				  d->path, sizeof(d->path));
+	if (d->loop < 0)
+		return d->loop;
+	if (mkfs_on(v->mkfs, d->path))
+		return -EIO;
+	mkdir(BH_DIR, 0755);
+	umount2(BH_DIR, MNT_DETACH);
+	return mount(d->path, BH_DIR, v->fstype, 0, NULL) ? -errno : 0;
 }
 
-static void loop_done(const struct bh_fs *v)
+/* The loop devices clear themselves once closed and unmounted. */
+static void bh_done(struct bh_disks *d)
 {
-	char cmd[128];
-
-	if (!v->image)
-		return;
-	snprintf(cmd, sizeof(cmd), "losetup -d %s", v->disk);
-	run(cmd);
-	unlink(v->image);
-	umount(BACK_DIR);
+	if (d->loop >= 0)
+		close(d->loop);
+	d->loop = -1;
+	if (d->back_mounted)
+		umount2(BACK_DIR, MNT_DETACH);
+	d->back_mounted = false;
+	if (d->back >= 0)
+		close(d->back);
+	d->back = -1;
+	if (d->img_mounted)
+		umount2(IMG_DIR, MNT_DETACH);
+	d->img_mounted = false;
 }
 
 static int freeze(const char *dir, bool on)
@@ -1206,17 +1206,6 @@ static int freeze(const char *dir, bool on)
 	return ret ? -errno : 0;
 }
 
-static int bh_mount(const struct bh_fs *v)
-{
-	if (v->image ? loop_ready(v) : brd_ready(v->disk))
-		return -ENODEV;
-	mkdir(BH_DIR, 0755);
-	umount2(BH_DIR, MNT_DETACH);
-	if (run(v->mkfs))
-		return -EIO;
-	return mount(v->disk, BH_DIR, v->fstype, 0, NULL) ? -errno : 0;
-}
-
 FIXTURE_SETUP(bufferhead)
 {
 	int ret;
@@ -1225,12 +1214,14 @@ FIXTURE_SETUP(bufferhead)
 	if (self->e.dev < 0)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
 		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
-	ret = bh_mount(&variant->fs);
+	self->d.back = -1;
+	self->d.loop = -1;
+	ret = bh_mount(&self->d, &variant->fs);
 	if (ret) {
 		close(self->e.dev);
-		loop_done(&variant->fs);
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no %s on %s: %s",
-		     variant->fs.fstype, variant->fs.disk, strerror(-ret));
+		bh_done(&self->d);
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no %s on a loop device: %s",
+		     variant->fs.fstype, strerror(-ret));
 	}
 	self->mounted = true;
 }
@@ -1242,20 +1233,20 @@ FIXTURE_TEARDOWN(bufferhead)
 		freeze(BACK_DIR, false);
 	if (self->mounted)
 		umount(BH_DIR);
-	loop_done(&variant->fs);
+	bh_done(&self->d);
 }
 
 /* Unmount and check the file system: e2fsck finds nothing to fix. */
 static void assert_fsck_clean(struct __test_metadata *_metadata,
-			      bool *mounted, const struct bh_fs *v)
+			      bool *mounted, const char *disk)
 {
 	char cmd[128];
 
 	ASSERT_EQ(0, umount(BH_DIR)) TH_LOG("umount: %s", strerror(errno));
 	*mounted = false;
 	snprintf(cmd, sizeof(cmd), "/sbin/e2fsck -fn %s >/dev/null 2>&1",
-		 v->disk);
-	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: e2fsck found errors", v->disk);
+		 disk);
+	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: e2fsck found errors", disk);
 }
 
 /*
@@ -1279,7 +1270,7 @@ TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 110);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /* The new pages take writes through the mapping, and write them back. */
@@ -1299,7 +1290,7 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 	assert_on_disk(_metadata, fd, npages, ps, 120);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /*
@@ -1319,7 +1310,7 @@ TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
 	char *p;
 
 	p = map_file(_metadata, fd, size, MAP_SHARED);
-	if (variant->fs.backing) {
+	if (variant->fs.backed) {
 		ASSERT_EQ(0, freeze(BACK_DIR, true));
 		self->frozen = true;
 	}
@@ -1352,7 +1343,7 @@ TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 125);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /*
@@ -1387,7 +1378,7 @@ TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 117);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /* Written back before the move: clean pages with buffers stay clean. */
@@ -1412,7 +1403,7 @@ TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	assert_on_disk(_metadata, fd, npages, ps, 130);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /*
@@ -1445,7 +1436,7 @@ TEST_F(bufferhead, nocopy_partially_written_page)
 	ASSERT_EQ(0, memcmp(buf, want, len));
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /*
@@ -1465,7 +1456,7 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	int fd;
 	char *p;
 
-	fd = open(variant->fs.disk, O_RDONLY);
+	fd = open(self->d.path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ((ssize_t)size, pread(fd, want, size, 0));
 	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
@@ -1499,7 +1490,7 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	EXPECT_EQ(busy, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
 	munmap(p, size);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /* Under NO_COPY __buffer_migrate_folio() copies nothing: the sentinel. */
@@ -1524,7 +1515,7 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /* The control: under MIGRATE_SYNC the callback copies the data. */
@@ -1541,7 +1532,7 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 	assert_on_disk(_metadata, fd, npages, ps, 150);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, SYNC, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, &variant->fs);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
 /*
