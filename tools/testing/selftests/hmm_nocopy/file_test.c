@@ -1542,20 +1542,29 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 
 FIXTURE(huge) {
 	struct env e;
+	long pool_was;	/* nr_hugepages before the test raised it, or -1 */
 };
 
 FIXTURE_SETUP(huge)
 {
+	self->pool_was = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
 		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 }
 
+/* A pool the test raised goes back to its size: the machine's setting. */
 FIXTURE_TEARDOWN(huge)
 {
+	char was[24];
+
 	close(self->e.dev);
 	umount2(HUGE_DIR, MNT_DETACH);
+	if (self->pool_was < 0)
+		return;
+	snprintf(was, sizeof(was), "%ld", self->pool_was);
+	write_str("/proc/sys/vm/nr_hugepages", was);
 }
 
 /* A 2 MiB aligned shared mapping of fd. */
@@ -1701,22 +1710,41 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 	munmap(raw, 2 * TWO_MB);
 }
 
-/* A hugetlbfs file with one huge page, or a reason to skip. */
-static int hugetlb_file(void)
+/* The huge page pool's size (nr_hugepages), or -errno. */
+static long hugetlb_pool(void)
 {
-	char buf[16];
+	char buf[24];
+	ssize_t n;
 	int fd;
 
-	write_str("/proc/sys/vm/nr_hugepages", "2");
 	fd = open("/proc/sys/vm/nr_hugepages", O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	memset(buf, 0, sizeof(buf));
-	if (read(fd, buf, sizeof(buf) - 1) <= 0 || atoi(buf) < 1) {
-		close(fd);
-		return -ENOMEM;
-	}
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return atol(buf);
+}
+
+/*
+ * A hugetlbfs file with one huge page, or a reason to skip. An empty
+ * pool gets two pages (*was: its size before, for the teardown); a pool
+ * the machine set up is used as it is.
+ */
+static int hugetlb_file(long *was)
+{
+	long pool = hugetlb_pool();
+	int fd;
+
+	if (pool >= 0 && pool < 2) {
+		*was = pool;
+		write_str("/proc/sys/vm/nr_hugepages", "2");
+		pool = hugetlb_pool();
+	}
+	if (pool < 1)
+		return pool < 0 ? pool : -ENOMEM;
 	fd = open(HUGETLB_DIR "/hmm", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	unlink(HUGETLB_DIR "/hmm");
 	return fd < 0 ? -errno : fd;
@@ -1735,7 +1763,7 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	ssize_t bad;
 	__u8 prot;
 	char *p;
-	int fd = hugetlb_file();
+	int fd = hugetlb_file(&self->pool_was);
 
 	if (fd < 0)
 		SKIP(return, "no huge page in the pool: %s", strerror(-fd));
