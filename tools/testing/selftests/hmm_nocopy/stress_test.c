@@ -1,15 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stress.*: the module's lifecycle under repetition. Bounded in time;
- * each test states its bound.
+ * stress.*: the module under repetition and under races. Bounded in
+ * time; each test states its bound.
+ *
+ * load_use_unload_100_cycles: the module's lifecycle, repeated.
+ * migrate_races_munmap_mremap_mprotect_fork_write: migrations to the
+ *   device and back, and NO_COPY migrations of anonymous pages, racing
+ *   munmap, mremap, mprotect, fork and writes on the same range.
+ * close_while_threads_migrate: the device file closed under migrations.
+ * file_nocopy_races_truncate_punch_write_fsync_{tmpfs,ext4}: NO_COPY
+ *   page-cache migrations racing truncate, hole punching, writes and
+ *   fsync on the same file, with shmem pages (migrate_folio) and with
+ *   ext4 pages of four buffer heads each (__buffer_migrate_folio).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,44 +48,70 @@
  */
 #define MEMFREE_SLACK_KB	(4 * 1024)
 
+/* Where the page-cache races mount the file system they run on. */
+#define STRESS_DIR	"/tmp/hmm_stress"
+#define DISK_LEN	32	/* a loop device's path */
+
 FIXTURE(stress) {
 	size_t ps;
+	int mounts;		/* file systems stacked on STRESS_DIR */
+	int loop;		/* the loop device under it, or -1 */
+	char disk[DISK_LEN];	/* its path */
 };
 
 FIXTURE_SETUP(stress)
 {
 	self->ps = hmm_page_size();
+	self->loop = -1;
 	if (access(hmm_module_ko(), R_OK))
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no module file %s (set HMM_MODULE_KO)",
 		     hmm_module_ko());
 }
 
-/* A test that stopped half-way leaves the module loaded for the rest. */
+/*
+ * A test that stopped half-way leaves the module loaded for the rest,
+ * and nothing mounted. A file system still busy (an assertion left its
+ * file open) is detached now and goes when the test's process ends; the
+ * loop device, told to go while in use, goes with it.
+ */
 FIXTURE_TEARDOWN(stress)
 {
 	int fd = hmm_open(0);
 
+	while (self->mounts-- > 0)
+		umount2(STRESS_DIR, MNT_DETACH);
+	if (self->loop >= 0) {
+		ioctl(self->loop, LOOP_CLR_FD, 0);
+		close(self->loop);
+	}
 	if (fd == -ENOENT)
 		hmm_module_load(hmm_module_ko());
 	else if (fd >= 0)
 		close(fd);
 }
 
-static long memfree_kb(void)
+/* Writes back, then drops every clean page cache page and slab object. */
+static int drop_clean_caches(void)
 {
-	char line[128];
-	long kb = -1;
 	ssize_t n;
-	FILE *f;
 	int fd;
 
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	n = write(fd, "3", 1);
 	close(fd);
-	if (n != 1)
+	return n == 1 ? 0 : -EIO;
+}
+
+static long memfree_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	if (drop_clean_caches())
 		return -1;
 	f = fopen("/proc/meminfo", "re");
 	if (!f)
@@ -170,21 +213,27 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 }
 
 #define RACE_SECONDS	5
-#define RACE_PAGES	64	/* churned: unmapped, remapped, reprotected */
+#define RACE_PAGES	64	/* churned: remapped, moved, reprotected */
 #define STABLE_PAGES	64	/* only written and checked */
 
 /*
  * Shared by the racing threads. The first half of the region is churned
  * under the migrations; the second half keeps its mapping, so its data
- * can be checked all along while it moves to the device and back.
+ * can be checked all along while it moves to the device and back. The
+ * page-cache races use the region for the file's mapping.
  */
 struct race {
-	int fd;
+	int fd;			/* the device */
+	int file;		/* the file of the page-cache races, */
+	__u8 cb;		/* its migrate callback (enum hmm_nc_cb) */
 	size_t ps;
 	char *region;
+	char *spare;		/* reserved, for mremap() to move the churn to */
 	char *mirror;
 	atomic_bool stop;
 	atomic_long migrations, failures, churns, checks, bad;
+	atomic_long nocopy, moved;	/* NO_COPY commands, pages moved */
+	atomic_long buffered;		/* moved with their buffer heads */
 };
 
 /* The device file and a region of npages with its mirror buffer. */
@@ -204,6 +253,24 @@ static void race_setup(struct __test_metadata *_metadata, struct race *r,
 static bool race_over(struct race *r)
 {
 	return atomic_load(&r->stop);
+}
+
+static void race_check(struct race *r, bool ok)
+{
+	atomic_fetch_add(&r->checks, 1);
+	if (!ok)
+		atomic_fetch_add(&r->bad, 1);
+}
+
+/* A NO_COPY command's outcome: refusals are expected while racing. */
+static void race_nocopy_done(struct race *r, int ret, __u64 moved)
+{
+	if (ret) {
+		atomic_fetch_add(&r->failures, 1);
+		return;
+	}
+	atomic_fetch_add(&r->nocopy, 1);
+	atomic_fetch_add(&r->moved, moved);
 }
 
 /* Migrations may fail while the range changes under them: count, go on. */
@@ -239,26 +306,115 @@ static void *race_migrate_stable(void *arg)
 	return NULL;
 }
 
-static void *race_churn(void *arg)
+/*
+ * The stable half through the NO_COPY engine as well, so the engine's
+ * own copy and state moves race with the device path, writes and fork.
+ */
+static void *race_migrate_nocopy(void *arg)
 {
 	struct race *r = arg;
-	size_t half = RACE_PAGES / 2 * r->ps;
-	char *p;
+	char *stable = r->region + RACE_PAGES * r->ps;
+	struct hmm_nc_migrate_cmd cmd = { 0 };
+	int ret;
 
 	while (!race_over(r)) {
-		munmap(r->region, half);
-		p = mmap(r->region, half, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		if (p != MAP_FAILED)
-			memset(p, 0x5a, half);
-		mprotect(r->region + half, half, PROT_READ);
-		mprotect(r->region + half, half, PROT_READ | PROT_WRITE);
-		atomic_fetch_add(&r->churns, 1);
+		ret = hmm_migrate_anon(r->fd, stable, STABLE_PAGES,
+				       HMM_NC_MODE_SYNC_NO_COPY, 0, NULL, &cmd);
+		race_nocopy_done(r, ret, cmd.moved);
 	}
 	return NULL;
 }
 
-/* Writes a new pattern over the stable half and reads it back. */
+/* The churn's first quarter unmapped and mapped anew: it reads zeros. */
+static bool churn_remap(struct race *r, size_t len)
+{
+	char *p;
+
+	munmap(r->region, len);
+	p = mmap(r->region, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	race_check(r, hmm_verify_word(p, len, 0) < 0);
+	return true;
+}
+
+/* The second quarter read while it is read-only. */
+static void churn_protect(struct race *r, size_t size, __u64 seed)
+{
+	char *quarter = r->region + size / 2;
+
+	mprotect(quarter, size / 2, PROT_READ);
+	race_check(r, hmm_verify(r->region, size, seed) < 0);
+	mprotect(quarter, size / 2, PROT_READ | PROT_WRITE);
+}
+
+/*
+ * mremap() moves a range of one VMA only. The churned half may be two
+ * (its first quarter is mapped anew, its second reprotected) but each
+ * quarter lies within one: each moves on its own, to its offset in to.
+ */
+static bool churn_move_to(char *from, char *to, size_t size)
+{
+	size_t off, len = size / 2;
+
+	for (off = 0; off < size; off += len)
+		if (mremap(from + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   to + off) != to + off)
+			return false;
+	return true;
+}
+
+/*
+ * The churn moved to the spare reservation, whose pages it replaces,
+ * and back; then the spare is reserved again. The data comes along.
+ */
+static bool churn_move(struct race *r, size_t size, __u64 seed)
+{
+	if (!churn_move_to(r->region, r->spare, size))
+		return false;
+	race_check(r, hmm_verify(r->spare, size, seed) < 0);
+	if (!churn_move_to(r->spare, r->region, size))
+		return false;
+	race_check(r, hmm_verify(r->region, size, seed) < 0);
+	return mmap(r->spare, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED;
+}
+
+/*
+ * The churned half, under the migrations: its first quarter mapped
+ * anew, the whole refilled, read while half read-only, moved away and
+ * back. A call that fails leaves holes the next round would fault on:
+ * the churn stops there, counted bad. At least one round, however slow
+ * the kernel (a debug kernel under emulation takes seconds a round).
+ */
+static void *race_churn(void *arg)
+{
+	struct race *r = arg;
+	size_t size = RACE_PAGES * r->ps;
+	__u64 seed = 1;
+
+	do {
+		if (!churn_remap(r, size / 2)) {
+			atomic_fetch_add(&r->bad, 1);
+			break;
+		}
+		hmm_fill(r->region, size, seed);
+		churn_protect(r, size, seed);
+		if (!churn_move(r, size, seed)) {
+			atomic_fetch_add(&r->bad, 1);
+			break;
+		}
+		seed++;
+		atomic_fetch_add(&r->churns, 1);
+	} while (!race_over(r));
+	return NULL;
+}
+
+/*
+ * Writes a new pattern over the stable half and reads it back, at least
+ * once, as the churn does.
+ */
 static void *race_write(void *arg)
 {
 	struct race *r = arg;
@@ -266,13 +422,11 @@ static void *race_write(void *arg)
 	size_t size = STABLE_PAGES * r->ps;
 	__u64 seed = 1;
 
-	while (!race_over(r)) {
+	do {
 		hmm_fill(stable, size, seed);
-		if (hmm_verify(stable, size, seed) >= 0)
-			atomic_fetch_add(&r->bad, 1);
-		atomic_fetch_add(&r->checks, 1);
+		race_check(r, hmm_verify(stable, size, seed) < 0);
 		seed++;
-	}
+	} while (!race_over(r));
 	return NULL;
 }
 
@@ -295,38 +449,75 @@ static void *race_fork(void *arg)
 	return NULL;
 }
 
+#define RACERS_MAX	8
+
+/* A racing thread: what it runs, on what. */
+struct racer {
+	void *(*fn)(void *arg);
+	void *arg;
+};
+
 /*
- * Migrations to the device and back race with munmap/mmap, mprotect,
- * fork and writes on the same range for RACE_SECONDS. Migrations may
- * fail (the range changes under them) but the data that stays mapped is
- * always right, the kernel logs nothing (the runner's gate) and nothing
- * is left locked or taken (the runner's counter check).
+ * Runs the racers for seconds, then stops and joins them. A thread that
+ * cannot start stops those already running.
  */
-TEST_F_TIMEOUT(stress, migrate_races_munmap_mprotect_fork_write, 60)
+static void race_run(struct __test_metadata *_metadata, struct race *r,
+		     const struct racer *racers, unsigned int n,
+		     unsigned int seconds)
 {
-	void *(*fns[])(void *) = {
-		race_migrate, race_migrate_stable, race_churn, race_write,
-		race_fork,
+	pthread_t threads[RACERS_MAX];
+	unsigned int i, started;
+
+	ASSERT_GE(RACERS_MAX, n);
+	for (started = 0; started < n; started++)
+		if (pthread_create(&threads[started], NULL, racers[started].fn,
+				   racers[started].arg))
+			break;
+	if (started == n)
+		sleep(seconds);
+	atomic_store(&r->stop, true);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	ASSERT_EQ(n, started) TH_LOG("cannot start thread %u", started);
+}
+
+/*
+ * Migrations to the device and back and NO_COPY migrations race with
+ * munmap/mmap, mremap, mprotect, fork and writes on the same range for
+ * RACE_SECONDS. Migrations may fail (the range changes under them) but
+ * the data is always right, the churned half's included wherever
+ * mremap() has put it, the NO_COPY engine moves pages all the same, the
+ * kernel logs nothing (the runner's gate) and nothing is left locked or
+ * taken (the runner's counter check).
+ */
+TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
+{
+	struct race r = { .ps = self->ps };
+	const struct racer racers[] = {
+		{ race_migrate, &r }, { race_migrate_stable, &r },
+		{ race_migrate_nocopy, &r }, { race_churn, &r },
+		{ race_write, &r }, { race_fork, &r },
 	};
 	size_t size = (RACE_PAGES + STABLE_PAGES) * self->ps;
-	pthread_t threads[ARRAY_SIZE(fns)];
-	struct race r = { .ps = self->ps };
-	unsigned int i;
+	size_t churn = RACE_PAGES * self->ps;
 
 	race_setup(_metadata, &r, RACE_PAGES + STABLE_PAGES);
+	r.spare = mmap(NULL, churn, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.spare);
 	memset(r.region, 0x5a, size);
-	for (i = 0; i < ARRAY_SIZE(fns); i++)
-		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fns[i], &r));
-	sleep(RACE_SECONDS);
-	atomic_store(&r.stop, true);
-	for (i = 0; i < ARRAY_SIZE(fns); i++)
-		pthread_join(threads[i], NULL);
-	TH_LOG("%ld migrations, %ld refused or failed, %ld churns, %ld checks",
-	       atomic_load(&r.migrations), atomic_load(&r.failures),
-	       atomic_load(&r.churns), atomic_load(&r.checks));
+	race_run(_metadata, &r, racers, ARRAY_SIZE(racers), RACE_SECONDS);
+	TH_LOG("%ld device migrations, %ld NO_COPY moving %ld pages, %ld refused or failed",
+	       atomic_load(&r.migrations), atomic_load(&r.nocopy),
+	       atomic_load(&r.moved), atomic_load(&r.failures));
+	TH_LOG("%ld churns, %ld checks", atomic_load(&r.churns),
+	       atomic_load(&r.checks));
 	EXPECT_EQ(0, atomic_load(&r.bad));
 	EXPECT_GT(atomic_load(&r.migrations) + atomic_load(&r.failures), 0);
+	EXPECT_GT(atomic_load(&r.moved), 0);
+	EXPECT_GT(atomic_load(&r.churns), 0);
 	EXPECT_GT(atomic_load(&r.checks), 0);
+	hmm_unmap(r.spare, churn);
 	hmm_unmap(r.region, size);
 	free(r.mirror);
 	close(r.fd);
@@ -374,6 +565,350 @@ TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 	EXPECT_EQ(-1, hmm_verify(r.region, size, 7));
 	hmm_unmap(r.region, size);
 	free(r.mirror);
+}
+
+/*
+ * The page-cache races: a file of FILE_PAGES in three regions, each
+ * changed by one thread alone, which so knows what the region must hold
+ * after each of its own steps, while another thread migrates the whole
+ * mapped file with NO_COPY all along. C is the file's end, which
+ * truncation cuts off.
+ */
+#define FILE_SECONDS	4
+#define REGION_PAGES	16
+#define FILE_REGIONS	3	/* A: write, B: punch, C: truncate */
+#define FILE_PAGES	(FILE_REGIONS * REGION_PAGES)
+#define EXT4_IMAGE_SIZE	(32 << 20)
+
+struct region {
+	struct race *r;
+	size_t off, size;	/* in the file, in bytes */
+	__u64 tag;		/* in every seed: no two regions look alike */
+	__u64 seed;		/* the pattern of its first head bytes, */
+	size_t head;		/* then zeros */
+	char *buf;		/* what read() saw */
+};
+
+static bool region_holds(const struct region *rg, const char *p)
+{
+	return hmm_verify(p, rg->head, rg->seed) < 0 &&
+	       hmm_verify_word(p + rg->head, rg->size - rg->head, 0) < 0;
+}
+
+static bool region_read_ok(struct region *rg)
+{
+	ssize_t n = pread(rg->r->file, rg->buf, rg->size, rg->off);
+
+	return n == (ssize_t)rg->size && region_holds(rg, rg->buf);
+}
+
+/* What read() sees, then what the mapping sees (faulting it in). */
+static void region_check(struct region *rg)
+{
+	race_check(rg->r, region_read_ok(rg));
+	race_check(rg->r, region_holds(rg, rg->r->region + rg->off));
+}
+
+static void region_holds_now(struct region *rg, __u64 seed, size_t head)
+{
+	rg->seed = seed;
+	rg->head = head;
+}
+
+static void region_pwrite(struct region *rg, __u64 seed)
+{
+	hmm_fill(rg->buf, rg->size, seed);
+	race_check(rg->r, pwrite(rg->r->file, rg->buf, rg->size, rg->off) ==
+			  (ssize_t)rg->size);
+	region_holds_now(rg, seed, rg->size);
+}
+
+/* Region A: written with pwrite() and made durable with fsync(). */
+static void *region_write_fsync(void *arg)
+{
+	struct region *rg = arg;
+	__u64 n = 1;
+
+	while (!race_over(rg->r)) {
+		region_pwrite(rg, rg->tag + n++);
+		race_check(rg->r, !fsync(rg->r->file));
+		region_check(rg);
+	}
+	return NULL;
+}
+
+/* Region B: its blocks punched out, then refilled through the mapping. */
+static void *region_punch(void *arg)
+{
+	int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	struct region *rg = arg;
+	__u64 n = 1;
+
+	while (!race_over(rg->r)) {
+		race_check(rg->r, !fallocate(rg->r->file, punch, rg->off,
+					     rg->size));
+		region_holds_now(rg, 0, 0);
+		region_check(rg);
+		hmm_fill(rg->r->region + rg->off, rg->size, rg->tag + n);
+		region_holds_now(rg, rg->tag + n++, rg->size);
+		region_check(rg);
+	}
+	return NULL;
+}
+
+/*
+ * Region C: the file cut in the middle of C's first page and of a 1 KiB
+ * block, so the page stays with its tail zeroed, then grown back: C
+ * reads as its old head and zeros. Then rewritten with pwrite(). C is
+ * touched through the mapping only while the file covers it again:
+ * beyond the end, that would be SIGBUS.
+ */
+static void *region_truncate(void *arg)
+{
+	struct region *rg = arg;
+	size_t cut = rg->r->ps / 2 + 512;
+	__u64 n = 1;
+
+	while (!race_over(rg->r)) {
+		race_check(rg->r, !ftruncate(rg->r->file, rg->off + cut));
+		race_check(rg->r, !ftruncate(rg->r->file, rg->off + rg->size));
+		region_holds_now(rg, rg->seed, cut);
+		region_check(rg);
+		region_pwrite(rg, rg->tag + n++);
+		region_check(rg);
+	}
+	return NULL;
+}
+
+/*
+ * A moved page went through the file's own callback and took its state
+ * along: the cache slot holds the new page, the old one is let go, a
+ * dirty page stays dirty, buffer heads point at the new page.
+ */
+static bool page_moved_whole(const struct hmm_nc_file_page *p, __u8 cb)
+{
+	__u16 need = HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR;
+
+	if (p->flags & HMM_NC_FP_DIRTY)
+		need |= HMM_NC_FP_DIRTY_KEPT;
+	if (p->flags & HMM_NC_FP_BUFFERS)
+		need |= HMM_NC_FP_BH_MOVED;
+	return p->cb == cb && (p->flags & need) == need;
+}
+
+/* Every moved page whole, as many as the command counted. */
+static void file_check_moved(struct race *r,
+			     const struct hmm_nc_file_page *pages, __u64 moved)
+{
+	long n = 0, buffered = 0;
+	bool whole = true;
+	size_t i;
+
+	for (i = 0; i < FILE_PAGES; i++) {
+		if (pages[i].status != HMM_NC_PS_MOVED)
+			continue;
+		n++;
+		whole &= page_moved_whole(&pages[i], r->cb);
+		buffered += !!(pages[i].flags & HMM_NC_FP_BUFFERS);
+	}
+	race_check(r, whole && n == (long)moved);
+	atomic_fetch_add(&r->buffered, buffered);
+}
+
+/*
+ * NO_COPY migrations of the whole mapping, over and over: whatever the
+ * other threads have faulted in moves.
+ */
+static void *file_migrate(void *arg)
+{
+	struct hmm_nc_file_page pages[FILE_PAGES];
+	struct race *r = arg;
+	struct hmm_nc_file_cmd cmd = { 0 };
+	int ret;
+
+	while (!race_over(r)) {
+		ret = hmm_migrate_file(r->fd, r->region, FILE_PAGES,
+				       HMM_NC_MODE_SYNC_NO_COPY, 0, pages, &cmd);
+		race_nocopy_done(r, ret, cmd.moved);
+		if (!ret)
+			file_check_moved(r, pages, cmd.moved);
+	}
+	return NULL;
+}
+
+/*
+ * The device, and a file with no name in STRESS_DIR, mapped shared as
+ * a whole: migrations reach only the pages a process maps.
+ */
+static void file_setup(struct __test_metadata *_metadata, struct race *r)
+{
+	size_t size = FILE_PAGES * r->ps;
+
+	r->fd = hmm_open(0);
+	ASSERT_GE(r->fd, 0);
+	r->file = open(STRESS_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	ASSERT_GE(r->file, 0) TH_LOG("O_TMPFILE: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(r->file, size));
+	r->region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 r->file, 0);
+	ASSERT_NE(MAP_FAILED, r->region);
+}
+
+/* Region i with its first pattern, written and mapped. */
+static void region_setup(struct __test_metadata *_metadata,
+			 struct region *rg, struct race *r, unsigned int i)
+{
+	rg->r = r;
+	rg->size = REGION_PAGES * r->ps;
+	rg->off = i * rg->size;
+	rg->tag = (__u64)(i + 1) << 32;
+	rg->buf = malloc(rg->size);
+	ASSERT_NE(NULL, rg->buf);
+	region_pwrite(rg, rg->tag);
+	region_check(rg);
+}
+
+/*
+ * After the race, once written back and read again from the file
+ * system (dropping the cache, which keeps mapped pages: unmap first),
+ * every region holds what its thread wrote last, the file is whole.
+ */
+static void file_read_back(struct __test_metadata *_metadata,
+			   struct race *r, struct region *rg)
+{
+	size_t size = FILE_PAGES * r->ps;
+	struct stat st;
+	unsigned int i;
+
+	ASSERT_EQ(0, fsync(r->file));
+	ASSERT_EQ(0, munmap(r->region, size));
+	ASSERT_EQ(0, drop_clean_caches());
+	ASSERT_EQ(0, fstat(r->file, &st));
+	EXPECT_EQ(size, st.st_size);
+	for (i = 0; i < FILE_REGIONS; i++)
+		EXPECT_TRUE(region_read_ok(&rg[i]))
+			TH_LOG("region %c: not what was written last", 'A' + i);
+}
+
+/*
+ * NO_COPY migrations of the file's pages race with each region's thread
+ * for FILE_SECONDS: pages moved whole through the file system's callback
+ * cb, with buffer heads where it has them; every check of every thread
+ * saw exactly what it had written, and so does a read from the file
+ * system after.
+ */
+static void file_race(struct __test_metadata *_metadata, size_t ps, __u8 cb)
+{
+	struct region rg[FILE_REGIONS];
+	struct race r = { .ps = ps, .cb = cb };
+	const struct racer racers[] = {
+		{ file_migrate, &r }, { region_write_fsync, &rg[0] },
+		{ region_punch, &rg[1] }, { region_truncate, &rg[2] },
+	};
+	unsigned int i;
+
+	file_setup(_metadata, &r);
+	for (i = 0; i < FILE_REGIONS; i++)
+		region_setup(_metadata, &rg[i], &r, i);
+	race_run(_metadata, &r, racers, ARRAY_SIZE(racers), FILE_SECONDS);
+	TH_LOG("%ld NO_COPY migrations moving %ld pages (%ld with buffer heads)",
+	       atomic_load(&r.nocopy), atomic_load(&r.moved),
+	       atomic_load(&r.buffered));
+	TH_LOG("%ld failed, %ld checks", atomic_load(&r.failures),
+	       atomic_load(&r.checks));
+	EXPECT_EQ(0, atomic_load(&r.bad));
+	EXPECT_EQ(0, atomic_load(&r.failures));
+	EXPECT_GT(atomic_load(&r.moved), 0);
+	EXPECT_EQ(cb == HMM_NC_CB_BUFFER, atomic_load(&r.buffered) > 0);
+	file_read_back(_metadata, &r, rg);
+	for (i = 0; i < FILE_REGIONS; i++)
+		free(rg[i].buf);
+	close(r.file);
+	close(r.fd);
+}
+
+/* Runs a command line through the shell: its exit status, or -1. */
+static int shell(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A free loop device over a sparse file with no name in STRESS_DIR,
+ * which the device holds and which goes with it; its path in
+ * disk[DISK_LEN]. Returns the open device or -errno.
+ */
+static int loop_attach(char *disk)
+{
+	int ctl, img, nr, loop, ret;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		return -ENODEV;
+	img = open(STRESS_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (img < 0)
+		return -errno;
+	snprintf(disk, DISK_LEN, "/dev/loop%d", nr);
+	loop = open(disk, O_RDWR | O_CLOEXEC);
+	ret = loop < 0 || ftruncate(img, EXT4_IMAGE_SIZE) ||
+	      ioctl(loop, LOOP_SET_FD, img) ? -errno : loop;
+	if (ret < 0 && loop >= 0)
+		close(loop);
+	close(img);
+	return ret;
+}
+
+static void mount_stress_dir(struct __test_metadata *_metadata,
+			     int *mounts, const char *source,
+			     const char *fstype, const char *opts)
+{
+	mkdir(STRESS_DIR, 0755);
+	ASSERT_EQ(0, mount(source, STRESS_DIR, fstype, 0, opts))
+		TH_LOG("mount %s on %s: %s", fstype, STRESS_DIR, strerror(errno));
+	(*mounts)++;
+}
+
+/* Shmem pages: their callback is migrate_folio(). */
+TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_tmpfs, 60)
+{
+	mount_stress_dir(_metadata, &self->mounts, "tmpfs", "tmpfs", "size=16m");
+	file_race(_metadata, self->ps, HMM_NC_CB_FOLIO);
+}
+
+/*
+ * ext4 with 1 KiB blocks: each page has four buffer heads and moves
+ * through __buffer_migrate_folio(). Afterwards e2fsck finds nothing to
+ * fix. Its loop device's image is on ramfs, mounted beneath it: with no
+ * fallocate() there, the loop device offers no write-zeroes, which it
+ * would fail over tmpfs (no FALLOC_FL_ZERO_RANGE), logging I/O errors
+ * while mkfs zeroes.
+ */
+TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
+{
+	mount_stress_dir(_metadata, &self->mounts, "ramfs", "ramfs", NULL);
+	self->loop = loop_attach(self->disk);
+	if (self->loop < 0)
+		SKIP(return, "no loop device: %s", strerror(-self->loop));
+	ASSERT_EQ(0, shell("/sbin/mkfs.ext4 -q -F -b 1024 %s >/dev/null 2>&1",
+			   self->disk));
+	mount_stress_dir(_metadata, &self->mounts, self->disk, "ext4", NULL);
+	file_race(_metadata, self->ps, HMM_NC_CB_BUFFER);
+	ASSERT_EQ(0, umount(STRESS_DIR)) TH_LOG("umount: %s", strerror(errno));
+	self->mounts--;
+	ASSERT_EQ(0, shell("/sbin/e2fsck -fn %s >/dev/null 2>&1", self->disk))
+		TH_LOG("e2fsck -fn %s found errors", self->disk);
 }
 
 HMM_TEST_MAIN
