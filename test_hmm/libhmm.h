@@ -124,8 +124,9 @@ int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 /*
  * A loop device of its own for a test's file system: a free one (never
  * one somebody else uses, so the tests can run on a real machine), over
- * an unnamed sparse file of size bytes in directory dir. Its path goes
- * to path[len]. Returns the open device, or -errno. The device detaches
+ * an unnamed sparse file of size bytes in directory dir (on ramfs, say:
+ * over a tmpfs file, mkfs's block zeroing fails in the kernel log). Its
+ * path goes to path[len]. Returns the open device, or -errno. The device detaches
  * itself once it is closed and nothing mounted uses it any more.
  */
 #define HMM_LOOP_PATH_LEN	32

@@ -114,11 +114,27 @@ static int write_str(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -EIO;
 }
 
-static int mount_tmpfs(const char *dir, const char *opts)
+static int mount_fs(const char *dir, const char *fstype, const char *opts)
 {
 	mkdir(dir, 0755);
 	umount2(dir, MNT_DETACH);
-	return mount("none", dir, "tmpfs", 0, opts) ? -errno : 0;
+	return mount("none", dir, fstype, 0, opts) ? -errno : 0;
+}
+
+static int mount_tmpfs(const char *dir, const char *opts)
+{
+	return mount_fs(dir, "tmpfs", opts);
+}
+
+/*
+ * Where loop devices' images go: ramfs, not tmpfs. A loop device over a
+ * tmpfs file offers to zero blocks (tmpfs has fallocate) but cannot
+ * (no FALLOC_FL_ZERO_RANGE), and every mkfs that tries it puts an
+ * "operation not supported" error in the kernel log.
+ */
+static int mount_image_dir(const char *dir)
+{
+	return mount_fs(dir, "ramfs", NULL);
 }
 
 /* Each page gets a pattern of its own: a page in the wrong slot shows. */
@@ -312,9 +328,9 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 
 /* file: tmpfs (shmem), whose callback is migrate_folio(). */
 
-/* An XFS of the test's own: a loop device over a file on a tmpfs. */
+/* An XFS of the test's own: a loop device over a file on a ramfs. */
 struct xfs_disk {
-	bool backed;		/* the tmpfs is mounted on XFS_BACK */
+	bool backed;		/* the ramfs is mounted on XFS_BACK */
 	bool mounted;		/* the XFS is mounted on XFS_DIR */
 	int loop;		/* the loop device, or -1 */
 	char path[HMM_LOOP_PATH_LEN];
@@ -734,7 +750,7 @@ TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 /*
  * XFS: an iomap file system, whose pages migrate through
  * filemap_migrate_folio(). It needs 300 MiB at least: a sparse image on
- * a tmpfs of its own, behind a loop device.
+ * a ramfs of its own, behind a loop device.
  */
 
 /* Whether the kernel knows fstype (/proc/filesystems). */
@@ -771,7 +787,7 @@ static void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
 {
 	char cmd[128];
 
-	ASSERT_EQ(0, mount_tmpfs(XFS_BACK, "size=1g"));
+	ASSERT_EQ(0, mount_image_dir(XFS_BACK));
 	x->backed = true;
 	x->loop = hmm_loop_attach(XFS_BACK, 384LL << 20, x->path,
 				  sizeof(x->path));
@@ -1085,13 +1101,13 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
  * buffer heads; their callback is buffer_migrate_folio().
  *
  * Each file system is on a free loop device of the test's own, over an
- * unnamed file on a tmpfs (IMG_DIR); the ext2_loop variant's file is on
+ * unnamed file on a ramfs (IMG_DIR); the ext2_loop variant's file is on
  * an ext2 of its own instead (BACK_DIR, itself on such a loop device),
  * which a test can freeze to keep the loop device's writes, and so the
  * pages' writeback, in flight.
  */
 struct bh_disks {
-	bool img_mounted;	/* the tmpfs on IMG_DIR */
+	bool img_mounted;	/* the ramfs on IMG_DIR */
 	bool back_mounted;	/* the backing ext2 on BACK_DIR */
 	int back;		/* the backing ext2's loop device, or -1 */
 	int loop;		/* the test's loop device, or -1 */
@@ -1156,7 +1172,7 @@ static int bh_backing(struct bh_disks *d)
 /* A fresh file system of kind v on BH_DIR. */
 static int bh_mount(struct bh_disks *d, const struct bh_fs *v)
 {
-	int ret = mount_tmpfs(IMG_DIR, "size=256m");
+	int ret = mount_image_dir(IMG_DIR);
 
 	if (ret)
 		return ret;

@@ -50,13 +50,12 @@
 
 /* Where the page-cache races mount the file system they run on. */
 #define STRESS_DIR	"/tmp/hmm_stress"
-#define DISK_LEN	32	/* a loop device's path */
 
 FIXTURE(stress) {
 	size_t ps;
 	int mounts;		/* file systems stacked on STRESS_DIR */
 	int loop;		/* the loop device under it, or -1 */
-	char disk[DISK_LEN];	/* its path */
+	char disk[HMM_LOOP_PATH_LEN];	/* its path */
 };
 
 FIXTURE_SETUP(stress)
@@ -841,35 +840,6 @@ static int shell(const char *fmt, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/*
- * A free loop device over a sparse file with no name in STRESS_DIR,
- * which the device holds and which goes with it; its path in
- * disk[DISK_LEN]. Returns the open device or -errno.
- */
-static int loop_attach(char *disk)
-{
-	int ctl, img, nr, loop, ret;
-
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-	close(ctl);
-	if (nr < 0)
-		return -ENODEV;
-	img = open(STRESS_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (img < 0)
-		return -errno;
-	snprintf(disk, DISK_LEN, "/dev/loop%d", nr);
-	loop = open(disk, O_RDWR | O_CLOEXEC);
-	ret = loop < 0 || ftruncate(img, EXT4_IMAGE_SIZE) ||
-	      ioctl(loop, LOOP_SET_FD, img) ? -errno : loop;
-	if (ret < 0 && loop >= 0)
-		close(loop);
-	close(img);
-	return ret;
-}
-
 static void mount_stress_dir(struct __test_metadata *_metadata,
 			     int *mounts, const char *source,
 			     const char *fstype, const char *opts)
@@ -898,7 +868,8 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_tmpfs, 60)
 TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 {
 	mount_stress_dir(_metadata, &self->mounts, "ramfs", "ramfs", NULL);
-	self->loop = loop_attach(self->disk);
+	self->loop = hmm_loop_attach(STRESS_DIR, EXT4_IMAGE_SIZE, self->disk,
+				     sizeof(self->disk));
 	if (self->loop < 0)
 		SKIP(return, "no loop device: %s", strerror(-self->loop));
 	ASSERT_EQ(0, shell("/sbin/mkfs.ext4 -q -F -b 1024 %s >/dev/null 2>&1",
