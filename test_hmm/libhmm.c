@@ -96,6 +96,16 @@ int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
 	return 0;
 }
 
+/* An extension command; its result also to out, if out is not NULL. */
+static int hmm_ioctl_out(int fd, unsigned long request, void *cmd, void *out)
+{
+	if (ioctl(fd, request, cmd) < 0)
+		return -errno;
+	if (out)
+		memcpy(out, cmd, _IOC_SIZE(request));
+	return 0;
+}
+
 int hmm_counters(int fd, bool global, struct hmm_nc_counters *out)
 {
 	struct hmm_nc_counters_cmd cmd;
@@ -245,11 +255,7 @@ int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
 	cmd.status = (uintptr_t)status;
 	cmd.flags = flags;
 	cmd.mode = mode;
-	if (ioctl(fd, HMM_NC_MIGRATE_ANON, &cmd) < 0)
-		return -errno;
-	if (out)
-		*out = cmd;
-	return 0;
+	return hmm_ioctl_out(fd, HMM_NC_MIGRATE_ANON, &cmd, out);
 }
 
 int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
@@ -264,11 +270,7 @@ int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
 	cmd.pages = (uintptr_t)pages;
 	cmd.flags = flags;
 	cmd.mode = mode;
-	if (ioctl(fd, HMM_NC_MIGRATE_FILE, &cmd) < 0)
-		return -errno;
-	if (out)
-		*out = cmd;
-	return 0;
+	return hmm_ioctl_out(fd, HMM_NC_MIGRATE_FILE, &cmd, out);
 }
 
 static const char *hmm_prot_kind(__u8 prot)
@@ -367,11 +369,7 @@ int hmm_rf_migrate(int fd, __u32 mode, struct hmm_nc_rf_page *pages,
 	cmd.mode = mode;
 	cmd.npages = npages;
 	cmd.pages = (uintptr_t)pages;
-	if (ioctl(fd, HMM_NC_RF_MIGRATE, &cmd) < 0)
-		return -errno;
-	if (out)
-		*out = cmd;
-	return 0;
+	return hmm_ioctl_out(fd, HMM_NC_RF_MIGRATE, &cmd, out);
 }
 
 int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
@@ -383,11 +381,7 @@ int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
 	cmd.flags = flags;
 	cmd.batch_pages = batch_pages;
 	cmd.setup_us = setup_us;
-	if (ioctl(fd, HMM_NC_ENGINE_SET, &cmd) < 0)
-		return -errno;
-	if (out)
-		*out = cmd;
-	return 0;
+	return hmm_ioctl_out(fd, HMM_NC_ENGINE_SET, &cmd, out);
 }
 
 int hmm_engine_get(int fd, struct hmm_nc_engine *out)
@@ -410,11 +404,7 @@ int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 	cmd.point = point;
 	cmd.skip = skip;
 	cmd.times = times;
-	if (ioctl(fd, HMM_NC_FAULT_SET, &cmd) < 0)
-		return -errno;
-	if (out)
-		*out = cmd;
-	return 0;
+	return hmm_ioctl_out(fd, HMM_NC_FAULT_SET, &cmd, out);
 }
 
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out)
