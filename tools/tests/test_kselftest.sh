@@ -20,8 +20,10 @@ test_kselftest_builds_inside_a_kernel_tree() {
 	make -s -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" > "$dir/log" 2>&1 ||
 		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
-	progs=$(sed -n 's/^TEST_GEN_PROGS := //p' \
-		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile")
+	# The list, its continuation lines joined.
+	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
+		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
+		sed -n 's/^TEST_GEN_PROGS := //p')
 	for prog in $progs; do
 		[[ -x $dir/out/kselftest/hmm_nocopy/$prog ]] ||
 			{ echo "missing $prog"; rm -rf "$dir"; return 1; }
