@@ -475,3 +475,49 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
 	close(img);
 	return loop;
 }
+
+#define HUGETLB_POOL	"/proc/sys/vm/nr_hugepages"
+
+long hmm_hugetlb_pool(void)
+{
+	char buf[24];
+	ssize_t n;
+	int fd;
+
+	fd = open(HUGETLB_POOL, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return atol(buf);
+}
+
+int hmm_hugetlb_pool_set(long n)
+{
+	char buf[24];
+	int fd, len, ret = 0;
+
+	len = snprintf(buf, sizeof(buf), "%ld", n);
+	fd = open(HUGETLB_POOL, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+long hmm_hugetlb_pool_raise(long n, long *was)
+{
+	long pool = hmm_hugetlb_pool();
+
+	*was = -1;
+	if (pool < 0 || pool >= n)
+		return pool;
+	*was = pool;
+	hmm_hugetlb_pool_set(n);
+	return hmm_hugetlb_pool();
+}

@@ -122,6 +122,16 @@ int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 
 /*
+ * The huge page pool (nr_hugepages): its size, or -errno. raise() grows
+ * an emptier pool to n pages (a pool the machine set up stays as it is),
+ * puts the size it had in *was (-1 if it did not change it) and returns
+ * the size now; set() puts a size back.
+ */
+long hmm_hugetlb_pool(void);
+long hmm_hugetlb_pool_raise(long n, long *was);
+int hmm_hugetlb_pool_set(long n);
+
+/*
  * A loop device of its own for a test's file system: a free one (never
  * one somebody else uses, so the tests can run on a real machine), over
  * an unnamed sparse file of size bytes in directory dir (on ramfs, say:

@@ -345,6 +345,35 @@ TEST_F(badinput, migration_over_hole_prot_none_or_pfnmap_is_einval)
 }
 
 /*
+ * A hugetlb mapping: migrate_vma_setup() cannot take one, so every
+ * migration command refuses it before anything moves; its data stays.
+ * The pool is raised for the test if it was empty, then put back.
+ */
+TEST_F(badinput, migration_over_hugetlb_is_einval)
+{
+	size_t size = 2UL << 20;
+	char *p, *mirror;
+	long was;
+
+	if (hmm_hugetlb_pool_raise(1, &was) < 1)
+		SKIP(return, "no huge page in the pool (nr_hugepages)");
+	mirror = malloc(size);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (mirror && p != MAP_FAILED) {
+		hmm_fill(p, size, SEED);
+		expect_migrations_refused(_metadata, self->fd, p,
+					  size / self->ps, mirror, "hugetlb");
+		EXPECT_EQ(-1, hmm_verify(p, size, SEED));
+		munmap(p, size);
+	}
+	free(mirror);
+	if (was >= 0)
+		hmm_hugetlb_pool_set(was);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("MAP_HUGETLB: %s", strerror(errno));
+}
+
+/*
  * A child that inherited the file may read counters, but commands on
  * the mirrored address space name its parent's addresses: EACCES.
  */

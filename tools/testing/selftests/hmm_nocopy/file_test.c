@@ -1573,14 +1573,10 @@ FIXTURE_SETUP(huge)
 /* A pool the test raised goes back to its size: the machine's setting. */
 FIXTURE_TEARDOWN(huge)
 {
-	char was[24];
-
 	close(self->e.dev);
 	umount2(HUGE_DIR, MNT_DETACH);
-	if (self->pool_was < 0)
-		return;
-	snprintf(was, sizeof(was), "%ld", self->pool_was);
-	write_str("/proc/sys/vm/nr_hugepages", was);
+	if (self->pool_was >= 0)
+		hmm_hugetlb_pool_set(self->pool_was);
 }
 
 /* A 2 MiB aligned shared mapping of fd. */
@@ -1726,39 +1722,16 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 	munmap(raw, 2 * TWO_MB);
 }
 
-/* The huge page pool's size (nr_hugepages), or -errno. */
-static long hugetlb_pool(void)
-{
-	char buf[24];
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/sys/vm/nr_hugepages", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return atol(buf);
-}
-
 /*
- * A hugetlbfs file with one huge page, or a reason to skip. An empty
- * pool gets two pages (*was: its size before, for the teardown); a pool
- * the machine set up is used as it is.
+ * A hugetlbfs file with one huge page, or a reason to skip. A pool of
+ * fewer than two pages gets two (*was: its size before, for the
+ * teardown); a bigger one is used as it is.
  */
 static int hugetlb_file(long *was)
 {
-	long pool = hugetlb_pool();
+	long pool = hmm_hugetlb_pool_raise(2, was);
 	int fd;
 
-	if (pool >= 0 && pool < 2) {
-		*was = pool;
-		write_str("/proc/sys/vm/nr_hugepages", "2");
-		pool = hugetlb_pool();
-	}
 	if (pool < 1)
 		return pool < 0 ? pool : -ENOMEM;
 	fd = open(HUGETLB_DIR "/hmm", O_RDWR | O_CREAT | O_TRUNC, 0644);
