@@ -150,6 +150,8 @@ struct hmm_nc_counters_cmd {
  *          its timeout; EXCLUSIVE could not take every page.
  *  ENOMEM  kernel memory ran out.
  *  ESRCH   the process that opened the device has no address space.
+ *  EIO     MIGRATE_TO_DEV/SYS: a DMA copy failed (HMM_NC_FAULT_SET):
+ *          that batch stayed where it was, later ones were not tried.
  * READ, WRITE and MIGRATE_TO_DEV transfer in pieces of at most
  * HMM_NC_BATCH_PAGES pages: on an error, pieces before the failing one
  * may already have been transferred (cpages counts them).
@@ -206,7 +208,9 @@ enum hmm_nc_page_status {
  * EFAULT the command or the status array is not accessible. ENOMEM
  * kernel memory ran out before the first batch. ESRCH the opening
  * process has no address space any more. EOPNOTSUPP the running kernel
- * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.10).
+ * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.10). EIO a DMA
+ * copy failed (HMM_NC_FAULT_SET): the status array says which pages
+ * stayed (HMM_NC_PS_COPY_FAILED) and which batches were not tried.
  */
 struct hmm_nc_migrate_cmd {
 	__u64 addr;	/* in: page-aligned start of the range */
@@ -402,7 +406,8 @@ struct hmm_nc_rf_state {
  * file's pages hold for everyone. EFAULT the command or the page array
  * is not accessible.
  * ENOMEM kernel memory ran out. ESRCH the opening process has no address
- * space any more. EOPNOTSUPP the kernel has no such mode.
+ * space any more. EOPNOTSUPP the kernel has no such mode. EIO a DMA copy
+ * failed (HMM_NC_FAULT_SET), as for HMM_NC_MIGRATE_ANON.
  */
 struct hmm_nc_file_cmd {
 	__u64 addr;	/* in: page-aligned start of the range */
