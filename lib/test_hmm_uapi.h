@@ -208,7 +208,7 @@ enum hmm_nc_page_status {
  * EFAULT the command or the status array is not accessible. ENOMEM
  * kernel memory ran out before the first batch. ESRCH the opening
  * process has no address space any more. EOPNOTSUPP the running kernel
- * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.10). EIO a DMA
+ * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.11). EIO a DMA
  * copy failed (HMM_NC_FAULT_SET): the status array says which pages
  * stayed (HMM_NC_PS_COPY_FAILED) and which batches were not tried.
  */
