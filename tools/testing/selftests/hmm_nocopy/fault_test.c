@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hmm_harness.h"
@@ -22,6 +24,7 @@
 #define NPAGES		64
 #define BATCH		16	/* pages per batch where a test sets it */
 #define SEED		0x5eed
+#define MIXED_SECONDS	3	/* stress.fault_mixed_*: how long it goes on */
 
 /* What every test starts from; the helpers take it. */
 struct fault_env {
@@ -423,6 +426,65 @@ TEST_F(stress, fault_switch_belongs_to_its_open_file)
 	EXPECT_EQ(0, delta(_metadata, &self->e).faults_injected);
 	close(other);
 	assert_intact(_metadata, &self->e);
+}
+
+/* One step of the mixed run: a command, armed to fail somewhere. */
+static int mixed_step(struct fault_env *env, unsigned int r)
+{
+	static const __u32 points[] = {
+		HMM_NC_FAULT_DEVMEM, HMM_NC_FAULT_SYSMEM, HMM_NC_FAULT_DMA,
+	};
+
+	hmm_fault_set(env->fd, points[r % 3], (r >> 2) % 24, 1 + (r >> 7) % 4,
+		      NULL);
+	switch ((r >> 9) % 3) {
+	case 0:
+		return to_device(env);
+	case 1:
+		return hmm_cmd(env->fd, HMM_DMIRROR_MIGRATE_TO_SYS, env->buf,
+			       env->mirror, NPAGES, NULL);
+	default:
+		return nocopy(env, NULL, NULL);
+	}
+}
+
+/*
+ * For MIXED_SECONDS, commands of every kind with a failure armed at a
+ * random point, over pages that are partly on the device, partly not,
+ * in batches of 4: whatever fails, each command says so or succeeds,
+ * and the data, read through the device so that no page moves for it,
+ * is intact after every step. The seed is logged so a failure can be
+ * replayed.
+ */
+TEST_F_TIMEOUT(stress, fault_mixed_failures_lose_nothing, 60)
+{
+	unsigned int seed = time(NULL), r;
+	long steps = 0, failed = 0, bad = 0;
+	time_t end = time(NULL) + MIXED_SECONDS;
+	int ret;
+
+	TH_LOG("seed %u", seed);
+	srand(seed);
+	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, 4, 0, NULL));
+	while (time(NULL) < end) {
+		r = rand();
+		ret = mixed_step(&self->e, r);
+		if (ret && ret != -EIO && ret != -ENOENT)
+			bad++;
+		failed += !!ret;
+		/* Read through the device: pages stay where they are. */
+		if (hmm_cmd(self->e.fd, HMM_DMIRROR_READ, self->e.buf,
+			    self->e.mirror, NPAGES, NULL) ||
+		    hmm_verify(self->e.mirror, NPAGES * self->e.ps, SEED) >= 0)
+			bad++;
+		steps++;
+	}
+	assert_intact(_metadata, &self->e);
+	TH_LOG("%ld steps, %ld failed as armed, %llu failures injected",
+	       steps, failed,
+	       (unsigned long long)delta(_metadata, &self->e).faults_injected);
+	EXPECT_EQ(0, bad);
+	EXPECT_GT(failed, 0);
 }
 
 HMM_TEST_MAIN
