@@ -339,6 +339,30 @@ static int dmirror_batch_to_device(struct dmirror_job *job,
 	return dmirror_batch_device_path(job, vma, start, end, true);
 }
 
+static int dmirror_batch_to_system(struct dmirror_job *job,
+				   struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	return dmirror_batch_device_path(job, vma, start, end, false);
+}
+
+/* The device path over [start, end); *moved: the pages it moved. */
+static int dmirror_migrate_range(struct dmirror *dmirror, unsigned long start,
+				 unsigned long end, dmirror_batch_fn fn,
+				 u64 *moved)
+{
+	struct dmirror_job job;
+	int ret;
+
+	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
+	if (ret)
+		return ret;
+	ret = dmirror_job_run(dmirror, &job, start, end, fn);
+	*moved = job.moved;
+	dmirror_job_fini(&job);
+	return ret;
+}
+
 /*
  * MIGRATE_TO_DEV: move the range to this device, then map what is on the
  * device into the mirror and return it, as the 6.1 device does (-ENOENT
@@ -348,15 +372,11 @@ int dmirror_migrate_to_device(struct dmirror *dmirror,
 			      struct hmm_dmirror_cmd *cmd)
 {
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
-	struct dmirror_job job;
+	u64 moved;
 	int ret;
 
-	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
-	if (ret)
-		return ret;
-	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
-			      dmirror_batch_to_device);
-	dmirror_job_fini(&job);
+	ret = dmirror_migrate_range(dmirror, cmd->addr, end,
+				    dmirror_batch_to_device, &moved);
 	if (ret)
 		return ret;
 	ret = dmirror_mirror_map_device(dmirror, cmd->addr, end);
@@ -365,29 +385,14 @@ int dmirror_migrate_to_device(struct dmirror *dmirror,
 	return dmirror_mirror_read(dmirror, cmd, false);
 }
 
-static int dmirror_batch_to_system(struct dmirror_job *job,
-				   struct vm_area_struct *vma,
-				   unsigned long start, unsigned long end)
-{
-	return dmirror_batch_device_path(job, vma, start, end, false);
-}
-
 /* MIGRATE_TO_SYS: bring this device's pages of the range back. */
 int dmirror_migrate_to_system(struct dmirror *dmirror,
 			      struct hmm_dmirror_cmd *cmd)
 {
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
-	struct dmirror_job job;
-	int ret;
 
-	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
-	if (ret)
-		return ret;
-	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
-			      dmirror_batch_to_system);
-	cmd->cpages = job.moved;
-	dmirror_job_fini(&job);
-	return ret;
+	return dmirror_migrate_range(dmirror, cmd->addr, end,
+				     dmirror_batch_to_system, &cmd->cpages);
 }
 
 /*
