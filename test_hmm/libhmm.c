@@ -6,11 +6,13 @@
 #define _GNU_SOURCE		/* O_TMPFILE */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/loop.h>
@@ -476,15 +478,16 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
 	return loop;
 }
 
-#define HUGETLB_POOL	"/proc/sys/vm/nr_hugepages"
+/* The 2 MiB pool: the tests' huge pages are 2 MiB whatever the default. */
+#define HUGETLB_2MB	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
-long hmm_hugetlb_pool(void)
+static long hmm_read_long(const char *path)
 {
 	char buf[24];
 	ssize_t n;
 	int fd;
 
-	fd = open(HUGETLB_POOL, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -501,23 +504,33 @@ int hmm_hugetlb_pool_set(long n)
 	int fd, len, ret = 0;
 
 	len = snprintf(buf, sizeof(buf), "%ld", n);
-	fd = open(HUGETLB_POOL, O_WRONLY | O_CLOEXEC);
+	fd = open(HUGETLB_2MB "nr_hugepages", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, buf, len) != len)
-		ret = -errno;
+		ret = -EIO;
 	close(fd);
 	return ret;
 }
 
 long hmm_hugetlb_pool_raise(long n, long *was)
 {
-	long pool = hmm_hugetlb_pool();
+	long pool = hmm_read_long(HUGETLB_2MB "nr_hugepages");
+	long free = hmm_read_long(HUGETLB_2MB "free_hugepages");
 
 	*was = -1;
-	if (pool < 0 || pool >= n)
-		return pool;
+	if (pool < 0 || free < 0 || free >= n)
+		return free;
 	*was = pool;
-	hmm_hugetlb_pool_set(n);
-	return hmm_hugetlb_pool();
+	hmm_hugetlb_pool_set(pool + n - free);
+	return hmm_read_long(HUGETLB_2MB "free_hugepages");
+}
+
+int hmm_private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS))
+		return -errno;
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -errno;
+	return 0;
 }

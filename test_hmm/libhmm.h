@@ -122,14 +122,22 @@ int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 
 /*
- * The huge page pool (nr_hugepages): its size, or -errno. raise() grows
- * an emptier pool to n pages (a pool the machine set up stays as it is),
- * puts the size it had in *was (-1 if it did not change it) and returns
- * the size now; set() puts a size back.
+ * The pool of 2 MiB huge pages. raise() grows it so that n pages are
+ * free, if fewer are (a pool with room is left as it is), puts its size
+ * before in *was (-1 if it did not change it) and returns the free pages
+ * now, or -errno; set() puts a size back.
  */
-long hmm_hugetlb_pool(void);
 long hmm_hugetlb_pool_raise(long n, long *was);
 int hmm_hugetlb_pool_set(long n);
+
+/*
+ * A mount namespace of the caller's own, propagating nothing to or from
+ * the rest of the system: a test's mounts cannot land on a path someone
+ * else prepared (a symlink in /tmp) or be seen outside, and they go with
+ * the test's process, even one killed by its timeout. Call it while the
+ * process has a single thread.
+ */
+int hmm_private_mounts(void);
 
 /*
  * A loop device of its own for a test's file system: a free one (never

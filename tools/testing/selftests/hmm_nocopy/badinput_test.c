@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/mman.h>		/* MAP_HUGE_2MB */
 
 #include "hmm_harness.h"
 #include "libhmm.h"
@@ -347,7 +348,8 @@ TEST_F(badinput, migration_over_hole_prot_none_or_pfnmap_is_einval)
 /*
  * A hugetlb mapping: migrate_vma_setup() cannot take one, so every
  * migration command refuses it before anything moves; its data stays.
- * The pool is raised for the test if it was empty, then put back.
+ * The 2 MiB pool grows for the test if it has no free page, then goes
+ * back.
  */
 TEST_F(badinput, migration_over_hugetlb_is_einval)
 {
@@ -356,10 +358,11 @@ TEST_F(badinput, migration_over_hugetlb_is_einval)
 	long was;
 
 	if (hmm_hugetlb_pool_raise(1, &was) < 1)
-		SKIP(return, "no huge page in the pool (nr_hugepages)");
+		SKIP(return, "no free 2 MiB huge page, and the pool cannot grow");
 	mirror = malloc(size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1,
+		 0);
 	if (mirror && p != MAP_FAILED) {
 		hmm_fill(p, size, SEED);
 		expect_migrations_refused(_metadata, self->fd, p,

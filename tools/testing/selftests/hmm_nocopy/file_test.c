@@ -40,7 +40,7 @@
 #define FILE_DIR	"/tmp/hmm_file"
 #define HUGE_DIR	"/tmp/hmm_huge"
 #define BH_DIR		"/tmp/hmm_bh"
-#define HUGETLB_DIR	"/dev/hugepages"
+#define HUGETLB_DIR	"/tmp/hmm_hugetlb"	/* a hugetlbfs of 2 MiB pages */
 #define BACK_DIR	"/tmp/hmm_back"
 #define XFS_DIR		"/tmp/hmm_xfs"
 #define XFS_BACK	"/tmp/hmm_xfs_back"
@@ -343,6 +343,8 @@ FIXTURE(file) {
 
 FIXTURE_SETUP(file)
 {
+	/* Mounts of its own, gone with the test (see libhmm.h). */
+	ASSERT_EQ(0, hmm_private_mounts());
 	self->xfs.loop = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
@@ -992,11 +994,11 @@ static void assert_page_read(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * XFS with 1 KiB blocks keeps per-block state (uptodate, dirty) in each
- * page's private data. Pages with one block rewritten after writeback
- * (so only that block is dirty) move under NO_COPY: the private data
- * goes with them to the new page, the dirty block reaches the disk, the
- * clean ones stay right.
+ * XFS with 1 KiB blocks keeps per-block state in each page's private
+ * data (in 6.1, which blocks are uptodate). Pages with one block
+ * rewritten after writeback move under NO_COPY: the private data goes
+ * to the new page (the old page has none left), the rewritten block
+ * reaches the disk and the others stay right.
  */
 TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 {
@@ -1226,6 +1228,8 @@ FIXTURE_SETUP(bufferhead)
 {
 	int ret;
 
+	/* Mounts of its own, gone with the test (see libhmm.h). */
+	ASSERT_EQ(0, hmm_private_mounts());
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
@@ -1248,7 +1252,7 @@ FIXTURE_TEARDOWN(bufferhead)
 	if (self->frozen)
 		freeze(BACK_DIR, false);
 	if (self->mounted)
-		umount(BH_DIR);
+		umount2(BH_DIR, MNT_DETACH);
 	bh_done(&self->d);
 }
 
@@ -1558,11 +1562,13 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 
 FIXTURE(huge) {
 	struct env e;
-	long pool_was;	/* nr_hugepages before the test raised it, or -1 */
+	long pool_was;	/* the 2 MiB pool before the test grew it, or -1 */
 };
 
 FIXTURE_SETUP(huge)
 {
+	/* Mounts of its own, gone with the test (see libhmm.h). */
+	ASSERT_EQ(0, hmm_private_mounts());
 	self->pool_was = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
@@ -1575,6 +1581,7 @@ FIXTURE_TEARDOWN(huge)
 {
 	close(self->e.dev);
 	umount2(HUGE_DIR, MNT_DETACH);
+	umount2(HUGETLB_DIR, MNT_DETACH);
 	if (self->pool_was >= 0)
 		hmm_hugetlb_pool_set(self->pool_was);
 }
@@ -1723,17 +1730,19 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 }
 
 /*
- * A hugetlbfs file with one huge page, or a reason to skip. A pool of
- * fewer than two pages gets two (*was: its size before, for the
- * teardown); a bigger one is used as it is.
+ * A hugetlbfs file of 2 MiB pages, one of them free for it, or a reason
+ * to skip. The pool grows by what is missing (*was: its size before, for
+ * the teardown).
  */
 static int hugetlb_file(long *was)
 {
-	long pool = hmm_hugetlb_pool_raise(2, was);
+	long free = hmm_hugetlb_pool_raise(1, was);
 	int fd;
 
-	if (pool < 1)
-		return pool < 0 ? pool : -ENOMEM;
+	if (free < 1)
+		return free < 0 ? free : -ENOMEM;
+	if (mount_fs(HUGETLB_DIR, "hugetlbfs", "pagesize=2M"))
+		return -errno;
 	fd = open(HUGETLB_DIR "/hmm", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	unlink(HUGETLB_DIR "/hmm");
 	return fd < 0 ? -errno : fd;

@@ -62,6 +62,8 @@ FIXTURE_SETUP(stress)
 {
 	self->ps = hmm_page_size();
 	self->loop = -1;
+	/* Mounts of its own, gone with the test (see libhmm.h). */
+	ASSERT_EQ(0, hmm_private_mounts());
 	if (access(hmm_module_ko(), R_OK))
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no module file %s (set HMM_MODULE_KO)",
 		     hmm_module_ko());
@@ -367,6 +369,9 @@ static bool churn_move_to(char *from, char *to, size_t size)
 /*
  * The churn moved to the spare reservation, whose pages it replaces,
  * and back; then the spare is reserved again. The data comes along.
+ * Between the moves the region or the spare is a hole that MAP_FIXED
+ * and MREMAP_FIXED take back whatever is there: no racing thread may
+ * map memory meanwhile (none allocates after the set-up).
  */
 static bool churn_move(struct race *r, size_t size, __u64 seed)
 {
@@ -867,6 +872,8 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_tmpfs, 60)
  */
 TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 {
+	if (access("/sbin/mkfs.ext4", X_OK) || access("/sbin/e2fsck", X_OK))
+		SKIP(return, "no /sbin/mkfs.ext4 or /sbin/e2fsck");
 	mount_stress_dir(_metadata, &self->mounts, "ramfs", "ramfs", NULL);
 	self->loop = hmm_loop_attach(STRESS_DIR, EXT4_IMAGE_SIZE, self->disk,
 				     sizeof(self->disk));
