@@ -411,20 +411,31 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 
 /*
  * A switch belongs to the file it was armed on: another open file of
- * the same device never meets its failures, and closing the file
- * disarms it.
+ * the same device never meets its failures, while the file it was armed
+ * on does.
  */
 TEST_F(stress, fault_switch_belongs_to_its_open_file)
 {
+	char *mirror = malloc(self->e.ps);
 	int other = hmm_open(0);
 
 	ASSERT_LE(0, other);
+	ASSERT_NE(NULL, mirror);
 	arm(_metadata, other, HMM_NC_FAULT_DMA, 0, 1000);
 	arm(_metadata, other, HMM_NC_FAULT_DEVMEM, 0, 1000);
 	EXPECT_EQ(0, to_device(&self->e));
 	EXPECT_EQ(~0ULL, on_device(_metadata, &self->e));
 	EXPECT_EQ(0, delta(_metadata, &self->e).faults_injected);
+	/*
+	 * The control: page 0, back in system memory (read by the CPU),
+	 * gets no device page through the file the switch is armed on.
+	 */
+	EXPECT_EQ(-1, hmm_verify(self->e.buf, self->e.ps, SEED));
+	EXPECT_EQ(-ENOENT, hmm_cmd(other, HMM_DMIRROR_MIGRATE_TO_DEV,
+				   self->e.buf, mirror, 1, NULL));
+	EXPECT_EQ(1, delta(_metadata, &self->e).faults_injected);
 	close(other);
+	free(mirror);
 	assert_intact(_metadata, &self->e);
 }
 

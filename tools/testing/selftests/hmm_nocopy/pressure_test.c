@@ -111,6 +111,7 @@ FIXTURE(stress) {
 	size_t ps;
 	char cg[CG_NAME_MAX];
 	bool cg_made;
+	bool memory_enabled;	/* the test enabled the memory controller */
 	struct report *rep;
 };
 
@@ -177,9 +178,10 @@ static long cg_key(const char *cg, const char *file, const char *key)
 
 /*
  * Enable the memory controller for CG_ROOT's children (cgroup2) if it is
- * not yet; returns why that cannot be, or NULL. It stays enabled.
+ * not yet (*enabled: whether we did, so the teardown turns it off
+ * again); returns why that cannot be, or NULL.
  */
-static const char *cg_enable_memory(void)
+static const char *cg_enable_memory(bool *enabled)
 {
 	char line[256];
 
@@ -193,6 +195,7 @@ static const char *cg_enable_memory(void)
 		return NULL;
 	if (write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		return "cannot enable the memory controller in " CG_ROOT;
+	*enabled = true;
 	return NULL;
 }
 
@@ -243,7 +246,7 @@ FIXTURE_SETUP(stress)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
 		     strerror(-fd));
 	close(fd);
-	why = cg_enable_memory();
+	why = cg_enable_memory(&self->memory_enabled);
 	if (why)
 		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "%s", why);
 	self->rep = mmap(NULL, sizeof(*self->rep), PROT_READ | PROT_WRITE,
@@ -266,9 +269,10 @@ FIXTURE_TEARDOWN(stress)
 
 	if (self->rep && self->rep != MAP_FAILED)
 		munmap(self->rep, sizeof(*self->rep));
-	if (!self->cg_made)
-		return;
-	ret = cg_remove(self->cg);
+	ret = self->cg_made ? cg_remove(self->cg) : 0;
+	/* As the machine had it; best effort, others may use it by now. */
+	if (self->memory_enabled)
+		write_file(CG_ROOT "/cgroup.subtree_control", "-memory");
 	if (ret)
 		TH_LOG("rmdir %s: %s", self->cg, strerror(-ret));
 	EXPECT_EQ(0, ret);
