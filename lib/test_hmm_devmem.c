@@ -202,6 +202,9 @@ static struct page *dmirror_devmem_grow(struct dmirror_device *mdevice)
  * limit then bounds how much it can move to the device. Past the limit
  * the allocation fails (no retry, no OOM kill) and the page stays in
  * system memory, as it would when a real device runs out of memory.
+ * (The device page itself is charged too, to the old page's cgroup, by
+ * the migration core: a page on the device costs its cgroup two pages
+ * when both are the same one.)
  */
 struct page *dmirror_devmem_alloc(struct dmirror_device *mdevice)
 {

@@ -9,6 +9,7 @@
  * names. The switch is per open file so that a test that dies with a
  * switch armed cannot hand its failures to the tests after it.
  */
+#include <linux/nospec.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
@@ -53,7 +54,8 @@ static int dmirror_fault_check(const struct hmm_nc_fault *cmd,
 	if (cmd->point >= HMM_NC_FAULT_COUNT || cmd->flags ||
 	    cmd->reserved[0] || cmd->reserved[1])
 		return -EINVAL;
-	if (command == HMM_NC_FAULT_GET && (cmd->skip || cmd->times))
+	if (command == HMM_NC_FAULT_GET &&
+	    (cmd->skip || cmd->times || cmd->injected))
 		return -EINVAL;
 	return 0;
 }
@@ -69,7 +71,7 @@ long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
 		return -EFAULT;
 	if (dmirror_fault_check(&cmd, command))
 		return -EINVAL;
-	p = &faults->point[cmd.point];
+	p = &faults->point[array_index_nospec(cmd.point, HMM_NC_FAULT_COUNT)];
 	spin_lock(&faults->lock);
 	if (command == HMM_NC_FAULT_SET) {
 		p->skip = cmd.skip;

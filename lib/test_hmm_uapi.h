@@ -154,7 +154,8 @@ struct hmm_nc_counters_cmd {
  *          that batch stayed where it was, later ones were not tried.
  * READ, WRITE and MIGRATE_TO_DEV transfer in pieces of at most
  * HMM_NC_BATCH_PAGES pages: on an error, pieces before the failing one
- * may already have been transferred (cpages counts them).
+ * may already have been transferred (the command is not written back
+ * then, as with the 6.1 device: cpages says nothing).
  */
 
 /*
@@ -452,9 +453,10 @@ struct hmm_nc_file_page {
 #define HMM_NC_FP_CACHED	0x20U	/* the cache slot holds the new page */
 #define HMM_NC_FP_OLD_CLEAR	0x40U	/* the old page has no mapping left */
 /*
- * An iomap page (HMM_NC_CB_FILEMAP) with blocks smaller than the page
- * had per-block state in its private data; PRIVATE_MOVED: the new page
- * holds that same private data, the old page none.
+ * A page of a file system that migrates through filemap_migrate_folio()
+ * (HMM_NC_CB_FILEMAP; for iomap, blocks smaller than the page) had
+ * private data; PRIVATE_MOVED: after the move the new page has private
+ * data and the old page none.
  */
 #define HMM_NC_FP_PRIVATE	0x80U
 #define HMM_NC_FP_PRIVATE_MOVED	0x100U
@@ -547,12 +549,17 @@ struct hmm_nc_engine {
  * Every failure is counted in hmm_nc_counters.faults_injected and in
  * `injected` below.
  *
+ * A failed DMA operation is not counted in hmm_nc_counters.batches.
+ * Under HMM_NC_MIGRATE_PROBE or HMM_NC_MODE_SYNC no DMA copy is made, so
+ * HMM_NC_FAULT_DMA meets no event there; HMM_NC_FILE_KERNEL_PAGES copies
+ * its batch in one go even with a per-page engine.
+ *
  * HMM_NC_FAULT_SET arms (or, with times 0, disarms) one point and
  * returns it as it now stands; HMM_NC_FAULT_GET returns it and takes
  * zero in every field but `point`. `skip` and `times` come back as what
  * is left of them.
- * Errors: EINVAL unknown point or flags, non-zero reserved; GET: skip or
- * times non-zero. EFAULT the command is not accessible.
+ * Errors: EINVAL unknown point or flags, non-zero reserved; GET: skip,
+ * times or injected non-zero. EFAULT the command is not accessible.
  */
 enum hmm_nc_fault_point {
 	HMM_NC_FAULT_DEVMEM = 0,	/* device page allocations */
