@@ -498,19 +498,26 @@ static long hmm_read_long(const char *path)
 	return atol(buf);
 }
 
+int hmm_write_str(const char *path, const char *s)
+{
+	ssize_t n, len = strlen(s);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n == len ? 0 : n < 0 ? n : -EIO;
+}
+
 int hmm_hugetlb_pool_set(long n)
 {
 	char buf[24];
-	int fd, len, ret = 0;
 
-	len = snprintf(buf, sizeof(buf), "%ld", n);
-	fd = open(HUGETLB_2MB "nr_hugepages", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
+	snprintf(buf, sizeof(buf), "%ld", n);
+	return hmm_write_str(HUGETLB_2MB "nr_hugepages", buf);
 }
 
 long hmm_hugetlb_pool_raise(long n, long *was)

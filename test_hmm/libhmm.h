@@ -121,6 +121,9 @@ int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 		  struct hmm_nc_fault *out);
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 
+/* Writes s to the file at path (sysfs, procfs, cgroupfs): 0 or -errno. */
+int hmm_write_str(const char *path, const char *s);
+
 /*
  * The pool of 2 MiB huge pages. raise() grows it so that n pages are
  * free, if fewer are (a pool with room is left as it is), puts its size

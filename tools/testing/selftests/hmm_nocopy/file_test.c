@@ -102,18 +102,6 @@ static int run(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 static int mount_fs(const char *dir, const char *fstype, const char *opts)
 {
 	mkdir(dir, 0755);
@@ -321,7 +309,7 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 {
 	ASSERT_EQ(0, fsync(fd));
 	sync();
-	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	assert_uncached(_metadata, fd, npages, psize);
 	assert_read(_metadata, fd, npages, psize, seed);
 }
@@ -956,7 +944,7 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 				  bad);
 	munmap(p, size);
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	memset(buf, 0, size);
 	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
 	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
@@ -1032,7 +1020,7 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	assert_cache_holds(_metadata, fd, p, npages);
 	munmap(p, size);
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	for (i = 0; i < npages; i++) {
 		sub_block_page(page, tmp, ps, i);
 		assert_page_read(_metadata, fd, i, ps, page);
@@ -1451,7 +1439,7 @@ TEST_F(bufferhead, nocopy_partially_written_page)
 	ASSERT_EQ(0, memcmp(p, want, ps));
 	munmap(p, ps);
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ((ssize_t)len, pread(fd, buf, ps, 0));
 	ASSERT_EQ(0, memcmp(buf, want, len));
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1);
@@ -1529,7 +1517,7 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("data, not the sentinel, at %zd", bad);
 	munmap(p, size);
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
 	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
 	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);

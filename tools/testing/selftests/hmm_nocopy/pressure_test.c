@@ -115,20 +115,6 @@ FIXTURE(stress) {
 	struct report *rep;
 };
 
-static int write_file(const char *path, const char *val)
-{
-	ssize_t n, len = strlen(val);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n == len ? 0 : n < 0 ? n : -EIO;
-}
-
 /* The first line of a file, without its newline; empty if none. */
 static int read_line(const char *path, char *buf, size_t len)
 {
@@ -193,7 +179,7 @@ static const char *cg_enable_memory(bool *enabled)
 		return "cannot read " CG_ROOT "/cgroup.subtree_control";
 	if (has_word(line, "memory"))
 		return NULL;
-	if (write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
+	if (hmm_write_str(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		return "cannot enable the memory controller in " CG_ROOT;
 	*enabled = true;
 	return NULL;
@@ -210,7 +196,7 @@ static int cg_make(char *cg, size_t len)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/memory.max", cg);
 	snprintf(val, sizeof(val), "%lu", LIMIT_BYTES);
-	ret = write_file(path, val);
+	ret = hmm_write_str(path, val);
 	if (ret)
 		rmdir(cg);
 	return ret;
@@ -272,7 +258,7 @@ FIXTURE_TEARDOWN(stress)
 	ret = self->cg_made ? cg_remove(self->cg) : 0;
 	/* As the machine had it; best effort, others may use it by now. */
 	if (self->memory_enabled)
-		write_file(CG_ROOT "/cgroup.subtree_control", "-memory");
+		hmm_write_str(CG_ROOT "/cgroup.subtree_control", "-memory");
 	if (ret)
 		TH_LOG("rmdir %s: %s", self->cg, strerror(-ret));
 	EXPECT_EQ(0, ret);

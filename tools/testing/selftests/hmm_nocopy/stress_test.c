@@ -94,16 +94,8 @@ FIXTURE_TEARDOWN(stress)
 /* Writes back, then drops every clean page cache page and slab object. */
 static int drop_clean_caches(void)
 {
-	ssize_t n;
-	int fd;
-
 	sync();
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, "3", 1);
-	close(fd);
-	return n == 1 ? 0 : -EIO;
+	return hmm_write_str("/proc/sys/vm/drop_caches", "3");
 }
 
 static long memfree_kb(void)
