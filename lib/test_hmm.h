@@ -14,6 +14,13 @@
 
 #define DMIRROR_NDEVICES	2
 
+/*
+ * Who we are, for HMM_NC_INFO and /sys/module/test_hmm/version: the
+ * kernel's own test_hmm.ko serves the same device names but has neither.
+ */
+#define DMIRROR_MODULE_NAME	"test_hmm_nocopy"
+#define DMIRROR_VERSION		"2.0"
+
 /* One counter set: global, or one per device. */
 struct dmirror_counters {
 	atomic64_t batches;
@@ -73,7 +80,8 @@ static inline void dmirror_count(struct dmirror_device *mdev, size_t offset,
 
 void dmirror_counters_read(const struct dmirror_counters *c,
 			   struct hmm_nc_counters *out);
-long dmirror_ioctl_counters(struct dmirror *dmirror, void __user *uarg);
+long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
+                            void __user *uarg);
 
 /* test_hmm_refuse_cmd.c: balloon, zsmalloc and aio refusal paths. */
 struct dmirror_refuse;

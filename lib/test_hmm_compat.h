@@ -35,6 +35,27 @@
 #error "test_hmm: only Linux 6.1 is supported so far (see test_hmm_compat.h)"
 #endif
 
+/* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
+static inline u32 dmirror_kernel_modes(void)
+{
+	return BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_NO_COPY);
+}
+
+/* The optional kernel entry points this build found (HMM_NC_FEAT_*). */
+static inline u64 dmirror_kernel_features(void)
+{
+	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE;
+}
+
+/*
+ * Whether this kernel can serve an ioctl command of the device; the
+ * dispatcher answers -EOPNOTSUPP for one it cannot.
+ */
+static inline bool dmirror_kernel_serves(unsigned int cmd)
+{
+	return true;
+}
+
 /* The kernel's migrate_mode for one of ours, or -EOPNOTSUPP. */
 static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
 {

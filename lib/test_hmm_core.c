@@ -8,9 +8,11 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "test_hmm.h"
+#include "test_hmm_compat.h"
 
 static dev_t dmirror_dev;
 static struct class *dmirror_class;
@@ -65,45 +67,108 @@ static long dmirror_opener_only(struct dmirror *dmirror)
 	return current->mm == dmirror->mirror.notifier.mm ? 0 : -EACCES;
 }
 
+/* A command's needs, checked by the dispatcher before its handler runs. */
+#define DMIRROR_OPENER	0x1	/* names addresses of the opener's mm */
+
+struct dmirror_ioctl_desc {
+	unsigned int cmd;
+	long (*func)(struct dmirror *dmirror, unsigned int cmd,
+		     void __user *uarg);
+	unsigned int flags;
+};
+
+static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
+			       void __user *uarg);
+
+#define DMIRROR_IOCTL(_cmd, _func, _flags) \
+	{ .cmd = (_cmd), .func = (_func), .flags = (_flags) }
+
+/* Every command of the device, base and extension, in one table. */
+static const struct dmirror_ioctl_desc dmirror_ioctls[] = {
+	DMIRROR_IOCTL(HMM_DMIRROR_READ, dmirror_ioctl_base, DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_WRITE, dmirror_ioctl_base, DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_DEV, dmirror_ioctl_base,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_SYS, dmirror_ioctl_base,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_SNAPSHOT, dmirror_ioctl_base, DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_EXCLUSIVE, dmirror_ioctl_base,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_CHECK_EXCLUSIVE, dmirror_ioctl_base,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_RELEASE, dmirror_ioctl_base, DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_NC_GET_COUNTERS, dmirror_ioctl_counters, 0),
+	DMIRROR_IOCTL(HMM_NC_INFO, dmirror_ioctl_info, 0),
+	DMIRROR_IOCTL(HMM_NC_MIGRATE_ANON, dmirror_ioctl_migrate_anon,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_NC_MIGRATE_FILE, dmirror_ioctl_migrate_file,
+		      DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_NC_ENGINE_SET, dmirror_ioctl_engine, 0),
+	DMIRROR_IOCTL(HMM_NC_ENGINE_GET, dmirror_ioctl_engine, 0),
+	DMIRROR_IOCTL(HMM_NC_FAULT_SET, dmirror_ioctl_fault, 0),
+	DMIRROR_IOCTL(HMM_NC_FAULT_GET, dmirror_ioctl_fault, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl, 0),
+};
+
+/* Whether this kernel can serve a command of the table. */
+static bool dmirror_ioctl_served(const struct dmirror_ioctl_desc *desc)
+{
+	return dmirror_kernel_serves(desc->cmd);
+}
+
+static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
+			       void __user *uarg)
+{
+	struct hmm_nc_info info;
+	unsigned int i, nr;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags || memchr_inv(info.reserved, 0, sizeof(info.reserved)))
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.abi_version = HMM_NC_ABI_VERSION;
+	info.magic = HMM_NC_INFO_MAGIC;
+	info.kernel_version = LINUX_VERSION_CODE;
+	info.modes = dmirror_kernel_modes();
+	info.features = dmirror_kernel_features();
+	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
+		if (!dmirror_ioctl_served(&dmirror_ioctls[i]))
+			continue;
+		nr = _IOC_NR(dmirror_ioctls[i].cmd);
+		info.commands[nr / 64] |= 1ULL << (nr % 64);
+	}
+	strscpy(info.module, DMIRROR_MODULE_NAME, sizeof(info.module));
+	strscpy(info.version, DMIRROR_VERSION, sizeof(info.version));
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++)
+		if (dmirror_ioctls[i].cmd == cmd)
+			return &dmirror_ioctls[i];
+	return NULL;
+}
+
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 					unsigned long arg)
 {
+	const struct dmirror_ioctl_desc *desc = dmirror_ioctl_find(cmd);
 	struct dmirror *dmirror = filp->private_data;
-	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case HMM_NC_GET_COUNTERS:
-		return dmirror_ioctl_counters(dmirror, uarg);
-	case HMM_DMIRROR_READ:
-	case HMM_DMIRROR_WRITE:
-	case HMM_DMIRROR_MIGRATE_TO_DEV:
-	case HMM_DMIRROR_MIGRATE_TO_SYS:
-	case HMM_DMIRROR_SNAPSHOT:
-	case HMM_DMIRROR_EXCLUSIVE:
-	case HMM_DMIRROR_CHECK_EXCLUSIVE:
-	case HMM_DMIRROR_RELEASE:
-		return dmirror_opener_only(dmirror) ?:
-			dmirror_ioctl_base(dmirror, cmd, uarg);
-	case HMM_NC_MIGRATE_ANON:
-		return dmirror_opener_only(dmirror) ?:
-			dmirror_ioctl_migrate_anon(dmirror, uarg);
-	case HMM_NC_MIGRATE_FILE:
-		return dmirror_opener_only(dmirror) ?:
-			dmirror_ioctl_migrate_file(dmirror, uarg);
-	case HMM_NC_ENGINE_SET:
-	case HMM_NC_ENGINE_GET:
-		return dmirror_ioctl_engine(dmirror, cmd, uarg);
-	case HMM_NC_FAULT_SET:
-	case HMM_NC_FAULT_GET:
-		return dmirror_ioctl_fault(dmirror, cmd, uarg);
-	case HMM_NC_RF_HOLD:
-	case HMM_NC_RF_RELEASE:
-	case HMM_NC_RF_MIGRATE:
-	case HMM_NC_RF_STATE:
-		return dmirror_refuse_ioctl(dmirror, cmd, uarg);
-	default:
+	if (!desc)
 		return -ENOTTY;
-	}
+	if (!dmirror_ioctl_served(desc))
+		return -EOPNOTSUPP;
+	if ((desc->flags & DMIRROR_OPENER) && dmirror_opener_only(dmirror))
+		return -EACCES;
+	return desc->func(dmirror, cmd, (void __user *)arg);
 }
 
 static const struct file_operations dmirror_fops = {
@@ -200,3 +265,4 @@ module_init(hmm_dmirror_init);
 module_exit(hmm_dmirror_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("HMM test device for MIGRATE_SYNC_NO_COPY migration");
+MODULE_VERSION(DMIRROR_VERSION);

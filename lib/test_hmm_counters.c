@@ -45,7 +45,8 @@ void dmirror_counters_read(const struct dmirror_counters *c,
 	}
 }
 
-long dmirror_ioctl_counters(struct dmirror *dmirror, void __user *uarg)
+long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
+                            void __user *uarg)
 {
 	struct hmm_nc_counters_cmd *cmd;
 	const struct dmirror_counters *src;

@@ -396,7 +396,8 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	return ret;
 }
 
-long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void __user *uarg)
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
+                                void __user *uarg)
 {
 	struct hmm_nc_file_page *pages;
 	struct hmm_nc_file_cmd cmd;

@@ -662,7 +662,8 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	return ret;
 }
 
-long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void __user *uarg)
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
+                                void __user *uarg)
 {
 	struct hmm_nc_migrate_cmd cmd;
 	u8 __user *ustatus;

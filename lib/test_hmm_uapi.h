@@ -56,7 +56,7 @@ enum {
 
 /* Extensions. */
 #define HMM_NC_CMD_BASE		0x40
-#define HMM_NC_ABI_VERSION	1
+#define HMM_NC_ABI_VERSION	2	/* 2: HMM_NC_INFO */
 
 /* Which migrate callback moved (or refused) a page's state. */
 enum hmm_nc_cb {
@@ -127,6 +127,45 @@ struct hmm_nc_counters_cmd {
 
 #define HMM_NC_GET_COUNTERS \
 	_IOWR('H', HMM_NC_CMD_BASE + 0x00, struct hmm_nc_counters_cmd)
+
+/*
+ * HMM_NC_INFO: what the caller talks to, so that userspace decides in
+ * one place whether a test can run here. Any device answering it with
+ * HMM_NC_INFO_MAGIC is this project's; the kernel's own test device has
+ * no such command (it answers EINVAL).
+ *  module, version  "test_hmm_nocopy" and the module's version
+ *  kernel_version   LINUX_VERSION_CODE the module was built against
+ *  modes            bit (1 << HMM_NC_MODE_*) for each migrate mode the
+ *                   running kernel has (no SYNC_NO_COPY from 6.11 on)
+ *  commands         bit n of the 256: command number n ('H', n) is served
+ *                   on this kernel; the others answer EOPNOTSUPP (or
+ *                   ENOTTY when this module has no such command at all)
+ *  features         HMM_NC_FEAT_*: optional kernel entry points found
+ * Errors: EINVAL non-zero flags or reserved; EFAULT bad pointer.
+ */
+#define HMM_NC_INFO_MAGIC	0x59504f434f4e4d48ULL	/* "HMNOCOPY" */
+#define HMM_NC_INFO_NAME_LEN	32
+
+/* The callbacks of balloon, zsmalloc and aio pages refuse NO_COPY. */
+#define HMM_NC_FEAT_REFUSALS	0x1ULL
+/* make_device_exclusive_range() (5.14 on): HMM_DMIRROR_EXCLUSIVE. */
+#define HMM_NC_FEAT_EXCLUSIVE	0x2ULL
+
+struct hmm_nc_info {
+	__u32 flags;				/* in: zero */
+	__u32 abi_version;			/* out: HMM_NC_ABI_VERSION */
+	__u64 magic;				/* out: HMM_NC_INFO_MAGIC */
+	__u32 kernel_version;			/* out */
+	__u32 modes;				/* out */
+	__u64 commands[4];			/* out */
+	__u64 features;				/* out */
+	char module[HMM_NC_INFO_NAME_LEN];	/* out: NUL-terminated */
+	char version[HMM_NC_INFO_NAME_LEN];	/* out: NUL-terminated */
+	__u64 reserved[8];			/* in: zero */
+};
+
+#define HMM_NC_INFO \
+	_IOWR('H', HMM_NC_CMD_BASE + 0x02, struct hmm_nc_info)
 
 /*
  * Errors of the base commands on this device (struct hmm_dmirror_cmd):
