@@ -20,6 +20,7 @@
 #include <getopt.h>
 
 #include "kselftest_harness.h"
+#include "libhmm.h"
 
 #define HMM_NAME_MAX	256
 
@@ -31,6 +32,23 @@
  * took before skipping: teardown does not run.
  */
 #define HMM_SETUP_SKIP_EXIT	255
+
+/*
+ * Skips the test, with libhmm's reason, unless the device behind fd and
+ * its kernel offer every need (enum hmm_need): in a test body, and in a
+ * FIXTURE_SETUP (release what it took first).
+ */
+#define HMM_REQUIRE(fd, needs) do {					\
+	const char *_why = hmm_unmet(fd, needs);			\
+	if (_why)							\
+		SKIP(return, "%s", _why);				\
+} while (0)
+
+#define HMM_SETUP_REQUIRE(fd, needs) do {				\
+	const char *_why = hmm_unmet(fd, needs);			\
+	if (_why)							\
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "%s", _why);		\
+} while (0)
 
 static inline void hmm_test_name(char *buf, size_t len,
 				 const struct __fixture_metadata *f,
@@ -200,12 +218,31 @@ static inline int hmm_harness_parse(int argc, char **argv, char **globs,
 	return -1;
 }
 
+/*
+ * A device that is somebody else's (the kernel's own test_hmm.ko serves
+ * the same names) stops the binary with one clear failure instead of a
+ * skip or a puzzling failure per test. No device at all lets the tests
+ * run: those that need it skip, saying so. Returns -1 to go on.
+ */
+static inline int hmm_device_ours(void)
+{
+	char why[160];
+
+	if (hmm_device_check(why, sizeof(why)) != -ENODEV)
+		return -1;
+	printf("TAP version 13\nBail out! %s\n", why);
+	return KSFT_FAIL;
+}
+
 static inline int hmm_test_main(int argc, char **argv)
 {
 	char *globs[HMM_MAX_GLOBS];
 	int nglobs = 0;
 	int ret = hmm_harness_parse(argc, argv, globs, &nglobs);
 
+	if (ret >= 0)
+		return ret;
+	ret = hmm_device_ours();
 	if (ret >= 0)
 		return ret;
 	hmm_filter_tests(globs, nglobs);

@@ -7,13 +7,16 @@
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
  *   hmmctl balance
+ *   hmmctl info
  *
  * The device mirrors the process that opens it, so every command works
  * on a buffer of hmmctl's own: snapshot shows one page of each kind,
  * migrate sends a buffer to the device and back, probe runs the no-copy
  * probe, and each prints PFNs, results and the counters it moved.
  * balance checks that nothing is in flight or held: the suite's runner
- * calls it after every test.
+ * calls it after every test. info prints what the device offers, a
+ * "key value" line each, for scripts: exit 3 when the device is not
+ * test_hmm_nocopy's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -152,6 +155,50 @@ static int cmd_balance(int fd, const struct opts *o)
 	return ok ? 0 : 1;
 }
 
+static const char *const mode_names[HMM_NC_MODE_COUNT] = {
+	[HMM_NC_MODE_SYNC] = "sync",
+	[HMM_NC_MODE_SYNC_NO_COPY] = "nocopy",
+};
+
+static const struct {
+	__u64 bit;
+	const char *name;
+} feature_names[] = {
+	{ HMM_NC_FEAT_REFUSALS, "refusals" },
+	{ HMM_NC_FEAT_EXCLUSIVE, "exclusive" },
+};
+
+static int cmd_info(int fd, const struct opts *o)
+{
+	struct hmm_nc_info in;
+	unsigned int i, kv;
+	int ret = hmm_info(fd, &in);
+
+	if (ret == -ENODEV) {
+		fprintf(stderr, "hmmctl: the device is not test_hmm_nocopy's\n");
+		return 3;
+	}
+	if (ret)
+		return fail("info", ret);
+	kv = in.kernel_version;
+	printf("module %s\nversion %s\nabi %u\n", in.module, in.version,
+	       in.abi_version);
+	printf("kernel %u.%u.%u\nmodes", kv >> 16, (kv >> 8) & 0xff, kv & 0xff);
+	for (i = 0; i < HMM_NC_MODE_COUNT; i++)
+		if (in.modes & (1U << i))
+			printf(" %s", mode_names[i]);
+	printf("\nfeatures");
+	for (i = 0; i < ARRAY_SIZE(feature_names); i++)
+		if (in.features & feature_names[i].bit)
+			printf(" %s", feature_names[i].name);
+	printf("\ncommands");
+	for (i = 0; i < 256; i++)
+		if (in.commands[i / 64] & (1ULL << (i % 64)))
+			printf(" 0x%02x", i);
+	printf("\n");
+	return 0;
+}
+
 /*
  * A buffer with a page of each kind: untouched, the zero page, written,
  * written and read-only, on this device; then its snapshot.
@@ -263,6 +310,7 @@ static int print_help(int status)
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
 		"  balance               exit 1 if the global counters show pages\n"
 		"                        still locked, taken or on a device\n"
+		"  info                  what the device and its kernel offer\n"
 		"options: --device N (default 0), --pages N (default 4)\n");
 	return status;
 }
@@ -329,5 +377,7 @@ int main(int argc, char **argv)
 		return cmd_probe(fd, &o);
 	if (!strcmp(cmd, "balance"))
 		return cmd_balance(fd, &o);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(fd, &o);
 	return print_help(2);
 }

@@ -120,6 +120,103 @@ int hmm_counters(int fd, bool global, struct hmm_nc_counters *out)
 	return 0;
 }
 
+int hmm_info(int fd, struct hmm_nc_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ioctl(fd, HMM_NC_INFO, out) < 0)
+		return errno == EINVAL || errno == ENOTTY ? -ENODEV : -errno;
+	if (out->magic != HMM_NC_INFO_MAGIC)
+		return -ENODEV;
+	out->module[sizeof(out->module) - 1] = 0;
+	out->version[sizeof(out->version) - 1] = 0;
+	return 0;
+}
+
+bool hmm_info_serves(const struct hmm_nc_info *info, unsigned long request)
+{
+	unsigned int nr = _IOC_NR(request);
+
+	return info->commands[nr / 64] & (1ULL << (nr % 64));
+}
+
+/* The reasons are short: CI parsers append them to the test's name. */
+static const struct {
+	unsigned int need;
+	const char *why;
+} hmm_need_reasons[] = {
+	{ HMM_NEED_NOCOPY,
+	  "MIGRATE_SYNC_NO_COPY is not in this kernel (removed in 6.11)" },
+	{ HMM_NEED_REFUSALS,
+	  "this kernel's balloon/zsmalloc/aio callbacks do not refuse NO_COPY" },
+	{ HMM_NEED_EXCLUSIVE,
+	  "no make_device_exclusive_range() in this kernel (5.14+)" },
+};
+
+static unsigned int hmm_offered(const struct hmm_nc_info *info)
+{
+	unsigned int have = 0;
+
+	if (info->modes & (1U << HMM_NC_MODE_SYNC_NO_COPY))
+		have |= HMM_NEED_NOCOPY;
+	if (info->features & HMM_NC_FEAT_REFUSALS)
+		have |= HMM_NEED_REFUSALS;
+	if ((info->features & HMM_NC_FEAT_EXCLUSIVE) &&
+	    hmm_info_serves(info, HMM_DMIRROR_EXCLUSIVE))
+		have |= HMM_NEED_EXCLUSIVE;
+	return have;
+}
+
+const char *hmm_unmet(int fd, unsigned int needs)
+{
+	struct hmm_nc_info info;
+	unsigned int missing, i;
+
+	if (hmm_info(fd, &info))
+		return "the device does not answer HMM_NC_INFO";
+	missing = needs & ~hmm_offered(&info);
+	for (i = 0; i < ARRAY_SIZE(hmm_need_reasons); i++)
+		if (missing & hmm_need_reasons[i].need)
+			return hmm_need_reasons[i].why;
+	return NULL;
+}
+
+const char *hmm_unmet_cmd(int fd, unsigned long request)
+{
+	static char why[64];
+	struct hmm_nc_info info;
+
+	if (hmm_info(fd, &info))
+		return "the device does not answer HMM_NC_INFO";
+	if (hmm_info_serves(&info, request))
+		return NULL;
+	snprintf(why, sizeof(why), "command 0x%02x not served on this kernel",
+		 (unsigned int)_IOC_NR(request));
+	return why;
+}
+
+int hmm_device_check(char *why, size_t len)
+{
+	struct hmm_nc_info info;
+	int fd = hmm_open(0), ret;
+
+	if (fd < 0) {
+		snprintf(why, len, "no /dev/hmm_dmirror0: %s", strerror(-fd));
+		return fd;
+	}
+	ret = hmm_info(fd, &info);
+	close(fd);
+	if (ret == -ENODEV)
+		snprintf(why, len,
+			 "/dev/hmm_dmirror0 is not served by test_hmm_nocopy "
+			 "(the kernel's own test_hmm.ko?): unload it first");
+	else if (ret)
+		snprintf(why, len, "HMM_NC_INFO: %s", strerror(-ret));
+	else
+		snprintf(why, len, "%s %s, ABI %u", info.module, info.version,
+			 info.abi_version);
+	return ret;
+}
+
 size_t hmm_page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);

@@ -50,6 +50,30 @@ int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
 const char *hmm_prot_str(__u8 prot, char *buf, size_t len);
 const char *hmm_status_str(__u8 status);
 
+/*
+ * What the device offers (HMM_NC_INFO). Every "can this test run here"
+ * decision is made from it, here, never guessed from errnos test by
+ * test. hmm_info() answers -ENODEV for a device that is not ours (the
+ * kernel's own test_hmm.ko answers the command with EINVAL).
+ */
+enum hmm_need {
+	HMM_NEED_NOCOPY		= 1U << 0,	/* MIGRATE_SYNC_NO_COPY */
+	HMM_NEED_REFUSALS	= 1U << 1,	/* callbacks that refuse NO_COPY */
+	HMM_NEED_EXCLUSIVE	= 1U << 2,	/* HMM_DMIRROR_EXCLUSIVE */
+};
+
+int hmm_info(int fd, struct hmm_nc_info *out);
+bool hmm_info_serves(const struct hmm_nc_info *info, unsigned long request);
+/* NULL when the device behind fd offers every need, else a short reason. */
+const char *hmm_unmet(int fd, unsigned int needs);
+/* The same for one ioctl command. */
+const char *hmm_unmet_cmd(int fd, unsigned long request);
+/*
+ * Whether /dev/hmm_dmirror0 is ours: 0, -ENOENT when there is no such
+ * device, -ENODEV when somebody else's (why says whose), other -errno.
+ */
+int hmm_device_check(char *why, size_t len);
+
 /* Buffers: page-aligned anonymous memory, and a pattern to fill it with. */
 size_t hmm_page_size(void);
 void *hmm_map_anon(size_t size, int prot);

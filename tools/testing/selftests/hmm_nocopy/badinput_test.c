@@ -41,6 +41,7 @@ static const struct ioctl_desc ioctls[] = {
 	BASE("RELEASE", HMM_DMIRROR_RELEASE),
 	{ "GET_COUNTERS", HMM_NC_GET_COUNTERS,
 	  sizeof(struct hmm_nc_counters_cmd), false, false },
+	{ "INFO", HMM_NC_INFO, sizeof(struct hmm_nc_info), false, false },
 	{ "MIGRATE_ANON", HMM_NC_MIGRATE_ANON,
 	  sizeof(struct hmm_nc_migrate_cmd), true, false },
 	{ "MIGRATE_FILE", HMM_NC_MIGRATE_FILE,
@@ -134,7 +135,7 @@ TEST_F(badinput, read_only_command_is_efault)
 	struct hmm_dmirror_cmd *cmd;
 	static const unsigned long reqs[] = {
 		HMM_DMIRROR_READ, HMM_DMIRROR_SNAPSHOT, HMM_NC_GET_COUNTERS,
-		HMM_NC_ENGINE_GET, HMM_NC_RF_STATE, HMM_NC_FAULT_GET,
+		HMM_NC_ENGINE_GET, HMM_NC_RF_STATE, HMM_NC_FAULT_GET, HMM_NC_INFO,
 	};
 	unsigned int i;
 

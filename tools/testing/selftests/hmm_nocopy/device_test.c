@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +71,65 @@ TEST_F(device, every_device_opens_and_closes)
 TEST_F(device, missing_unit_is_enoent)
 {
 	EXPECT_EQ(-ENOENT, hmm_open(self->ndevices));
+}
+
+/* The running kernel's release as major * 256 + minor, from uname. */
+static unsigned int running_release(void)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major << 8 | minor;
+}
+
+/*
+ * HMM_NC_INFO names the module and what the running kernel offers; the
+ * mode report is checked against uname (NO_COPY exists up to 6.10), the
+ * version against sysfs, the command map against the table's ends.
+ */
+TEST_F(device, info_names_module_modes_and_commands)
+{
+	unsigned int release = running_release();
+	struct hmm_nc_info info;
+	char sysver[64] = "";
+	FILE *f;
+
+	ASSERT_EQ(0, hmm_info(self->fd, &info));
+	EXPECT_EQ(HMM_NC_ABI_VERSION, info.abi_version);
+	EXPECT_STREQ("test_hmm_nocopy", info.module);
+	ASSERT_NE(0, release);
+	EXPECT_EQ(release, info.kernel_version >> 8)
+		TH_LOG("built for %u.%u", info.kernel_version >> 16,
+		       (info.kernel_version >> 8) & 0xff);
+	EXPECT_TRUE(info.modes & (1U << HMM_NC_MODE_SYNC));
+	EXPECT_EQ(release < (6 << 8 | 11),
+		  !!(info.modes & (1U << HMM_NC_MODE_SYNC_NO_COPY)));
+	EXPECT_TRUE(hmm_info_serves(&info, HMM_DMIRROR_READ));
+	EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_INFO));
+	EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_GET_COUNTERS));
+	EXPECT_FALSE(hmm_info_serves(&info, _IO('H', 0x3f)));
+	f = fopen("/sys/module/test_hmm/version", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(sysver, sizeof(sysver), f));
+	fclose(f);
+	sysver[strcspn(sysver, "\n")] = 0;
+	EXPECT_STREQ(info.version, sysver);
+}
+
+TEST_F(device, info_rejects_flags_and_reserved)
+{
+	struct hmm_nc_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, HMM_NC_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&info, 0, sizeof(info));
+	info.reserved[7] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, HMM_NC_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_F(device, counters_readable_per_device_and_global)
