@@ -8,7 +8,7 @@ set -Eeuo pipefail
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 'printf "run_tests: error: unexpected failure of \"%s\" (%s line %s)\n" \
 	"$BASH_COMMAND" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
-for part in lib deps kconfig kernel initramfs qemu ktap junit bench; do
+for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench; do
 	# shellcheck source=/dev/null
 	source "$HMM_TOP/tools/vm/$part.sh"
 done
@@ -23,6 +23,7 @@ opt_run=""
 opt_run_set=0
 opt_bench=0
 opt_kernel_src=${KSRC:-}
+opt_kernel=$KERNEL_RELEASE_DEFAULT
 opt_junit=""
 opt_timeout=1200
 opt_filters=()
@@ -46,8 +47,11 @@ command's own status.
                      table, CSV and plot in build/results/<timestamp>/
                      (hmm_bench options in HMM_BENCH_ARGS)
   --add PATH         put PATH in the guest's /add (on PATH) (repeatable)
+  --kernel RELEASE   the kernel release to build and boot from Debian's
+                     source package: $(release_names | paste -sd' ')
+                     (default $KERNEL_RELEASE_DEFAULT)
   --kernel-src DIR   build and boot this kernel tree (also KSRC=DIR)
-                     instead of Debian's linux-source-6.1
+                     instead of a Debian source package
   --config FILE      extra kernel config fragment (repeatable), e.g.
                      configs/debug.config
   --junit FILE       also write the results as JUnit XML
@@ -72,6 +76,7 @@ parse_args() {
 		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
 		--bench) opt_bench=1 ;;
 		--add) need_arg "$1" $#; opt_adds+=("$2"); shift ;;
+		--kernel) need_arg "$1" $#; opt_kernel=$2; shift ;;
 		--kernel-src) need_arg "$1" $#; opt_kernel_src=$2; shift ;;
 		--config) need_arg "$1" $#; FRAGMENTS+=("$2"); shift ;;
 		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
@@ -81,6 +86,8 @@ parse_args() {
 		esac
 		shift
 	done
+	release_check "$opt_kernel"
+	add_release_fragment
 	[[ $opt_timeout =~ ^[1-9][0-9]*$ ]] ||
 		die "--timeout needs a number of seconds, not '$opt_timeout'"
 	local f
@@ -96,12 +103,22 @@ parse_args() {
 	return 0
 }
 
+# A release's own fragment (options that differ there) comes right after
+# the common ones, so that the user's --config fragments still win.
+add_release_fragment() {
+	local frag
+
+	[[ -z $opt_kernel_src ]] || return 0
+	frag=$(release_field "$opt_kernel" 4)
+	[[ -n $frag ]] || return 0
+	FRAGMENTS=("${FRAGMENTS[@]:0:2}" "$HMM_TOP/$frag" "${FRAGMENTS[@]:2}")
+}
+
 stage_deps() {
 	local -a needs=(DEPS_BUILD)
 
 	((opt_list)) || needs+=(DEPS_RUN)
 	((opt_bench)) && needs+=(DEPS_BENCH)
-	[[ -n $opt_kernel_src ]] || needs+=(DEPS_DEBIAN_SOURCE)
 	deps_ensure "${needs[@]}"
 }
 
@@ -111,7 +128,7 @@ stage_source() {
 		KSRC_DIR=$(realpath "$opt_kernel_src")
 		KSRC_KIND=user
 	else
-		KSRC_DIR=$(kernel_debian_source)
+		KSRC_DIR=$(kernel_debian_source "$opt_kernel")
 		KSRC_KIND=debian
 	fi
 }

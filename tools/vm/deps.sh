@@ -8,7 +8,7 @@
 # shellcheck disable=SC2034
 DEPS_BUILD=(
 	"gcc|gcc" "make|make" "flex|flex" "bison|bison" "bc|bc" "perl|perl"
-	"xz|xz-utils" "rsync|rsync" "cpio|cpio"
+	"xz|xz-utils" "rsync|rsync" "cpio|cpio" "dpkg-deb|dpkg" "apt-get|apt"
 	"/usr/include/gelf.h|libelf-dev"
 	"/usr/include/openssl/opensslv.h|libssl-dev"
 	"/usr/lib/x86_64-linux-gnu/libc.a|libc6-dev"
@@ -21,8 +21,6 @@ DEPS_RUN=(
 	"/sbin/mkfs.ext4|e2fsprogs"
 	"/sbin/mkfs.xfs|xfsprogs"
 )
-# shellcheck disable=SC2034
-DEPS_DEBIAN_SOURCE=("/usr/src/linux-source-6.1.tar.xz|linux-source-6.1")
 # shellcheck disable=SC2034
 DEPS_CHECK=("shellcheck|shellcheck")
 # Only for --bench: the plot.

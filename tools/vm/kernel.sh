@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Kernel source and build. The default source is Debian's linux-source-6.1,
-# unpacked once into the cache; a user's tree comes from --kernel-src.
+# Kernel source and build. The default source is Debian's source package
+# of a release of tools/vm/releases.sh (--kernel, default 6.1), unpacked
+# once into the cache; a user's tree comes from --kernel-src.
 # Builds go out of tree into the cache, keyed by source and config:
 #  - Debian's source never changes, so a finished build is reused as is;
 #  - a user's tree gets make's incremental rebuild on every run, so an
 #    edited file is rebuilt and a stale kernel is never booted.
-
-KERNEL_DEB_PKG=linux-source-6.1
-KERNEL_DEB_TARBALL=/usr/src/linux-source-6.1.tar.xz
 
 kernel_check_tree() {
 	local src=$1 f
@@ -20,24 +18,137 @@ kernel_check_tree() {
 	done
 }
 
-# Prints the directory of Debian's unpacked source, unpacking it first.
-kernel_debian_source() {
-	local ver dir tmp
+# The machine's own apt sources as "URI SUITE COMPONENT..." lines, from
+# sources.list and the deb822 .sources files (only "deb" entries).
+apt_system_sources() {
+	local etc=${HMM_APT_ETC:-/etc/apt} f
 
-	ver=$(dpkg-query -W -f '${Version}' "$KERNEL_DEB_PKG" 2>/dev/null) ||
-		die "$KERNEL_DEB_PKG is not installed (as root: apt-get install $KERNEL_DEB_PKG)"
-	dir=$HMM_CACHE/src/$KERNEL_DEB_PKG-$ver
-	if [[ ! -f $dir/.unpacked ]]; then
-		info "unpacking $KERNEL_DEB_TARBALL into $dir"
-		rm -rf "$dir" "$dir.tmp"
-		mkdir -p "$dir.tmp"
-		tar -xf "$KERNEL_DEB_TARBALL" -C "$dir.tmp" ||
-			die "cannot unpack $KERNEL_DEB_TARBALL"
-		tmp=$(find "$dir.tmp" -mindepth 1 -maxdepth 1 -type d | head -n 1)
-		mv "$tmp" "$dir"
-		rmdir "$dir.tmp"
-		touch "$dir/.unpacked"
+	for f in "$etc"/sources.list "$etc"/sources.list.d/*.list; do
+		[[ -f $f ]] || continue
+		awk '$1 == "deb" { $1 = ""; sub(/^ +/, ""); sub(/\[[^]]*\] */, ""); print }' "$f"
+	done
+	for f in "$etc"/sources.list.d/*.sources; do
+		[[ -f $f ]] || continue
+		awk 'function flush(  i, j, n, m, u, s) {
+			if (types ~ /(^| )deb( |$)/ && enabled != "no") {
+				n = split(uris, u, " "); m = split(suites, s, " ")
+				for (i = 1; i <= n; i++) for (j = 1; j <= m; j++)
+					print u[i], s[j], comps
+			}
+			types = uris = suites = comps = enabled = ""
+		}
+		/^[ \t]*$/ { flush(); next }
+		/^Types:/ { sub(/^Types: */, ""); types = $0 }
+		/^URIs:/ { sub(/^URIs: */, ""); uris = $0 }
+		/^Suites:/ { sub(/^Suites: */, ""); suites = $0 }
+		/^Components:/ { sub(/^Components: */, ""); comps = $0 }
+		/^Enabled:/ { sub(/^Enabled: */, ""); enabled = $0 }
+		END { flush() }' "$f"
+	done
+}
+
+# The machine's Debian codename (bookworm on Debian 12).
+apt_system_codename() {
+	local osr=${HMM_OS_RELEASE:-/etc/os-release}
+
+	sed -n 's/^VERSION_CODENAME=//p' "$osr" 2>/dev/null
+}
+
+# A sources.list for CODENAME: the machine's own Debian mirrors with its
+# codename replaced (bookworm-security -> bullseye-security, ...). The
+# machine's sources are read, never changed.
+apt_private_sources() {
+	local codename=$1 own uri suite comps
+
+	own=$(apt_system_codename)
+	[[ -n $own ]] || die "cannot tell this machine's Debian codename (/etc/os-release)"
+	apt_system_sources | while read -r uri suite comps; do
+		[[ $suite == "$own" || $suite == "$own"-* ]] || continue
+		printf 'deb %s %s %s\n' "$uri" "$codename${suite#"$own"}" "$comps"
+	done
+}
+
+# kernel_fetch_deb PKG CODENAME DIR: downloads PKG's newest .deb for
+# CODENAME into DIR with an apt configuration of its own (lists and
+# archives under DIR), and prints the .deb's path.
+kernel_fetch_deb() {
+	local pkg=$1 codename=$2 dir=$3 log=$3/apt.log deb
+	local -a opts
+
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+	apt_private_sources "$codename" > "$dir/sources.list"
+	[[ -s $dir/sources.list ]] ||
+		die "no Debian source in this machine's apt configuration to fetch $pkg from"
+	opts=(-o "Dir::Etc::sourcelist=$dir/sources.list"
+	      -o "Dir::Etc::sourceparts=$dir/none"
+	      -o "Dir::State::Lists=$dir/lists"
+	      -o "Dir::Cache=$dir/cache" -o "Debug::NoLocking=1")
+	info "fetching $pkg ($codename) into $dir"
+	{
+		apt-get "${opts[@]}" update &&
+		(cd "$dir/debs" && rm -f "${pkg}"_*.deb &&
+		 apt-get "${opts[@]}" download "$pkg")
+	} > "$log" 2>&1 || {
+		show_tail "$log"
+		die "cannot fetch $pkg for $codename (log: $log)"
+	}
+	deb=$(find "$dir/debs" -name "${pkg}_*.deb" | head -n 1)
+	[[ -n $deb ]] || die "apt-get download $pkg left no .deb in $dir/debs"
+	printf '%s\n' "$deb"
+}
+
+# unpack_tarball TARBALL DIR: the tree inside TARBALL becomes DIR.
+unpack_tarball() {
+	local tarball=$1 dir=$2 tmp
+
+	info "unpacking $tarball into $dir"
+	rm -rf "$dir" "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	tar -xf "$tarball" -C "$dir.tmp" || die "cannot unpack $tarball"
+	tmp=$(find "$dir.tmp" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+	mv "$tmp" "$dir"
+	rmdir "$dir.tmp"
+	touch "$dir/.unpacked"
+}
+
+# The unpacked tree of PKG, newest version first, if any.
+kernel_cached_source() {
+	local pkg=$1 d
+
+	for d in "$HMM_CACHE/src/$pkg"-*/.unpacked; do
+		[[ -f $d ]] && dirname "$d"
+	done | sort -rV | head -n 1
+}
+
+# Prints the directory of RELEASE's unpacked Debian source: the installed
+# package's tarball if there is one, else a tree unpacked before, else
+# the package fetched into the cache (dpkg -x, nothing installed).
+kernel_debian_source() {
+	local release=$1 pkg codename ver dir deb root
+
+	pkg=$(release_field "$release" 2)
+	codename=$(release_field "$release" 3)
+	if ver=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) &&
+	   [[ -n $ver && -f /usr/src/$pkg.tar.xz ]]; then
+		dir=$HMM_CACHE/src/$pkg-$ver
+		[[ -f $dir/.unpacked ]] ||
+			unpack_tarball "/usr/src/$pkg.tar.xz" "$dir" >&2
+		printf '%s\n' "$dir"
+		return
 	fi
+	dir=$(kernel_cached_source "$pkg")
+	if [[ -n $dir ]]; then
+		printf '%s\n' "$dir"
+		return
+	fi
+	deb=$(kernel_fetch_deb "$pkg" "$codename" "$HMM_CACHE/apt/$codename")
+	ver=$(dpkg-deb -f "$deb" Version) || die "cannot read $deb"
+	root=$HMM_CACHE/apt/$codename/root
+	rm -rf "$root"
+	dpkg-deb -x "$deb" "$root" || die "cannot extract $deb"
+	dir=$HMM_CACHE/src/$pkg-$ver
+	unpack_tarball "$root/usr/src/$pkg.tar.xz" "$dir" >&2
+	rm -rf "$root" "$deb"
 	printf '%s\n' "$dir"
 }
 
@@ -70,9 +181,24 @@ kernel_progress() {
 	done
 }
 
+# One kernel build at a time on this machine, whatever its release or
+# config: two at once only slow each other down (and the guest runs of
+# others).
+kernel_build_lock() {
+	local fd
+
+	mkdir -p "$HMM_CACHE/kernel"
+	exec {fd}> "$HMM_CACHE/kernel/.build.lock"
+	if ! flock -n "$fd"; then
+		info "waiting for another kernel build on this machine to finish"
+		flock "$fd"
+	fi
+}
+
 kernel_make() {
 	local src=$1 out=$2 log=$2/build.log pid status
 
+	kernel_build_lock
 	info "building the kernel in $out (log: $log)"
 	kernel_progress "$log" &
 	pid=$!
