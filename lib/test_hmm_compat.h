@@ -4,14 +4,14 @@
  * against lives here, so the logic reads the same on all of them.
  *
  * Supported so far: Linux 6.1 (the Debian 6.1.y tree, which carries
- * migrate_device_range() from 6.2). Next: 5.10, where the mode exists
- * but callbacks take struct page, and 6.12, where MIGRATE_SYNC_NO_COPY
+ * migrate_device_range() from 6.2) and 5.10, where the mode exists but
+ * there are no folios, callbacks take struct page and a non-LRU movable
+ * page names an address_space. Next: 6.12, where MIGRATE_SYNC_NO_COPY
  * is gone and dmirror_kernel_mode() must refuse it.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/balloon_compaction.h>
 #include <linux/buffer_head.h>
 #include <linux/gfp.h>
@@ -28,16 +28,11 @@
 #include "test_hmm_uapi.h"
 
 /*
- * Versions are told apart by LINUX_VERSION_CODE: kernels before 5.14
- * (5.10) do not define LINUX_VERSION_MAJOR at all.
+ * Kbuild names the release it builds for (DMIRROR_KERNEL_6_1 on any
+ * 6.1.y, see Kbuild): version.h cannot, without LINUX_VERSION_MAJOR
+ * before 5.14.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-#define DMIRROR_KERNEL_6_1
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
-#define DMIRROR_KERNEL_5_10
-#else
+#if !defined(DMIRROR_KERNEL_6_1) && !defined(DMIRROR_KERNEL_5_10)
 #error "test_hmm: only Linux 5.10 and 6.1 are supported so far (see test_hmm_compat.h)"
 #endif
 
@@ -342,7 +337,7 @@ static inline void dmirror_owner_putback(struct page *page)
 }
 
 static inline int dmirror_owner_migrate(struct page *dst, struct page *src,
-					 enum migrate_mode mode)
+					enum migrate_mode mode)
 {
 	return page_movable_ops(src)->migrate_page(dst, src, mode);
 }
@@ -422,8 +417,8 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 
 /*
  * Helpers of later kernels that 5.10 lacks, with the same meaning:
- * vma_lookup() (5.14) and kmap_local_page() (5.11; kmap_atomic() maps
- * the same page, and no caller sleeps while it holds the mapping).
+ * vma_lookup() (5.14) and kmap_local_page() (5.11; a 64-bit kernel has
+ * no highmem, so a page's kernel address is its direct mapping).
  */
 static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
 						unsigned long addr)
@@ -435,8 +430,15 @@ static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
 	return vma;
 }
 
-#define kmap_local_page(page)	kmap_atomic(page)
-#define kunmap_local(addr)	kunmap_atomic(addr)
+static inline void *kmap_local_page(struct page *page)
+{
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_HIGHMEM));
+	return page_address(page);
+}
+
+static inline void kunmap_local(const void *addr)
+{
+}
 
 /*
  * No make_device_exclusive_range() (5.14): EXCLUSIVE and
@@ -625,16 +627,18 @@ static inline void dmirror_mops_putback(struct page *page)
 
 struct dmirror_movable_reg {
 	struct dmirror_pseudo ps;
-	struct address_space_operations aops;
 };
 
 static inline int dmirror_movable_register(struct dmirror_movable_reg *reg,
 					   const struct movable_operations *mops)
 {
-	reg->aops.isolate_page = dmirror_mops_isolate;
-	reg->aops.migratepage = dmirror_mops_migrate;
-	reg->aops.putback_page = dmirror_mops_putback;
-	return dmirror_pseudo_get(&reg->ps, &reg->aops, (void *)mops);
+	static const struct address_space_operations aops = {
+		.isolate_page	= dmirror_mops_isolate,
+		.migratepage	= dmirror_mops_migrate,
+		.putback_page	= dmirror_mops_putback,
+	};
+
+	return dmirror_pseudo_get(&reg->ps, &aops, (void *)mops);
 }
 
 static inline void dmirror_movable_unregister(struct dmirror_movable_reg *reg)
@@ -693,21 +697,25 @@ static inline void dmirror_owner_putback(struct page *page)
 }
 
 static inline int dmirror_owner_migrate(struct page *dst, struct page *src,
-					 enum migrate_mode mode)
+					enum migrate_mode mode)
 {
 	struct address_space *mapping = page_mapping(src);
 
 	return mapping->a_ops->migratepage(mapping, dst, src, mode);
 }
 
+/*
+ * 5.10 has only the non-atomic flag operations for PG_isolated (an
+ * alias of PG_reclaim), used under the page lock.
+ */
 static inline void dmirror_page_set_isolated(struct page *page)
 {
-	__SetPageIsolated(page);
+	__set_bit(PG_isolated, &page->flags);
 }
 
 static inline void dmirror_page_clear_isolated(struct page *page)
 {
-	__ClearPageIsolated(page);
+	__clear_bit(PG_isolated, &page->flags);
 }
 
 /* Page-cache migration (test_hmm_filemig.c). */
