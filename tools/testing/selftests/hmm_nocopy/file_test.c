@@ -1778,7 +1778,7 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 TEST_F(huge, hugetlbfs_nocopy_through_hugetlbfs_migrate_folio)
 {
 	SKIP(return,
-	     "no destination: a hugetlb folio comes only from alloc_huge_page()/alloc_huge_page_nodemask() and is isolated only by folio_isolate_hugetlb(), none exported in 6.1; migrate_vma_setup() refuses hugetlb VMAs");
+	     "no destination: hugetlb pages are allocated and isolated only by unexported functions; migrate_vma_setup() refuses hugetlb VMAs");
 }
 
 HMM_TEST_MAIN
