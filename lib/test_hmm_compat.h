@@ -12,6 +12,7 @@
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
 
+#include <linux/version.h>
 #include <linux/balloon_compaction.h>
 #include <linux/buffer_head.h>
 #include <linux/gfp.h>
@@ -28,13 +29,22 @@
 #include "test_hmm_uapi.h"
 
 /*
- * Kbuild names the release it builds for (DMIRROR_KERNEL_6_1 on any
- * 6.1.y, see Kbuild): version.h cannot, without LINUX_VERSION_MAJOR
- * before 5.14.
+ * Versions are told apart by LINUX_VERSION_CODE: kernels before 5.14
+ * (5.10) do not define LINUX_VERSION_MAJOR. Each supported release gets
+ * a DMIRROR_KERNEL_* name for its block below.
  */
-#if !defined(DMIRROR_KERNEL_6_1) && !defined(DMIRROR_KERNEL_5_10)
+#if KERNEL_VERSION(6, 1, 0) <= LINUX_VERSION_CODE && \
+	KERNEL_VERSION(6, 2, 0) > LINUX_VERSION_CODE
+#define DMIRROR_KERNEL_6_1
+#elif KERNEL_VERSION(5, 10, 0) <= LINUX_VERSION_CODE && \
+	KERNEL_VERSION(5, 11, 0) > LINUX_VERSION_CODE
+#define DMIRROR_KERNEL_5_10
+#else
 #error "test_hmm: only Linux 5.10 and 6.1 are supported so far (see test_hmm_compat.h)"
 #endif
+
+/* The release the module is built for, as HMM_NC_INFO reports it. */
+#define DMIRROR_KERNEL_VERSION	LINUX_VERSION_CODE
 
 /* What every supported kernel does alike. */
 

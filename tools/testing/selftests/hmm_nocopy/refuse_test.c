@@ -349,7 +349,7 @@ static __u64 aio_ring_pfn(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(AIO_RING_MAGIC, hdr->magic);
 	/* A page the module unmapped comes back only when faulted in. */
-	(void)*(volatile const char *)page;
+	(void)__atomic_load_n(page, __ATOMIC_RELAXED);
 	EXPECT_EQ(0, hmm_pfn(page, &pfn));
 	return pfn;
 }
