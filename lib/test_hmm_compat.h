@@ -3,16 +3,33 @@
  * Every difference between the kernel versions the test device builds
  * against lives here, so the logic reads the same on all of them.
  *
- * Supported so far: Linux 6.1 (the Debian 6.1.y tree, which carries
- * migrate_device_range() from 6.2). Next: 5.10, where the mode exists
- * but callbacks take struct page, and 6.12, where MIGRATE_SYNC_NO_COPY
- * is gone and dmirror_kernel_mode() must refuse it.
+ * Supported: Linux 6.1 (the Debian 6.1.y tree, which carries
+ * migrate_device_range() from 6.2) and Linux 6.12 (Debian's 6.12.y).
+ * Each release has a block of its own in the version gate below; the
+ * helpers test features (DMIRROR_HAVE_*), not releases, where they can.
+ *
+ * What 6.12 changed for us:
+ * - MIGRATE_SYNC_NO_COPY is gone (see DMIRROR_HAVE_NO_COPY): NO_COPY
+ *   requests answer -EOPNOTSUPP, the info command reports SYNC only and
+ *   no refusals (the balloon, zsmalloc and aio callbacks no longer look
+ *   at the mode, so there is nothing left to refuse).
+ *   migrate_vma_pages() still moves state without copying (6.11 calls
+ *   folio_migrate_mapping() and folio_migrate_flags() where it passed
+ *   the mode), so the device path behaves as on 6.1.
+ * - filemap_get_folio() returns an ERR_PTR for a hole (6.3).
+ * - page_mapping() is gone (6.9): folio_mapping(), in 6.1 as well.
+ * - struct pagevec is gone (6.5): a folio_batch drains the LRU.
+ * - class_create() lost its owner argument (6.4).
+ * - PageMovable() is no longer exported: __PageMovable() plus
+ *   page_movable_ops(), both inline in 6.1 and 6.12.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
 
 #include <linux/version.h>
 #include <linux/buffer_head.h>
+#include <linux/device.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/magic.h>
 #include <linux/memremap.h>
@@ -27,24 +44,68 @@
 #include "test_hmm_uapi.h"
 
 /*
- * Versions are told apart by major and patch level; kernels before 5.14
- * (5.10) do not define LINUX_VERSION_MAJOR at all.
+ * The version gate: one block per supported release, each defining
+ * DMIRROR_RELEASE_OK. LINUX_VERSION_MAJOR and _PATCHLEVEL exist from
+ * 5.14. The helpers test DMIRROR_BEFORE() the release that changed what
+ * they use.
  */
-#if !defined(LINUX_VERSION_MAJOR) || LINUX_VERSION_MAJOR != 6 || \
-	LINUX_VERSION_PATCHLEVEL != 1
-#error "test_hmm: only Linux 6.1 is supported so far (see test_hmm_compat.h)"
+#define DMIRROR_BEFORE(major, minor)					\
+	((LINUX_VERSION_MAJOR << 8) + LINUX_VERSION_PATCHLEVEL <	\
+	 ((major) << 8) + (minor))
+
+/* Linux 6.1 */
+#if LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL == 1
+#define DMIRROR_RELEASE_OK
 #endif
+
+/* Linux 6.12 */
+#if LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL == 12
+#define DMIRROR_RELEASE_OK
+#endif
+
+#ifndef DMIRROR_RELEASE_OK
+#error "test_hmm: only Linux 6.1 and 6.12 are supported so far (see the version gate)"
+#endif
+
+/*
+ * Whether the kernel has MIGRATE_SYNC_NO_COPY: include/linux/migrate_mode.h
+ * lists it from 4.14 to 6.10. The mm series "mm: remove
+ * MIGRATE_SYNC_NO_COPY mode" (Kefeng Wang) went into mm in June 2024,
+ * after v6.10-rc1, and was merged for v6.11: 6.11 and later list only
+ * ASYNC, SYNC_LIGHT and SYNC. Checked here against the 6.1.192 and
+ * 6.12.117 trees (present, absent); see docs/porting-6.12.md.
+ */
+#define DMIRROR_HAVE_NO_COPY	DMIRROR_BEFORE(6, 11)
+
+/* LINUX_VERSION_CODE of the kernel built against (the sublevel caps at 255). */
+static inline u32 dmirror_kernel_version(void)
+{
+	return KERNEL_VERSION(LINUX_VERSION_MAJOR, LINUX_VERSION_PATCHLEVEL,
+			      min(LINUX_VERSION_SUBLEVEL, 255));
+}
 
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)
 {
+#if DMIRROR_HAVE_NO_COPY
 	return BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_NO_COPY);
+#else
+	return BIT(HMM_NC_MODE_SYNC);
+#endif
 }
 
-/* The optional kernel entry points this build found (HMM_NC_FEAT_*). */
+/*
+ * The optional kernel behaviours this build has (HMM_NC_FEAT_*). The
+ * refusals are the NO_COPY refusals of the balloon, zsmalloc and aio
+ * callbacks: without the mode there are none.
+ */
 static inline u64 dmirror_kernel_features(void)
 {
+#if DMIRROR_HAVE_NO_COPY
 	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE;
+#else
+	return HMM_NC_FEAT_EXCLUSIVE;
+#endif
 }
 
 /*
@@ -64,11 +125,31 @@ static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
 		*kmode = MIGRATE_SYNC;
 		return 0;
 	case HMM_NC_MODE_SYNC_NO_COPY:
+#if DMIRROR_HAVE_NO_COPY
 		*kmode = MIGRATE_SYNC_NO_COPY;
 		return 0;
+#else
+		return -EOPNOTSUPP;
+#endif
 	default:
 		return -EINVAL;
 	}
+}
+
+/* page_mapping(), gone in 6.9; folio_mapping() is in 6.1 too. */
+static inline struct address_space *dmirror_page_mapping(struct page *page)
+{
+	return folio_mapping(page_folio(page));
+}
+
+/* The device class; class_create() lost its owner argument in 6.4. */
+static inline struct class *dmirror_class_create(const char *name)
+{
+#if DMIRROR_BEFORE(6, 4)
+	return class_create(THIS_MODULE, name);
+#else
+	return class_create(name);
+#endif
 }
 
 /*
@@ -78,7 +159,7 @@ static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
 static inline int dmirror_migrate_state(struct page *dst, struct page *src,
 					enum migrate_mode kmode)
 {
-	return migrate_folio(page_mapping(src), page_folio(dst),
+	return migrate_folio(dmirror_page_mapping(src), page_folio(dst),
 			     page_folio(src), kmode);
 }
 
@@ -112,26 +193,44 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
 /* Whether the kernel copies a page's data in this mode. */
 static inline bool dmirror_kernel_copies(enum migrate_mode kmode)
 {
+#if DMIRROR_HAVE_NO_COPY
 	return kmode != MIGRATE_SYNC_NO_COPY;
-}
-
-/* The page-cache folio at index, referenced, or NULL (ERR_PTR in 6.3+). */
-static inline struct folio *dmirror_filemap_folio(struct address_space *mapping,
-						  pgoff_t index)
-{
-	return filemap_get_folio(mapping, index);
+#else
+	return true;
+#endif
 }
 
 /*
- * lru_add_drain() is not exported; releasing an empty pagevec drains
- * this CPU's LRU batches all the same (folio_batch from 6.5).
+ * The page-cache folio at index, referenced, or NULL. From 6.3 a hole
+ * is ERR_PTR(-ENOENT); every caller tests for NULL.
+ */
+static inline struct folio *dmirror_filemap_folio(struct address_space *mapping,
+						  pgoff_t index)
+{
+	struct folio *folio = filemap_get_folio(mapping, index);
+
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/*
+ * lru_add_drain() is not exported; releasing an empty batch drains this
+ * CPU's LRU batches all the same. struct pagevec is gone from 6.5, where
+ * __folio_batch_release() does it (folio_batch_release() skips an empty
+ * batch, so it would drain nothing).
  */
 static inline int dmirror_lru_drain_cpu(void *unused)
 {
+#if DMIRROR_BEFORE(6, 5)
 	struct pagevec pvec;
 
 	pagevec_init(&pvec);
 	__pagevec_release(&pvec);
+#else
+	struct folio_batch fbatch;
+
+	folio_batch_init(&fbatch);
+	__folio_batch_release(&fbatch);
+#endif
 	return 0;
 }
 
@@ -167,6 +266,15 @@ static inline void dmirror_page_set_movable(struct page *page,
 static inline void dmirror_page_clear_movable(struct page *page)
 {
 	__ClearPageMovable(page);
+}
+
+/*
+ * PageMovable(), which 6.12 no longer exports: page->mapping names
+ * movable operations. The page is locked.
+ */
+static inline bool dmirror_page_movable_locked(struct page *page)
+{
+	return __PageMovable(page) && page_movable_ops(page);
 }
 
 /* fs/aio.c's AIO_RING_MAGIC: its ring header's and its file system's. */

@@ -132,7 +132,7 @@ static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
 	memset(&info, 0, sizeof(info));
 	info.abi_version = HMM_NC_ABI_VERSION;
 	info.magic = HMM_NC_INFO_MAGIC;
-	info.kernel_version = LINUX_VERSION_CODE;
+	info.kernel_version = dmirror_kernel_version();
 	info.modes = dmirror_kernel_modes();
 	info.features = dmirror_kernel_features();
 	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
@@ -227,7 +227,7 @@ static int __init hmm_dmirror_init(void)
 	if (ret)
 		return ret;
 
-	dmirror_class = class_create(THIS_MODULE, "hmm_dmirror");
+	dmirror_class = dmirror_class_create("hmm_dmirror");
 	if (IS_ERR(dmirror_class)) {
 		ret = PTR_ERR(dmirror_class);
 		goto err_region;

@@ -239,7 +239,7 @@ static void dmirror_alloc_device_pages(struct dmirror_job *job)
 		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		spage = migrate_pfn_to_page(args->src[i]);
-		if (spage && page_mapping(spage))
+		if (spage && dmirror_page_mapping(spage))
 			continue;
 		if (dmirror_job_fault(job, HMM_NC_FAULT_DEVMEM))
 			continue;
@@ -492,7 +492,7 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
 			status[i] = HMM_NC_PS_NO_PAGE;
 			continue;
 		}
-		if (!PageAnon(spage) || page_mapping(spage)) {
+		if (!PageAnon(spage) || dmirror_page_mapping(spage)) {
 			status[i] = HMM_NC_PS_NOT_ANON;
 			continue;
 		}
@@ -663,7 +663,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg)
+				void __user *uarg)
 {
 	struct hmm_nc_migrate_cmd cmd;
 	u8 __user *ustatus;
