@@ -353,10 +353,18 @@ static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 				       cmd->reserved,
 				       ARRAY_SIZE(cmd->reserved)))
 		return -EINVAL;
-	if ((cmd->flags & HMM_NC_FILE_KERNEL_PAGES) &&
-	    cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
+	if (!(cmd->flags & HMM_NC_FILE_KERNEL_PAGES))
+		return dmirror_kernel_mode(cmd->mode, kmode);
+	/*
+	 * migrate_vma_pages() moves the state and never copies: 6.1 passes
+	 * MIGRATE_SYNC_NO_COPY inside, 6.11 and later no mode at all. The
+	 * NO_COPY the caller names is that, which every kernel has; no
+	 * callback of ours runs in kmode.
+	 */
+	if (cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
 		return -EINVAL;
-	return dmirror_kernel_mode(cmd->mode, kmode);
+	*kmode = MIGRATE_SYNC;
+	return 0;
 }
 
 static int dmirror_file_run(struct dmirror *dmirror,
@@ -383,6 +391,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	fm.kernel_pages = cmd->flags & HMM_NC_FILE_KERNEL_PAGES;
 	/* The kernel's own path moves the batch's state in one call. */
 	job.copy_each = !fm.kernel_pages;
+	job.kernel_moves = fm.kernel_pages;
 	job.start = cmd->addr;
 	job.mode = cmd->mode;
 	job.kmode = kmode;
@@ -397,7 +406,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg)
+				void __user *uarg)
 {
 	struct hmm_nc_file_page *pages;
 	struct hmm_nc_file_cmd cmd;

@@ -525,7 +525,7 @@ int dmirror_job_engine(struct dmirror_job *job)
 		dmirror_dma_prime(job->mdevice, job->to, job->ncopy);
 		return 0;
 	}
-	if (dmirror_kernel_copies(job->kmode))
+	if (!job->kernel_moves && dmirror_kernel_copies(job->kmode))
 		return 0;
 	return dmirror_job_copy(job);
 }

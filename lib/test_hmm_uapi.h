@@ -146,7 +146,10 @@ struct hmm_nc_counters_cmd {
 #define HMM_NC_INFO_MAGIC	0x59504f434f4e4d48ULL	/* "HMNOCOPY" */
 #define HMM_NC_INFO_NAME_LEN	32
 
-/* The callbacks of balloon, zsmalloc and aio pages refuse NO_COPY. */
+/*
+ * The callbacks of balloon, zsmalloc and aio pages refuse NO_COPY (not
+ * from 6.11: the mode is gone, and they no longer look at it).
+ */
 #define HMM_NC_FEAT_REFUSALS	0x1ULL
 /* make_device_exclusive_range() (5.14 on): HMM_DMIRROR_EXCLUSIVE. */
 #define HMM_NC_FEAT_EXCLUSIVE	0x2ULL
@@ -429,10 +432,12 @@ struct hmm_nc_rf_state {
  * mode; HMM_NC_MIGRATE_PROBE works as for HMM_NC_MIGRATE_ANON.
  *
  * HMM_NC_FILE_KERNEL_PAGES moves the state with the kernel's own
- * migrate_vma_pages() instead (MIGRATE_SYNC_NO_COPY only), and does
- * nothing the kernel does not: it reproduces how 6.1 leaves the old
- * page of a file page with its mapping set (see
- * docs/known-issues/migrate_vma_shmem_bad_page.md). Counted under
+ * migrate_vma_pages() instead, and does nothing the kernel does not: it
+ * reproduces how 6.1 leaves the old page of a file page with its mapping
+ * set (see docs/known-issues/migrate_vma_shmem_bad_page.md). Its mode
+ * must be NO_COPY, which here names what migrate_vma_pages() does: it
+ * never copies (6.1 passes MIGRATE_SYNC_NO_COPY inside, 6.11 and later
+ * no mode at all), so it is served on every kernel. Counted under
  * HMM_NC_CB_DEVICE. It leaves the kernel with bad pages: tests only.
  *
  * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
@@ -446,8 +451,9 @@ struct hmm_nc_rf_state {
  * file's pages hold for everyone. EFAULT the command or the page array
  * is not accessible.
  * ENOMEM kernel memory ran out. ESRCH the opening process has no address
- * space any more. EOPNOTSUPP the kernel has no such mode. EIO a DMA copy
- * failed (HMM_NC_FAULT_SET), as for HMM_NC_MIGRATE_ANON.
+ * space any more. EOPNOTSUPP the kernel has no such mode (never with
+ * HMM_NC_FILE_KERNEL_PAGES). EIO a DMA copy failed (HMM_NC_FAULT_SET),
+ * as for HMM_NC_MIGRATE_ANON.
  */
 struct hmm_nc_file_cmd {
 	__u64 addr;	/* in: page-aligned start of the range */
