@@ -53,8 +53,9 @@ drop_kernel_camelcase() {
 	done
 }
 
-# The first kernel source in the cache, and the first finished kernel
-# build (one being built has no Module.symvers yet).
+# The first 6.1 kernel source in the cache, and the first finished 6.1
+# kernel build (one being built has no Module.symvers yet): the default
+# release's, whatever other releases the cache holds.
 cached_src() {
 	local -a dirs=("$HMM_CACHE"/src/linux-source-6.1-*)
 	[[ -d ${dirs[0]} ]] && echo "${dirs[0]}"
@@ -62,7 +63,7 @@ cached_src() {
 
 cached_kbuild() {
 	local d
-	for d in "$HMM_CACHE"/kernel/*/; do
+	for d in "$HMM_CACHE"/kernel/6.1.*/; do
 		[[ -f $d/Module.symvers ]] && echo "$d" && return 0
 	done
 	return 0

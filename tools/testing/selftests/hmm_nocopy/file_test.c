@@ -336,12 +336,10 @@ FIXTURE_SETUP(file)
 	self->xfs.loop = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	if (mount_tmpfs(FILE_DIR, "size=64m")) {
 		close(self->e.dev);
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "cannot mount tmpfs on %s",
-		     FILE_DIR);
+		HMM_SETUP_SKIP("cannot mount tmpfs on %s", FILE_DIR);
 	}
 }
 
@@ -1220,16 +1218,14 @@ FIXTURE_SETUP(bufferhead)
 	ASSERT_EQ(0, hmm_private_mounts());
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	self->d.back = -1;
 	self->d.loop = -1;
 	ret = bh_mount(&self->d, &variant->fs);
 	if (ret) {
 		close(self->e.dev);
 		bh_done(&self->d);
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no %s on a loop device: %s",
-		     variant->fs.fstype, strerror(-ret));
+		HMM_SETUP_SKIP("no %s on a loop device: %s", variant->fs.fstype, strerror(-ret));
 	}
 	self->mounted = true;
 }
@@ -1560,8 +1556,7 @@ FIXTURE_SETUP(huge)
 	self->pool_was = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 }
 
 /* A pool the test raised goes back to its size: the machine's setting. */

@@ -223,7 +223,7 @@ TEST_F(refuse, balloon_no_copy_einval_page_kept_then_sync_moves)
 {
 	struct hmm_nc_counters before, d;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(16, hmm_rf_hold(self->fd, BALLOON, 16));
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
@@ -241,7 +241,7 @@ TEST_F(refuse, balloon_sync_moves_pages_data_intact)
 	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_rf_migrate out;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(8, hmm_rf_hold(self->fd, BALLOON, 8));
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
@@ -258,7 +258,7 @@ TEST_F(refuse, zsmalloc_no_copy_einval_object_kept_then_sync_moves)
 	struct hmm_nc_counters before, d;
 	struct hmm_nc_rf_state st;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(64, hmm_rf_hold(self->fd, ZSMALLOC, 64));
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
@@ -278,7 +278,7 @@ TEST_F(refuse, zsmalloc_sync_moves_page_all_objects_intact)
 	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_rf_page p;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(32, hmm_rf_hold(self->fd, ZSMALLOC, 32));
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
@@ -371,10 +371,10 @@ TEST_F(refuse, aio_no_copy_einval_ring_kept_then_sync_moves)
 	__u64 pfn;
 	int i;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	aio_setup(_metadata, &self->aio);
-	if (_metadata->skip)
+	if (HMM_SKIPPED())
 		return;
 	check_aio_works(_metadata, &self->aio);
 	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
@@ -406,10 +406,10 @@ TEST_F(refuse, aio_sync_moves_ring_pages_io_completes)
 	struct hmm_nc_rf_page p[2] = { rf_page(AIO, 0, 0), rf_page(AIO, 1, 0) };
 	struct hmm_nc_rf_migrate out;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	aio_setup(_metadata, &self->aio);
-	if (_metadata->skip)
+	if (HMM_SKIPPED())
 		return;
 	p[0].ctx = self->aio.ctx;
 	p[1].ctx = self->aio.ctx;
@@ -499,10 +499,10 @@ TEST_F(refuse, aio_batches_in_opposite_orders_do_not_deadlock)
 	unsigned int i;
 	int fd1;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	aio_setup(_metadata, &self->aio);
-	if (_metadata->skip)
+	if (HMM_SKIPPED())
 		return;
 	fd1 = hmm_open(UNIT + 1);
 	if (fd1 < 0)
@@ -551,10 +551,10 @@ TEST_F(refuse, aio_same_ring_page_twice_einval_nothing_moves)
 	__u64 ctx, pfn0, pfn1;
 	unsigned int i, mode;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	aio_setup(_metadata, &self->aio);
-	if (_metadata->skip)
+	if (HMM_SKIPPED())
 		return;
 	ctx = self->aio.ctx;
 	pfn0 = aio_ring_pfn(_metadata, ctx, 0);
@@ -633,7 +633,7 @@ static void batch_with_refuser(struct __test_metadata *_metadata, int fd,
 
 TEST_F(refuse, batch_no_copy_balloon_refused_put_back_others_move)
 {
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
 	batch_with_refuser(_metadata, self->fd, BALLOON, 2, 0);
@@ -641,7 +641,7 @@ TEST_F(refuse, batch_no_copy_balloon_refused_put_back_others_move)
 
 TEST_F(refuse, batch_no_copy_zsmalloc_refused_put_back_others_move)
 {
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(40, hmm_rf_hold(self->fd, ZSMALLOC, 40));
 	batch_with_refuser(_metadata, self->fd, ZSMALLOC, 20, 0);
@@ -651,10 +651,10 @@ TEST_F(refuse, batch_no_copy_aio_refused_put_back_others_move)
 {
 	__u64 pfn;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	aio_setup(_metadata, &self->aio);
-	if (_metadata->skip)
+	if (HMM_SKIPPED())
 		return;
 	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
 	batch_with_refuser(_metadata, self->fd, AIO, 0, self->aio.ctx);
@@ -670,7 +670,7 @@ TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
 	struct hmm_nc_rf_migrate out;
 	unsigned int i;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
 	ASSERT_EQ(2 * BATCH_SIDE, hmm_rf_hold(self->fd, MOVABLE,
@@ -795,7 +795,7 @@ TEST_F(refuse, unload_returns_held_pages_counters_zero)
 	const char *ko = hmm_module_ko();
 	int kmsg, ret;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	if (access(ko, R_OK))
 		SKIP(return, "no module file %s (set HMM_MODULE_KO)", ko);
@@ -910,7 +910,7 @@ TEST_F(refuse, rejects_bad_arguments_changes_nothing)
 	size_t page = hmm_page_size();
 	void *anon;
 
-	if (_metadata->skip)	/* the 6.1 harness runs skipped tests */
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	anon = hmm_map_anon(page, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, anon);

@@ -65,8 +65,7 @@ FIXTURE_SETUP(stress)
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
 	if (access(hmm_module_ko(), R_OK))
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no module file %s (set HMM_MODULE_KO)",
-		     hmm_module_ko());
+		HMM_SETUP_SKIP("no module file %s (set HMM_MODULE_KO)", hmm_module_ko());
 }
 
 /*
