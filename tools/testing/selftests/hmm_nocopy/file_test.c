@@ -401,6 +401,7 @@ static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
 
 TEST_F(file, shmem_dirty_nocopy_keeps_data_and_moves_slot)
 {
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	shmem_dirty(_metadata, &self->e, 16);
 }
 
@@ -408,6 +409,8 @@ TEST_F(file, shmem_dirty_nocopy_keeps_data_and_moves_slot)
 TEST_F(file, shmem_dirty_nocopy_two_batches)
 {
 	struct hmm_nc_counters d;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	shmem_dirty(_metadata, &self->e, HMM_NC_BATCH_PAGES + 3);
 	delta_of(_metadata, &self->e, &d);
@@ -423,6 +426,8 @@ TEST_F(file, shmem_clean_nocopy_stays_clean)
 	ssize_t bad;
 	char *p;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	fd = open(FILE_DIR "/clean", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd);
@@ -455,6 +460,8 @@ TEST_F(file, shmem_private_cow_pages_stay_with_owner)
 	struct hmm_nc_file_page *recs;
 	size_t i;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	fill_pages(p, half, ps, 40);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
@@ -483,6 +490,8 @@ TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
 	char *buf = zalloc(_metadata, size);
 	struct hmm_nc_counters d;
 	ssize_t bad;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
 		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_FOLIO, HMM_NC_FP_CACHED);
@@ -537,7 +546,7 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 	touch(_metadata, p, size);
 	/* Unmapped from us, still in the page cache. */
 	ASSERT_EQ(0, madvise(p + ps, ps, MADV_DONTNEED));
-	recs = migrate(_metadata, &self->e, p, 2 * npages, NO_COPY, 0,
+	recs = migrate(_metadata, &self->e, p, 2 * npages, SYNC, 0,
 		       npages - 1);
 	EXPECT_EQ(HMM_NC_PS_MOVED, recs[0].status);
 	EXPECT_EQ(HMM_NC_PS_SKIPPED, recs[1].status);
@@ -547,7 +556,7 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 	for (i = npages; i < 2 * npages; i++)
 		EXPECT_EQ(HMM_NC_PS_NO_PAGE, recs[i].status) TH_LOG("page %zu", i);
 	assert_mapped(_metadata, p, npages, ps, 70);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY,
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC,
 		       npages - 1);
 	munmap(p, 2 * size);
 	close(fd);
@@ -565,20 +574,20 @@ TEST_F(file, bad_arguments_are_refused_before_anything_moves)
 	int dev = self->e.dev;
 
 	ASSERT_NE(NULL, anon);
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, anon, npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, anon, npages, SYNC, 0,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, NO_COPY, 0x80,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, SYNC, 0x80,
 					    NULL, NULL));
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, 7, 0, NULL,
 					    NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p + 1, npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p + 1, npages, SYNC, 0,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 0, NO_COPY, 0, NULL,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 0, SYNC, 0, NULL,
 					    NULL));
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, SYNC,
 					    HMM_NC_FILE_KERNEL_PAGES, NULL,
 					    NULL));
-	EXPECT_EQ(-EFAULT, hmm_migrate_file(dev, p, npages, NO_COPY, 0,
+	EXPECT_EQ(-EFAULT, hmm_migrate_file(dev, p, npages, SYNC, 0,
 					    (void *)8, NULL));
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.addr = (uintptr_t)p;
@@ -594,9 +603,9 @@ TEST_F(file, bad_arguments_are_refused_before_anything_moves)
 	two = mmap(p + size, size, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_FIXED, fd2, 0);
 	ASSERT_EQ(p + size, two);
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 2 * npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 2 * npages, SYNC, 0,
 					    NULL, NULL));
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, 0);
 	munmap(p, 2 * size);
 	munmap(anon, size);
 	close(fd);
@@ -672,6 +681,8 @@ TEST_F(file, nocopy_concurrent_read_never_sees_uncopied_data)
 	__u64 moved = 0, busy = 0;
 	pthread_t t;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_run, &r));
 	/* At least 50 rounds, and until the reader has read 20 times. */
 	for (round = 0; round < 50 || (atomic_load(&r.reads) < 20 &&
@@ -720,6 +731,8 @@ TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	struct hmm_nc_file_page *recs;
 	__u64 flags;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_EQ(0, mlock(p, size));
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -845,6 +858,8 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	const char *why;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
@@ -881,6 +896,8 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	char *p;
 	const char *why;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
@@ -923,6 +940,8 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	char *p, *buf;
 	const char *why;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
@@ -993,6 +1012,8 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	char *p, *page, *tmp;
 	const char *why;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	why = xfs_begin(_metadata, &self->xfs, XFS_SUB_BSIZE);
 	if (why)
@@ -1263,6 +1284,8 @@ TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
 	int fd = make_file(_metadata, BH_DIR "/dirty", npages, ps, 110);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
 		    HMM_NC_CB_BUFFER,
 		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
@@ -1283,6 +1306,8 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 	size_t npages = 8, ps = self->e.psize, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/rewrite", npages, ps, 115);
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
@@ -1312,6 +1337,8 @@ TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
 	struct hmm_nc_file_page *recs;
 	struct hmm_nc_counters d;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	if (variant->fs.backed) {
@@ -1364,6 +1391,8 @@ TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
 	struct hmm_nc_counters d;
 	size_t i;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	fill_pages(p, half, ps, 118);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
@@ -1393,6 +1422,8 @@ TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 	struct hmm_nc_file_page *recs;
 	char *p;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -1421,6 +1452,8 @@ TEST_F(bufferhead, nocopy_partially_written_page)
 	struct hmm_nc_file_page *recs;
 	char *p;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	for (i = 0; i < len; i++)
 		want[i] = (char)(i * 7 + 1);
@@ -1459,6 +1492,8 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	struct hmm_nc_counters d;
 	int fd;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	fd = open(self->d.path, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -1505,6 +1540,8 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	char *buf = zalloc(_metadata, size);
 	ssize_t bad;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
 		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_BUFFER,
@@ -1636,6 +1673,8 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 	long kb;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	if (mount_tmpfs(HUGE_DIR, "huge=always,size=16m"))
 		SKIP(return, "cannot mount tmpfs huge=always on %s", HUGE_DIR);
 	fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, 160);
@@ -1691,6 +1730,8 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 	__u8 *status = zalloc(_metadata, npages), prot;
 	struct hmm_nc_migrate_cmd cmd;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_NE(NULL, raw);
 	p = (char *)(((uintptr_t)raw + TWO_MB - 1) & ~(TWO_MB - 1));
@@ -1760,18 +1801,19 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
 	EXPECT_EQ(HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD, prot);
 
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, NO_COPY,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
 					    0, NULL, NULL));
 	EXPECT_EQ(-EINVAL, hmm_cmd(self->e.dev, HMM_DMIRROR_MIGRATE_TO_DEV,
 				   p, buf, npages, &cmd));
 	assert_mapped(_metadata, p, npages, ps, 170);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_HUGETLBFS, NO_COPY, 0);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_HUGETLBFS, SYNC, 0);
 	munmap(p, TWO_MB);
 	close(fd);
 }
 
 TEST_F(huge, hugetlbfs_nocopy_through_hugetlbfs_migrate_folio)
 {
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	SKIP(return,
 	     "no destination: a hugetlb folio comes only from alloc_huge_page()/alloc_huge_page_nodemask() and is isolated only by folio_isolate_hugetlb(), none exported in 6.1; migrate_vma_setup() refuses hugetlb VMAs");
 }
