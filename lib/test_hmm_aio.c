@@ -92,6 +92,12 @@ static int dmirror_aio_take(struct dmirror_refuse *rf,
 	ret = dmirror_aio_find(it);
 	if (ret)
 		return ret;
+	/* A ring it is; this kernel wants it off the LRU first (compat). */
+	if (!(dmirror_kernel_features() & HMM_NC_FEAT_AIO_RING)) {
+		fput(it->file);
+		it->file = NULL;
+		return -EOPNOTSUPP;
+	}
 	folio = dmirror_filemap_folio(it->file->f_mapping, it->pgoff);
 	if (!folio) {
 		fput(it->file);

@@ -22,6 +22,9 @@
  * - class_create() lost its owner argument (6.4).
  * - PageMovable() is no longer exported: __PageMovable() plus
  *   page_movable_ops(), both inline in 6.1 and 6.12.
+ * - mem_cgroup_migrate() asserts the old folio is off the LRU, which the
+ *   aio kind cannot ensure (DMIRROR_LRU_FOLIO_MIGRATES): aio ring pages
+ *   answer -EOPNOTSUPP, and the info command does not list them.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
@@ -77,6 +80,18 @@
  */
 #define DMIRROR_HAVE_NO_COPY	DMIRROR_BEFORE(6, 11)
 
+/*
+ * Whether a page-cache folio still on the LRU may go through its
+ * mapping's migrate_folio callback. The migration core isolates it from
+ * the LRU first; a module cannot (folio_isolate_lru() is not exported),
+ * so the aio kind migrates ring pages referenced, not isolated. 6.12's
+ * mem_cgroup_migrate() asserts that the old folio is off the LRU
+ * (VM_BUG_ON_FOLIO under DEBUG_VM); 6.1's does not. Checked in 6.1.192
+ * and 6.12.117 only: the release between them that added the check is
+ * not pinned down, so this says no from 6.12.
+ */
+#define DMIRROR_LRU_FOLIO_MIGRATES	DMIRROR_BEFORE(6, 12)
+
 /* LINUX_VERSION_CODE of the kernel built against (the sublevel caps at 255). */
 static inline u32 dmirror_kernel_version(void)
 {
@@ -101,11 +116,13 @@ static inline u32 dmirror_kernel_modes(void)
  */
 static inline u64 dmirror_kernel_features(void)
 {
-#if DMIRROR_HAVE_NO_COPY
-	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE;
-#else
-	return HMM_NC_FEAT_EXCLUSIVE;
-#endif
+	u64 features = HMM_NC_FEAT_EXCLUSIVE;
+
+	if (DMIRROR_HAVE_NO_COPY)
+		features |= HMM_NC_FEAT_REFUSALS;
+	if (DMIRROR_LRU_FOLIO_MIGRATES)
+		features |= HMM_NC_FEAT_AIO_RING;
+	return features;
 }
 
 /*

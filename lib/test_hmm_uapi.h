@@ -153,6 +153,13 @@ struct hmm_nc_counters_cmd {
 #define HMM_NC_FEAT_REFUSALS	0x1ULL
 /* make_device_exclusive_range() (5.14 on): HMM_DMIRROR_EXCLUSIVE. */
 #define HMM_NC_FEAT_EXCLUSIVE	0x2ULL
+/*
+ * aio ring pages (HMM_NC_CB_AIO) migrate: the kernel lets a page-cache
+ * folio still on the LRU through its mapping's callback. The migration
+ * core isolates it first, which a module cannot (folio_isolate_lru() is
+ * not exported); 6.12's memcg asserts it (DEBUG_VM), 6.1's does not.
+ */
+#define HMM_NC_FEAT_AIO_RING	0x4ULL
 
 struct hmm_nc_info {
 	__u32 flags;				/* in: zero */
@@ -284,7 +291,8 @@ struct hmm_nc_migrate_cmd {
  *  HMM_NC_CB_ZSMALLOC  the zspage page holding an object of the device's
  *                      zsmalloc pool, through the pool's movable operations;
  *  HMM_NC_CB_AIO       a ring page of an aio context of the calling process,
- *                      through its mapping's migrate_folio callback;
+ *                      through its mapping's migrate_folio callback (only
+ *                      with HMM_NC_FEAT_AIO_RING);
  *  HMM_NC_CB_OTHER     a page of the device's own non-LRU movable pages,
  *                      whose callback moves state and, under NO_COPY, leaves
  *                      the data to the DMA engine: a batch can so mix pages
@@ -366,7 +374,8 @@ struct hmm_nc_rf_page {
  * past its end, the same page named twice, by the same entry or under
  * two names (two objects of one zspage page; (ctx, 1) and (ctx + one
  * page, 0) of a ring). EFAULT bad pointer.
- * EOPNOTSUPP the kernel has no such mode. ENOMEM kernel memory ran out.
+ * EOPNOTSUPP the kernel has no such mode, or an HMM_NC_CB_AIO entry
+ * without HMM_NC_FEAT_AIO_RING. ENOMEM kernel memory ran out.
  * EBUSY a page could not be taken: held locked or isolated by someone
  * else for about a second. ENOENT an aio ring page is not in its page
  * cache.

@@ -377,7 +377,8 @@ TEST_F(refuse, aio_no_copy_einval_ring_kept_then_sync_moves)
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
-	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
+	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS |
+		    HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
 	if (HMM_SKIPPED())
 		return;
@@ -413,6 +414,7 @@ TEST_F(refuse, aio_sync_moves_ring_pages_io_completes)
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
 	if (HMM_SKIPPED())
 		return;
@@ -508,6 +510,7 @@ TEST_F(refuse, aio_batches_in_opposite_orders_do_not_deadlock)
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
 	if (HMM_SKIPPED())
 		return;
@@ -562,6 +565,7 @@ TEST_F(refuse, aio_same_ring_page_twice_einval_nothing_moves)
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
 	if (HMM_SKIPPED())
 		return;
@@ -665,7 +669,8 @@ TEST_F(refuse, batch_no_copy_aio_refused_put_back_others_move)
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
-	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
+	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS |
+		    HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
 	if (HMM_SKIPPED())
 		return;
