@@ -155,25 +155,31 @@ static void *zalloc(struct __test_metadata *_metadata, size_t size)
 }
 
 /*
- * A file of npages pages written with write(), each page its pattern,
- * one page a call: a file system that builds large folios for large
- * writes (XFS from 6.6) keeps small ones, and migrate_vma_setup()
- * collects no large folio.
+ * A file of npages pages written with write(), each page its pattern;
+ * by_page: one page a call, so that a file system that builds large
+ * folios for large writes (XFS from 6.6) keeps small ones, which
+ * migrate_vma_setup() collects (it skips large folios).
  */
-static int make_file(struct __test_metadata *_metadata, const char *path,
-		     size_t npages, size_t psize, __u64 seed)
+static int write_file(struct __test_metadata *_metadata, const char *path,
+		      size_t npages, size_t psize, __u64 seed, bool by_page)
 {
-	size_t size = npages * psize, off;
+	size_t size = npages * psize, step = by_page ? psize : size, off;
 	char *buf = zalloc(_metadata, size);
 	int fd;
 
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
 	fill_pages(buf, npages, psize, seed);
-	for (off = 0; off < size; off += psize)
-		ASSERT_EQ((ssize_t)psize, pwrite(fd, buf + off, psize, off));
+	for (off = 0; off < size; off += step)
+		ASSERT_EQ((ssize_t)step, pwrite(fd, buf + off, step, off));
 	free(buf);
 	return fd;
+}
+
+static int make_file(struct __test_metadata *_metadata, const char *path,
+		     size_t npages, size_t psize, __u64 seed)
+{
+	return write_file(_metadata, path, npages, psize, seed, false);
 }
 
 /*
@@ -869,7 +875,7 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/dirty", npages, ps, 190);
+	fd = write_file(_metadata, XFS_DIR "/dirty", npages, ps, 190, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
 		    HMM_NC_CB_FILEMAP,
@@ -908,7 +914,7 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/clean", npages, ps, 200);
+	fd = write_file(_metadata, XFS_DIR "/clean", npages, ps, 200, true);
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -952,7 +958,7 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/probe", npages, ps, 220);
+	fd = write_file(_metadata, XFS_DIR "/probe", npages, ps, 220, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	buf = zalloc(_metadata, size);
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
@@ -982,7 +988,7 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 }
 
 /*
- * Page i of the sub-block test: seed 240 + i, as make_file() wrote it,
+ * Page i of the sub-block test: seed 240 + i, as write_file() wrote it,
  * but for its second block, rewritten from a page of seed 250 + i.
  * tmp: a page of scratch.
  */
@@ -1024,7 +1030,7 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	why = xfs_begin(_metadata, &self->xfs, XFS_SUB_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/blocks", npages, ps, 240);
+	fd = write_file(_metadata, XFS_DIR "/blocks", npages, ps, 240, true);
 	ASSERT_EQ(0, fsync(fd));
 	page = zalloc(_metadata, ps);
 	tmp = zalloc(_metadata, ps);
@@ -1069,7 +1075,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/control", npages, ps, 230);
+	fd = write_file(_metadata, XFS_DIR "/control", npages, ps, 230, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
 		    HMM_NC_CB_FILEMAP, HMM_NC_FP_DIRTY_KEPT | HMM_NC_FP_CACHED);
