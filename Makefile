@@ -9,6 +9,9 @@
 #                   build/results/<timestamp>/ (HMM_BENCH_ARGS: its options)
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
+#   make matrix     the suite on every kernel release (5.10, 6.1, 6.12),
+#                   one after another, then one table; MATRIX_RELEASES
+#                   picks some. Markdown and JUnit in build/results/
 #   make clean      remove build/ (the kernel cache stays)
 #   make clean-cache  also remove the cached kernel builds and source
 #
@@ -17,9 +20,10 @@
 
 SHELL := /bin/bash
 RUN_ARGS ?=
+MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 
-.PHONY: all check check-unit check-debug check-deps bench clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench matrix clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -38,6 +42,9 @@ check-debug:
 
 bench:
 	./run_tests.sh --bench $(RUN_ARGS)
+
+matrix:
+	tools/vm/matrix.sh $(MATRIX_RELEASES) -- $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'

@@ -92,12 +92,8 @@
  */
 #define DMIRROR_LRU_FOLIO_MIGRATES	DMIRROR_BEFORE(6, 12)
 
-/* LINUX_VERSION_CODE of the kernel built against (the sublevel caps at 255). */
-static inline u32 dmirror_kernel_version(void)
-{
-	return KERNEL_VERSION(LINUX_VERSION_MAJOR, LINUX_VERSION_PATCHLEVEL,
-			      min(LINUX_VERSION_SUBLEVEL, 255));
-}
+/* The release the module is built for, as HMM_NC_INFO reports it. */
+#define DMIRROR_KERNEL_VERSION	LINUX_VERSION_CODE
 
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)

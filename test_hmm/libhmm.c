@@ -150,8 +150,6 @@ static const struct {
 	  "this kernel's balloon/zsmalloc/aio callbacks do not refuse NO_COPY" },
 	{ HMM_NEED_EXCLUSIVE,
 	  "no make_device_exclusive_range() in this kernel (5.14+)" },
-	{ HMM_NEED_AIO_RING,
-	  "aio ring pages must leave the LRU first here, which a module cannot do" },
 };
 
 static unsigned int hmm_offered(const struct hmm_nc_info *info)
@@ -162,8 +160,6 @@ static unsigned int hmm_offered(const struct hmm_nc_info *info)
 		have |= HMM_NEED_NOCOPY;
 	if (info->features & HMM_NC_FEAT_REFUSALS)
 		have |= HMM_NEED_REFUSALS;
-	if (info->features & HMM_NC_FEAT_AIO_RING)
-		have |= HMM_NEED_AIO_RING;
 	if ((info->features & HMM_NC_FEAT_EXCLUSIVE) &&
 	    hmm_info_serves(info, HMM_DMIRROR_EXCLUSIVE))
 		have |= HMM_NEED_EXCLUSIVE;
@@ -210,8 +206,8 @@ int hmm_device_check(char *why, size_t len)
 	ret = hmm_info(fd, &info);
 	close(fd);
 	if (ret == -ENODEV)
-		snprintf(why, len,
-			 "/dev/hmm_dmirror0 is not served by test_hmm_nocopy (the kernel's own test_hmm.ko?): unload it first");
+		snprintf(why, len, "%s",
+			 "/dev/hmm_dmirror0 is not test_hmm_nocopy's (the kernel's own test_hmm.ko?): unload it first");
 	else if (ret)
 		snprintf(why, len, "HMM_NC_INFO: %s", strerror(-ret));
 	else
