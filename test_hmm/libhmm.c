@@ -150,6 +150,8 @@ static const struct {
 	  "this kernel's balloon/zsmalloc/aio callbacks do not refuse NO_COPY" },
 	{ HMM_NEED_EXCLUSIVE,
 	  "no make_device_exclusive_range() in this kernel (5.14+)" },
+	{ HMM_NEED_AIO_RING,
+	  "aio ring pages must leave the LRU first here, which a module cannot do" },
 };
 
 static unsigned int hmm_offered(const struct hmm_nc_info *info)
@@ -160,6 +162,8 @@ static unsigned int hmm_offered(const struct hmm_nc_info *info)
 		have |= HMM_NEED_NOCOPY;
 	if (info->features & HMM_NC_FEAT_REFUSALS)
 		have |= HMM_NEED_REFUSALS;
+	if (info->features & HMM_NC_FEAT_AIO_RING)
+		have |= HMM_NEED_AIO_RING;
 	if ((info->features & HMM_NC_FEAT_EXCLUSIVE) &&
 	    hmm_info_serves(info, HMM_DMIRROR_EXCLUSIVE))
 		have |= HMM_NEED_EXCLUSIVE;
