@@ -173,13 +173,14 @@ stage_tests() {
 	mkdir -p "$OUT/bin"
 	{
 		make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
-			LDFLAGS=-static &&
+			KDIR= LDFLAGS=-static &&
 		make -C "$HMM_TOP/test_hmm" OUTPUT="$OUT/bin"
 	} > "$log" 2>&1 || {
 		show_tail "$log"
 		die "selftests build failed (log: $log)"
 	}
-	cp "$SUITE_DIR/settings" "$SUITE_DIR/config" "$OUT/tests/"
+	cp "$SUITE_DIR"/{settings,config,run_hmm_nocopy.sh,klog-gate.awk,known-issues} \
+		"$OUT/tests/"
 }
 
 # Test names come from the binaries themselves (-l), run on the host.
@@ -197,10 +198,6 @@ list_tests() {
 	done
 }
 
-settings_timeout() {
-	sed -n 's/^timeout=//p' "$SUITE_DIR/settings"
-}
-
 write_job() {
 	local job=$1
 
@@ -215,7 +212,6 @@ write_job() {
 			printf 'HMM_MODE=suite\n'
 		fi
 		printf 'HMM_FILTERS=%q\n' "$(printf '%s\n' "${opt_filters[@]}")"
-		printf 'HMM_TEST_TIMEOUT=%s\n' "$(settings_timeout)"
 	} > "$job"
 }
 

@@ -1062,7 +1062,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
  * on shmem pages: a correct kernel leaves the old page without its
  * mapping, as every migration of a page-cache page must. 6.1 does not
  * ("Bad page state ... non-NULL mapping" when the old page is freed):
- * tools/vm/known-issues lists this test, to run last.
+ * known-issues, beside this file, lists this test, to run last.
  */
 TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 {
