@@ -9,6 +9,9 @@
 #                   build/results/<timestamp>/ (HMM_BENCH_ARGS: its options)
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
+#   make kselftest-tar  the suite as a kselftest tarball for the kernel
+#                   (run_kselftest.sh, hmm_nocopy with its module), to
+#                   copy to a board that boots that kernel: $(KSFT_TAR)
 #   make clean      remove build/ (the kernel cache stays)
 #   make clean-cache  also remove the cached kernel builds and source
 #
@@ -18,8 +21,9 @@
 SHELL := /bin/bash
 RUN_ARGS ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
+KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench kselftest-tar clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -38,6 +42,9 @@ check-debug:
 
 bench:
 	./run_tests.sh --bench $(RUN_ARGS)
+
+kselftest-tar:
+	./run_tests.sh --kselftest-tar $(KSFT_TAR) $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'
