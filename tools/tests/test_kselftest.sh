@@ -17,17 +17,28 @@ test_kselftest_builds_inside_a_kernel_tree() {
 	rm -rf "$dir/linux/tools/testing/selftests/hmm_nocopy"
 	cp -r "$HMM_TOP/tools/testing/selftests/hmm_nocopy" \
 		"$dir/linux/tools/testing/selftests/"
-	make -s -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
+	make -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" > "$dir/log" 2>&1 ||
 		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
 	# The list, its continuation lines joined.
 	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
 		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
-		sed -n 's/^TEST_GEN_PROGS := //p')
-	for prog in $progs; do
+		sed -n 's/^HMM_TESTS := //p')
+	for prog in $progs hmmctl; do
 		[[ -x $dir/out/kselftest/hmm_nocopy/$prog ]] ||
 			{ echo "missing $prog"; rm -rf "$dir"; return 1; }
 	done
+	# No kernel build there (nor in /lib/modules here, maybe): the
+	# build says the module was not built, and the runner is the one
+	# program the kselftest runner starts.
+	if [[ ! -f $dir/out/kselftest/hmm_nocopy/test_hmm.ko ]]; then
+		assert_contains "$(cat "$dir/log")" "test_hmm.ko NOT built" ||
+			{ rm -rf "$dir"; return 1; }
+	fi
+	make -s -C "$dir/linux/tools/testing/selftests/hmm_nocopy" HMM_TOP="$HMM_TOP" \
+		OUTPUT="$dir/out/kselftest/hmm_nocopy" COLLECTION=hmm_nocopy emit_tests > "$dir/list"
+	assert_eq "hmm_nocopy:run_hmm_nocopy.sh" "$(cat "$dir/list")" "kselftest-list" ||
+		{ rm -rf "$dir"; return 1; }
 	rm -rf "$dir"
 	[[ -n $progs ]]
 }

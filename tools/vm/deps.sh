@@ -22,7 +22,9 @@ DEPS_RUN=(
 	"/sbin/mkfs.xfs|xfsprogs"
 )
 # shellcheck disable=SC2034
-DEPS_CHECK=("shellcheck|shellcheck")
+# python3-tap: the tap.parser LKFT's kselftest parser is built on.
+DEPS_CHECK=("shellcheck|shellcheck"
+	"/usr/lib/python3/dist-packages/tap/parser.py|python3-tap")
 # Only for --bench: the plot.
 # shellcheck disable=SC2034
 DEPS_BENCH=("gnuplot|gnuplot-nox")
