@@ -17,6 +17,7 @@ skip as LKFT records it; DIRECTIVE the first word of the TAP directive, or
 
   ksft_results.py < run_kselftest-output.txt
 """
+import contextlib
 import re
 import sys
 
@@ -86,7 +87,10 @@ def unique(results):
 
 
 def main():
-    results = flatten("", parse(sys.stdin.read()))
+    # Without its optional imports tap.parser warns on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        tree = parse(sys.stdin.read())
+    results = flatten("", tree)
     unique(results)
     for name, outcome, directive in results:
         print(name, outcome, directive)
