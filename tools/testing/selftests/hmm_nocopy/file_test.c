@@ -1649,8 +1649,12 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 	kb = smaps_kb(p, "ShmemPmdMapped:");
 	if (kb != 2048) {
 		TH_LOG("ShmemPmdMapped: %ld kB", kb);
-		SKIP(return,
-		     "tmpfs huge=always gave no PMD-mapped THP: shmem_is_huge() is false when MAX_PAGECACHE_ORDER < HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray order 7); the kernel config needs CONFIG_BASE_FULL=y");
+		/*
+		 * shmem_is_huge() is false when MAX_PAGECACHE_ORDER <
+		 * HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray
+		 * order 7).
+		 */
+		SKIP(return, "no shmem THP (CONFIG_BASE_FULL=y needed)");
 	}
 
 	/* The split: nothing collected, every page still cached. */
