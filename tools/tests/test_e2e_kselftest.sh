@@ -45,6 +45,10 @@ test_e2e_kselftest_tarball_on_a_bare_guest() {
 	# The runner loaded the module and left the system as it found it.
 	assert_contains "$out" "loaded after: 0"
 	ksft=$(between_markers)
+	# Kept for a look (and as the unit tests' recorded sample).
+	mkdir -p "$HMM_BUILD"
+	printf '%s\n' "$ksft" > "$HMM_BUILD/kselftest-e2e.txt"
+	echo "run_kselftest.sh output: $HMM_BUILD/kselftest-e2e.txt"
 	res=$(python_tap <<< "$ksft") || return
 	check_lkft_view "$res"
 	printf '%s\n' "$res" | awk '{ n[$2 " " $3]++ } END { for (k in n) print "# " n[k], k }'

@@ -18,9 +18,10 @@
 #    TAP lines commented once more, so that parsers of nested kselftest
 #    output (LKFT, KernelCI) count each test exactly once.
 # When the module cannot be loaded here (kernel config, no module file,
-# module built for another kernel) every test reports SKIP with the
-# reason and the exit status is 4 (kselftest's skip). A device that is
-# not ours (the kernel's own test_hmm.ko) fails each binary, saying so.
+# module built for another kernel, not root) every test reports SKIP
+# with the reason and the exit status is 4 (kselftest's skip). A device
+# that is not ours (the kernel's own test_hmm.ko) fails each binary,
+# saying so.
 #
 # Usage: run_hmm_nocopy.sh [-f GLOB]... [BINARY...]
 #   -f GLOB   run only the tests whose fixture.test name matches
@@ -264,6 +265,10 @@ why_not_loadable() {
 	release=$(uname -r)
 	if [ "${vermagic%% *}" != "$release" ]; then
 		echo "test_hmm.ko is for ${vermagic%% *}"
+		return
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "loading the module needs root"
 	fi
 }
 
