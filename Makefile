@@ -9,6 +9,9 @@
 #                   build/results/<timestamp>/ (HMM_BENCH_ARGS: its options)
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
+#   make matrix     the suite on every kernel release (5.10, 6.1, 6.12),
+#                   one after another, then one table; MATRIX_RELEASES
+#                   picks some. Markdown and JUnit in build/results/
 #   make kselftest-tar  the suite as a kselftest tarball for the kernel
 #                   (run_kselftest.sh, hmm_nocopy with its module), to
 #                   copy to a board that boots that kernel: $(KSFT_TAR)
@@ -20,10 +23,11 @@
 
 SHELL := /bin/bash
 RUN_ARGS ?=
+MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench kselftest-tar clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench matrix kselftest-tar clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -42,6 +46,9 @@ check-debug:
 
 bench:
 	./run_tests.sh --bench $(RUN_ARGS)
+
+matrix:
+	tools/vm/matrix.sh $(MATRIX_RELEASES) -- $(RUN_ARGS)
 
 kselftest-tar:
 	./run_tests.sh --kselftest-tar $(KSFT_TAR) $(RUN_ARGS)

@@ -116,7 +116,7 @@ kernel_cached_source() {
 	local pkg=$1 d
 
 	for d in "$HMM_CACHE/src/$pkg"-*/.unpacked; do
-		[[ -f $d ]] && dirname "$d"
+		[[ ! -f $d ]] || dirname "$d"
 	done | sort -rV | head -n 1
 }
 
