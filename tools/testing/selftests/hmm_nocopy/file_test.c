@@ -1780,11 +1780,11 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 }
 
 /*
- * No destination: a hugetlb folio comes only from alloc_huge_page() or
- * alloc_huge_page_nodemask() and is isolated only by
- * folio_isolate_hugetlb(), none exported in 6.1; migrate_vma_setup()
- * refuses hugetlb VMAs. The skip says it short: CI parsers append skip
- * reasons to test names.
+ * No destination: hugetlb pages are allocated and isolated only by
+ * unexported functions (alloc_huge_page(), folio_isolate_hugetlb() and
+ * their kin, whatever the release); migrate_vma_setup() refuses hugetlb
+ * VMAs. The skip says it short: CI parsers append skip reasons to test
+ * names.
  */
 TEST_F(huge, hugetlbfs_nocopy_through_hugetlbfs_migrate_folio)
 {
