@@ -33,8 +33,8 @@
 # logged before the module's load to module.load: for test VMs).
 # Exit status: 0 nothing failed, 1 something failed, 4 all skipped.
 
-SELF=$0
 HERE=$(cd "$(dirname "$0")" && pwd)
+SELF=$HERE/$(basename "$0")
 MARK=hmm-suite
 GATE=$HERE/klog-gate.awk
 KNOWN=$HERE/known-issues
