@@ -166,6 +166,7 @@ static const struct {
 } feature_names[] = {
 	{ HMM_NC_FEAT_REFUSALS, "refusals" },
 	{ HMM_NC_FEAT_EXCLUSIVE, "exclusive" },
+	{ HMM_NC_FEAT_AIO_RING, "aio-ring" },
 };
 
 static int cmd_info(int fd, const struct opts *o)
