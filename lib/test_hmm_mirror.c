@@ -102,6 +102,22 @@ void dmirror_mirror_fini(struct dmirror *dmirror)
 }
 
 /*
+ * Whether part of [start, end) is memfd_secret() memory, which is not in
+ * the direct map: copying it would oops. The mmap lock is held.
+ */
+static bool dmirror_range_secret(struct mm_struct *mm, unsigned long start,
+				 unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end))
+		if (dmirror_vma_is_secret(vma))
+			return true;
+	return false;
+}
+
+/*
  * Run hmm_range_fault() until no invalidation raced with it. Returns 0
  * with dmirror->mutex held, so the result stays valid while the caller
  * uses it. The caller holds a reference on the mm.
@@ -121,7 +137,10 @@ static int dmirror_range_stable(struct dmirror *dmirror,
 			return -EINTR;
 		range->notifier_seq = mmu_interval_read_begin(range->notifier);
 		mmap_read_lock(mm);
-		ret = hmm_range_fault(range);
+		if (dmirror_range_secret(mm, range->start, range->end))
+			ret = -EINVAL;
+		else
+			ret = hmm_range_fault(range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY) {
 			dmirror_count_add(dmirror->mdevice, mirror_faults, 1);
