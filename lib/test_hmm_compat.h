@@ -45,6 +45,7 @@
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/rmap.h>
 #include <linux/shmem_fs.h>
 #include <linux/pagemap.h>
@@ -426,6 +427,14 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
 	return make_device_exclusive_range(mm, start, end, pages, owner);
 }
 
+/* The invalidation make_device_exclusive_range() makes for owner. */
+static inline bool
+dmirror_range_own_exclusive(const struct mmu_notifier_range *range,
+			    void *owner)
+{
+	return range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == owner;
+}
+
 /* The page caching index of mapping, referenced, or NULL. */
 static inline struct page *dmirror_cache_page(struct address_space *mapping,
 					      pgoff_t index)
@@ -729,6 +738,13 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
 					 struct page **pages, void *owner)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline bool
+dmirror_range_own_exclusive(const struct mmu_notifier_range *range,
+			    void *owner)
+{
+	return false;
 }
 
 /* find_get_page() returns the very page caching index. */

@@ -67,6 +67,12 @@ static bool dmirror_mirror_invalidate(struct mmu_interval_notifier *mni,
 	struct dmirror *dmirror =
 		container_of(mni, struct dmirror, mirror.notifier);
 
+	/*
+	 * Our own EXCLUSIVE: the pages stay where they are, and
+	 * dmirror_map_atomic() must not take it for someone else's change.
+	 */
+	if (dmirror_range_own_exclusive(range, dmirror->mdevice))
+		return true;
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&dmirror->mutex);
 	else if (!mutex_trylock(&dmirror->mutex))
@@ -477,15 +483,23 @@ static int dmirror_snapshot(struct dmirror *dmirror,
 	return ret;
 }
 
-/* Record pages made exclusive to the device; returns how many. */
-static unsigned long dmirror_map_atomic(struct dmirror *dmirror,
-					unsigned long addr, struct page **pages,
-					unsigned long npages)
+/*
+ * Record pages made exclusive to the device; returns how many, or -EAGAIN
+ * when the page tables changed since seq (MADV_DONTNEED, munmap): the
+ * pages may be on their way to being freed, and nothing is recorded.
+ */
+static long dmirror_map_atomic(struct dmirror *dmirror, unsigned long addr,
+			       struct page **pages, unsigned long npages,
+			       unsigned long seq)
 {
 	unsigned long i, mapped = 0;
 	void *entry;
 
 	mutex_lock(&dmirror->mutex);
+	if (mmu_interval_read_retry(&dmirror->mirror.notifier, seq)) {
+		mutex_unlock(&dmirror->mutex);
+		return -EAGAIN;
+	}
 	for (i = 0; i < npages; i++) {
 		if (!pages[i])
 			continue;
@@ -525,20 +539,33 @@ static int dmirror_exclusive_piece(struct dmirror *dmirror,
 				   struct mm_struct *mm, unsigned long addr,
 				   unsigned long end)
 {
+	unsigned long timeout =
+		jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct page *pages[DMIRROR_FAULT_PAGES];
-	unsigned long want = (end - addr) >> PAGE_SHIFT, mapped = 0;
+	unsigned long want = (end - addr) >> PAGE_SHIFT, seq;
+	long mapped;
 	int n;
 
-	mmap_read_lock(mm);
-	n = dmirror_make_exclusive(mm, addr, end, pages, dmirror->mdevice);
-	/* Record them only if every page made it, as the 6.1 device does. */
-	if (n == want)
-		mapped = dmirror_map_atomic(dmirror, addr, pages, n);
-	if (n > 0)
-		dmirror_put_exclusive(dmirror, pages, n);
-	mmap_read_unlock(mm);
-	if (n < 0)
-		return n;
+	do {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		mapped = 0;
+		seq = mmu_interval_read_begin(&dmirror->mirror.notifier);
+		mmap_read_lock(mm);
+		n = dmirror_make_exclusive(mm, addr, end, pages,
+					   dmirror->mdevice);
+		/* Record them only if every page made it, as 6.1's device. */
+		if (n == want)
+			mapped = dmirror_map_atomic(dmirror, addr, pages, n,
+						    seq);
+		if (n > 0)
+			dmirror_put_exclusive(dmirror, pages, n);
+		mmap_read_unlock(mm);
+		if (n < 0)
+			return n;
+	} while (mapped == -EAGAIN);
 	return mapped == want ? 0 : -EBUSY;
 }
 
