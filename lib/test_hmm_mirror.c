@@ -43,16 +43,49 @@ static struct mm_struct *dmirror_mm(struct dmirror *dmirror)
 	return dmirror->mirror.notifier.mm;
 }
 
-/* Called with dmirror->mutex held. */
+/*
+ * Called with dmirror->mutex held; can_sleep: a blockable invalidation
+ * or a command, which may give the CPU away between entries (a mirror
+ * can hold HMM_NC_MIRROR_MAX_PAGES of them).
+ */
 static void dmirror_mirror_clear(struct dmirror *dmirror, unsigned long start,
-				 unsigned long end)
+				 unsigned long end, bool can_sleep)
 {
 	unsigned long index;
 	void *entry;
 
 	xa_for_each_range(&dmirror->mirror.pt, index, entry,
-			  start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT)
-		xa_erase(&dmirror->mirror.pt, index);
+			  start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
+		if (xa_erase(&dmirror->mirror.pt, index))
+			dmirror->mirror.entries--;
+		if (can_sleep)
+			cond_resched();
+	}
+}
+
+/*
+ * Store entry at index, within the per-file cap (-ENOSPC past it). The
+ * tree's nodes are charged to the caller's memory cgroup
+ * (XA_FLAGS_ACCOUNT). Called with dmirror->mutex held.
+ */
+static int dmirror_mirror_set(struct dmirror *dmirror, unsigned long index,
+			      void *entry)
+{
+	struct dmirror_mirror *m = &dmirror->mirror;
+	void *old;
+
+	if (!xa_load(&m->pt, index) && m->entries >= HMM_NC_MIRROR_MAX_PAGES)
+		return -ENOSPC;
+	/*
+	 * No sleeping allocation: reclaim could invalidate this mm and wait
+	 * for the mutex we hold.
+	 */
+	old = xa_store(&m->pt, index, entry, GFP_NOWAIT | __GFP_NOWARN);
+	if (xa_is_err(old))
+		return xa_err(old);
+	if (!old)
+		m->entries++;
+	return 0;
 }
 
 /*
@@ -79,7 +112,8 @@ static bool dmirror_mirror_invalidate(struct mmu_interval_notifier *mni,
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
-	dmirror_mirror_clear(dmirror, range->start, range->end);
+	dmirror_mirror_clear(dmirror, range->start, range->end,
+			     mmu_notifier_range_blockable(range));
 	mutex_unlock(&dmirror->mutex);
 	dmirror_count_add(dmirror->mdevice, invalidations, 1);
 	return true;
@@ -95,7 +129,8 @@ int dmirror_mirror_init(struct dmirror *dmirror)
 
 	if (!current->mm)
 		return -EINVAL;
-	xa_init(&m->pt);
+	xa_init_flags(&m->pt, XA_FLAGS_ACCOUNT);
+	m->entries = 0;
 	/* One interval for the whole user address space of the opener. */
 	return mmu_interval_notifier_insert(&m->notifier, current->mm, 0,
 					    TASK_SIZE_MAX, &dmirror_mirror_ops);
@@ -189,6 +224,7 @@ static int dmirror_mirror_store(struct dmirror *dmirror,
 	unsigned long i, index = range->start >> PAGE_SHIFT;
 	struct page *page, *data;
 	void *entry;
+	int ret;
 
 	for (i = 0; i < npages; i++) {
 		unsigned long hpfn = range->hmm_pfns[i];
@@ -211,14 +247,9 @@ static int dmirror_mirror_store(struct dmirror *dmirror,
 			continue;
 		entry = xa_tag_pointer(data, (hpfn & HMM_PFN_WRITE) ?
 					     DMIRROR_TAG_WRITE : 0);
-		/*
-		 * No sleeping allocation: reclaim could invalidate this mm
-		 * and wait for the mutex we hold.
-		 */
-		entry = xa_store(&dmirror->mirror.pt, index + i, entry,
-				 GFP_NOWAIT | __GFP_NOWARN);
-		if (xa_is_err(entry))
-			return xa_err(entry);
+		ret = dmirror_mirror_set(dmirror, index + i, entry);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -354,7 +385,7 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL);
+	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -384,7 +415,7 @@ static int dmirror_mirror_write(struct dmirror *dmirror,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL);
+	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -494,6 +525,7 @@ static long dmirror_map_atomic(struct dmirror *dmirror, unsigned long addr,
 {
 	unsigned long i, mapped = 0;
 	void *entry;
+	int ret = 0;
 
 	mutex_lock(&dmirror->mutex);
 	if (mmu_interval_read_retry(&dmirror->mirror.notifier, seq)) {
@@ -504,15 +536,14 @@ static long dmirror_map_atomic(struct dmirror *dmirror, unsigned long addr,
 		if (!pages[i])
 			continue;
 		entry = xa_tag_pointer(pages[i], DMIRROR_TAG_ATOMIC);
-		entry = xa_store(&dmirror->mirror.pt,
-				 (addr >> PAGE_SHIFT) + i, entry,
-				 GFP_NOWAIT | __GFP_NOWARN);
-		if (xa_is_err(entry))
+		ret = dmirror_mirror_set(dmirror, (addr >> PAGE_SHIFT) + i,
+					 entry);
+		if (ret)
 			break;
 		mapped++;
 	}
 	mutex_unlock(&dmirror->mutex);
-	return mapped;
+	return ret == -ENOSPC ? ret : mapped;
 }
 
 /* Give back the pages make_device_exclusive_range() locked for us. */
@@ -566,6 +597,8 @@ static int dmirror_exclusive_piece(struct dmirror *dmirror,
 		if (n < 0)
 			return n;
 	} while (mapped == -EAGAIN);
+	if (mapped < 0)
+		return mapped;
 	return mapped == want ? 0 : -EBUSY;
 }
 
@@ -636,8 +669,7 @@ static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,
 	case HMM_DMIRROR_CHECK_EXCLUSIVE:
 		return dmirror_check_exclusive(dmirror, cmd);
 	case HMM_DMIRROR_RELEASE:
-		dmirror_devmem_release(dmirror->mdevice);
-		return 0;
+		return dmirror_devmem_release(dmirror->mdevice, true);
 	default:
 		return -ENOTTY;
 	}
@@ -678,7 +710,7 @@ int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 
 	if (want > DMIRROR_MMAP_MAX_PAGES)
 		return -EINVAL;
-	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	for (; got < want; got++) {

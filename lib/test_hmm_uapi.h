@@ -212,6 +212,15 @@ struct hmm_nc_info {
 	_IOWR('H', HMM_NC_CMD_BASE + 0x02, struct hmm_nc_info)
 
 /*
+ * The mirror of one open file (the pages READ, WRITE, MIGRATE_TO_DEV and
+ * EXCLUSIVE map for the device) holds at most this many entries, charged
+ * to the memory cgroup of the caller that made them; a command that
+ * would need more answers ENOSPC. Entries go with every invalidation of
+ * their range (munmap, MADV_DONTNEED, migration) and with close().
+ */
+#define HMM_NC_MIRROR_MAX_PAGES	0x40000U	/* 1 GiB of 4 KiB pages */
+
+/*
  * Errors of the base commands on this device (struct hmm_dmirror_cmd):
  *  EINVAL  addr not page-aligned, npages 0 or above
  *          HMM_NC_MIGRATE_MAX_PAGES (1 GiB; the 6.1 device had no cap);
@@ -232,6 +241,10 @@ struct hmm_nc_info {
  *  EBUSY   the page tables kept changing under hmm_range_fault() past
  *          its timeout; EXCLUSIVE could not take every page.
  *  ENOMEM  kernel memory ran out.
+ *  ENOSPC  the file's mirror is full (HMM_NC_MIRROR_MAX_PAGES entries).
+ *  EINTR   the caller was killed: RELEASE stops waiting for device
+ *          pages held by a migration in flight (the rest stay on the
+ *          device); long commands stop between pieces.
  *  ESRCH   the process that opened the device has no address space.
  *  EIO     MIGRATE_TO_DEV/SYS: a DMA copy failed (HMM_NC_FAULT_SET):
  *          that batch stayed where it was, later ones were not tried.

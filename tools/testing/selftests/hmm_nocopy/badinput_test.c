@@ -828,4 +828,43 @@ TEST_F(badinput, kernel_pages_on_ext4_is_einval)
 	umount2(KP_DIR, MNT_DETACH);
 }
 
+/*
+ * The mirror of one file holds at most HMM_NC_MIRROR_MAX_PAGES entries:
+ * READs over fresh zero pages past that answer ENOSPC instead of growing
+ * it without limit; a new file starts empty.
+ */
+TEST_F_TIMEOUT(badinput, mirror_is_capped_per_file, 120)
+{
+	size_t piece = 512, total = HMM_NC_MIRROR_MAX_PAGES + piece, done;
+	struct hmm_dmirror_cmd cmd;
+	char *area, *out;
+	int ret = 0, fd;
+
+	area = mmap(NULL, total * self->ps, PROT_READ,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	out = malloc(piece * self->ps);
+	ASSERT_NE(NULL, out);
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	for (done = 0; done < total && !ret; done += piece) {
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.addr = (uintptr_t)(area + done * self->ps);
+		cmd.ptr = (uintptr_t)out;
+		cmd.npages = piece;
+		ret = raw_ioctl(fd, HMM_DMIRROR_READ, &cmd);
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(total, done) TH_LOG("refused at page %zu", done);
+	close(fd);
+	/* Another file: a mirror of its own. */
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	cmd.addr = (uintptr_t)area;
+	EXPECT_EQ(0, raw_ioctl(fd, HMM_DMIRROR_READ, &cmd));
+	close(fd);
+	free(out);
+	munmap(area, total * self->ps);
+}
+
 HMM_TEST_MAIN
