@@ -193,6 +193,8 @@ static const struct file_operations dmirror_fops = {
 	.release	= dmirror_fops_release,
 	.mmap		= dmirror_fops_mmap,
 	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
+	/* Every structure has fixed-width fields: the same layout on 32 bits. */
+	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= default_llseek,
 	.owner		= THIS_MODULE,
 };

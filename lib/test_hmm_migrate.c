@@ -495,7 +495,12 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 	dmirror_job_hold(&job, args->npages);
 
 	dmirror_alloc_system_pages(&job, true);
-	if ((src & MIGRATE_PFN_MIGRATE) && !dst) {
+	/*
+	 * Out of memory only if a page of ours needed a destination: an
+	 * entry emptied meanwhile (MADV_DONTNEED) comes back without a page,
+	 * and the CPU's next fault finds the hole.
+	 */
+	if ((src & MIGRATE_PFN_MIGRATE) && migrate_pfn_to_page(src) && !dst) {
 		dmirror_job_finalize(&job);
 		return VM_FAULT_OOM;
 	}
@@ -753,7 +758,7 @@ long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
 	/* A status array we could not write back is refused up front. */
 	if (ustatus && clear_user(ustatus, cmd.npages))
 		return -EFAULT;
-	status = kvzalloc(cmd.npages, GFP_KERNEL);
+	status = kvzalloc(cmd.npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!status)
 		return -ENOMEM;
 

@@ -385,7 +385,7 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT);
+	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -415,7 +415,7 @@ static int dmirror_mirror_write(struct dmirror *dmirror,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT);
+	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {

@@ -8,6 +8,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/nospec.h>
 
 #include "test_hmm_refuse.h"
 
@@ -42,8 +43,10 @@ static const struct dmirror_rf_holder dmirror_rf_holders[] = {
 
 static const struct dmirror_rf_holder *dmirror_rf_holder_of(u32 kind)
 {
-	if (kind >= ARRAY_SIZE(dmirror_rf_holders) ||
-	    !dmirror_rf_holders[kind].hold)
+	if (kind >= ARRAY_SIZE(dmirror_rf_holders))
+		return NULL;
+	kind = array_index_nospec(kind, ARRAY_SIZE(dmirror_rf_holders));
+	if (!dmirror_rf_holders[kind].hold)
 		return NULL;
 	return &dmirror_rf_holders[kind];
 }
