@@ -867,4 +867,74 @@ TEST_F_TIMEOUT(badinput, mirror_is_capped_per_file, 120)
 	munmap(area, total * self->ps);
 }
 
+#define KSM_SYS		"/sys/kernel/mm/ksm/"
+
+static long ksm_read(const char *name)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), KSM_SYS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Pages KSM merged are shared by every mapping of their content: a
+ * probe leaves them (HMM_NC_PS_SHARED), MIGRATE_TO_DEV does not move
+ * them to device memory (KSM's stable tree would point at a
+ * device-private page), and their data stays.
+ */
+TEST_F_TIMEOUT(badinput, ksm_merged_pages_stay_out_of_device_and_probes, 90)
+{
+	size_t n = 4, size = n * self->ps;
+	struct hmm_dmirror_cmd cmd;
+	__u8 st[4];
+	unsigned int i;
+	char *p;
+	int t;
+
+	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY);
+	if (access(KSM_SYS "run", W_OK))
+		SKIP(return, "no KSM");
+	p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, size);
+	ASSERT_EQ(0, madvise(p, size, MADV_MERGEABLE));
+	hmm_write_str(KSM_SYS "sleep_millisecs", "10");
+	hmm_write_str(KSM_SYS "pages_to_scan", "1000");
+	ASSERT_EQ(0, hmm_write_str(KSM_SYS "run", "1"));
+	for (t = 0; t < 300 && ksm_read("pages_sharing") < (long)n - 1; t++)
+		usleep(100000);
+	if (ksm_read("pages_sharing") < (long)n - 1) {
+		hmm_write_str(KSM_SYS "run", "2");
+		SKIP(return, "ksmd merged nothing in 30 s");
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)p;
+	cmd.ptr = (uintptr_t)self->mirror;
+	cmd.npages = n;
+	EXPECT_EQ(-ENOENT, raw_ioctl(self->fd, HMM_DMIRROR_MIGRATE_TO_DEV,
+				     &cmd))
+		TH_LOG("KSM pages went to device memory");
+	memset(st, 0, sizeof(st));
+	EXPECT_EQ(0, hmm_migrate_anon(self->fd, p, n,
+				      HMM_NC_MODE_SYNC_NO_COPY,
+				      HMM_NC_MIGRATE_PROBE, st, NULL));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(HMM_NC_PS_SHARED, st[i]) TH_LOG("page %u", i);
+	for (i = 0; i < size; i++)
+		if (p[i] != 0x5a)
+			break;
+	EXPECT_EQ(size, i) TH_LOG("merged data changed at byte %u", i);
+	hmm_write_str(KSM_SYS "run", "2");
+	hmm_unmap(p, size);
+}
+
 HMM_TEST_MAIN
