@@ -704,80 +704,92 @@ TEST_F(badinput, file_probe_refuses_write_sealed_memfd)
 	close(fd);
 }
 
+#define SWAP_VMAS	64
+
 struct swapper {
 	char *at;		/* the range the prober names */
-	size_t size;
+	size_t ps;
 	int rw, ro;		/* a writable and a read-only file */
 	volatile bool stop;
 };
 
-/* Maps the read-only file and the writable one over the range in turn. */
+/* Maps the read-only file and the writable one over the first page. */
 static void *swap_files(void *arg)
 {
 	struct swapper *s = arg;
 
 	while (!s->stop) {
-		mmap(s->at, s->size, PROT_READ, MAP_SHARED | MAP_FIXED, s->ro,
-		     0);
-		mmap(s->at, s->size, PROT_READ, MAP_SHARED | MAP_FIXED, s->rw,
-		     0);
+		/* Mapped, so that a probe would collect the page. */
+		mmap(s->at, s->ps, PROT_READ,
+		     MAP_SHARED | MAP_FIXED | MAP_POPULATE, s->ro, 0);
+		mmap(s->at, s->ps, PROT_READ,
+		     MAP_SHARED | MAP_FIXED | MAP_POPULATE, s->rw, 0);
 	}
 	return NULL;
 }
 
-static int tmp_file(const char *buf, size_t size, int flags)
+/* A file of total bytes that starts with size bytes of buf, or -1. */
+static int tmp_file(const char *buf, size_t size, size_t total, int flags)
 {
 	char path[] = "/tmp/hmm-badinput-XXXXXX";
-	int fd = mkstemp(path), ro;
+	int fd = mkstemp(path), ret;
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, buf, size) != (ssize_t)size) {
+	if (write(fd, buf, size) != (ssize_t)size || ftruncate(fd, total)) {
 		close(fd);
 		return -1;
 	}
-	ro = open(path, flags | O_CLOEXEC);
+	ret = open(path, flags | O_CLOEXEC);
 	unlink(path);
 	close(fd);
-	return ro;
+	return ret;
 }
 
 /*
- * Another thread maps a read-only file over the range while probes run
- * on it (MAP_FIXED): the check of the file and the migration must see
- * the same mapping, so the read-only file never gets the sentinel.
+ * Another thread maps a read-only file over the first page of the range
+ * while probes run on it (MAP_FIXED): the check of the file and the
+ * migration must see the same mapping, so the read-only file never gets
+ * the sentinel. The range is SWAP_VMAS mappings of the writable file
+ * (alternate protections keep them apart), so that checking it takes a
+ * while, and a remap that waits for the check lands right after it.
  */
 TEST_F_TIMEOUT(badinput, file_probe_races_map_fixed_of_read_only_file, 30)
 {
-	struct swapper s = { .size = self->ps };
+	struct swapper s = { .ps = self->ps };
 	struct timespec t0, t;
 	pthread_t thread;
 	char *check;
-	int n = 0;
+	int n = 0, i;
 
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY);
-	s.rw = tmp_file(self->buf, self->ps, O_RDWR);
-	s.ro = tmp_file(self->buf, self->ps, O_RDONLY);
+	s.rw = tmp_file(self->buf, self->ps, SWAP_VMAS * self->ps, O_RDWR);
+	s.ro = tmp_file(self->buf, self->ps, self->ps, O_RDONLY);
 	ASSERT_GE(s.rw, 0);
 	ASSERT_GE(s.ro, 0);
-	s.at = mmap(NULL, s.size, PROT_READ, MAP_SHARED, s.rw, 0);
+	s.at = mmap(NULL, SWAP_VMAS * self->ps, PROT_READ, MAP_SHARED, s.rw,
+		    0);
 	ASSERT_NE(MAP_FAILED, s.at);
+	for (i = 1; i < SWAP_VMAS; i += 2)
+		ASSERT_EQ(0, mprotect(s.at + i * self->ps, self->ps,
+				      PROT_READ | PROT_WRITE));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, swap_files, &s));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		hmm_migrate_file(self->fd, s.at, 1, HMM_NC_MODE_SYNC_NO_COPY,
+		hmm_migrate_file(self->fd, s.at, SWAP_VMAS,
+				 HMM_NC_MODE_SYNC_NO_COPY,
 				 HMM_NC_MIGRATE_PROBE, NULL, NULL);
 		n++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (t.tv_sec - t0.tv_sec < 3);
+	} while (t.tv_sec - t0.tv_sec < 5);
 	s.stop = true;
 	pthread_join(thread, NULL);
-	check = mmap(NULL, s.size, PROT_READ, MAP_SHARED, s.ro, 0);
+	check = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, s.ro, 0);
 	ASSERT_NE(MAP_FAILED, check);
-	EXPECT_EQ(-1, hmm_verify(check, s.size, SEED))
+	EXPECT_EQ(-1, hmm_verify(check, self->ps, SEED))
 		TH_LOG("the read-only file got the sentinel (%d probes)", n);
-	munmap(check, s.size);
-	munmap(s.at, s.size);
+	munmap(check, self->ps);
+	munmap(s.at, SWAP_VMAS * self->ps);
 	close(s.rw);
 	close(s.ro);
 }
