@@ -64,9 +64,12 @@ static void dmirror_mirror_clear(struct dmirror *dmirror, unsigned long start,
 }
 
 /*
- * Store entry at index, within the per-file cap (-ENOSPC past it). The
- * tree's nodes are charged to the caller's memory cgroup
- * (XA_FLAGS_ACCOUNT). Called with dmirror->mutex held.
+ * Store entry at index, within the per-file cap (-ENOSPC past it): the
+ * cap, not the memory cgroup, bounds the mirror. Its nodes are allocated
+ * without sleeping under the mutex; charged, they fail as soon as the
+ * caller's cgroup is at its limit, and a migration the device answers
+ * ENOENT there (pages left in system memory) would answer ENOMEM.
+ * Called with dmirror->mutex held.
  */
 static int dmirror_mirror_set(struct dmirror *dmirror, unsigned long index,
 			      void *entry)
@@ -129,7 +132,7 @@ int dmirror_mirror_init(struct dmirror *dmirror)
 
 	if (!current->mm)
 		return -EINVAL;
-	xa_init_flags(&m->pt, XA_FLAGS_ACCOUNT);
+	xa_init(&m->pt);
 	m->entries = 0;
 	/* One interval for the whole user address space of the opener. */
 	return mmu_interval_notifier_insert(&m->notifier, current->mm, 0,
@@ -385,7 +388,7 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	buf = kvmalloc(piece, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -415,7 +418,7 @@ static int dmirror_mirror_write(struct dmirror *dmirror,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	buf = kvmalloc(piece, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -710,7 +713,7 @@ int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 
 	if (want > DMIRROR_MMAP_MAX_PAGES)
 		return -EINVAL;
-	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	for (; got < want; got++) {
