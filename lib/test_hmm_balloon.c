@@ -11,9 +11,9 @@
 #include <linux/balloon_compaction.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/nospec.h>
 
 #include "test_hmm_compat.h"
 #include "test_hmm_refuse.h"

@@ -120,10 +120,13 @@ static const struct dmirror_ioctl_desc dmirror_ioctls[] = {
 	DMIRROR_IOCTL(HMM_NC_ENGINE_GET, dmirror_ioctl_engine, 0),
 	DMIRROR_IOCTL(HMM_NC_FAULT_SET, dmirror_ioctl_fault, DMIRROR_WRITE),
 	DMIRROR_IOCTL(HMM_NC_FAULT_GET, dmirror_ioctl_fault, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl, DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl, DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl, DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl_hold,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl_hold,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl_migrate,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl_state, 0),
 };
 
 /* Whether this kernel can serve a command of the table. */
