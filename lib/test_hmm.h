@@ -87,7 +87,11 @@ long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
 struct dmirror_refuse;
 int dmirror_refuse_init(struct dmirror_device *mdevice);
 void dmirror_refuse_fini(struct dmirror_device *mdevice);
-long dmirror_refuse_ioctl(struct dmirror *dmirror, unsigned int command,
-			  void __user *uarg);
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
+			       void __user *uarg);
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
+				  unsigned int command, void __user *uarg);
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
+				void __user *uarg);
 
 #endif /* _TEST_HMM_H */

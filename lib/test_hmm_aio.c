@@ -113,13 +113,18 @@ static int dmirror_aio_take(struct dmirror_refuse *rf,
  * Runs with the page locked; a fault since dmirror_aio_deactivate() may
  * have mapped it again. Without LRU isolation the callback must not move
  * LRU list flags off a page still on a list: only a page on the
- * inactive, evictable list goes on. The snapshot is what the page must
- * still read afterwards, wherever it then lives.
+ * inactive, evictable list goes on. Unmapping a young PTE marks the page
+ * accessed, which queues its activation in a per-CPU LRU batch: that
+ * batch would set PG_active in place after the check below, under the
+ * callback. Drain the batches first; the locked, unmapped page meets no
+ * new access until the callback has run. The snapshot is what the page
+ * must still read afterwards, wherever it then lives.
  */
 static int dmirror_aio_prepare(struct dmirror_rf_item *it)
 {
 	unmap_mapping_range(it->file->f_mapping,
 			    (loff_t)it->pgoff << PAGE_SHIFT, PAGE_SIZE, false);
+	dmirror_lru_drain_all();
 	if (dmirror_page_lru_kept(it->src))
 		return -EBUSY;
 	it->snapshot = kmalloc(PAGE_SIZE, GFP_KERNEL);

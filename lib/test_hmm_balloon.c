@@ -11,6 +11,7 @@
 #include <linux/balloon_compaction.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -263,7 +264,7 @@ static struct page *dmirror_balloon_lookup(struct dmirror_refuse *rf,
 
 	spin_lock(&b->slots_lock);
 	if (it->index < b->nr)
-		page = b->slots[it->index];
+		page = b->slots[array_index_nospec(it->index, b->nr)];
 	spin_unlock(&b->slots_lock);
 	return page;
 }

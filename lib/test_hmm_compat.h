@@ -45,7 +45,9 @@
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/rmap.h>
+#include <linux/shmem_fs.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/smp.h>
@@ -175,6 +177,50 @@ static inline bool dmirror_kernel_copies(enum migrate_mode kmode)
 #else
 	return true;
 #endif
+}
+
+/*
+ * memfd_secret() memory (5.14 on) is not in the kernel's direct map: the
+ * device must never touch it. vma_is_secretmem() is not exported; the
+ * magic of its file system names it.
+ */
+static inline bool dmirror_vma_is_secret(struct vm_area_struct *vma)
+{
+#ifdef SECRETMEM_MAGIC
+	return vma->vm_file &&
+		file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Another process maps the page too (shared after fork), or KSM merged
+ * it. page_mapcount() is gone from 6.12, whose estimate is of the folio.
+ */
+static inline bool dmirror_page_shared(struct page *page)
+{
+	if (PageKsm(page))
+		return true;
+#if DMIRROR_BEFORE(6, 12)
+	return page_mapcount(page) > 1;
+#else
+	return folio_likely_mapped_shared(page_folio(page));
+#endif
+}
+
+/* tmpfs and memfd files (shmem_mapping() is exported from 6.x only). */
+static inline bool dmirror_mapping_is_shmem(struct address_space *mapping)
+{
+	return mapping->host && mapping->host->i_sb->s_magic == TMPFS_MAGIC;
+}
+
+/* A memfd sealed against writes: its pages must keep what they hold. */
+static inline bool dmirror_mapping_write_sealed(struct address_space *mapping)
+{
+	return dmirror_mapping_is_shmem(mapping) &&
+		(SHMEM_I(mapping->host)->seals &
+		 (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE));
 }
 
 /*
@@ -376,6 +422,14 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
 					 struct page **pages, void *owner)
 {
 	return make_device_exclusive_range(mm, start, end, pages, owner);
+}
+
+/* The invalidation make_device_exclusive_range() makes for owner. */
+static inline bool
+dmirror_range_own_exclusive(const struct mmu_notifier_range *range,
+			    void *owner)
+{
+	return range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == owner;
 }
 
 /* The page caching index of mapping, referenced, or NULL. */
@@ -681,6 +735,13 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
 					 struct page **pages, void *owner)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline bool
+dmirror_range_own_exclusive(const struct mmu_notifier_range *range,
+			    void *owner)
+{
+	return false;
 }
 
 /* find_get_page() returns the very page caching index. */

@@ -5,6 +5,7 @@
  * devices /dev/hmm_dmirror0..N live here; each job of the device lives in
  * a file of its own.
  */
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -41,6 +42,9 @@ static int dmirror_fops_open(struct inode *inode, struct file *filp)
 {
 	struct dmirror *dmirror;
 
+	/* The permission model: lib/test_hmm_uapi.h, "Who may do what". */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	dmirror = dmirror_create(container_of(inode->i_cdev,
 					      struct dmirror_device, cdevice));
 	if (IS_ERR(dmirror))
@@ -67,8 +71,15 @@ static long dmirror_opener_only(struct dmirror *dmirror)
 	return current->mm == dmirror->mirror.notifier.mm ? 0 : -EACCES;
 }
 
-/* A command's needs, checked by the dispatcher before its handler runs. */
+/*
+ * A command's needs, checked by the dispatcher before its handler runs
+ * (the model is written down in lib/test_hmm_uapi.h, "Who may do what"):
+ */
 #define DMIRROR_OPENER	0x1	/* names addresses of the opener's mm */
+#define DMIRROR_WRITE	0x2	/* changes memory or state: FMODE_WRITE */
+#define DMIRROR_ADMIN	0x4	/* device-wide: CAP_SYS_ADMIN at the call */
+#define DMIRROR_CHANGE	(DMIRROR_OPENER | DMIRROR_WRITE)
+#define DMIRROR_DEVICE	(DMIRROR_WRITE | DMIRROR_ADMIN)
 
 struct dmirror_ioctl_desc {
 	unsigned int cmd;
@@ -86,31 +97,36 @@ static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
 /* Every command of the device, base and extension, in one table. */
 static const struct dmirror_ioctl_desc dmirror_ioctls[] = {
 	DMIRROR_IOCTL(HMM_DMIRROR_READ, dmirror_ioctl_base, DMIRROR_OPENER),
-	DMIRROR_IOCTL(HMM_DMIRROR_WRITE, dmirror_ioctl_base, DMIRROR_OPENER),
+	DMIRROR_IOCTL(HMM_DMIRROR_WRITE, dmirror_ioctl_base, DMIRROR_CHANGE),
 	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_DEV, dmirror_ioctl_base,
-		      DMIRROR_OPENER),
+		      DMIRROR_CHANGE),
 	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_SYS, dmirror_ioctl_base,
-		      DMIRROR_OPENER),
+		      DMIRROR_CHANGE),
 	DMIRROR_IOCTL(HMM_DMIRROR_SNAPSHOT, dmirror_ioctl_base, DMIRROR_OPENER),
 	DMIRROR_IOCTL(HMM_DMIRROR_EXCLUSIVE, dmirror_ioctl_base,
-		      DMIRROR_OPENER),
+		      DMIRROR_CHANGE),
 	DMIRROR_IOCTL(HMM_DMIRROR_CHECK_EXCLUSIVE, dmirror_ioctl_base,
 		      DMIRROR_OPENER),
-	DMIRROR_IOCTL(HMM_DMIRROR_RELEASE, dmirror_ioctl_base, DMIRROR_OPENER),
+	/* Evicts every page of the device, whoever put it there. */
+	DMIRROR_IOCTL(HMM_DMIRROR_RELEASE, dmirror_ioctl_base,
+		      DMIRROR_CHANGE | DMIRROR_ADMIN),
 	DMIRROR_IOCTL(HMM_NC_GET_COUNTERS, dmirror_ioctl_counters, 0),
 	DMIRROR_IOCTL(HMM_NC_INFO, dmirror_ioctl_info, 0),
 	DMIRROR_IOCTL(HMM_NC_MIGRATE_ANON, dmirror_ioctl_migrate_anon,
-		      DMIRROR_OPENER),
+		      DMIRROR_CHANGE),
 	DMIRROR_IOCTL(HMM_NC_MIGRATE_FILE, dmirror_ioctl_migrate_file,
-		      DMIRROR_OPENER),
-	DMIRROR_IOCTL(HMM_NC_ENGINE_SET, dmirror_ioctl_engine, 0),
+		      DMIRROR_CHANGE),
+	DMIRROR_IOCTL(HMM_NC_ENGINE_SET, dmirror_ioctl_engine, DMIRROR_DEVICE),
 	DMIRROR_IOCTL(HMM_NC_ENGINE_GET, dmirror_ioctl_engine, 0),
-	DMIRROR_IOCTL(HMM_NC_FAULT_SET, dmirror_ioctl_fault, 0),
+	DMIRROR_IOCTL(HMM_NC_FAULT_SET, dmirror_ioctl_fault, DMIRROR_WRITE),
 	DMIRROR_IOCTL(HMM_NC_FAULT_GET, dmirror_ioctl_fault, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl, 0),
+	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl_hold,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl_hold,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl_migrate,
+		      DMIRROR_DEVICE),
+	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl_state, 0),
 };
 
 /* Whether this kernel can serve a command of the table. */
@@ -166,6 +182,10 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 		return -ENOTTY;
 	if (!dmirror_ioctl_served(desc))
 		return -EOPNOTSUPP;
+	if ((desc->flags & DMIRROR_WRITE) && !(filp->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if ((desc->flags & DMIRROR_ADMIN) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if ((desc->flags & DMIRROR_OPENER) && dmirror_opener_only(dmirror))
 		return -EACCES;
 	return desc->func(dmirror, cmd, (void __user *)arg);
@@ -176,6 +196,8 @@ static const struct file_operations dmirror_fops = {
 	.release	= dmirror_fops_release,
 	.mmap		= dmirror_fops_mmap,
 	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
+	/* Every structure has fixed-width fields: the same layout on 32 bits. */
+	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= default_llseek,
 	.owner		= THIS_MODULE,
 };

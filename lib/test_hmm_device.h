@@ -63,12 +63,13 @@ struct dmirror_faults {
 struct dmirror_mirror {
 	struct mmu_interval_notifier notifier;
 	struct xarray pt;	/* user pfn -> page with the data, tagged */
+	unsigned long entries;	/* in pt, at most HMM_NC_MIRROR_MAX_PAGES */
 };
 
 /* test_hmm_devmem.c */
 void dmirror_devmem_init(struct dmirror_device *mdevice);
 void dmirror_devmem_fini(struct dmirror_device *mdevice);
-void dmirror_devmem_release(struct dmirror_device *mdevice);
+int dmirror_devmem_release(struct dmirror_device *mdevice, bool killable);
 struct page *dmirror_devmem_alloc(struct dmirror_device *mdevice);
 struct page *dmirror_devmem_backing(struct page *dpage);
 struct dmirror_device *dmirror_devmem_owner(struct page *page);

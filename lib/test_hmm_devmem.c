@@ -243,9 +243,10 @@ static unsigned long dmirror_chunk_used(struct dmirror_chunk *chunk)
 /*
  * Move every page of a chunk that is off the usable list back to system
  * memory. Pages locked by a migration in flight are skipped by the
- * kernel; we come back for them once that migration has finished.
+ * kernel; we come back for them once that migration has finished. A
+ * killable drain gives up with -EINTR when its caller is killed.
  */
-static void dmirror_chunk_drain(struct dmirror_chunk *chunk)
+static int dmirror_chunk_drain(struct dmirror_chunk *chunk, bool killable)
 {
 	unsigned long idx, end;
 
@@ -258,10 +259,17 @@ static void dmirror_chunk_drain(struct dmirror_chunk *chunk)
 			dmirror_migrate_evict(chunk->mdevice,
 					      chunk->first_pfn + idx,
 					      HMM_NC_BATCH_PAGES);
+			cond_resched();
 		}
-		if (dmirror_chunk_used(chunk))
+		if (!dmirror_chunk_used(chunk))
+			break;
+		if (!killable)
 			msleep(20);
+		else if (schedule_timeout_killable(msecs_to_jiffies(20)) ||
+			 fatal_signal_pending(current))
+			return -EINTR;
 	}
+	return 0;
 }
 
 /* Unlinks and returns a chunk nobody uses, or NULL. */
@@ -301,25 +309,36 @@ static void dmirror_devmem_reclaim(struct work_struct *work)
  * back to system memory and return all its chunks. New allocations meanwhile
  * get a new chunk, as the old ones are off the list.
  */
-void dmirror_devmem_release(struct dmirror_device *mdevice)
+int dmirror_devmem_release(struct dmirror_device *mdevice, bool killable)
 {
 	struct dmirror_devmem *devmem = &mdevice->devmem;
 	struct dmirror_chunk *chunk, *next;
 	unsigned long flags;
 	LIST_HEAD(victims);
+	int ret = 0;
 
-	mutex_lock(&devmem->remove_lock);
+	if (!killable)
+		mutex_lock(&devmem->remove_lock);
+	else if (mutex_lock_killable(&devmem->remove_lock))
+		return -EINTR;
 	spin_lock_irqsave(&devmem->lock, flags);
 	list_splice_init(&devmem->chunks, &victims);
 	spin_unlock_irqrestore(&devmem->lock, flags);
 
 	list_for_each_entry_safe(chunk, next, &victims, node) {
+		ret = dmirror_chunk_drain(chunk, killable);
+		if (ret)
+			break;
 		list_del(&chunk->node);
-		dmirror_chunk_drain(chunk);
 		dmirror_chunk_unmap(chunk);
 		dmirror_chunk_free(chunk);
 	}
+	/* Killed: the chunks not returned serve allocations again. */
+	spin_lock_irqsave(&devmem->lock, flags);
+	list_splice(&victims, &devmem->chunks);
+	spin_unlock_irqrestore(&devmem->lock, flags);
 	mutex_unlock(&devmem->remove_lock);
+	return ret;
 }
 
 void dmirror_devmem_init(struct dmirror_device *mdevice)
@@ -337,6 +356,6 @@ void dmirror_devmem_init(struct dmirror_device *mdevice)
 /* No file is open any more; processes may still hold device pages. */
 void dmirror_devmem_fini(struct dmirror_device *mdevice)
 {
-	dmirror_devmem_release(mdevice);
+	dmirror_devmem_release(mdevice, false);
 	cancel_work_sync(&mdevice->devmem.reclaim);
 }

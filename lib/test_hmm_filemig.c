@@ -23,6 +23,7 @@
  *
  * The job, its batches and the DMA step are test_hmm_migrate.c's.
  */
+#include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
@@ -115,6 +116,12 @@ static void dmirror_file_alloc(struct dmirror_job *job,
 			continue;
 		}
 		dmirror_file_describe(spage, &rec[i]);
+		/* A private copy shared after fork: not the caller's alone. */
+		if (PageAnon(spage) && dmirror_job_shared(job, i, spage)) {
+			rec[i].status = HMM_NC_PS_SHARED;
+			job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			continue;
+		}
 		if (PageWriteback(spage)) {
 			rec[i].status = HMM_NC_PS_WRITEBACK;
 			job->src[i] &= ~MIGRATE_PFN_MIGRATE;
@@ -312,34 +319,38 @@ static int dmirror_batch_file(struct dmirror_job *job,
  * Every page of [start, end) is mapped from one and the same file. A
  * command that changes what the file's pages hold (the probe's sentinel,
  * the kernel path that leaves bad pages) also needs the file open for
- * writing: reading a file must not be enough to change it for everyone.
+ * writing and not sealed against writes: reading a file must not be
+ * enough to change it for everyone. The kernel path moves buffer heads
+ * of no file system correctly (they stay on the old page, the new one is
+ * dirty without buffers and writeback drops it): shmem only. Runs under
+ * the job's mmap lock, so the range cannot change before the batches.
  */
-static int dmirror_file_range_ok(struct dmirror *dmirror, unsigned long start,
-				 unsigned long end, bool writes)
+static int dmirror_file_range_ok(struct dmirror_job *job, struct mm_struct *mm,
+				 unsigned long start, unsigned long end)
 {
-	struct mm_struct *mm = dmirror->mirror.notifier.mm;
+	bool writes = job->flags & (HMM_NC_MIGRATE_PROBE |
+				    HMM_NC_FILE_KERNEL_PAGES);
 	struct address_space *mapping = NULL;
 	struct vm_area_struct *vma;
+	struct file *file;
 	unsigned long addr;
-	int ret = 0;
 
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	mmap_read_lock(mm);
-	for (addr = start; addr < end && !ret; addr = vma->vm_end) {
+	for (addr = start; addr < end; addr = vma->vm_end) {
 		vma = vma_lookup(mm, addr);
 		if (!vma || !vma->vm_file)
-			ret = -EINVAL;
-		else if (mapping && vma->vm_file->f_mapping != mapping)
-			ret = -EINVAL;
-		else if (writes && !(vma->vm_file->f_mode & FMODE_WRITE))
-			ret = -EACCES;
-		else
-			mapping = vma->vm_file->f_mapping;
+			return -EINVAL;
+		file = vma->vm_file;
+		if (mapping && file->f_mapping != mapping)
+			return -EINVAL;
+		mapping = file->f_mapping;
+		if ((job->flags & HMM_NC_FILE_KERNEL_PAGES) &&
+		    !dmirror_mapping_is_shmem(mapping))
+			return -EINVAL;
+		if (writes && (!(file->f_mode & FMODE_WRITE) ||
+			       dmirror_mapping_write_sealed(mapping)))
+			return -EACCES;
 	}
-	mmap_read_unlock(mm);
-	mmput(mm);
-	return ret;
+	return 0;
 }
 
 static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
@@ -378,11 +389,6 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	ret = dmirror_file_check(cmd, &kmode);
 	if (ret)
 		return ret;
-	ret = dmirror_file_range_ok(dmirror, cmd->addr, end,
-				    cmd->flags & (HMM_NC_MIGRATE_PROBE |
-						  HMM_NC_FILE_KERNEL_PAGES));
-	if (ret)
-		return ret;
 	ret = dmirror_job_init(&job, dmirror->mdevice, &dmirror->faults);
 	if (ret)
 		return ret;
@@ -395,12 +401,28 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	job.kmode = kmode;
 	job.flags = cmd->flags;
 	job.priv = &fm;
+	job.range_ok = dmirror_file_range_ok;
+	job.refuse_shared = cmd->flags & HMM_NC_MIGRATE_PROBE;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
 			      dmirror_batch_file);
 	cmd->moved = job.moved;
 	cmd->batches = job.batches;
 	dmirror_job_fini(&job);
 	return ret;
+}
+
+/* Page frame numbers are for CAP_SYS_ADMIN only, as in /proc/PID/pagemap. */
+static void dmirror_file_hide_pfns(struct hmm_nc_file_page *pages,
+				   unsigned long npages)
+{
+	unsigned long i;
+
+	if (capable(CAP_SYS_ADMIN))
+		return;
+	for (i = 0; i < npages; i++) {
+		pages[i].old_pfn = 0;
+		pages[i].new_pfn = 0;
+	}
 }
 
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
@@ -421,11 +443,12 @@ long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
 	/* A page array we could not write back is refused up front. */
 	if (upages && clear_user(upages, size))
 		return -EFAULT;
-	pages = kvzalloc(size, GFP_KERNEL);
+	pages = kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 
 	ret = dmirror_file_run(dmirror, &cmd, pages);
+	dmirror_file_hide_pfns(pages, cmd.npages);
 	if (upages && copy_to_user(upages, pages, size) && !ret)
 		ret = -EFAULT;
 	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))

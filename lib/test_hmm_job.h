@@ -8,7 +8,9 @@
 #ifndef _TEST_HMM_JOB_H
 #define _TEST_HMM_JOB_H
 
+#include <linux/bitmap.h>
 #include <linux/migrate.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mm_types.h>
 
 #include "test_hmm_device.h"
@@ -45,6 +47,21 @@ struct dmirror_job {
 	u32 flags;			/* HMM_NC_MIGRATE_* */
 	u8 *status;			/* per page of the range, or NULL */
 	void *priv;			/* the workflow's own per-job state */
+	/*
+	 * The workflow's own check of the whole range, or NULL: run under
+	 * the same mmap lock as every batch, so that nothing can be mapped
+	 * over the range between the check and the batches.
+	 */
+	int (*range_ok)(struct dmirror_job *job, struct mm_struct *mm,
+			unsigned long start, unsigned long end);
+	struct mmu_interval_notifier *notifier;	/* the opener's mirror */
+	/*
+	 * A probe's batch: before collecting it, mark the pages another
+	 * process maps too, which the sentinel would reach (see
+	 * dmirror_job_shared()).
+	 */
+	bool refuse_shared;
+	DECLARE_BITMAP(shared, HMM_NC_BATCH_PAGES);
 	u64 moved;
 	u64 batches;
 };
@@ -67,6 +84,8 @@ void dmirror_job_finalize(struct dmirror_job *job);
 int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 		    unsigned long start, unsigned long end,
 		    dmirror_batch_fn fn);
+bool dmirror_job_shared(struct dmirror_job *job, unsigned long i,
+			struct page *spage);
 bool dmirror_job_fault(struct dmirror_job *job, u32 point);
 void dmirror_job_copy_failed(struct dmirror_job *job, unsigned long i);
 int dmirror_job_engine(struct dmirror_job *job);

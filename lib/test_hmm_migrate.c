@@ -16,6 +16,7 @@
  * HMM_NC_BATCH_PAGES pages (fewer if HMM_NC_ENGINE_SET says so) and never
  * crosses a VMA.
  */
+#include <linux/hmm.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -141,6 +142,58 @@ static unsigned long dmirror_job_count(struct dmirror_job *job,
 	return moved;
 }
 
+/*
+ * Mark the pages of [start, end) that another process maps too (shared
+ * after fork) or that KSM merged, before migrate_vma_setup() unmaps them
+ * from every process and nothing tells any more. The mmap lock is held:
+ * no fork can share more of them before the batch is collected, and a
+ * KSM merge after the scan is seen on the locked page.
+ */
+static int dmirror_job_scan_shared(struct dmirror_job *job,
+				   unsigned long start, unsigned long end)
+{
+	unsigned long i, npages = (end - start) >> PAGE_SHIFT;
+	struct hmm_range range = {
+		.notifier = job->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = job->src,	/* scratch until the batch is set up */
+		.dev_private_owner = job->mdevice,
+	};
+	int tries, ret;
+
+	bitmap_zero(job->shared, HMM_NC_BATCH_PAGES);
+	for (tries = 0; tries < 100; tries++) {
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		ret = hmm_range_fault(&range);
+		if (ret != -EBUSY)
+			break;
+		cond_resched();
+	}
+	if (ret)
+		return ret;
+	for (i = 0; i < npages; i++) {
+		if (!(job->src[i] & HMM_PFN_VALID))
+			continue;
+		if (dmirror_page_shared(hmm_pfn_to_page(job->src[i])))
+			__set_bit(i, job->shared);
+	}
+	return 0;
+}
+
+/*
+ * Page i of the batch must not receive a probe's sentinel: other
+ * processes would read it too (their data is theirs), and a KSM page's
+ * stable tree would point at the wrong page.
+ */
+bool dmirror_job_shared(struct dmirror_job *job, unsigned long i,
+			struct page *spage)
+{
+	if (!job->refuse_shared)
+		return false;
+	return test_bit(i, job->shared) || PageKsm(spage);
+}
+
 /* Collect, unmap and lock one batch of a VMA. */
 int dmirror_job_setup(struct dmirror_job *job, struct vm_area_struct *vma,
 		      unsigned long start, unsigned long end,
@@ -158,6 +211,11 @@ int dmirror_job_setup(struct dmirror_job *job, struct vm_area_struct *vma,
 	args->end = end;
 	args->pgmap_owner = job->mdevice;
 	args->flags = select;
+	if (job->refuse_shared) {
+		ret = dmirror_job_scan_shared(job, start, end);
+		if (ret)
+			return ret;
+	}
 	ret = migrate_vma_setup(args);
 	if (ret)
 		return ret;
@@ -186,6 +244,9 @@ static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
 		if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
 		    is_vm_hugetlb_page(vma) || vma_is_dax(vma))
 			return -EINVAL;
+		/* Outside the direct map: the device must not touch it. */
+		if (dmirror_vma_is_secret(vma))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -207,8 +268,11 @@ int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
+	job->notifier = &dmirror->mirror.notifier;
 	mmap_read_lock(mm);
 	ret = dmirror_range_readable(mm, start, end);
+	if (!ret && job->range_ok)
+		ret = job->range_ok(job, mm, start, end);
 	for (addr = start; addr < end && !ret; addr = next) {
 		/* A long range must not outlive a process that was killed. */
 		if (fatal_signal_pending(current)) {
@@ -240,6 +304,9 @@ static void dmirror_alloc_device_pages(struct dmirror_job *job)
 			continue;
 		spage = migrate_pfn_to_page(args->src[i]);
 		if (spage && dmirror_page_mapping(spage))
+			continue;
+		/* KSM's stable tree must not point at device memory. */
+		if (spage && PageKsm(spage))
 			continue;
 		if (dmirror_job_fault(job, HMM_NC_FAULT_DEVMEM))
 			continue;
@@ -428,7 +495,12 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 	dmirror_job_hold(&job, args->npages);
 
 	dmirror_alloc_system_pages(&job, true);
-	if ((src & MIGRATE_PFN_MIGRATE) && !dst) {
+	/*
+	 * Out of memory only if a page of ours needed a destination: an
+	 * entry emptied meanwhile (MADV_DONTNEED) comes back without a page,
+	 * and the CPU's next fault finds the hole.
+	 */
+	if ((src & MIGRATE_PFN_MIGRATE) && migrate_pfn_to_page(src) && !dst) {
 		dmirror_job_finalize(&job);
 		return VM_FAULT_OOM;
 	}
@@ -497,6 +569,10 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
 		}
 		if (!PageAnon(spage) || dmirror_page_mapping(spage)) {
 			status[i] = HMM_NC_PS_NOT_ANON;
+			continue;
+		}
+		if (dmirror_job_shared(job, i, spage)) {
+			status[i] = HMM_NC_PS_SHARED;
 			continue;
 		}
 		addr = args->start + (i << PAGE_SHIFT);
@@ -656,6 +732,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	job.kmode = kmode;
 	job.flags = cmd->flags;
 	job.status = status;
+	job.refuse_shared = cmd->flags & HMM_NC_MIGRATE_PROBE;
 	job.copy_each = true;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
 			      dmirror_batch_anon);
@@ -681,7 +758,7 @@ long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
 	/* A status array we could not write back is refused up front. */
 	if (ustatus && clear_user(ustatus, cmd.npages))
 		return -EFAULT;
-	status = kvzalloc(cmd.npages, GFP_KERNEL);
+	status = kvzalloc(cmd.npages, GFP_KERNEL | __GFP_NOWARN);
 	if (!status)
 		return -ENOMEM;
 

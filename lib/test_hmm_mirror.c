@@ -43,16 +43,52 @@ static struct mm_struct *dmirror_mm(struct dmirror *dmirror)
 	return dmirror->mirror.notifier.mm;
 }
 
-/* Called with dmirror->mutex held. */
+/*
+ * Called with dmirror->mutex held; can_sleep: a blockable invalidation
+ * or a command, which may give the CPU away between entries (a mirror
+ * can hold HMM_NC_MIRROR_MAX_PAGES of them).
+ */
 static void dmirror_mirror_clear(struct dmirror *dmirror, unsigned long start,
-				 unsigned long end)
+				 unsigned long end, bool can_sleep)
 {
 	unsigned long index;
 	void *entry;
 
 	xa_for_each_range(&dmirror->mirror.pt, index, entry,
-			  start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT)
-		xa_erase(&dmirror->mirror.pt, index);
+			  start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT) {
+		if (xa_erase(&dmirror->mirror.pt, index))
+			dmirror->mirror.entries--;
+		if (can_sleep)
+			cond_resched();
+	}
+}
+
+/*
+ * Store entry at index, within the per-file cap (-ENOSPC past it): the
+ * cap, not the memory cgroup, bounds the mirror. Its nodes are allocated
+ * without sleeping under the mutex; charged, they fail as soon as the
+ * caller's cgroup is at its limit, and a migration the device answers
+ * ENOENT there (pages left in system memory) would answer ENOMEM.
+ * Called with dmirror->mutex held.
+ */
+static int dmirror_mirror_set(struct dmirror *dmirror, unsigned long index,
+			      void *entry)
+{
+	struct dmirror_mirror *m = &dmirror->mirror;
+	void *old;
+
+	if (!xa_load(&m->pt, index) && m->entries >= HMM_NC_MIRROR_MAX_PAGES)
+		return -ENOSPC;
+	/*
+	 * No sleeping allocation: reclaim could invalidate this mm and wait
+	 * for the mutex we hold.
+	 */
+	old = xa_store(&m->pt, index, entry, GFP_NOWAIT | __GFP_NOWARN);
+	if (xa_is_err(old))
+		return xa_err(old);
+	if (!old)
+		m->entries++;
+	return 0;
 }
 
 /*
@@ -67,13 +103,20 @@ static bool dmirror_mirror_invalidate(struct mmu_interval_notifier *mni,
 	struct dmirror *dmirror =
 		container_of(mni, struct dmirror, mirror.notifier);
 
+	/*
+	 * Our own EXCLUSIVE: the pages stay where they are, and
+	 * dmirror_map_atomic() must not take it for someone else's change.
+	 */
+	if (dmirror_range_own_exclusive(range, dmirror->mdevice))
+		return true;
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&dmirror->mutex);
 	else if (!mutex_trylock(&dmirror->mutex))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
-	dmirror_mirror_clear(dmirror, range->start, range->end);
+	dmirror_mirror_clear(dmirror, range->start, range->end,
+			     mmu_notifier_range_blockable(range));
 	mutex_unlock(&dmirror->mutex);
 	dmirror_count_add(dmirror->mdevice, invalidations, 1);
 	return true;
@@ -90,6 +133,7 @@ int dmirror_mirror_init(struct dmirror *dmirror)
 	if (!current->mm)
 		return -EINVAL;
 	xa_init(&m->pt);
+	m->entries = 0;
 	/* One interval for the whole user address space of the opener. */
 	return mmu_interval_notifier_insert(&m->notifier, current->mm, 0,
 					    TASK_SIZE_MAX, &dmirror_mirror_ops);
@@ -99,6 +143,22 @@ void dmirror_mirror_fini(struct dmirror *dmirror)
 {
 	mmu_interval_notifier_remove(&dmirror->mirror.notifier);
 	xa_destroy(&dmirror->mirror.pt);
+}
+
+/*
+ * Whether part of [start, end) is memfd_secret() memory, which is not in
+ * the direct map: copying it would oops. The mmap lock is held.
+ */
+static bool dmirror_range_secret(struct mm_struct *mm, unsigned long start,
+				 unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end))
+		if (dmirror_vma_is_secret(vma))
+			return true;
+	return false;
 }
 
 /*
@@ -121,7 +181,10 @@ static int dmirror_range_stable(struct dmirror *dmirror,
 			return -EINTR;
 		range->notifier_seq = mmu_interval_read_begin(range->notifier);
 		mmap_read_lock(mm);
-		ret = hmm_range_fault(range);
+		if (dmirror_range_secret(mm, range->start, range->end))
+			ret = -EINVAL;
+		else
+			ret = hmm_range_fault(range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY) {
 			dmirror_count_add(dmirror->mdevice, mirror_faults, 1);
@@ -164,6 +227,7 @@ static int dmirror_mirror_store(struct dmirror *dmirror,
 	unsigned long i, index = range->start >> PAGE_SHIFT;
 	struct page *page, *data;
 	void *entry;
+	int ret;
 
 	for (i = 0; i < npages; i++) {
 		unsigned long hpfn = range->hmm_pfns[i];
@@ -186,14 +250,9 @@ static int dmirror_mirror_store(struct dmirror *dmirror,
 			continue;
 		entry = xa_tag_pointer(data, (hpfn & HMM_PFN_WRITE) ?
 					     DMIRROR_TAG_WRITE : 0);
-		/*
-		 * No sleeping allocation: reclaim could invalidate this mm
-		 * and wait for the mutex we hold.
-		 */
-		entry = xa_store(&dmirror->mirror.pt, index + i, entry,
-				 GFP_NOWAIT | __GFP_NOWARN);
-		if (xa_is_err(entry))
-			return xa_err(entry);
+		ret = dmirror_mirror_set(dmirror, index + i, entry);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -329,7 +388,7 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL);
+	buf = kvmalloc(piece, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -359,7 +418,7 @@ static int dmirror_mirror_write(struct dmirror *dmirror,
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(piece, GFP_KERNEL);
+	buf = kvmalloc(piece, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
@@ -458,28 +517,36 @@ static int dmirror_snapshot(struct dmirror *dmirror,
 	return ret;
 }
 
-/* Record pages made exclusive to the device; returns how many. */
-static unsigned long dmirror_map_atomic(struct dmirror *dmirror,
-					unsigned long addr, struct page **pages,
-					unsigned long npages)
+/*
+ * Record pages made exclusive to the device; returns how many, or -EAGAIN
+ * when the page tables changed since seq (MADV_DONTNEED, munmap): the
+ * pages may be on their way to being freed, and nothing is recorded.
+ */
+static long dmirror_map_atomic(struct dmirror *dmirror, unsigned long addr,
+			       struct page **pages, unsigned long npages,
+			       unsigned long seq)
 {
 	unsigned long i, mapped = 0;
 	void *entry;
+	int ret = 0;
 
 	mutex_lock(&dmirror->mutex);
+	if (mmu_interval_read_retry(&dmirror->mirror.notifier, seq)) {
+		mutex_unlock(&dmirror->mutex);
+		return -EAGAIN;
+	}
 	for (i = 0; i < npages; i++) {
 		if (!pages[i])
 			continue;
 		entry = xa_tag_pointer(pages[i], DMIRROR_TAG_ATOMIC);
-		entry = xa_store(&dmirror->mirror.pt,
-				 (addr >> PAGE_SHIFT) + i, entry,
-				 GFP_NOWAIT | __GFP_NOWARN);
-		if (xa_is_err(entry))
+		ret = dmirror_mirror_set(dmirror, (addr >> PAGE_SHIFT) + i,
+					 entry);
+		if (ret)
 			break;
 		mapped++;
 	}
 	mutex_unlock(&dmirror->mutex);
-	return mapped;
+	return ret == -ENOSPC ? ret : mapped;
 }
 
 /* Give back the pages make_device_exclusive_range() locked for us. */
@@ -506,20 +573,35 @@ static int dmirror_exclusive_piece(struct dmirror *dmirror,
 				   struct mm_struct *mm, unsigned long addr,
 				   unsigned long end)
 {
+	unsigned long timeout =
+		jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct page *pages[DMIRROR_FAULT_PAGES];
-	unsigned long want = (end - addr) >> PAGE_SHIFT, mapped = 0;
+	unsigned long want = (end - addr) >> PAGE_SHIFT, seq;
+	long mapped;
 	int n;
 
-	mmap_read_lock(mm);
-	n = dmirror_make_exclusive(mm, addr, end, pages, dmirror->mdevice);
-	/* Record them only if every page made it, as the 6.1 device does. */
-	if (n == want)
-		mapped = dmirror_map_atomic(dmirror, addr, pages, n);
-	if (n > 0)
-		dmirror_put_exclusive(dmirror, pages, n);
-	mmap_read_unlock(mm);
-	if (n < 0)
-		return n;
+	do {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		mapped = 0;
+		seq = mmu_interval_read_begin(&dmirror->mirror.notifier);
+		mmap_read_lock(mm);
+		n = dmirror_make_exclusive(mm, addr, end, pages,
+					   dmirror->mdevice);
+		/* Record them only if every page made it, as 6.1's device. */
+		if (n == want)
+			mapped = dmirror_map_atomic(dmirror, addr, pages, n,
+						    seq);
+		if (n > 0)
+			dmirror_put_exclusive(dmirror, pages, n);
+		mmap_read_unlock(mm);
+		if (n < 0)
+			return n;
+	} while (mapped == -EAGAIN);
+	if (mapped < 0)
+		return mapped;
 	return mapped == want ? 0 : -EBUSY;
 }
 
@@ -590,8 +672,7 @@ static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,
 	case HMM_DMIRROR_CHECK_EXCLUSIVE:
 		return dmirror_check_exclusive(dmirror, cmd);
 	case HMM_DMIRROR_RELEASE:
-		dmirror_devmem_release(dmirror->mdevice);
-		return 0;
+		return dmirror_devmem_release(dmirror->mdevice, true);
 	default:
 		return -ENOTTY;
 	}
@@ -632,7 +713,7 @@ int dmirror_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 
 	if (want > DMIRROR_MMAP_MAX_PAGES)
 		return -EINVAL;
-	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	for (; got < want; got++) {

@@ -9,6 +9,7 @@
 #include <linux/highmem.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -271,7 +272,7 @@ static struct page *dmirror_movable_lookup(struct dmirror_refuse *rf,
 
 	spin_lock(&mv->lock);
 	if (it->index < mv->nr)
-		page = mv->slots[it->index];
+		page = mv->slots[array_index_nospec(it->index, mv->nr)];
 	spin_unlock(&mv->lock);
 	return page;
 }
@@ -284,7 +285,8 @@ static bool dmirror_movable_home(struct dmirror_refuse *rf,
 	bool home;
 
 	spin_lock(&mv->lock);
-	home = it->index < mv->nr && mv->slots[it->index] == page &&
+	home = it->index < mv->nr &&
+		mv->slots[array_index_nospec(it->index, mv->nr)] == page &&
 		!mv->isolated;
 	spin_unlock(&mv->lock);
 	if (!home || PageIsolated(page) || !dmirror_page_is_movable(page))

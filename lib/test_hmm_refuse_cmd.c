@@ -5,6 +5,7 @@
  * goes, whatever tests left behind.
  */
 #include <linux/jiffies.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -42,8 +43,10 @@ static const struct dmirror_rf_holder dmirror_rf_holders[] = {
 
 static const struct dmirror_rf_holder *dmirror_rf_holder_of(u32 kind)
 {
-	if (kind >= ARRAY_SIZE(dmirror_rf_holders) ||
-	    !dmirror_rf_holders[kind].hold)
+	if (kind >= ARRAY_SIZE(dmirror_rf_holders))
+		return NULL;
+	kind = array_index_nospec(kind, ARRAY_SIZE(dmirror_rf_holders));
+	if (!dmirror_rf_holders[kind].hold)
 		return NULL;
 	return &dmirror_rf_holders[kind];
 }
@@ -100,22 +103,23 @@ static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-long dmirror_refuse_ioctl(struct dmirror *dmirror, unsigned int command,
-			  void __user *uarg)
+/* Handlers of the command table (lib/test_hmm_core.c). */
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
+			       void __user *uarg)
 {
-	struct dmirror_refuse *rf = dmirror->mdevice->refuse;
+	return dmirror_rf_ioctl_hold(dmirror->mdevice->refuse, command, uarg);
+}
 
-	switch (command) {
-	case HMM_NC_RF_HOLD:
-	case HMM_NC_RF_RELEASE:
-		return dmirror_rf_ioctl_hold(rf, command, uarg);
-	case HMM_NC_RF_MIGRATE:
-		return dmirror_rf_ioctl_migrate(rf, uarg);
-	case HMM_NC_RF_STATE:
-		return dmirror_rf_ioctl_state(rf, uarg);
-	default:
-		return -ENOTTY;
-	}
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
+				  unsigned int command, void __user *uarg)
+{
+	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, uarg);
+}
+
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
+				void __user *uarg)
+{
+	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, uarg);
 }
 
 int dmirror_refuse_init(struct dmirror_device *mdevice)

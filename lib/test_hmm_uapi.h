@@ -15,6 +15,40 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
+/*
+ * Who may do what. The device moves, reads and writes other memory
+ * than the caller's buffers (device memory of every opener, the page
+ * cache of mapped files, held kernel objects), and hands out page frame
+ * numbers: it is a test instrument for the system's administrator.
+ *  open()       needs CAP_SYS_ADMIN (EPERM otherwise, uid 0 or not).
+ *               A file passed on (fork, SCM_RIGHTS) keeps the model
+ *               below: commands that name addresses serve its opener
+ *               only (EACCES), the others check the caller.
+ *  read-only    an fd opened O_RDONLY may look (READ, SNAPSHOT,
+ *               CHECK_EXCLUSIVE, GET_COUNTERS, INFO, ENGINE_GET,
+ *               FAULT_GET, RF_STATE); every command that changes memory
+ *               or the device's state answers EBADF: WRITE,
+ *               MIGRATE_TO_DEV/SYS, EXCLUSIVE, RELEASE, MIGRATE_ANON,
+ *               MIGRATE_FILE, ENGINE_SET, FAULT_SET, RF_HOLD, RF_RELEASE,
+ *               RF_MIGRATE.
+ *  device-wide  RELEASE (evicts every opener's device pages), ENGINE_SET
+ *               (every user's engine), RF_HOLD, RF_RELEASE and
+ *               RF_MIGRATE (items that belong to the device, not to a
+ *               caller) need CAP_SYS_ADMIN at the time of the call:
+ *               EPERM for a caller that dropped it after open().
+ *  PFNs         old_pfn/new_pfn read zero for a caller without
+ *               CAP_SYS_ADMIN, as /proc/PID/pagemap does.
+ * So root with CAP_SYS_ADMIN and an O_RDWR fd may do everything the 6.1
+ * test device allowed (the kernel's hmm-tests run unchanged); nobody
+ * else may do anything: there is no unprivileged use of this device.
+ * Every check is one flag of one table (lib/test_hmm_core.c), checked
+ * by the dispatcher before a command runs.
+ *
+ * Memory the device refuses to touch, whoever asks: memfd_secret()
+ * mappings (not in the kernel's direct map) answer EINVAL from every
+ * command that names them.
+ */
+
 /* Base commands: the 6.1 test device ABI. */
 struct hmm_dmirror_cmd {
 	__u64 addr;	/* user virtual address of the range */
@@ -178,6 +212,14 @@ struct hmm_nc_info {
 	_IOWR('H', HMM_NC_CMD_BASE + 0x02, struct hmm_nc_info)
 
 /*
+ * The mirror of one open file (the pages READ, WRITE, MIGRATE_TO_DEV and
+ * EXCLUSIVE map for the device) holds at most this many entries (a few
+ * MiB of kernel memory); a command that would need more answers ENOSPC. Entries go with every invalidation of
+ * their range (munmap, MADV_DONTNEED, migration) and with close().
+ */
+#define HMM_NC_MIRROR_MAX_PAGES	0x40000U	/* 1 GiB of 4 KiB pages */
+
+/*
  * Errors of the base commands on this device (struct hmm_dmirror_cmd):
  *  EINVAL  addr not page-aligned, npages 0 or above
  *          HMM_NC_MIGRATE_MAX_PAGES (1 GiB; the 6.1 device had no cap);
@@ -198,6 +240,10 @@ struct hmm_nc_info {
  *  EBUSY   the page tables kept changing under hmm_range_fault() past
  *          its timeout; EXCLUSIVE could not take every page.
  *  ENOMEM  kernel memory ran out.
+ *  ENOSPC  the file's mirror is full (HMM_NC_MIRROR_MAX_PAGES entries).
+ *  EINTR   the caller was killed: RELEASE stops waiting for device
+ *          pages held by a migration in flight (the rest stay on the
+ *          device); long commands stop between pieces.
  *  ESRCH   the process that opened the device has no address space.
  *  EIO     MIGRATE_TO_DEV/SYS: a DMA copy failed (HMM_NC_FAULT_SET):
  *          that batch stayed where it was, later ones were not tried.
@@ -234,6 +280,10 @@ enum hmm_nc_page_status {
 	HMM_NC_PS_REFUSED,		/* callback: any other error */
 	HMM_NC_PS_WRITEBACK,		/* under writeback: left in place */
 	HMM_NC_PS_COPY_FAILED,		/* the DMA copy failed: left in place */
+	HMM_NC_PS_SHARED,		/* a probe's page another process maps
+					 * too (shared after fork) or KSM
+					 * merged: left in place, untouched
+					 */
 };
 
 /*
@@ -249,7 +299,10 @@ enum hmm_nc_page_status {
  * destination with HMM_NC_SENTINEL, done before the state moves: after
  * NO_COPY the range then reads as the sentinel (the kernel did not
  * copy), after SYNC as the old data (the kernel did). The probe destroys
- * the range's data by design; use it on a buffer of your own.
+ * the range's data by design; use it on a buffer of your own: a page
+ * another process maps too (shared after fork, or KSM merged) is left
+ * in place as HMM_NC_PS_SHARED, its data untouched. MIGRATE_TO_DEV
+ * never moves a KSM page to the device.
  *
  * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
  * addr not page-aligned, npages 0 or above HMM_NC_MIGRATE_MAX_PAGES, part
@@ -455,9 +508,15 @@ struct hmm_nc_rf_state {
  * range without a VMA or read permission, a VMA without a file or of
  * another file than the first; all these before anything moved. EINVAL
  * also for a hugetlbfs or VM_IO/VM_PFNMAP/DAX range (migrate_vma_setup()
- * refuses it). EACCES HMM_NC_MIGRATE_PROBE or HMM_NC_FILE_KERNEL_PAGES on
- * a file the caller did not open for writing: both change what the
- * file's pages hold for everyone. EFAULT the command or the page array
+ * refuses it), and for HMM_NC_FILE_KERNEL_PAGES on a file that is not
+ * shmem (tmpfs, memfd): migrate_vma_pages() leaves a page's buffer heads
+ * behind, and the new page's data would never be written back. EACCES
+ * HMM_NC_MIGRATE_PROBE or HMM_NC_FILE_KERNEL_PAGES on a file the caller
+ * did not open for writing, or a memfd sealed against writes
+ * (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE): both change what the file's pages
+ * hold for everyone. The range is checked under the same mmap lock as
+ * the migration, so a file mapped over it meanwhile (MAP_FIXED) cannot
+ * slip through. EFAULT the command or the page array
  * is not accessible.
  * ENOMEM kernel memory ran out. ESRCH the opening process has no address
  * space any more. EOPNOTSUPP the kernel has no such mode (never with

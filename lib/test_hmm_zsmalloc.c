@@ -7,6 +7,7 @@
  * lock.
  */
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/zsmalloc.h>
 
@@ -162,7 +163,7 @@ static struct page *dmirror_zpool_lookup(struct dmirror_refuse *rf,
 
 	if (it->index >= zp->nr)
 		return ERR_PTR(-EINVAL);
-	handle = zp->handles[it->index];
+	handle = zp->handles[array_index_nospec(it->index, zp->nr)];
 	obj = zs_map_object(zp->pool, handle, ZS_MM_RO);
 	page = dmirror_zpool_obj_page(obj);
 	zs_unmap_object(zp->pool, handle);

@@ -443,6 +443,7 @@ const char *hmm_status_str(__u8 status)
 		[HMM_NC_PS_REFUSED] = "refused",
 		[HMM_NC_PS_WRITEBACK] = "writeback",
 		[HMM_NC_PS_COPY_FAILED] = "copy-failed",
+		[HMM_NC_PS_SHARED] = "shared",
 	};
 
 	if (status < ARRAY_SIZE(names))

@@ -13,6 +13,8 @@
  *   page-cache migrations racing truncate, hole punching, writes and
  *   fsync on the same file, with shmem pages (migrate_folio) and with
  *   ext4 pages of four buffer heads each (__buffer_migrate_folio).
+ * exclusive_races_madv_dontneed: EXCLUSIVE and READ racing MADV_DONTNEED
+ *   on the same range never return a page the CPU has let go of.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -925,6 +927,102 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 	self->mounts--;
 	ASSERT_EQ(0, shell("/sbin/e2fsck -fn %s >/dev/null 2>&1", self->disk))
 		TH_LOG("e2fsck -fn %s found errors", self->disk);
+}
+
+#define EXCL_PAGES	16
+
+struct excl_race {
+	__u64 *buf;		/* EXCL_PAGES pages */
+	size_t ps;
+	atomic_ulong dropped;	/* generations whose pages MADV_DONTNEED freed */
+	atomic_bool stop;
+};
+
+/* Each page of generation g holds g in every word, then is dropped. */
+static void *excl_dropper(void *arg)
+{
+	struct excl_race *r = arg;
+	size_t words = EXCL_PAGES * r->ps / sizeof(__u64), i;
+	unsigned long g;
+
+	for (g = 1; !atomic_load(&r->stop); g++) {
+		for (i = 0; i < words; i++)
+			r->buf[i] = g;
+		madvise(r->buf, EXCL_PAGES * r->ps, MADV_DONTNEED);
+		atomic_store(&r->dropped, g);
+	}
+	return NULL;
+}
+
+/* Pages of out holding a generation already dropped before the read. */
+static int excl_stale(const struct excl_race *r, const __u64 *out,
+		      unsigned long dropped)
+{
+	size_t words = r->ps / sizeof(__u64), p;
+	int stale = 0;
+
+	for (p = 0; p < EXCL_PAGES; p++) {
+		__u64 w = out[p * words];
+
+		if (w && w <= dropped)
+			stale++;
+	}
+	return stale;
+}
+
+/*
+ * EXCLUSIVE (make_device_exclusive_range(), then the mirror) racing
+ * MADV_DONTNEED of the same pages, then READ through the mirror: a page
+ * freed before the command started must never come back. After a
+ * DONTNEED the CPU reads zero until the next fill, so a page holding a
+ * generation that was dropped before the command is the freed page
+ * itself: the mirror kept a stale entry. Bounded to 5 s.
+ */
+TEST_F_TIMEOUT(stress, exclusive_races_madv_dontneed, 60)
+{
+	struct excl_race r = { .ps = self->ps };
+	struct hmm_dmirror_cmd cmd;
+	unsigned long d, rounds = 0;
+	struct timespec t0, t;
+	int fd, stale = 0;
+	pthread_t thread;
+	__u64 *out;
+
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	HMM_REQUIRE(fd, HMM_NEED_EXCLUSIVE);
+	r.buf = hmm_map_anon(EXCL_PAGES * self->ps, PROT_READ | PROT_WRITE);
+	out = malloc(EXCL_PAGES * self->ps);
+	ASSERT_NE(NULL, r.buf);
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, excl_dropper, &r));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.addr = (uintptr_t)r.buf;
+		cmd.ptr = (uintptr_t)out;
+		cmd.npages = EXCL_PAGES;
+		memset(out, 0, EXCL_PAGES * self->ps);
+		d = atomic_load(&r.dropped);
+		if (!ioctl(fd, HMM_DMIRROR_EXCLUSIVE, &cmd))
+			stale += excl_stale(&r, out, d);
+		memset(out, 0, EXCL_PAGES * self->ps);
+		d = atomic_load(&r.dropped);
+		cmd.cpages = 0;
+		cmd.faults = 0;
+		if (!ioctl(fd, HMM_DMIRROR_READ, &cmd))
+			stale += excl_stale(&r, out, d);
+		rounds++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 5 && !stale);
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, stale)
+		TH_LOG("%d freed pages came back through the mirror (%lu rounds)",
+		       stale, rounds);
+	free(out);
+	hmm_unmap(r.buf, EXCL_PAGES * self->ps);
+	close(fd);
 }
 
 HMM_TEST_MAIN
