@@ -90,4 +90,13 @@ void dmirror_refuse_fini(struct dmirror_device *mdevice);
 long dmirror_refuse_ioctl(struct dmirror *dmirror, unsigned int command,
 			  void __user *uarg);
 
+/* test_hmm_coremig.c: the kernel's migration core, migrate_pages(). */
+void dmirror_core_init(void);
+int dmirror_core_wq_init(void);
+void dmirror_core_fini(void);
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
+				void __user *uarg);
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
+			     void __user *uarg);
+
 #endif /* _TEST_HMM_H */
