@@ -264,7 +264,12 @@ static inline bool dmirror_bh_moved(struct folio *dst, struct folio *src)
 	return true;
 }
 
-/* The migration core (test_hmm_coremig.c). */
+/*
+ * The migration core (test_hmm_coremig.c). DMIRROR_CORE_MIGRATE says
+ * this block describes the kernel's entry points; a release without it
+ * builds the commands as stubs that answer EOPNOTSUPP.
+ */
+#define DMIRROR_CORE_MIGRATE	1
 
 /*
  * The kernel's migrate_mode for any of ours, for migrate_pages(): the
