@@ -441,6 +441,13 @@ static int dmirror_core_run(struct dmirror *dmirror,
 		ret = dmirror_core_collect(&run, cmd->addr, cmd->npages, idx,
 					   recs, &list);
 	mmap_read_unlock(mm);
+	/*
+	 * get_user_pages() marks pages accessed, which can park a
+	 * reference in a CPU's activate batch: the core would find the
+	 * folio referenced and retry in vain. Draining drops it (the
+	 * batch skips a folio no longer on the LRU).
+	 */
+	dmirror_lru_drain_all();
 
 	/* On an error nothing may move: every folio goes back. */
 	if (!ret && !list_empty(&list))
