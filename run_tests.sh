@@ -241,6 +241,23 @@ probe_initrd() {
 	printf '%s\n' "$dir/probe-initrd.cpio"
 }
 
+# The guest finished but did not power off: what the kernel logged after
+# the last step ended fails that step, as the guest's own gate would have.
+report_wedged() {
+	local console=$1 results=$2 last findings
+
+	last=$(tr -d '\r' < "$console" |
+		sed -n 's/.*hmm-suite: end \([^ ]*\).*/\1/p' | tail -n 1)
+	printf '# the guest finished but did not power off within %ss: QEMU stopped\n' \
+		"$QEMU_DONE_GRACE"
+	findings=$(awk -v test="${last:-none}" -v mark=hmm-suite -v after_end=1 \
+		-f "$HMM_VM_DIR/guest/klog-gate.awk" "$console")
+	[[ -n $findings ]] || findings="(nothing logged; see the console log)"
+	printf '%s\n' "$findings" | head -n 20 | sed "s/^/# ${last:-guest}: kernel after it: /"
+	printf 'fail\t%s\t%s\n' "${last:-guest} (kernel after it)" \
+		"kernel log after the last step: $(head -n 1 <<< "$findings")" >> "$results"
+}
+
 # Names the test that was running when the guest died, from the markers
 # the guest wrote to its kernel log.
 died_during() {
@@ -256,13 +273,18 @@ stage_boot() {
 	info "booting the guest ($accel, watchdog ${opt_timeout}s)"
 	if qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \
 		"$RUN/console.log" "$opt_timeout" |
+		qemu_reap_when_done "$RUN/console.log.pid" "$QEMU_DONE_GRACE" |
 		tee "$RUN/ktap.raw" | ktap_parse "$RUN/results"; then
 		st=("${PIPESTATUS[@]}")
 	else
 		st=("${PIPESTATUS[@]}")
 	fi
-	parse=${st[2]}
+	parse=${st[3]}
 	info "guest ran for $((SECONDS - start))s"
+	if [[ -f $RUN/console.log.pid.reaped ]]; then
+		report_wedged "$RUN/console.log" "$RUN/results"
+		return 1
+	fi
 
 	if ((st[0] == 124)); then
 		printf 'TIMEOUT: the guest did not finish within %ss (--timeout); last console lines:\n' \

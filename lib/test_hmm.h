@@ -81,7 +81,7 @@ static inline void dmirror_count(struct dmirror_device *mdev, size_t offset,
 void dmirror_counters_read(const struct dmirror_counters *c,
 			   struct hmm_nc_counters *out);
 long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
-                            void __user *uarg);
+			    void __user *uarg);
 
 /* test_hmm_refuse_cmd.c: balloon, zsmalloc and aio refusal paths. */
 struct dmirror_refuse;

@@ -36,6 +36,9 @@
 #error "test_hmm: only Linux 6.1 is supported so far (see test_hmm_compat.h)"
 #endif
 
+/* The release the module is built for, as HMM_NC_INFO reports it. */
+#define DMIRROR_KERNEL_VERSION	LINUX_VERSION_CODE
+
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)
 {

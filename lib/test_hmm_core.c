@@ -136,7 +136,7 @@ static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
 	memset(&info, 0, sizeof(info));
 	info.abi_version = HMM_NC_ABI_VERSION;
 	info.magic = HMM_NC_INFO_MAGIC;
-	info.kernel_version = LINUX_VERSION_CODE;
+	info.kernel_version = DMIRROR_KERNEL_VERSION;
 	info.modes = dmirror_kernel_modes();
 	info.features = dmirror_kernel_features();
 	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {

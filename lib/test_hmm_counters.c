@@ -46,7 +46,7 @@ void dmirror_counters_read(const struct dmirror_counters *c,
 }
 
 long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
-                            void __user *uarg)
+			    void __user *uarg)
 {
 	struct hmm_nc_counters_cmd *cmd;
 	const struct dmirror_counters *src;

@@ -144,10 +144,10 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
 void dmirror_migrate_evict(struct dmirror_device *mdevice,
 			   unsigned long start_pfn, unsigned long npages);
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg);
+				void __user *uarg);
 
 /* test_hmm_filemig.c */
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg);
+				void __user *uarg);
 
 #endif /* _TEST_HMM_DEVICE_H */

@@ -397,7 +397,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg)
+				void __user *uarg)
 {
 	struct hmm_nc_file_page *pages;
 	struct hmm_nc_file_cmd cmd;

@@ -663,7 +663,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-                                void __user *uarg)
+				void __user *uarg)
 {
 	struct hmm_nc_migrate_cmd cmd;
 	u8 __user *ustatus;

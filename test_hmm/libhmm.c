@@ -216,9 +216,8 @@ int hmm_device_check(char *why, size_t len)
 	ret = hmm_info(fd, &info);
 	close(fd);
 	if (ret == -ENODEV)
-		snprintf(why, len,
-			 "/dev/hmm_dmirror0 is not served by test_hmm_nocopy "
-			 "(the kernel's own test_hmm.ko?): unload it first");
+		snprintf(why, len, "%s",
+			 "/dev/hmm_dmirror0 is not test_hmm_nocopy's (the kernel's own test_hmm.ko?): unload it first");
 	else if (ret)
 		snprintf(why, len, "HMM_NC_INFO: %s", strerror(-ret));
 	else

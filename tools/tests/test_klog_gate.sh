@@ -63,3 +63,29 @@ test_gate_kasan_and_lockdep_reports_fail_their_tests() {
 	assert_eq 1 "$rc" status
 	assert_contains "$out" "possible circular locking dependency"
 }
+
+# The host's view of a guest that wedged after its last step: what was
+# logged after the step's end marker, carriage returns and all.
+test_gate_after_end_finds_a_stall_after_the_last_step() {
+	local f
+
+	f=$(mktemp)
+	sed 's/$/\r/' "$DATA/console-wedged.txt" > "$f"
+	set +e
+	out=$(awk -v test=module.unload -v mark=hmm-suite -v after_end=1 \
+		-f "$GATE" "$f")
+	rc=$?
+	set -e
+	rm -f "$f"
+	assert_eq 1 "$rc" status
+	assert_eq "rcu: INFO: rcu_sched self-detected stall on CPU" "$out" findings
+}
+
+test_gate_after_end_ignores_what_came_before_the_end() {
+	set +e
+	out=$(awk -v test=module.load -v mark=hmm-suite -v after_end=1 \
+		-f "$GATE" "$DATA/console-wedged.txt")
+	set -e
+	assert_eq "rcu: INFO: rcu_sched self-detected stall on CPU" "$out" \
+		"findings after module.load's end (the stall came later)"
+}

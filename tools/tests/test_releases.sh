@@ -38,7 +38,9 @@ fake_machine() {
 # /usr/src/PKG.tar.xz with a tiny kernel tree in it; dpkg-query says
 # nothing is installed.
 fake_apt() {
-	local dir=$1 pkg=$2 ver=$3 deb=$dir/deb
+	local dir=$1 pkg=$2 ver=$3 deb
+
+	deb=$dir/deb
 
 	mkdir -p "$deb/DEBIAN" "$deb/usr/src" "$dir/tree/linux-src"
 	echo 'VERSION = 5' > "$dir/tree/linux-src/Makefile"
@@ -112,9 +114,11 @@ test_releases_fetch_unpacks_into_cache_and_leaves_apt_alone() {
 	assert_contains "$calls" "Dir::Etc::sourcelist=$dir/cache/apt/bullseye/sources.list" &&
 	assert_contains "$calls" "Dir::State::Lists=$dir/cache/apt/bullseye/lists" &&
 	assert_eq "$before" "$(find "$dir/etc" -type f -exec sha256sum {} + | sort)" \
-		"the machine's apt sources" &&
-	[[ ! -e $dir/cache/apt/bullseye/root ]] ||
-		{ echo "the extracted package was left behind"; return 1; }
+		"the machine's apt sources" || return 1
+	if [[ -e $dir/cache/apt/bullseye/root ]]; then
+		echo "the extracted package was left behind"
+		return 1
+	fi
 	rm -rf "$dir"
 }
 

@@ -8,10 +8,12 @@ QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_MEM=${QEMU_MEM:-2G}
 QEMU_SMP=${QEMU_SMP:-2}
 KVM_PROBE_SECONDS=15
+# Seconds a guest that said it is done gets to power off.
+QEMU_DONE_GRACE=${QEMU_DONE_GRACE:-20}
 
 # qemu_boot ACCEL KERNEL INITRD CONSOLE_LOG SECONDS: runs the guest and
-# writes the KTAP channel to stdout. Returns QEMU's status, 124 if the
-# watchdog stopped it.
+# writes the KTAP channel to stdout; QEMU's pid goes to CONSOLE_LOG.pid.
+# Returns QEMU's status, 124 if the watchdog stopped it.
 qemu_boot() {
 	local accel=$1 kernel=$2 initrd=$3 console=$4 secs=$5 cpu=max
 
@@ -19,6 +21,7 @@ qemu_boot() {
 	timeout -k 5 "$secs" "$QEMU" \
 		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp "$QEMU_SMP" \
 		-nodefaults -no-reboot -display none -no-user-config \
+		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise" \
 		-serial "file:$console" \
@@ -55,4 +58,33 @@ qemu_accel() {
 		fi
 	fi
 	cat "$stamp"
+}
+
+# qemu_reap_when_done PIDFILE GRACE: passes the KTAP channel through.
+# Once the guest has said "# guest: done" it gets GRACE seconds to power
+# off; then QEMU is stopped and PIDFILE.reaped is left behind, so a
+# kernel that wedges after the last test (an RCU stall, a hung reboot)
+# costs seconds, not the watchdog.
+qemu_reap_when_done() {
+	local pidfile=$1 grace=$2 line timer=""
+
+	rm -f "$pidfile.reaped"
+	while IFS= read -r line || [[ -n $line ]]; do
+		printf '%s\n' "$line"
+		[[ -z $timer && ${line%$'\r'} == "# guest: done" ]] || continue
+		qemu_reap_later "$pidfile" "$grace" &
+		timer=$!
+	done
+	[[ -z $timer ]] || kill "$timer" 2>/dev/null || true
+	return 0
+}
+
+qemu_reap_later() {
+	local pidfile=$1 grace=$2 pid
+
+	sleep "$grace"
+	pid=$(cat "$pidfile" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	kill "$pid" 2>/dev/null && touch "$pidfile.reaped"
+	return 0
 }

@@ -4,7 +4,9 @@
 # "<mark>: end <test>". Input is dmesg output; only the last begin/end
 # pair of the test counts, so a re-run is judged on its own. With
 # -v from_start=1, the log from its first line counts too (boot reports
-# are charged to the first step).
+# are charged to the first step). With -v after_end=1, what was logged
+# after the test's last end marker counts instead (the host's view of a
+# guest that wedged after its last step, from the console log).
 #
 #   awk -v test=NAME -v mark=hmm-suite -f klog-gate.awk < dmesg.txt
 
@@ -28,18 +30,21 @@ BEGIN {
 
 {
 	tail = $0
+	sub(/\r$/, "", tail)
 	sub(/^\[ *[0-9.]+\] /, "", tail)
 }
 
 tail == begin_tag {
-	inside = 1
+	inside = !after_end
 	if (!from_start)
 		n = 0
 	next
 }
 
 tail == end_tag {
-	inside = 0
+	inside = after_end ? 1 : 0
+	if (after_end)
+		n = 0
 	next
 }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The host's handling of a guest that finished its job but never powered
+# off: QEMU is stopped after a grace period, not at the watchdog.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+# shellcheck source=tools/vm/lib.sh
+source "$HMM_TOP/tools/vm/lib.sh"
+# shellcheck source=tools/vm/qemu.sh
+source "$HMM_TOP/tools/vm/qemu.sh"
+
+test_qemu_done_guest_that_hangs_is_stopped_after_grace() {
+	local dir pid start out
+
+	dir=$(mktemp -d)
+	sleep 1000 &
+	pid=$!
+	echo "$pid" > "$dir/pid"
+	start=$SECONDS
+	# The channel stays open until the "QEMU" is gone, as a real one does.
+	out=$( { printf 'ok 1 a\n# guest: done\n'
+		 while kill -0 "$pid" 2> /dev/null; do sleep 0.2; done; } |
+		qemu_reap_when_done "$dir/pid" 1)
+	assert_eq $'ok 1 a\n# guest: done' "$out" "channel passed through" || return 1
+	[[ -f $dir/pid.reaped ]] || { echo "no reaped marker"; return 1; }
+	((SECONDS - start < 10)) || { echo "took $((SECONDS - start))s"; return 1; }
+	rm -rf "$dir"
+}
+
+test_qemu_guest_that_powers_off_is_left_alone() {
+	local dir pid
+
+	dir=$(mktemp -d)
+	sleep 1000 &
+	pid=$!
+	echo "$pid" > "$dir/pid"
+	printf '# guest: done\n' | qemu_reap_when_done "$dir/pid" 1 > /dev/null
+	sleep 2
+	kill -0 "$pid" || { echo "killed a process after a clean end"; return 1; }
+	kill "$pid"
+	[[ ! -f $dir/pid.reaped ]] || { echo "reaped marker after a clean end"; return 1; }
+	rm -rf "$dir"
+}
