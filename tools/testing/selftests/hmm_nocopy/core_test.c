@@ -47,7 +47,8 @@
 #define MINIX_DIR	"/tmp/hmm_core_minix"
 #define HUGETLB_DIR	"/tmp/hmm_core_hugetlb"
 #define CONFIGFS	"/sys/kernel/config"
-#define NULLB_DIR	CONFIGFS "/nullb/hmm_core"
+#define NULLB_NAME	"hmm_core"
+#define NULLB_DIR	CONFIGFS "/nullb/" NULLB_NAME
 
 #define HOLD_MS		1500	/* how long the device holds a page lock */
 #define NULLB_MS	1000	/* how long each null_blk request takes */
@@ -336,9 +337,12 @@ static int nullb_slow(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/irqmode", "2"));
 	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/completion_nsec", ns));
 	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/power", "1"));
+	/* Named after its configfs directory (6.0 on), or nullb<index>. */
 	index = hmm_read_long(NULLB_DIR "/index");
 	ASSERT_LE(0, index);
-	snprintf(name, len, "nullb%ld", index);
+	snprintf(name, len, "%s", NULLB_NAME);
+	if (access("/sys/block/" NULLB_NAME, F_OK))
+		snprintf(name, len, "nullb%ld", index);
 	snprintf(path, sizeof(path), "/dev/%s", name);
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
