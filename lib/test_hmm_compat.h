@@ -346,6 +346,13 @@ static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
 	return table;
 }
 
+/*
+ * migrate_pages() tries a folio that keeps failing with -EAGAIN this
+ * many times (NR_MAX_MIGRATE_PAGES_RETRY, private to mm/migrate.c) and
+ * gives up at once on any other error.
+ */
+#define DMIRROR_CORE_PASSES	10
+
 /* Isolate an LRU folio (the caller holds a reference): 0 or -EBUSY. */
 static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
 					   struct folio *folio)

@@ -384,7 +384,9 @@ static void dmirror_core_report(struct dmirror_core_run *run,
 			r->status = HMM_NC_PS_UNTOUCHED;
 		} else {
 			r->status = HMM_NC_PS_BUSY;
-			r->result = f->attempts > 1 ? -EAGAIN : -EBUSY;
+			/* Retried to the end, or given up on earlier. */
+			r->result = f->attempts >= DMIRROR_CORE_PASSES ?
+				    -EAGAIN : -EBUSY;
 		}
 		if (!f->dst)
 			r->flags &= ~(HMM_NC_CP_COPIED | HMM_NC_CP_PRIMED);

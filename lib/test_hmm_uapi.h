@@ -670,11 +670,12 @@ struct hmm_nc_fault {
  *
  * The core does not say why it left a folio: result is inferred from
  * what the device saw, and documented as such. migrate_pages() retries
- * a folio that failed with -EAGAIN (up to 10 passes) and gives up at
- * once on any other error: result -EAGAIN for a folio that failed after
- * more than one attempt, -EBUSY for one that failed at its first
- * (-EBUSY is what the core's mode switches return), -ENOMEM when the
- * device had no destination. A THP the core split (it does so when the
+ * a folio that fails with -EAGAIN (10 passes in 6.1) and gives up at
+ * once on any other error: result -EAGAIN for a folio the core asked a
+ * destination for at every pass (it kept failing with -EAGAIN), -EBUSY
+ * for one it gave up on before (a permanent failure, as the -EBUSY of
+ * the core's mode switches; attempts says at which pass), -ENOMEM when
+ * the device had no destination. A THP the core split (it does so when the
  * destination allocation fails) is not continued: its pieces fail with
  * -ENOMEM. Pages are counted under migrated[]/failed[] by the kind of
  * the folio's mapping callback and the mode (HMM_NC_CB_FALLBACK for a
