@@ -1859,6 +1859,7 @@ static void core_huge(struct __test_metadata *_metadata, struct env *e,
 	struct hmm_nc_core_cmd cmd;
 	struct pool pl0, pl1;
 	__u64 kf, old0, new0, seed = 190 + kind;
+	bool dirty;
 	char *buf = zalloc(_metadata, TWO_MB), *p, *q;
 	ssize_t bad;
 	int fd;
@@ -1880,6 +1881,7 @@ static void core_huge(struct __test_metadata *_metadata, struct env *e,
 		     (unsigned long long)kf);
 	ASSERT_TRUE(kf & (1ULL << kpf));
 	ASSERT_TRUE(kf & (1ULL << HMM_KPF_COMPOUND_HEAD));
+	dirty = kf & (1ULL << HMM_KPF_DIRTY);
 	pool_read(&pl0);
 
 	ASSERT_EQ(0, hmm_core_migrate(e->dev, p, npages, mode, flags, recs,
@@ -1907,6 +1909,14 @@ static void core_huge(struct __test_metadata *_metadata, struct env *e,
 	EXPECT_TRUE(kf & (1ULL << kpf)) TH_LOG("kpageflags %#llx",
 					       (unsigned long long)kf);
 	EXPECT_TRUE(kf & (1ULL << HMM_KPF_COMPOUND_HEAD));
+	/*
+	 * The folio's state came along whole: written data stays dirty
+	 * (page cache: the old folio's flag; anon: the PMD's dirty bit,
+	 * which the unmap moves to the folio), or reclaim could drop it.
+	 */
+	EXPECT_TRUE(kf & (1ULL << HMM_KPF_DIRTY));
+	TH_LOG("old head %#llx (%s), new head %#llx", (unsigned long long)old0,
+	       dirty ? "dirty" : "clean", (unsigned long long)new0);
 
 	/* The data, or the sentinel nobody copied over. */
 	bad = want_data ? bad_page(p, npages, ps, seed) :
