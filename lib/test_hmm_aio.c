@@ -10,13 +10,12 @@
  * A ring page is an LRU page. The core isolates such a page from the LRU
  * and unmaps it before it calls the mapping's callback; neither step is
  * exported, so the page is referenced instead of isolated, and unmapped
- * with unmap_mapping_pages(): a fault then waits on the page lock and
+ * with unmap_mapping_range(): a fault then waits on the page lock and
  * maps whichever page the ring's slot holds afterwards. The callback
  * moves PG_active from the old page to the new one, which must not
  * happen to a page still on the active list: the page is first moved to
  * the inactive list (see dmirror_aio_deactivate()).
  */
-#include <linux/cacheflush.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -32,7 +31,7 @@
 static bool dmirror_aio_is_ring(struct file *file)
 {
 	return file_inode(file)->i_sb->s_magic == DMIRROR_AIO_RING_MAGIC &&
-		file->f_mapping->a_ops->migrate_folio;
+		dmirror_mapping_migrates(file->f_mapping);
 }
 
 static bool dmirror_aio_in_ring(struct file *file, pgoff_t pgoff)
@@ -77,7 +76,8 @@ static void dmirror_aio_deactivate(struct dmirror_rf_item *it)
 {
 	struct address_space *mapping = it->file->f_mapping;
 
-	unmap_mapping_pages(mapping, it->pgoff, 1, false);
+	unmap_mapping_range(mapping, (loff_t)it->pgoff << PAGE_SHIFT, PAGE_SIZE,
+			    false);
 	dmirror_lru_drain_all();
 	invalidate_mapping_pages(mapping, it->pgoff, it->pgoff);
 	dmirror_lru_drain_all();
@@ -86,19 +86,19 @@ static void dmirror_aio_deactivate(struct dmirror_rf_item *it)
 static int dmirror_aio_take(struct dmirror_refuse *rf,
 			    struct dmirror_rf_item *it)
 {
-	struct folio *folio;
+	struct page *page;
 	int ret;
 
 	ret = dmirror_aio_find(it);
 	if (ret)
 		return ret;
-	folio = dmirror_filemap_folio(it->file->f_mapping, it->pgoff);
-	if (!folio) {
+	page = dmirror_cache_page(it->file->f_mapping, it->pgoff);
+	if (!page) {
 		fput(it->file);
 		it->file = NULL;
 		return -ENOENT;
 	}
-	it->src = &folio->page;
+	it->src = page;
 	dmirror_aio_deactivate(it);
 	return 0;
 }
@@ -112,10 +112,9 @@ static int dmirror_aio_take(struct dmirror_refuse *rf,
  */
 static int dmirror_aio_prepare(struct dmirror_rf_item *it)
 {
-	struct folio *folio = page_folio(it->src);
-
-	unmap_mapping_pages(it->file->f_mapping, it->pgoff, 1, false);
-	if (folio_test_active(folio) || folio_test_unevictable(folio))
+	unmap_mapping_range(it->file->f_mapping,
+			    (loff_t)it->pgoff << PAGE_SHIFT, PAGE_SIZE, false);
+	if (PageActive(it->src) || PageUnevictable(it->src))
 		return -EBUSY;
 	it->snapshot = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!it->snapshot)
@@ -127,10 +126,8 @@ static int dmirror_aio_prepare(struct dmirror_rf_item *it)
 static int dmirror_aio_migrate(struct dmirror_rf_item *it,
 			       enum migrate_mode mode)
 {
-	struct address_space *mapping = it->file->f_mapping;
-
-	return mapping->a_ops->migrate_folio(mapping, page_folio(it->dst),
-					     page_folio(it->src), mode);
+	return dmirror_cache_migrate(it->file->f_mapping, it->dst, it->src,
+				     mode);
 }
 
 /* The page never left its slot; the next fault maps it again. */
@@ -144,10 +141,8 @@ static void dmirror_aio_put_back(struct dmirror_rf_item *it)
  */
 static void dmirror_aio_finish(struct dmirror_rf_item *it)
 {
-	struct folio *dst = page_folio(it->dst);
-
-	folio_add_lru(dst);
-	flush_dcache_folio(dst);
+	dmirror_lru_add(it->dst);
+	flush_dcache_page(it->dst);
 	it->src->mapping = NULL;
 }
 
@@ -163,15 +158,15 @@ static void dmirror_aio_release(struct dmirror_rf_item *it)
 static struct page *dmirror_aio_lookup(struct dmirror_refuse *rf,
 				       struct dmirror_rf_item *it)
 {
-	struct folio *folio;
+	struct page *page;
 
 	if (!it->file)
 		return ERR_PTR(-ENOENT);
-	folio = dmirror_filemap_folio(it->file->f_mapping, it->pgoff);
-	if (!folio)
+	page = dmirror_cache_page(it->file->f_mapping, it->pgoff);
+	if (!page)
 		return ERR_PTR(-ENOENT);
-	folio_put(folio);
-	return &folio->page;
+	put_page(page);
+	return page;
 }
 
 /* The ring's page-cache slot holds the page. */

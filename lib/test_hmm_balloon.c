@@ -19,6 +19,7 @@
 
 struct dmirror_balloon {
 	struct balloon_dev_info info;
+	struct dmirror_balloon_reg reg;	/* what the kernel needs of us */
 	/*
 	 * slots[] lists the balloon's pages in the order they came, so a
 	 * test can name one; compaction may move a page at any time and
@@ -79,17 +80,21 @@ static int dmirror_balloon_migratepage(struct balloon_dev_info *info,
 int dmirror_balloon_init(struct dmirror_refuse *rf)
 {
 	struct dmirror_balloon *b;
+	int ret = -ENOMEM;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
 	b->slots = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*b->slots),
 			    GFP_KERNEL);
-	if (!b->slots) {
-		kfree(b);
-		return -ENOMEM;
-	}
 	balloon_devinfo_init(&b->info);
+	if (b->slots)
+		ret = dmirror_balloon_register(&b->reg, &b->info);
+	if (ret) {
+		kvfree(b->slots);
+		kfree(b);
+		return ret;
+	}
 	b->info.migratepage = dmirror_balloon_migratepage;
 	spin_lock_init(&b->slots_lock);
 	rf->balloon = b;
@@ -109,6 +114,7 @@ void dmirror_balloon_fini(struct dmirror_refuse *rf)
 	if (!b)
 		return;
 	WARN_ON(b->nr);
+	dmirror_balloon_unregister(&b->reg, &b->info);
 	kvfree(b->slots);
 	kfree(b);
 	rf->balloon = NULL;

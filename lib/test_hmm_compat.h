@@ -4,14 +4,16 @@
  * against lives here, so the logic reads the same on all of them.
  *
  * Supported so far: Linux 6.1 (the Debian 6.1.y tree, which carries
- * migrate_device_range() from 6.2). Next: 5.10, where the mode exists
- * but callbacks take struct page, and 6.12, where MIGRATE_SYNC_NO_COPY
+ * migrate_device_range() from 6.2) and 5.10, where the mode exists but
+ * there are no folios, callbacks take struct page and a non-LRU movable
+ * page names an address_space. Next: 6.12, where MIGRATE_SYNC_NO_COPY
  * is gone and dmirror_kernel_mode() must refuse it.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/balloon_compaction.h>
 #include <linux/buffer_head.h>
 #include <linux/gfp.h>
 #include <linux/hugetlb.h>
@@ -28,16 +30,24 @@
 #include "test_hmm_uapi.h"
 
 /*
- * Versions are told apart by major and patch level; kernels before 5.14
- * (5.10) do not define LINUX_VERSION_MAJOR at all.
+ * Versions are told apart by LINUX_VERSION_CODE: kernels before 5.14
+ * (5.10) do not define LINUX_VERSION_MAJOR. Each supported release gets
+ * a DMIRROR_KERNEL_* name for its block below.
  */
-#if !defined(LINUX_VERSION_MAJOR) || LINUX_VERSION_MAJOR != 6 || \
-	LINUX_VERSION_PATCHLEVEL != 1
-#error "test_hmm: only Linux 6.1 is supported so far (see test_hmm_compat.h)"
+#if KERNEL_VERSION(6, 1, 0) <= LINUX_VERSION_CODE && \
+	KERNEL_VERSION(6, 2, 0) > LINUX_VERSION_CODE
+#define DMIRROR_KERNEL_6_1
+#elif KERNEL_VERSION(5, 10, 0) <= LINUX_VERSION_CODE && \
+	KERNEL_VERSION(5, 11, 0) > LINUX_VERSION_CODE
+#define DMIRROR_KERNEL_5_10
+#else
+#error "test_hmm: only Linux 5.10 and 6.1 are supported so far (see test_hmm_compat.h)"
 #endif
 
 /* The release the module is built for, as HMM_NC_INFO reports it. */
 #define DMIRROR_KERNEL_VERSION	LINUX_VERSION_CODE
+
+/* What every supported kernel does alike. */
 
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)
@@ -48,22 +58,6 @@ static inline u32 dmirror_kernel_modes(void)
 
 /* test_hmm_coremig.c: the HMM_NC_FEAT_CORE_* whose entry points it found. */
 u64 dmirror_core_features(void);
-
-/* The optional kernel entry points this build found (HMM_NC_FEAT_*). */
-static inline u64 dmirror_kernel_features(void)
-{
-	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE |
-	       dmirror_core_features();
-}
-
-/*
- * Whether this kernel can serve an ioctl command of the device; the
- * dispatcher answers -EOPNOTSUPP for one it cannot.
- */
-static inline bool dmirror_kernel_serves(unsigned int cmd)
-{
-	return true;
-}
 
 /* The kernel's migrate_mode for one of ours, or -EOPNOTSUPP. */
 static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
@@ -80,17 +74,6 @@ static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
 	}
 }
 
-/*
- * Move an anonymous page's state (and its data unless the mode says
- * otherwise) to a new page; both pages are locked.
- */
-static inline int dmirror_migrate_state(struct page *dst, struct page *src,
-					enum migrate_mode kmode)
-{
-	return migrate_folio(page_mapping(src), page_folio(dst),
-			     page_folio(src), kmode);
-}
-
 /* A fresh system page for user data at addr of vma, or NULL. */
 static inline struct page *dmirror_alloc_user_page(struct vm_area_struct *vma,
 						   unsigned long addr)
@@ -98,37 +81,10 @@ static inline struct page *dmirror_alloc_user_page(struct vm_area_struct *vma,
 	return alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma, addr);
 }
 
-/* Hand out a free device-private page: one reference, locked. */
-static inline void dmirror_device_page_init(struct page *page)
-{
-	zone_device_page_init(page);
-}
-
-/*
- * Make [start, end) exclusive to the device; returns the number of
- * entries filled in pages[] (locked and referenced, NULL where it
- * failed) or -errno.
- */
-static inline int dmirror_make_exclusive(struct mm_struct *mm,
-					 unsigned long start, unsigned long end,
-					 struct page **pages, void *owner)
-{
-	return make_device_exclusive_range(mm, start, end, pages, owner);
-}
-
-/* Refusal paths (test_hmm_refuse.c and the files of its page kinds). */
-
 /* Whether the kernel copies a page's data in this mode. */
 static inline bool dmirror_kernel_copies(enum migrate_mode kmode)
 {
 	return kmode != MIGRATE_SYNC_NO_COPY;
-}
-
-/* The page-cache folio at index, referenced, or NULL (ERR_PTR in 6.3+). */
-static inline struct folio *dmirror_filemap_folio(struct address_space *mapping,
-						  pgoff_t index)
-{
-	return filemap_get_folio(mapping, index);
 }
 
 /*
@@ -162,26 +118,8 @@ static inline unsigned long dmirror_zs_malloc(struct zs_pool *pool,
 	return IS_ERR_VALUE(handle) ? 0 : handle;
 }
 
-/*
- * Non-LRU movable pages: the owner's operations go in page->mapping
- * (5.10 names an address_space there, 6.0 on movable_operations). The
- * page is locked.
- */
-static inline void dmirror_page_set_movable(struct page *page,
-					    const struct movable_operations *mops)
-{
-	__SetPageMovable(page, mops);
-}
-
-static inline void dmirror_page_clear_movable(struct page *page)
-{
-	__ClearPageMovable(page);
-}
-
 /* fs/aio.c's AIO_RING_MAGIC: its ring header's and its file system's. */
 #define DMIRROR_AIO_RING_MAGIC	0xa10a10a1
-
-/* Page-cache migration (test_hmm_filemig.c). */
 
 /* Whether a callback the kernel does not export is the one named. */
 static inline bool dmirror_cb_named(const void *cb, const char *name)
@@ -190,6 +128,252 @@ static inline bool dmirror_cb_named(const void *cb, const char *name)
 
 	snprintf(buf, sizeof(buf), "%ps", cb);
 	return !strcmp(buf, name);
+}
+
+/*
+ * After a successful move the old page-cache page must not keep its
+ * mapping, or freeing it reports a bad page; anonymous (and movable)
+ * pages keep theirs for their statistics. The kernel's own migrations
+ * do this when they move a page; migrate_vma_finalize() does not.
+ */
+static inline void dmirror_cache_forget(struct page *src)
+{
+	if (!((unsigned long)src->mapping & PAGE_MAPPING_FLAGS))
+		src->mapping = NULL;
+}
+
+/* The old page's mapping is gone (anonymous pages keep theirs). */
+static inline bool dmirror_cache_forgotten(struct page *src)
+{
+	return ((unsigned long)src->mapping & PAGE_MAPPING_FLAGS) ||
+		!src->mapping;
+}
+
+/* Every buffer head of dst points at it and src has none left. */
+static inline bool dmirror_bh_moved(struct page *dst, struct page *src)
+{
+	struct buffer_head *head, *bh;
+
+	if (!page_has_buffers(dst) || page_has_buffers(src))
+		return false;
+	head = page_buffers(dst);
+	bh = head;
+	do {
+		if (bh->b_page != dst)
+			return false;
+		bh = bh->b_this_page;
+	} while (bh != head);
+	return true;
+}
+
+#ifdef DMIRROR_KERNEL_6_1
+
+/* The optional kernel entry points this build found (HMM_NC_FEAT_*). */
+static inline u64 dmirror_kernel_features(void)
+{
+	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE |
+	       dmirror_core_features();
+}
+
+/*
+ * Whether this kernel can serve an ioctl command of the device; the
+ * dispatcher answers -EOPNOTSUPP for one it cannot.
+ */
+static inline bool dmirror_kernel_serves(unsigned int cmd)
+{
+	return true;
+}
+
+/*
+ * Move an anonymous page's state (and its data unless the mode says
+ * otherwise) to a new page; both pages are locked.
+ */
+static inline int dmirror_migrate_state(struct page *dst, struct page *src,
+					enum migrate_mode kmode)
+{
+	return migrate_folio(page_mapping(src), page_folio(dst),
+			     page_folio(src), kmode);
+}
+
+/* Hand out a free device-private page: one reference, locked. */
+static inline void dmirror_device_page_init(struct page *page)
+{
+	zone_device_page_init(page);
+}
+
+/*
+ * Device memory lasts as long as the module only where its pages can
+ * be brought back whatever maps them (dmirror_migrate_device_range()).
+ */
+static inline void dmirror_devmem_pin_module(void)
+{
+}
+
+static inline void dmirror_devmem_unpin_module(void)
+{
+}
+
+/* A destination entry of a migrate_vma batch for a locked page. */
+static inline unsigned long dmirror_migrate_dst_pfn(struct page *page)
+{
+	return migrate_pfn(page_to_pfn(page));
+}
+
+/* The page a CPU fault comes for, which the fault handler has locked. */
+static inline void dmirror_migrate_vma_fault_page(struct migrate_vma *args,
+						  struct page *page)
+{
+	args->fault_page = page;
+}
+
+/*
+ * Collect device pages [start_pfn, start_pfn + npages) for migration
+ * whatever maps them; then dmirror_migrate_device_pages() and
+ * dmirror_migrate_device_finalize(), as with migrate_vma.
+ */
+static inline int dmirror_migrate_device_range(unsigned long *src,
+					       unsigned long start_pfn,
+					       unsigned long npages)
+{
+	return migrate_device_range(src, start_pfn, npages);
+}
+
+static inline void dmirror_migrate_device_pages(unsigned long *src,
+						unsigned long *dst,
+						unsigned long npages)
+{
+	migrate_device_pages(src, dst, npages);
+}
+
+static inline void dmirror_migrate_device_finalize(unsigned long *src,
+						   unsigned long *dst,
+						   unsigned long npages)
+{
+	migrate_device_finalize(src, dst, npages);
+}
+
+/*
+ * Make [start, end) exclusive to the device; returns the number of
+ * entries filled in pages[] (locked and referenced, NULL where it
+ * failed) or -errno.
+ */
+static inline int dmirror_make_exclusive(struct mm_struct *mm,
+					 unsigned long start, unsigned long end,
+					 struct page **pages, void *owner)
+{
+	return make_device_exclusive_range(mm, start, end, pages, owner);
+}
+
+/* The page caching index of mapping, referenced, or NULL. */
+static inline struct page *dmirror_cache_page(struct address_space *mapping,
+					      pgoff_t index)
+{
+	struct folio *folio = filemap_get_folio(mapping, index);
+
+	return folio ? folio_file_page(folio, index) : NULL;
+}
+
+/* A page-cache page leaves a migration: onto the LRU. */
+static inline void dmirror_lru_add(struct page *page)
+{
+	folio_add_lru(page_folio(page));
+}
+
+/* Refusal paths (test_hmm_refuse.c and the files of its page kinds). */
+
+/*
+ * The device's own non-LRU movable pages: page->mapping names their
+ * operations (a movable_operations from 6.0, an address_space before).
+ */
+struct dmirror_movable_reg {
+	const struct movable_operations *mops;
+};
+
+static inline int dmirror_movable_register(struct dmirror_movable_reg *reg,
+					   const struct movable_operations *mops)
+{
+	reg->mops = mops;
+	return 0;
+}
+
+static inline void dmirror_movable_unregister(struct dmirror_movable_reg *reg)
+{
+}
+
+/* The page is locked. */
+static inline void dmirror_page_set_movable(struct page *page,
+					    struct dmirror_movable_reg *reg)
+{
+	__SetPageMovable(page, reg->mops);
+}
+
+static inline void dmirror_page_clear_movable(struct page *page)
+{
+	__ClearPageMovable(page);
+}
+
+/* Whether a movable page is one of the owner's. */
+static inline bool dmirror_page_movable_by(struct page *page,
+					   struct dmirror_movable_reg *reg)
+{
+	return page_movable_ops(page) == reg->mops;
+}
+
+/*
+ * A balloon's pages are movable through the kernel's balloon
+ * operations; from 6.0 they need nothing of the driver.
+ */
+struct dmirror_balloon_reg {
+};
+
+static inline int dmirror_balloon_register(struct dmirror_balloon_reg *reg,
+					   struct balloon_dev_info *info)
+{
+	return 0;
+}
+
+static inline void dmirror_balloon_unregister(struct dmirror_balloon_reg *reg,
+					      struct balloon_dev_info *info)
+{
+}
+
+/*
+ * The owner's callbacks of any non-LRU movable page, as the migration
+ * core calls them: isolate and put back with the page locked, migrate
+ * with both pages locked and the old one isolated.
+ */
+static inline bool dmirror_owner_isolate(struct page *page)
+{
+	return page_movable_ops(page)->isolate_page(page, 0);
+}
+
+static inline void dmirror_owner_putback(struct page *page)
+{
+	page_movable_ops(page)->putback_page(page);
+}
+
+static inline int dmirror_owner_migrate(struct page *dst, struct page *src,
+					enum migrate_mode mode)
+{
+	return page_movable_ops(src)->migrate_page(dst, src, mode);
+}
+
+static inline void dmirror_page_set_isolated(struct page *page)
+{
+	SetPageIsolated(page);
+}
+
+static inline void dmirror_page_clear_isolated(struct page *page)
+{
+	ClearPageIsolated(page);
+}
+
+/* Page-cache migration (test_hmm_filemig.c). */
+
+/* Whether a mapping's pages have a migrate callback of their own. */
+static inline bool dmirror_mapping_migrates(struct address_space *mapping)
+{
+	return mapping->a_ops->migrate_folio;
 }
 
 /*
@@ -219,52 +403,20 @@ static inline int dmirror_cache_cb(struct address_space *mapping)
 
 /*
  * Move a page's state through its mapping's own callback, as the
- * migration core does; both folios are locked. A mapping without one
+ * migration core does; both pages are locked. A mapping without one
  * would need fallback_migrate_folio(), which is not exported.
  */
 static inline int dmirror_cache_migrate(struct address_space *mapping,
-					struct folio *dst, struct folio *src,
+					struct page *dst, struct page *src,
 					enum migrate_mode kmode)
 {
 	if (!mapping)
-		return migrate_folio(NULL, dst, src, kmode);
+		return migrate_folio(NULL, page_folio(dst), page_folio(src),
+				     kmode);
 	if (!mapping->a_ops->migrate_folio)
 		return -EOPNOTSUPP;
-	return mapping->a_ops->migrate_folio(mapping, dst, src, kmode);
-}
-
-/*
- * After a successful move the old page-cache folio must not keep its
- * mapping, or freeing it reports a bad page; anonymous folios keep it
- * for their statistics. move_to_new_folio() does this for the kernel's
- * own migrations; migrate_vma_finalize() does not.
- */
-static inline void dmirror_cache_forget(struct folio *src)
-{
-	if (!folio_mapping_flags(src))
-		src->mapping = NULL;
-}
-
-/* The old folio's mapping is gone (anonymous folios keep theirs). */
-static inline bool dmirror_cache_forgotten(struct folio *src)
-{
-	return folio_mapping_flags(src) || !src->mapping;
-}
-
-/* Every buffer head of dst points at it and src has none left. */
-static inline bool dmirror_bh_moved(struct folio *dst, struct folio *src)
-{
-	struct buffer_head *head = folio_buffers(dst), *bh;
-
-	if (!head || folio_buffers(src))
-		return false;
-	bh = head;
-	do {
-		if (bh->b_page != &dst->page)
-			return false;
-		bh = bh->b_this_page;
-	} while (bh != head);
-	return true;
+	return mapping->a_ops->migrate_folio(mapping, page_folio(dst),
+					     page_folio(src), kmode);
 }
 
 /*
@@ -386,5 +538,364 @@ static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
 
 	return n == 1 ? 0 : (n < 0 ? n : -EFAULT);
 }
+
+#endif /* DMIRROR_KERNEL_6_1 */
+
+#ifdef DMIRROR_KERNEL_5_10
+
+#include <linux/fs_context.h>
+#include <linux/highmem.h>
+#include <linux/iomap.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/swap.h>
+
+/*
+ * Helpers of later kernels that 5.10 lacks, with the same meaning:
+ * vma_lookup() (5.14) and kmap_local_page() (5.11; a 64-bit kernel has
+ * no highmem, so a page's kernel address is its direct mapping).
+ */
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	if (vma && addr < vma->vm_start)
+		vma = NULL;
+	return vma;
+}
+
+static inline void *kmap_local_page(struct page *page)
+{
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_HIGHMEM));
+	return page_address(page);
+}
+
+static inline void kunmap_local(const void *addr)
+{
+}
+
+/*
+ * No make_device_exclusive_range() (5.14): EXCLUSIVE and
+ * CHECK_EXCLUSIVE are not served. Nor is RELEASE, which needs
+ * migrate_device_range() (6.2, in Debian's 6.1).
+ */
+static inline u64 dmirror_kernel_features(void)
+{
+	return HMM_NC_FEAT_REFUSALS;
+}
+
+static inline bool dmirror_kernel_serves(unsigned int cmd)
+{
+	switch (cmd) {
+	case HMM_DMIRROR_EXCLUSIVE:
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+	case HMM_DMIRROR_RELEASE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static inline int dmirror_migrate_state(struct page *dst, struct page *src,
+					enum migrate_mode kmode)
+{
+	return migrate_page(page_mapping(src), dst, src, kmode);
+}
+
+/*
+ * A free device-private page keeps one reference in 5.10: the page
+ * handed out has two, the second one the caller's.
+ */
+static inline void dmirror_device_page_init(struct page *page)
+{
+	get_page(page);
+	lock_page(page);
+}
+
+/*
+ * Nothing brings a device page back to system memory whatever maps it,
+ * so the module stays as long as device memory exists: a chunk pins
+ * it, and comes back once no process uses any of its pages.
+ */
+static inline void dmirror_devmem_pin_module(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+static inline void dmirror_devmem_unpin_module(void)
+{
+	module_put(THIS_MODULE);
+}
+
+/* 5.10 wants destination pages marked locked. */
+static inline unsigned long dmirror_migrate_dst_pfn(struct page *page)
+{
+	return migrate_pfn(page_to_pfn(page)) | MIGRATE_PFN_LOCKED;
+}
+
+/* 5.10's fault handler does not lock the page: nothing to say. */
+static inline void dmirror_migrate_vma_fault_page(struct migrate_vma *args,
+						  struct page *page)
+{
+}
+
+static inline int dmirror_migrate_device_range(unsigned long *src,
+					       unsigned long start_pfn,
+					       unsigned long npages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void dmirror_migrate_device_pages(unsigned long *src,
+						unsigned long *dst,
+						unsigned long npages)
+{
+}
+
+static inline void dmirror_migrate_device_finalize(unsigned long *src,
+						   unsigned long *dst,
+						   unsigned long npages)
+{
+}
+
+static inline int dmirror_make_exclusive(struct mm_struct *mm,
+					 unsigned long start, unsigned long end,
+					 struct page **pages, void *owner)
+{
+	return -EOPNOTSUPP;
+}
+
+/* find_get_page() returns the very page caching index. */
+static inline struct page *dmirror_cache_page(struct address_space *mapping,
+					      pgoff_t index)
+{
+	return find_get_page(mapping, index);
+}
+
+static inline void dmirror_lru_add(struct page *page)
+{
+	lru_cache_add(page);
+}
+
+/* Refusal paths (test_hmm_refuse.c and the files of its page kinds). */
+
+/*
+ * 5.10 names the owner of a non-LRU movable page with an address_space
+ * in page->mapping, whose operations isolate, migrate and put it back;
+ * balloons and zsmalloc bring an inode for it. The owners here take one
+ * of a pseudo file system mounted for them.
+ */
+#define DMIRROR_PSEUDO_MAGIC	0x484d4e43	/* "HMNC" */
+
+static inline int dmirror_pseudo_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, DMIRROR_PSEUDO_MAGIC) ? 0 : -ENOMEM;
+}
+
+struct dmirror_pseudo {
+	struct vfsmount *mnt;
+	struct inode *inode;
+};
+
+static inline int dmirror_pseudo_get(struct dmirror_pseudo *ps,
+				     const struct address_space_operations *aops,
+				     void *private)
+{
+	static struct file_system_type fs_type = {
+		.name			= "test_hmm",
+		.init_fs_context	= dmirror_pseudo_init_fs_context,
+		.kill_sb		= kill_anon_super,
+	};
+
+	ps->mnt = kern_mount(&fs_type);
+	if (IS_ERR(ps->mnt))
+		return PTR_ERR(ps->mnt);
+	ps->inode = alloc_anon_inode(ps->mnt->mnt_sb);
+	if (IS_ERR(ps->inode)) {
+		kern_unmount(ps->mnt);
+		return PTR_ERR(ps->inode);
+	}
+	ps->inode->i_mapping->a_ops = aops;
+	ps->inode->i_mapping->private_data = private;
+	return 0;
+}
+
+static inline void dmirror_pseudo_put(struct dmirror_pseudo *ps)
+{
+	iput(ps->inode);
+	kern_unmount(ps->mnt);
+}
+
+/* 6.0's callbacks of a non-LRU movable page, which the owners here use. */
+struct movable_operations {
+	bool (*isolate_page)(struct page *page, isolate_mode_t mode);
+	int (*migrate_page)(struct page *dst, struct page *src,
+			    enum migrate_mode mode);
+	void (*putback_page)(struct page *page);
+};
+
+static inline const struct movable_operations *
+dmirror_mapping_mops(struct address_space *mapping)
+{
+	return mapping->private_data;
+}
+
+static inline bool dmirror_mops_isolate(struct page *page,
+					isolate_mode_t mode)
+{
+	return dmirror_mapping_mops(page_mapping(page))->isolate_page(page,
+								      mode);
+}
+
+static inline int dmirror_mops_migrate(struct address_space *mapping,
+				       struct page *dst, struct page *src,
+				       enum migrate_mode mode)
+{
+	return dmirror_mapping_mops(mapping)->migrate_page(dst, src, mode);
+}
+
+static inline void dmirror_mops_putback(struct page *page)
+{
+	dmirror_mapping_mops(page_mapping(page))->putback_page(page);
+}
+
+struct dmirror_movable_reg {
+	struct dmirror_pseudo ps;
+};
+
+static inline int dmirror_movable_register(struct dmirror_movable_reg *reg,
+					   const struct movable_operations *mops)
+{
+	static const struct address_space_operations aops = {
+		.isolate_page	= dmirror_mops_isolate,
+		.migratepage	= dmirror_mops_migrate,
+		.putback_page	= dmirror_mops_putback,
+	};
+
+	return dmirror_pseudo_get(&reg->ps, &aops, (void *)mops);
+}
+
+static inline void dmirror_movable_unregister(struct dmirror_movable_reg *reg)
+{
+	dmirror_pseudo_put(&reg->ps);
+}
+
+static inline void dmirror_page_set_movable(struct page *page,
+					    struct dmirror_movable_reg *reg)
+{
+	__SetPageMovable(page, reg->ps.inode->i_mapping);
+}
+
+static inline void dmirror_page_clear_movable(struct page *page)
+{
+	__ClearPageMovable(page);
+}
+
+static inline bool dmirror_page_movable_by(struct page *page,
+					   struct dmirror_movable_reg *reg)
+{
+	return page_mapping(page) == reg->ps.inode->i_mapping;
+}
+
+/* A balloon's pages need an inode with the kernel's balloon_aops. */
+struct dmirror_balloon_reg {
+	struct dmirror_pseudo ps;
+};
+
+static inline int dmirror_balloon_register(struct dmirror_balloon_reg *reg,
+					   struct balloon_dev_info *info)
+{
+	int ret;
+
+	ret = dmirror_pseudo_get(&reg->ps, &balloon_aops, NULL);
+	if (!ret)
+		info->inode = reg->ps.inode;
+	return ret;
+}
+
+static inline void dmirror_balloon_unregister(struct dmirror_balloon_reg *reg,
+					      struct balloon_dev_info *info)
+{
+	info->inode = NULL;
+	dmirror_pseudo_put(&reg->ps);
+}
+
+static inline bool dmirror_owner_isolate(struct page *page)
+{
+	return page_mapping(page)->a_ops->isolate_page(page, 0);
+}
+
+static inline void dmirror_owner_putback(struct page *page)
+{
+	page_mapping(page)->a_ops->putback_page(page);
+}
+
+static inline int dmirror_owner_migrate(struct page *dst, struct page *src,
+					enum migrate_mode mode)
+{
+	struct address_space *mapping = page_mapping(src);
+
+	return mapping->a_ops->migratepage(mapping, dst, src, mode);
+}
+
+/*
+ * 5.10 has only the non-atomic flag operations for PG_isolated (an
+ * alias of PG_reclaim), used under the page lock.
+ */
+static inline void dmirror_page_set_isolated(struct page *page)
+{
+	__set_bit(PG_isolated, &page->flags);
+}
+
+static inline void dmirror_page_clear_isolated(struct page *page)
+{
+	__clear_bit(PG_isolated, &page->flags);
+}
+
+/* Page-cache migration (test_hmm_filemig.c). */
+
+static inline bool dmirror_mapping_migrates(struct address_space *mapping)
+{
+	return mapping->a_ops->migratepage;
+}
+
+/*
+ * buffer_migrate_page_norefs() and hugetlbfs_migrate_page() are not
+ * exported: told by name and by file system.
+ */
+static inline int dmirror_cache_cb(struct address_space *mapping)
+{
+	const void *cb;
+
+	if (!mapping)
+		return HMM_NC_CB_FOLIO;
+	cb = mapping->a_ops->migratepage;
+	if (cb == migrate_page)
+		return HMM_NC_CB_FOLIO;
+	if (cb == buffer_migrate_page)
+		return HMM_NC_CB_BUFFER;
+	if (cb == iomap_migrate_page)
+		return HMM_NC_CB_FILEMAP;
+	if (mapping->host && mapping->host->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return HMM_NC_CB_HUGETLBFS;
+	if (cb && dmirror_cb_named(cb, "buffer_migrate_page_norefs"))
+		return HMM_NC_CB_BUFFER;
+	return HMM_NC_CB_OTHER;
+}
+
+static inline int dmirror_cache_migrate(struct address_space *mapping,
+					struct page *dst, struct page *src,
+					enum migrate_mode kmode)
+{
+	if (!mapping)
+		return migrate_page(NULL, dst, src, kmode);
+	if (!mapping->a_ops->migratepage)
+		return -EOPNOTSUPP;
+	return mapping->a_ops->migratepage(mapping, dst, src, kmode);
+}
+
+#endif /* DMIRROR_KERNEL_5_10 */
 
 #endif /* _TEST_HMM_COMPAT_H */

@@ -154,6 +154,7 @@ static int dmirror_chunk_map(struct dmirror_chunk *chunk)
 		return PTR_ERR(addr);
 	}
 	chunk->first_pfn = PHYS_PFN(pgmap->range.start);
+	dmirror_devmem_pin_module();
 	return 0;
 }
 
@@ -163,6 +164,7 @@ static void dmirror_chunk_unmap(struct dmirror_chunk *chunk)
 
 	memunmap_pages(&chunk->pagemap);
 	release_mem_region(range->start, range_len(range));
+	dmirror_devmem_unpin_module();
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <linux/uaccess.h>
 
 #include "test_hmm.h"
+#include "test_hmm_compat.h"
 
 /* Guards every device's struct dmirror_engine. */
 static DEFINE_SPINLOCK(dmirror_engine_lock);

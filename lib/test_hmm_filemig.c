@@ -56,37 +56,35 @@ static void dmirror_file_absent(struct dmirror_job *job, unsigned long i,
 {
 	struct vm_area_struct *vma = job->args.vma;
 	unsigned long addr = job->args.start + (i << PAGE_SHIFT);
-	struct folio *folio;
+	struct page *page;
 
 	r->status = HMM_NC_PS_NO_PAGE;
 	if (job->src[i] & MIGRATE_PFN_MIGRATE)
 		return;
 	r->index = linear_page_index(vma, addr);
-	folio = dmirror_filemap_folio(vma->vm_file->f_mapping, r->index);
-	if (!folio)
+	page = dmirror_cache_page(vma->vm_file->f_mapping, r->index);
+	if (!page)
 		return;
 	r->status = HMM_NC_PS_SKIPPED;
-	r->old_pfn = folio_pfn(folio) + (r->index - folio->index);
-	folio_put(folio);
+	r->old_pfn = page_to_pfn(page);
+	put_page(page);
 }
 
 /* Record what the page was before anything moved. */
 static void dmirror_file_describe(struct page *spage,
 				  struct hmm_nc_file_page *r)
 {
-	struct folio *folio = page_folio(spage);
-
 	r->old_pfn = page_to_pfn(spage);
-	r->cb = dmirror_cache_cb(folio_mapping(folio));
-	if (folio_test_anon(folio))
+	r->cb = dmirror_cache_cb(page_mapping(spage));
+	if (PageAnon(spage))
 		r->flags |= HMM_NC_FP_ANON;
 	else
-		r->index = folio->index;
-	if (folio_test_dirty(folio))
+		r->index = page_index(spage);
+	if (PageDirty(spage))
 		r->flags |= HMM_NC_FP_DIRTY;
-	if (r->cb == HMM_NC_CB_BUFFER && folio_buffers(folio))
+	if (r->cb == HMM_NC_CB_BUFFER && page_has_buffers(spage))
 		r->flags |= HMM_NC_FP_BUFFERS;
-	if (r->cb == HMM_NC_CB_FILEMAP && folio_get_private(folio))
+	if (r->cb == HMM_NC_CB_FILEMAP && page_private(spage))
 		r->flags |= HMM_NC_FP_PRIVATE;
 }
 
@@ -145,8 +143,6 @@ static int dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
 {
 	struct page *spage = migrate_pfn_to_page(job->src[i]);
 	struct page *dpage = migrate_pfn_to_page(job->dst[i]);
-	struct folio *src = page_folio(spage);
-	struct folio *dst = page_folio(dpage);
 	int ret;
 
 	if (dmirror_job_engine_page(job, dpage, spage)) {
@@ -154,11 +150,12 @@ static int dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
 		r->status = HMM_NC_PS_COPY_FAILED;
 		return -EIO;
 	}
-	ret = dmirror_cache_migrate(folio_mapping(src), dst, src, job->kmode);
+	ret = dmirror_cache_migrate(page_mapping(spage), dpage, spage,
+				    job->kmode);
 	r->result = ret;
 	if (ret == MIGRATEPAGE_SUCCESS) {
-		dmirror_cache_forget(src);
-		flush_dcache_folio(dst);
+		dmirror_cache_forget(spage);
+		flush_dcache_page(dpage);
 		r->status = HMM_NC_PS_MOVED;
 		return 0;
 	}
@@ -218,17 +215,17 @@ static void dmirror_file_kernel_pages(struct dmirror_job *job,
 	}
 }
 
-/* The page-cache slot of a moved page holds the new folio. */
-static bool dmirror_file_slot_holds(struct folio *dst)
+/* The page-cache slot of a moved page holds the new page. */
+static bool dmirror_file_slot_holds(struct page *dst)
 {
-	struct folio *cached;
+	struct page *cached;
 	bool held;
 
-	cached = dmirror_filemap_folio(folio_mapping(dst), dst->index);
+	cached = dmirror_cache_page(page_mapping(dst), page_index(dst));
 	if (!cached)
 		return false;
 	held = cached == dst;
-	folio_put(cached);
+	put_page(cached);
 	return held;
 }
 
@@ -240,17 +237,17 @@ static bool dmirror_file_slot_holds(struct folio *dst)
 static void dmirror_file_inspect(struct dmirror_job *job,
 				 struct hmm_nc_file_page *r, unsigned long i)
 {
-	struct folio *src = page_folio(migrate_pfn_to_page(job->src[i]));
-	struct folio *dst = page_folio(migrate_pfn_to_page(job->dst[i]));
+	struct page *src = migrate_pfn_to_page(job->src[i]);
+	struct page *dst = migrate_pfn_to_page(job->dst[i]);
 
-	r->new_pfn = folio_pfn(dst);
-	if (folio_test_dirty(dst))
+	r->new_pfn = page_to_pfn(dst);
+	if (PageDirty(dst))
 		r->flags |= HMM_NC_FP_DIRTY_KEPT;
 	if ((r->flags & HMM_NC_FP_BUFFERS) && dmirror_bh_moved(dst, src))
 		r->flags |= HMM_NC_FP_BH_MOVED;
 	/* Both pages are locked: nobody else attached or detached it. */
-	if ((r->flags & HMM_NC_FP_PRIVATE) && folio_get_private(dst) &&
-	    !folio_get_private(src))
+	if ((r->flags & HMM_NC_FP_PRIVATE) && page_private(dst) &&
+	    !page_private(src))
 		r->flags |= HMM_NC_FP_PRIVATE_MOVED;
 	if (r->flags & HMM_NC_FP_ANON)
 		return;

@@ -102,7 +102,7 @@ static void dmirror_job_hold(struct dmirror_job *job, unsigned long npages)
 void dmirror_job_lock_dst(struct dmirror_job *job, unsigned long i,
 			  struct page *dpage)
 {
-	job->dst[i] = migrate_pfn(page_to_pfn(dpage));
+	job->dst[i] = dmirror_migrate_dst_pfn(dpage);
 	dmirror_count_add(job->mdevice, pages_locked, 1);
 }
 
@@ -422,7 +422,7 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 	args->dst = &dst;
 	args->pgmap_owner = mdevice;
 	args->flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
-	args->fault_page = vmf->page;
+	dmirror_migrate_vma_fault_page(args, vmf->page);
 	if (migrate_vma_setup(args))
 		return VM_FAULT_SIGBUS;
 	dmirror_job_hold(&job, args->npages);
@@ -452,15 +452,18 @@ void dmirror_migrate_evict(struct dmirror_device *mdevice,
 	npages = min_t(unsigned long, npages, HMM_NC_BATCH_PAGES);
 	if (dmirror_job_init(&job, mdevice, NULL))
 		return;
-	migrate_device_range(job.src, start_pfn, npages);
+	if (dmirror_migrate_device_range(job.src, start_pfn, npages)) {
+		dmirror_job_fini(&job);
+		return;
+	}
 	job.args.npages = npages;
 	dmirror_job_hold(&job, npages);
 	dmirror_alloc_system_pages(&job, false);
 	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy, NULL);
-	migrate_device_pages(job.src, job.dst, npages);
+	dmirror_migrate_device_pages(job.src, job.dst, npages);
 	dmirror_job_count(&job, npages, HMM_NC_CB_DEVICE,
 			  HMM_NC_MODE_SYNC_NO_COPY);
-	migrate_device_finalize(job.src, job.dst, npages);
+	dmirror_migrate_device_finalize(job.src, job.dst, npages);
 	dmirror_job_release(&job, npages);
 	dmirror_job_fini(&job);
 }

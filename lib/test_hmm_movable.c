@@ -25,6 +25,7 @@ struct dmirror_movable {
 	struct page **slots;
 	unsigned long nr;
 	unsigned long isolated;
+	struct dmirror_movable_reg reg;	/* names mops in page->mapping */
 };
 
 static const struct movable_operations dmirror_movable_mops;
@@ -57,7 +58,7 @@ static void dmirror_movable_adopt(struct dmirror_movable *mv,
 				  struct page *page)
 {
 	set_page_private(page, (unsigned long)mv);
-	dmirror_page_set_movable(page, &dmirror_movable_mops);
+	dmirror_page_set_movable(page, &mv->reg);
 }
 
 /* Called with both pages locked and the old one isolated. */
@@ -97,15 +98,19 @@ static const struct movable_operations dmirror_movable_mops = {
 int dmirror_movable_init(struct dmirror_refuse *rf)
 {
 	struct dmirror_movable *mv;
+	int ret = -ENOMEM;
 
 	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
 	if (!mv)
 		return -ENOMEM;
 	mv->slots = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*mv->slots),
 			     GFP_KERNEL);
-	if (!mv->slots) {
+	if (mv->slots)
+		ret = dmirror_movable_register(&mv->reg, &dmirror_movable_mops);
+	if (ret) {
+		kvfree(mv->slots);
 		kfree(mv);
-		return -ENOMEM;
+		return ret;
 	}
 	spin_lock_init(&mv->lock);
 	rf->movable = mv;
@@ -125,6 +130,7 @@ void dmirror_movable_fini(struct dmirror_refuse *rf)
 	if (!mv)
 		return;
 	WARN_ON(mv->nr);
+	dmirror_movable_unregister(&mv->reg);
 	kvfree(mv->slots);
 	kfree(mv);
 	rf->movable = NULL;
@@ -283,7 +289,7 @@ static bool dmirror_movable_home(struct dmirror_refuse *rf,
 	spin_unlock(&mv->lock);
 	if (!home || PageIsolated(page) || !dmirror_page_is_movable(page))
 		return false;
-	return page_movable_ops(page) == &dmirror_movable_mops;
+	return dmirror_page_movable_by(page, &mv->reg);
 }
 
 static bool dmirror_movable_intact(struct dmirror_refuse *rf,

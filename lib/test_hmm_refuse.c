@@ -114,9 +114,9 @@ static int dmirror_nonlru_isolate(struct page *page)
 		goto out_put;
 	if (!PageMovable(page) || PageIsolated(page))
 		goto out_unlock;
-	if (!page_movable_ops(page)->isolate_page(page, 0))
+	if (!dmirror_owner_isolate(page))
 		goto out_unlock;
-	SetPageIsolated(page);
+	dmirror_page_set_isolated(page);
 	unlock_page(page);
 	return 0;
 
@@ -131,8 +131,8 @@ out_put:
 static void dmirror_nonlru_putback_locked(struct page *page)
 {
 	if (PageMovable(page))
-		page_movable_ops(page)->putback_page(page);
-	ClearPageIsolated(page);
+		dmirror_owner_putback(page);
+	dmirror_page_clear_isolated(page);
 }
 
 static void dmirror_nonlru_unisolate(struct page *page)
@@ -173,7 +173,7 @@ int dmirror_nonlru_migrate(struct dmirror_rf_item *it, enum migrate_mode mode)
 	/* The core's check: an owner may let go of a page while isolated. */
 	if (!PageMovable(it->src))
 		return -ENOENT;
-	return page_movable_ops(it->src)->migrate_page(it->dst, it->src, mode);
+	return dmirror_owner_migrate(it->dst, it->src, mode);
 }
 
 void dmirror_nonlru_put_back(struct dmirror_rf_item *it)
@@ -185,7 +185,7 @@ void dmirror_nonlru_put_back(struct dmirror_rf_item *it)
 void dmirror_nonlru_finish(struct dmirror_rf_item *it)
 {
 	if (dmirror_page_is_movable(it->src))
-		ClearPageIsolated(it->src);
+		dmirror_page_clear_isolated(it->src);
 }
 
 /* One batch on its way through the engine. */

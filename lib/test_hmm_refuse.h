@@ -81,7 +81,7 @@ struct dmirror_rf_kind {
  */
 static inline bool dmirror_page_is_movable(struct page *page)
 {
-	return __folio_test_movable(page_folio(page));
+	return __PageMovable(page);
 }
 
 /* test_hmm_refuse.c: the engine and what the non-LRU kinds share. */

@@ -43,9 +43,23 @@ int hmm_module_load(const char *ko)
 	return ret;
 }
 
+/*
+ * A module whose device memory is still on its way back (returned by a
+ * work item once the last page is free; on 5.10 it holds the module
+ * until then) refuses to go with EAGAIN for a moment: wait up to 5 s.
+ */
 int hmm_module_unload(void)
 {
-	return syscall(__NR_delete_module, HMM_MODULE, O_NONBLOCK) ? -errno : 0;
+	int i, ret;
+
+	for (i = 0; i < 500; i++) {
+		ret = syscall(__NR_delete_module, HMM_MODULE, O_NONBLOCK) ?
+			-errno : 0;
+		if (ret != -EAGAIN)
+			break;
+		usleep(10000);
+	}
+	return ret;
 }
 
 /* devtmpfs creates the node as the module registers it: wait a moment. */
@@ -150,8 +164,10 @@ static const struct {
 	  "this kernel's balloon/zsmalloc/aio callbacks do not refuse NO_COPY" },
 	{ HMM_NEED_EXCLUSIVE,
 	  "no make_device_exclusive_range() in this kernel (5.14+)" },
+	{ HMM_NEED_RELEASE,
+	  "no migrate_device_range() in this kernel (6.2+, Debian 6.1)" },
 	{ HMM_NEED_CORE_MIGRATE,
-	  "migrate_pages() not found at load (no CONFIG_KPROBES?)" },
+	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
 	{ HMM_NEED_HUGETLB,
 	  "hugetlb isolation/allocation not found at load" },
 };
@@ -173,6 +189,8 @@ static unsigned int hmm_offered(const struct hmm_nc_info *info)
 	if ((info->features & HMM_NC_FEAT_EXCLUSIVE) &&
 	    hmm_info_serves(info, HMM_DMIRROR_EXCLUSIVE))
 		have |= HMM_NEED_EXCLUSIVE;
+	if (hmm_info_serves(info, HMM_DMIRROR_RELEASE))
+		have |= HMM_NEED_RELEASE;
 	return have;
 }
 
@@ -563,11 +581,22 @@ int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out)
 	return ioctl(fd, HMM_NC_FAULT_GET, out) < 0 ? -errno : 0;
 }
 
-/* An unnamed file of size bytes in dir, gone with its last reference. */
+/*
+ * An unnamed file of size bytes in dir, gone with its last reference.
+ * Without O_TMPFILE there (ramfs before 6.0), a named file unlinked at
+ * once.
+ */
 static int hmm_loop_image(const char *dir, long long size)
 {
 	int img = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	char path[256];
 
+	if (img < 0 && errno == EOPNOTSUPP) {
+		snprintf(path, sizeof(path), "%s/hmm-loop-XXXXXX", dir);
+		img = mkostemp(path, O_CLOEXEC);
+		if (img >= 0)
+			unlink(path);
+	}
 	if (img < 0)
 		return -errno;
 	if (ftruncate(img, size)) {

@@ -913,6 +913,7 @@ TEST_F(anon, exclusive_until_cpu_access_revokes_it)
 	__u64 *w = (__u64 *)p;
 	__u64 *before, *during, *after;
 
+	HMM_REQUIRE(self->fd0, HMM_NEED_EXCLUSIVE);
 	hmm_fill(p, size, 23);
 	before = pagemap_of(_metadata, p, npages);
 	ASSERT_EQ(0, hmm_cmd(self->fd0, HMM_DMIRROR_EXCLUSIVE, p, buf, npages,
@@ -949,6 +950,7 @@ TEST_F(anon, exclusive_then_mprotect_refuses_device_write)
 	char *p = map_anon(_metadata, size);
 	char *buf = zalloc(_metadata, size);
 
+	HMM_REQUIRE(self->fd0, HMM_NEED_EXCLUSIVE);
 	hmm_fill(p, size, 24);
 	ASSERT_EQ(0, hmm_cmd(self->fd0, HMM_DMIRROR_EXCLUSIVE, p, buf, npages,
 			     NULL));
@@ -966,6 +968,7 @@ TEST_F(anon, release_brings_device_pages_back)
 	struct hmm_nc_counters d;
 	__u64 *before, *ondev, *after;
 
+	HMM_REQUIRE(self->fd0, HMM_NEED_RELEASE);
 	hmm_fill(p, size, 25);
 	before = pagemap_of(_metadata, p, npages);
 	to_device(_metadata, self->fd0, p, npages, zalloc(_metadata, size));

@@ -49,9 +49,6 @@ struct aio_ring_hdr {
 
 #define AIO_EVENTS	128
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#endif
 #define AIO_TAG		0x5eedULL
 
 /* An aio context of the test and a one-page file for it to read. */
@@ -352,7 +349,7 @@ static __u64 aio_ring_pfn(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(AIO_RING_MAGIC, hdr->magic);
 	/* A page the module unmapped comes back only when faulted in. */
-	EXPECT_EQ(0, madvise(page, size, MADV_POPULATE_READ));
+	(void)__atomic_load_n(page, __ATOMIC_RELAXED);
 	EXPECT_EQ(0, hmm_pfn(page, &pfn));
 	return pfn;
 }
