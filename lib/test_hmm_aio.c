@@ -92,6 +92,12 @@ static int dmirror_aio_take(struct dmirror_refuse *rf,
 	ret = dmirror_aio_find(it);
 	if (ret)
 		return ret;
+	/* A ring it is; this kernel wants it off the LRU first (compat). */
+	if (!(dmirror_kernel_features() & HMM_NC_FEAT_AIO_RING)) {
+		fput(it->file);
+		it->file = NULL;
+		return -EOPNOTSUPP;
+	}
 	page = dmirror_cache_page(it->file->f_mapping, it->pgoff);
 	if (!page) {
 		fput(it->file);
@@ -114,7 +120,7 @@ static int dmirror_aio_prepare(struct dmirror_rf_item *it)
 {
 	unmap_mapping_range(it->file->f_mapping,
 			    (loff_t)it->pgoff << PAGE_SHIFT, PAGE_SIZE, false);
-	if (PageActive(it->src) || PageUnevictable(it->src))
+	if (dmirror_page_lru_kept(it->src))
 		return -EBUSY;
 	it->snapshot = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!it->snapshot)

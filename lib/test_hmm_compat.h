@@ -3,11 +3,38 @@
  * Every difference between the kernel versions the test device builds
  * against lives here, so the logic reads the same on all of them.
  *
- * Supported so far: Linux 6.1 (the Debian 6.1.y tree, which carries
- * migrate_device_range() from 6.2) and 5.10, where the mode exists but
- * there are no folios, callbacks take struct page and a non-LRU movable
- * page names an address_space. Next: 6.12, where MIGRATE_SYNC_NO_COPY
- * is gone and dmirror_kernel_mode() must refuse it.
+ * Supported: Linux 5.10, 6.1 (the Debian 6.1.y tree, which carries
+ * migrate_device_range() from 6.2) and 6.12. The version gate below
+ * names each release; 6.1 and 6.12 share the folio block, where the
+ * helpers test DMIRROR_BEFORE() the release that changed what they use,
+ * and 5.10 has a block of its own.
+ *
+ * What 5.10 lacks: folios (callbacks take struct page; a non-LRU
+ * movable page names an address_space), make_device_exclusive_range()
+ * (5.14) and migrate_device_range() (6.2): EXCLUSIVE, CHECK_EXCLUSIVE
+ * and RELEASE are not served there.
+ *
+ * What 6.12 changed:
+ * - MIGRATE_SYNC_NO_COPY is gone (see DMIRROR_HAVE_NO_COPY): NO_COPY
+ *   requests answer -EOPNOTSUPP, the info command reports SYNC only and
+ *   no refusals (the balloon, zsmalloc and aio callbacks no longer look
+ *   at the mode, so there is nothing left to refuse).
+ *   migrate_vma_pages() still moves state without copying (6.11 calls
+ *   folio_migrate_mapping() and folio_migrate_flags() where it passed
+ *   the mode), so the device path behaves as on 6.1.
+ * - filemap_get_folio() returns an ERR_PTR for a hole (6.3).
+ * - page_mapping() is gone (6.9): folio_mapping(), in 6.1 as well.
+ * - struct pagevec is gone (6.5): a folio_batch drains the LRU.
+ * - class_create() lost its owner argument (6.4).
+ * - PageMovable() is no longer exported: __PageMovable() plus
+ *   page_movable_ops(), both inline in 6.1 and 6.12.
+ * - mem_cgroup_migrate() asserts the old folio is off the LRU, which the
+ *   aio kind cannot ensure (DMIRROR_LRU_FOLIO_MIGRATES): aio ring pages
+ *   answer -EOPNOTSUPP, and the info command does not list them.
+ *
+ * The migration core's unexported entry points (test_hmm_coremig.c) are
+ * described for 6.1 only, in the last block: on the other releases the
+ * core commands build as stubs and the tests that need them skip.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
@@ -15,6 +42,8 @@
 #include <linux/version.h>
 #include <linux/balloon_compaction.h>
 #include <linux/buffer_head.h>
+#include <linux/device.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/hugetlb.h>
 #include <linux/magic.h>
@@ -30,19 +59,51 @@
 #include "test_hmm_uapi.h"
 
 /*
- * Versions are told apart by LINUX_VERSION_CODE: kernels before 5.14
- * (5.10) do not define LINUX_VERSION_MAJOR. Each supported release gets
- * a DMIRROR_KERNEL_* name for its block below.
+ * The version gate. Versions are told apart by LINUX_VERSION_CODE:
+ * kernels before 5.14 (5.10) do not define LINUX_VERSION_MAJOR. Each
+ * supported release gets a DMIRROR_KERNEL_* name; the ones with folios
+ * (6.1, 6.12) share DMIRROR_KERNEL_FOLIOS.
  */
-#if KERNEL_VERSION(6, 1, 0) <= LINUX_VERSION_CODE && \
-	KERNEL_VERSION(6, 2, 0) > LINUX_VERSION_CODE
+#define DMIRROR_RELEASE_IS(major, minor)				\
+	(KERNEL_VERSION(major, minor, 0) <= LINUX_VERSION_CODE &&	\
+	 KERNEL_VERSION(major, (minor) + 1, 0) > LINUX_VERSION_CODE)
+#define DMIRROR_BEFORE(major, minor)					\
+	(LINUX_VERSION_CODE < KERNEL_VERSION(major, minor, 0))
+
+#if DMIRROR_RELEASE_IS(6, 12)
+#define DMIRROR_KERNEL_6_12
+#define DMIRROR_KERNEL_FOLIOS
+#elif DMIRROR_RELEASE_IS(6, 1)
 #define DMIRROR_KERNEL_6_1
-#elif KERNEL_VERSION(5, 10, 0) <= LINUX_VERSION_CODE && \
-	KERNEL_VERSION(5, 11, 0) > LINUX_VERSION_CODE
+#define DMIRROR_KERNEL_FOLIOS
+#elif DMIRROR_RELEASE_IS(5, 10)
 #define DMIRROR_KERNEL_5_10
 #else
-#error "test_hmm: only Linux 5.10 and 6.1 are supported so far (see test_hmm_compat.h)"
+#error "test_hmm: only Linux 5.10, 6.1 and 6.12 are supported (see test_hmm_compat.h)"
 #endif
+
+/*
+ * Whether the kernel has MIGRATE_SYNC_NO_COPY: include/linux/migrate_mode.h
+ * lists it from 4.14 to 6.10. The mm series "mm: remove
+ * MIGRATE_SYNC_NO_COPY mode" (Kefeng Wang) went into mm in June 2024,
+ * after v6.10-rc1, and was merged for v6.11: 6.11 and later list only
+ * ASYNC, SYNC_LIGHT and SYNC. Checked here against the 5.10.262,
+ * 6.1.192 and 6.12.117 trees (present, present, absent); see
+ * docs/porting-6.12.md.
+ */
+#define DMIRROR_HAVE_NO_COPY	DMIRROR_BEFORE(6, 11)
+
+/*
+ * Whether a page-cache folio still on the LRU may go through its
+ * mapping's migrate_folio callback. The migration core isolates it from
+ * the LRU first; a module cannot (folio_isolate_lru() is not exported),
+ * so the aio kind migrates ring pages referenced, not isolated. 6.12's
+ * mem_cgroup_migrate() asserts that the old folio is off the LRU
+ * (VM_BUG_ON_FOLIO under DEBUG_VM); 6.1's and 5.10's do not. Checked in
+ * 6.1.192 and 6.12.117 only: the release between them that added the
+ * check is not pinned down, so this says no from 6.12.
+ */
+#define DMIRROR_LRU_FOLIO_MIGRATES	DMIRROR_BEFORE(6, 12)
 
 /* The release the module is built for, as HMM_NC_INFO reports it. */
 #define DMIRROR_KERNEL_VERSION	LINUX_VERSION_CODE
@@ -52,12 +113,45 @@
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)
 {
-	return BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_NO_COPY) |
-	       BIT(HMM_NC_MODE_SYNC_LIGHT) | BIT(HMM_NC_MODE_ASYNC);
+	u32 modes = BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_LIGHT) |
+		    BIT(HMM_NC_MODE_ASYNC);
+
+	if (DMIRROR_HAVE_NO_COPY)
+		modes |= BIT(HMM_NC_MODE_SYNC_NO_COPY);
+	return modes;
 }
 
 /* test_hmm_coremig.c: the HMM_NC_FEAT_CORE_* whose entry points it found. */
 u64 dmirror_core_features(void);
+
+/*
+ * The optional kernel behaviours this build has (HMM_NC_FEAT_*). The
+ * refusals are the NO_COPY refusals of the balloon, zsmalloc and aio
+ * callbacks: without the mode there are none. EXCLUSIVE needs
+ * make_device_exclusive_range() (5.14).
+ */
+static inline u64 dmirror_kernel_features(void)
+{
+	u64 features = 0;
+
+	if (!DMIRROR_BEFORE(5, 14))
+		features |= HMM_NC_FEAT_EXCLUSIVE;
+	if (DMIRROR_HAVE_NO_COPY)
+		features |= HMM_NC_FEAT_REFUSALS;
+	if (DMIRROR_LRU_FOLIO_MIGRATES)
+		features |= HMM_NC_FEAT_AIO_RING;
+	return features | dmirror_core_features();
+}
+
+/* The device class; class_create() lost its owner argument in 6.4. */
+static inline struct class *dmirror_class_create(const char *name)
+{
+#if DMIRROR_BEFORE(6, 4)
+	return class_create(THIS_MODULE, name);
+#else
+	return class_create(name);
+#endif
+}
 
 /* The kernel's migrate_mode for one of ours, or -EOPNOTSUPP. */
 static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
@@ -67,8 +161,12 @@ static inline int dmirror_kernel_mode(u32 mode, enum migrate_mode *kmode)
 		*kmode = MIGRATE_SYNC;
 		return 0;
 	case HMM_NC_MODE_SYNC_NO_COPY:
+#if DMIRROR_HAVE_NO_COPY
 		*kmode = MIGRATE_SYNC_NO_COPY;
 		return 0;
+#else
+		return -EOPNOTSUPP;
+#endif
 	default:
 		return -EINVAL;
 	}
@@ -84,19 +182,32 @@ static inline struct page *dmirror_alloc_user_page(struct vm_area_struct *vma,
 /* Whether the kernel copies a page's data in this mode. */
 static inline bool dmirror_kernel_copies(enum migrate_mode kmode)
 {
+#if DMIRROR_HAVE_NO_COPY
 	return kmode != MIGRATE_SYNC_NO_COPY;
+#else
+	return true;
+#endif
 }
 
 /*
- * lru_add_drain() is not exported; releasing an empty pagevec drains
- * this CPU's LRU batches all the same (folio_batch from 6.5).
+ * lru_add_drain() is not exported; releasing an empty batch drains this
+ * CPU's LRU batches all the same. struct pagevec is gone from 6.5, where
+ * __folio_batch_release() does it (folio_batch_release() skips an empty
+ * batch, so it would drain nothing).
  */
 static inline int dmirror_lru_drain_cpu(void *unused)
 {
+#if DMIRROR_BEFORE(6, 5)
 	struct pagevec pvec;
 
 	pagevec_init(&pvec);
 	__pagevec_release(&pvec);
+#else
+	struct folio_batch fbatch;
+
+	folio_batch_init(&fbatch);
+	__folio_batch_release(&fbatch);
+#endif
 	return 0;
 }
 
@@ -166,13 +277,28 @@ static inline bool dmirror_bh_moved(struct page *dst, struct page *src)
 	return true;
 }
 
-#ifdef DMIRROR_KERNEL_6_1
+#ifdef DMIRROR_KERNEL_FOLIOS
 
-/* The optional kernel entry points this build found (HMM_NC_FEAT_*). */
-static inline u64 dmirror_kernel_features(void)
+/* page_mapping(), gone in 6.9; folio_mapping() is in 6.1 too. */
+static inline struct address_space *dmirror_page_mapping(struct page *page)
 {
-	return HMM_NC_FEAT_REFUSALS | HMM_NC_FEAT_EXCLUSIVE |
-	       dmirror_core_features();
+	return folio_mapping(page_folio(page));
+}
+
+/* On the active or the unevictable LRU list (PageActive() gone in 6.12). */
+static inline bool dmirror_page_lru_kept(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return folio_test_active(folio) || folio_test_unevictable(folio);
+}
+
+/* page_index(), gone in 6.12: the page's offset in its mapping. */
+static inline pgoff_t dmirror_page_index(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return folio_index(folio) + folio_page_idx(folio, page);
 }
 
 /*
@@ -191,7 +317,7 @@ static inline bool dmirror_kernel_serves(unsigned int cmd)
 static inline int dmirror_migrate_state(struct page *dst, struct page *src,
 					enum migrate_mode kmode)
 {
-	return migrate_folio(page_mapping(src), page_folio(dst),
+	return migrate_folio(dmirror_page_mapping(src), page_folio(dst),
 			     page_folio(src), kmode);
 }
 
@@ -270,7 +396,10 @@ static inline struct page *dmirror_cache_page(struct address_space *mapping,
 {
 	struct folio *folio = filemap_get_folio(mapping, index);
 
-	return folio ? folio_file_page(folio, index) : NULL;
+	/* From 6.3 a hole is ERR_PTR(-ENOENT). */
+	if (IS_ERR_OR_NULL(folio))
+		return NULL;
+	return folio_file_page(folio, index);
 }
 
 /* A page-cache page leaves a migration: onto the LRU. */
@@ -317,6 +446,15 @@ static inline bool dmirror_page_movable_by(struct page *page,
 					   struct dmirror_movable_reg *reg)
 {
 	return page_movable_ops(page) == reg->mops;
+}
+
+/*
+ * PageMovable(), which 6.12 no longer exports: page->mapping names
+ * movable operations. The page is locked.
+ */
+static inline bool dmirror_page_movable_locked(struct page *page)
+{
+	return __PageMovable(page) && page_movable_ops(page);
 }
 
 /*
@@ -419,127 +557,7 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 					     page_folio(src), kmode);
 }
 
-/*
- * The migration core (test_hmm_coremig.c). DMIRROR_CORE_MIGRATE says
- * this block describes the kernel's entry points; a release without it
- * builds the commands as stubs that answer EOPNOTSUPP.
- */
-#define DMIRROR_CORE_MIGRATE	1
-
-/*
- * The kernel's migrate_mode for any of ours, for migrate_pages(): the
- * lighter modes are controls for the core's switches.
- */
-static inline int dmirror_kernel_core_mode(u32 mode, enum migrate_mode *kmode)
-{
-	switch (mode) {
-	case HMM_NC_MODE_SYNC_LIGHT:
-		*kmode = MIGRATE_SYNC_LIGHT;
-		return 0;
-	case HMM_NC_MODE_ASYNC:
-		*kmode = MIGRATE_ASYNC;
-		return 0;
-	default:
-		return dmirror_kernel_mode(mode, kmode);
-	}
-}
-
-/*
- * Entry points of mm/ that the module calls but 6.1 does not export.
- * They are found by name once at load (test_hmm_coremig.c) and kept in
- * pointers of the type 6.1 declares: where a header declares one, the
- * pointer is typeof() that declaration, so a tree that changed it fails
- * to build here instead of calling it wrongly; the others are spelled
- * out as 6.1 has them (mm/internal.h, and the hugetlb isolation, which
- * 6.1.y stable trees name isolate_hugetlb or folio_isolate_hugetlb with
- * the same arguments). A port to another release adapts this block.
- */
-struct dmirror_core_syms {
-	typeof(migrate_pages) *migrate_pages;
-	typeof(putback_movable_pages) *putback_movable_pages;
-	int (*isolate_lru)(struct folio *folio);	/* 0 or -EBUSY */
-	int (*isolate_hugetlb)(struct page *page, struct list_head *list);
-	typeof(alloc_huge_page_nodemask) *alloc_huge_page;
-};
-
-struct dmirror_core_sym {
-	const char *name;
-	size_t offset;		/* in struct dmirror_core_syms */
-	u64 feature;		/* HMM_NC_FEAT_CORE_* it is part of */
-};
-
-#define DMIRROR_CORE_SYM(_name, _field, _feat) \
-	{ .name = (_name), \
-	  .offset = offsetof(struct dmirror_core_syms, _field), \
-	  .feature = (_feat) }
-
-/*
- * The names to look up, in order (the first found fills a field), and
- * how many there are.
- */
-static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
-{
-	static const struct dmirror_core_sym table[] = {
-		DMIRROR_CORE_SYM("migrate_pages", migrate_pages,
-				 HMM_NC_FEAT_CORE_MIGRATE),
-		DMIRROR_CORE_SYM("putback_movable_pages", putback_movable_pages,
-				 HMM_NC_FEAT_CORE_MIGRATE),
-		DMIRROR_CORE_SYM("folio_isolate_lru", isolate_lru,
-				 HMM_NC_FEAT_CORE_MIGRATE),
-		DMIRROR_CORE_SYM("folio_isolate_hugetlb", isolate_hugetlb,
-				 HMM_NC_FEAT_CORE_HUGETLB),
-		DMIRROR_CORE_SYM("isolate_hugetlb", isolate_hugetlb,
-				 HMM_NC_FEAT_CORE_HUGETLB),
-		DMIRROR_CORE_SYM("alloc_huge_page_nodemask", alloc_huge_page,
-				 HMM_NC_FEAT_CORE_HUGETLB),
-	};
-
-	*n = ARRAY_SIZE(table);
-	return table;
-}
-
-/*
- * migrate_pages() tries a folio that keeps failing with -EAGAIN this
- * many times (NR_MAX_MIGRATE_PAGES_RETRY, private to mm/migrate.c) and
- * gives up at once on any other error.
- */
-#define DMIRROR_CORE_PASSES	10
-
-/* Isolate an LRU folio (the caller holds a reference): 0 or -EBUSY. */
-static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
-					   struct folio *folio)
-{
-	return s->isolate_lru(folio);
-}
-
-/* Isolate a hugetlb folio onto list, with a reference: 0 or -EBUSY. */
-static inline int dmirror_core_isolate_hugetlb(const struct dmirror_core_syms *s,
-					       struct folio *folio,
-					       struct list_head *list)
-{
-	return s->isolate_hugetlb(&folio->page, list);
-}
-
-/* A free hugetlb folio of h's size from its pool, or NULL. */
-static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core_syms *s,
-						       struct hstate *h, int nid)
-{
-	gfp_t gfp = htlb_modify_alloc_mask(h, GFP_USER | __GFP_MOVABLE |
-					   __GFP_RETRY_MAYFAIL);
-	struct page *page = s->alloc_huge_page(h, nid, NULL, gfp);
-
-	return page ? page_folio(page) : NULL;
-}
-
-/* One user page of the current process, referenced: 0 or -errno. */
-static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
-{
-	long n = get_user_pages(addr, 1, 0, page, NULL);
-
-	return n == 1 ? 0 : (n < 0 ? n : -EFAULT);
-}
-
-#endif /* DMIRROR_KERNEL_6_1 */
+#endif /* DMIRROR_KERNEL_FOLIOS */
 
 #ifdef DMIRROR_KERNEL_5_10
 
@@ -581,11 +599,6 @@ static inline void kunmap_local(const void *addr)
  * CHECK_EXCLUSIVE are not served. Nor is RELEASE, which needs
  * migrate_device_range() (6.2, in Debian's 6.1).
  */
-static inline u64 dmirror_kernel_features(void)
-{
-	return HMM_NC_FEAT_REFUSALS;
-}
-
 static inline bool dmirror_kernel_serves(unsigned int cmd)
 {
 	switch (cmd) {
@@ -598,10 +611,25 @@ static inline bool dmirror_kernel_serves(unsigned int cmd)
 	}
 }
 
+static inline struct address_space *dmirror_page_mapping(struct page *page)
+{
+	return page_mapping(page);
+}
+
+static inline pgoff_t dmirror_page_index(struct page *page)
+{
+	return page_index(page);
+}
+
+static inline bool dmirror_page_lru_kept(struct page *page)
+{
+	return PageActive(page) || PageUnevictable(page);
+}
+
 static inline int dmirror_migrate_state(struct page *dst, struct page *src,
 					enum migrate_mode kmode)
 {
-	return migrate_page(page_mapping(src), dst, src, kmode);
+	return migrate_page(dmirror_page_mapping(src), dst, src, kmode);
 }
 
 /*
@@ -799,6 +827,12 @@ static inline bool dmirror_page_movable_by(struct page *page,
 	return page_mapping(page) == reg->ps.inode->i_mapping;
 }
 
+/* PageMovable(), exported in 5.10. The page is locked. */
+static inline bool dmirror_page_movable_locked(struct page *page)
+{
+	return PageMovable(page);
+}
+
 /* A balloon's pages need an inode with the kernel's balloon_aops. */
 struct dmirror_balloon_reg {
 	struct dmirror_pseudo ps;
@@ -897,5 +931,129 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 }
 
 #endif /* DMIRROR_KERNEL_5_10 */
+
+#ifdef DMIRROR_KERNEL_6_1
+
+/*
+ * The migration core (test_hmm_coremig.c). DMIRROR_CORE_MIGRATE says
+ * this block describes the kernel's entry points; a release without it
+ * builds the commands as stubs that answer EOPNOTSUPP.
+ */
+#define DMIRROR_CORE_MIGRATE	1
+
+/*
+ * The kernel's migrate_mode for any of ours, for migrate_pages(): the
+ * lighter modes are controls for the core's switches.
+ */
+static inline int dmirror_kernel_core_mode(u32 mode, enum migrate_mode *kmode)
+{
+	switch (mode) {
+	case HMM_NC_MODE_SYNC_LIGHT:
+		*kmode = MIGRATE_SYNC_LIGHT;
+		return 0;
+	case HMM_NC_MODE_ASYNC:
+		*kmode = MIGRATE_ASYNC;
+		return 0;
+	default:
+		return dmirror_kernel_mode(mode, kmode);
+	}
+}
+
+/*
+ * Entry points of mm/ that the module calls but 6.1 does not export.
+ * They are found by name once at load (test_hmm_coremig.c) and kept in
+ * pointers of the type 6.1 declares: where a header declares one, the
+ * pointer is typeof() that declaration, so a tree that changed it fails
+ * to build here instead of calling it wrongly; the others are spelled
+ * out as 6.1 has them (mm/internal.h, and the hugetlb isolation, which
+ * 6.1.y stable trees name isolate_hugetlb or folio_isolate_hugetlb with
+ * the same arguments). A port to another release adapts this block.
+ */
+struct dmirror_core_syms {
+	typeof(migrate_pages) *migrate_pages;
+	typeof(putback_movable_pages) *putback_movable_pages;
+	int (*isolate_lru)(struct folio *folio);	/* 0 or -EBUSY */
+	int (*isolate_hugetlb)(struct page *page, struct list_head *list);
+	typeof(alloc_huge_page_nodemask) *alloc_huge_page;
+};
+
+struct dmirror_core_sym {
+	const char *name;
+	size_t offset;		/* in struct dmirror_core_syms */
+	u64 feature;		/* HMM_NC_FEAT_CORE_* it is part of */
+};
+
+#define DMIRROR_CORE_SYM(_name, _field, _feat) \
+	{ .name = (_name), \
+	  .offset = offsetof(struct dmirror_core_syms, _field), \
+	  .feature = (_feat) }
+
+/*
+ * The names to look up, in order (the first found fills a field), and
+ * how many there are.
+ */
+static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
+{
+	static const struct dmirror_core_sym table[] = {
+		DMIRROR_CORE_SYM("migrate_pages", migrate_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("putback_movable_pages", putback_movable_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("folio_isolate_lru", isolate_lru,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("folio_isolate_hugetlb", isolate_hugetlb,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+		DMIRROR_CORE_SYM("isolate_hugetlb", isolate_hugetlb,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+		DMIRROR_CORE_SYM("alloc_huge_page_nodemask", alloc_huge_page,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+	};
+
+	*n = ARRAY_SIZE(table);
+	return table;
+}
+
+/*
+ * migrate_pages() tries a folio that keeps failing with -EAGAIN this
+ * many times (NR_MAX_MIGRATE_PAGES_RETRY, private to mm/migrate.c) and
+ * gives up at once on any other error.
+ */
+#define DMIRROR_CORE_PASSES	10
+
+/* Isolate an LRU folio (the caller holds a reference): 0 or -EBUSY. */
+static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
+					   struct folio *folio)
+{
+	return s->isolate_lru(folio);
+}
+
+/* Isolate a hugetlb folio onto list, with a reference: 0 or -EBUSY. */
+static inline int dmirror_core_isolate_hugetlb(const struct dmirror_core_syms *s,
+					       struct folio *folio,
+					       struct list_head *list)
+{
+	return s->isolate_hugetlb(&folio->page, list);
+}
+
+/* A free hugetlb folio of h's size from its pool, or NULL. */
+static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core_syms *s,
+						       struct hstate *h, int nid)
+{
+	gfp_t gfp = htlb_modify_alloc_mask(h, GFP_USER | __GFP_MOVABLE |
+					   __GFP_RETRY_MAYFAIL);
+	struct page *page = s->alloc_huge_page(h, nid, NULL, gfp);
+
+	return page ? page_folio(page) : NULL;
+}
+
+/* One user page of the current process, referenced: 0 or -errno. */
+static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
+{
+	long n = get_user_pages(addr, 1, 0, page, NULL);
+
+	return n == 1 ? 0 : (n < 0 ? n : -EFAULT);
+}
+
+#endif /* DMIRROR_KERNEL_6_1 */
 
 #endif /* _TEST_HMM_COMPAT_H */

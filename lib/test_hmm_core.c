@@ -235,7 +235,7 @@ static int __init hmm_dmirror_init(void)
 	if (ret)
 		goto err_core;
 
-	dmirror_class = class_create(THIS_MODULE, "hmm_dmirror");
+	dmirror_class = dmirror_class_create("hmm_dmirror");
 	if (IS_ERR(dmirror_class)) {
 		ret = PTR_ERR(dmirror_class);
 		goto err_region;

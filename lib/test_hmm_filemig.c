@@ -75,11 +75,11 @@ static void dmirror_file_describe(struct page *spage,
 				  struct hmm_nc_file_page *r)
 {
 	r->old_pfn = page_to_pfn(spage);
-	r->cb = dmirror_cache_cb(page_mapping(spage));
+	r->cb = dmirror_cache_cb(dmirror_page_mapping(spage));
 	if (PageAnon(spage))
 		r->flags |= HMM_NC_FP_ANON;
 	else
-		r->index = page_index(spage);
+		r->index = dmirror_page_index(spage);
 	if (PageDirty(spage))
 		r->flags |= HMM_NC_FP_DIRTY;
 	if (r->cb == HMM_NC_CB_BUFFER && page_has_buffers(spage))
@@ -150,7 +150,7 @@ static int dmirror_file_move_one(struct dmirror_job *job, unsigned long i,
 		r->status = HMM_NC_PS_COPY_FAILED;
 		return -EIO;
 	}
-	ret = dmirror_cache_migrate(page_mapping(spage), dpage, spage,
+	ret = dmirror_cache_migrate(dmirror_page_mapping(spage), dpage, spage,
 				    job->kmode);
 	r->result = ret;
 	if (ret == MIGRATEPAGE_SUCCESS) {
@@ -221,7 +221,8 @@ static bool dmirror_file_slot_holds(struct page *dst)
 	struct page *cached;
 	bool held;
 
-	cached = dmirror_cache_page(page_mapping(dst), page_index(dst));
+	cached = dmirror_cache_page(dmirror_page_mapping(dst),
+				    dmirror_page_index(dst));
 	if (!cached)
 		return false;
 	held = cached == dst;
@@ -350,10 +351,18 @@ static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 				       cmd->reserved,
 				       ARRAY_SIZE(cmd->reserved)))
 		return -EINVAL;
-	if ((cmd->flags & HMM_NC_FILE_KERNEL_PAGES) &&
-	    cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
+	if (!(cmd->flags & HMM_NC_FILE_KERNEL_PAGES))
+		return dmirror_kernel_mode(cmd->mode, kmode);
+	/*
+	 * migrate_vma_pages() moves the state and never copies: 6.1 passes
+	 * MIGRATE_SYNC_NO_COPY inside, 6.11 and later no mode at all. The
+	 * NO_COPY the caller names is that, which every kernel has; no
+	 * callback of ours runs in kmode.
+	 */
+	if (cmd->mode != HMM_NC_MODE_SYNC_NO_COPY)
 		return -EINVAL;
-	return dmirror_kernel_mode(cmd->mode, kmode);
+	*kmode = MIGRATE_SYNC;
+	return 0;
 }
 
 static int dmirror_file_run(struct dmirror *dmirror,
@@ -380,6 +389,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	fm.kernel_pages = cmd->flags & HMM_NC_FILE_KERNEL_PAGES;
 	/* The kernel's own path moves the batch's state in one call. */
 	job.copy_each = !fm.kernel_pages;
+	job.kernel_moves = fm.kernel_pages;
 	job.start = cmd->addr;
 	job.mode = cmd->mode;
 	job.kmode = kmode;

@@ -32,6 +32,11 @@ struct dmirror_job {
 	 * dmirror_job_engine() then leaves the batch alone.
 	 */
 	bool copy_each;
+	/*
+	 * The kernel's migrate_vma_pages() moves the batch's state: it
+	 * never copies, whatever kmode says, so the engine does.
+	 */
+	bool kernel_moves;
 	unsigned long ncopy;		/* entries in the DMA list */
 	unsigned long held;		/* source pages locked for the batch */
 	unsigned long start;		/* first address of the whole range */

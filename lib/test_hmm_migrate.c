@@ -239,7 +239,7 @@ static void dmirror_alloc_device_pages(struct dmirror_job *job)
 		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		spage = migrate_pfn_to_page(args->src[i]);
-		if (spage && page_mapping(spage))
+		if (spage && dmirror_page_mapping(spage))
 			continue;
 		if (dmirror_job_fault(job, HMM_NC_FAULT_DEVMEM))
 			continue;
@@ -495,7 +495,7 @@ static void dmirror_alloc_anon_pages(struct dmirror_job *job, u8 *status)
 			status[i] = HMM_NC_PS_NO_PAGE;
 			continue;
 		}
-		if (!PageAnon(spage) || page_mapping(spage)) {
+		if (!PageAnon(spage) || dmirror_page_mapping(spage)) {
 			status[i] = HMM_NC_PS_NOT_ANON;
 			continue;
 		}
@@ -528,7 +528,7 @@ int dmirror_job_engine(struct dmirror_job *job)
 		dmirror_dma_prime(job->mdevice, job->to, job->ncopy);
 		return 0;
 	}
-	if (dmirror_kernel_copies(job->kmode))
+	if (!job->kernel_moves && dmirror_kernel_copies(job->kmode))
 		return 0;
 	return dmirror_job_copy(job);
 }

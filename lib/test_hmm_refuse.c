@@ -112,7 +112,7 @@ static int dmirror_nonlru_isolate(struct page *page)
 		return -EBUSY;
 	if (!dmirror_page_is_movable(page) || !trylock_page(page))
 		goto out_put;
-	if (!PageMovable(page) || PageIsolated(page))
+	if (!dmirror_page_movable_locked(page) || PageIsolated(page))
 		goto out_unlock;
 	if (!dmirror_owner_isolate(page))
 		goto out_unlock;
@@ -130,7 +130,7 @@ out_put:
 /* putback_movable_pages() for one page; the page is locked. */
 static void dmirror_nonlru_putback_locked(struct page *page)
 {
-	if (PageMovable(page))
+	if (dmirror_page_movable_locked(page))
 		dmirror_owner_putback(page);
 	dmirror_page_clear_isolated(page);
 }
@@ -171,7 +171,7 @@ int dmirror_nonlru_take(struct dmirror_refuse *rf, struct dmirror_rf_item *it)
 int dmirror_nonlru_migrate(struct dmirror_rf_item *it, enum migrate_mode mode)
 {
 	/* The core's check: an owner may let go of a page while isolated. */
-	if (!PageMovable(it->src))
+	if (!dmirror_page_movable_locked(it->src))
 		return -ENOENT;
 	return dmirror_owner_migrate(it->dst, it->src, mode);
 }

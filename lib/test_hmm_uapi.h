@@ -154,17 +154,27 @@ struct hmm_nc_counters_cmd {
 #define HMM_NC_INFO_MAGIC	0x59504f434f4e4d48ULL	/* "HMNOCOPY" */
 #define HMM_NC_INFO_NAME_LEN	32
 
-/* The callbacks of balloon, zsmalloc and aio pages refuse NO_COPY. */
+/*
+ * The callbacks of balloon, zsmalloc and aio pages refuse NO_COPY (not
+ * from 6.11: the mode is gone, and they no longer look at it).
+ */
 #define HMM_NC_FEAT_REFUSALS	0x1ULL
 /* make_device_exclusive_range() (5.14 on): HMM_DMIRROR_EXCLUSIVE. */
 #define HMM_NC_FEAT_EXCLUSIVE	0x2ULL
 /*
+ * aio ring pages (HMM_NC_CB_AIO) migrate: the kernel lets a page-cache
+ * folio still on the LRU through its mapping's callback. The migration
+ * core isolates it first, which a module cannot (folio_isolate_lru() is
+ * not exported); 6.12's memcg asserts it (DEBUG_VM), 6.1's does not.
+ */
+#define HMM_NC_FEAT_AIO_RING	0x4ULL
+/*
  * migrate_pages(), putback_movable_pages() and LRU isolation, resolved
  * at load (none is exported): HMM_NC_CORE_MIGRATE of LRU pages.
  */
-#define HMM_NC_FEAT_CORE_MIGRATE	0x4ULL
+#define HMM_NC_FEAT_CORE_MIGRATE	0x8ULL
 /* ... and hugetlb isolation and allocation: of hugetlb pages too. */
-#define HMM_NC_FEAT_CORE_HUGETLB	0x8ULL
+#define HMM_NC_FEAT_CORE_HUGETLB	0x10ULL
 
 struct hmm_nc_info {
 	__u32 flags;				/* in: zero */
@@ -296,7 +306,8 @@ struct hmm_nc_migrate_cmd {
  *  HMM_NC_CB_ZSMALLOC  the zspage page holding an object of the device's
  *                      zsmalloc pool, through the pool's movable operations;
  *  HMM_NC_CB_AIO       a ring page of an aio context of the calling process,
- *                      through its mapping's migrate_folio callback;
+ *                      through its mapping's migrate_folio callback (only
+ *                      with HMM_NC_FEAT_AIO_RING);
  *  HMM_NC_CB_OTHER     a page of the device's own non-LRU movable pages,
  *                      whose callback moves state and, under NO_COPY, leaves
  *                      the data to the DMA engine: a batch can so mix pages
@@ -378,7 +389,8 @@ struct hmm_nc_rf_page {
  * past its end, the same page named twice, by the same entry or under
  * two names (two objects of one zspage page; (ctx, 1) and (ctx + one
  * page, 0) of a ring). EFAULT bad pointer.
- * EOPNOTSUPP the kernel has no such mode. ENOMEM kernel memory ran out.
+ * EOPNOTSUPP the kernel has no such mode, or an HMM_NC_CB_AIO entry
+ * without HMM_NC_FEAT_AIO_RING. ENOMEM kernel memory ran out.
  * EBUSY a page could not be taken: held locked or isolated by someone
  * else for about a second. ENOENT an aio ring page is not in its page
  * cache.
@@ -444,10 +456,12 @@ struct hmm_nc_rf_state {
  * mode; HMM_NC_MIGRATE_PROBE works as for HMM_NC_MIGRATE_ANON.
  *
  * HMM_NC_FILE_KERNEL_PAGES moves the state with the kernel's own
- * migrate_vma_pages() instead (MIGRATE_SYNC_NO_COPY only), and does
- * nothing the kernel does not: it reproduces how 6.1 leaves the old
- * page of a file page with its mapping set (see
- * docs/known-issues/migrate_vma_shmem_bad_page.md). Counted under
+ * migrate_vma_pages() instead, and does nothing the kernel does not: it
+ * reproduces how 6.1 leaves the old page of a file page with its mapping
+ * set (see docs/known-issues/migrate_vma_shmem_bad_page.md). Its mode
+ * must be NO_COPY, which here names what migrate_vma_pages() does: it
+ * never copies (6.1 passes MIGRATE_SYNC_NO_COPY inside, 6.11 and later
+ * no mode at all), so it is served on every kernel. Counted under
  * HMM_NC_CB_DEVICE. It leaves the kernel with bad pages: tests only.
  *
  * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
@@ -461,8 +475,9 @@ struct hmm_nc_rf_state {
  * file's pages hold for everyone. EFAULT the command or the page array
  * is not accessible.
  * ENOMEM kernel memory ran out. ESRCH the opening process has no address
- * space any more. EOPNOTSUPP the kernel has no such mode. EIO a DMA copy
- * failed (HMM_NC_FAULT_SET), as for HMM_NC_MIGRATE_ANON.
+ * space any more. EOPNOTSUPP the kernel has no such mode (never with
+ * HMM_NC_FILE_KERNEL_PAGES). EIO a DMA copy failed (HMM_NC_FAULT_SET),
+ * as for HMM_NC_MIGRATE_ANON.
  */
 struct hmm_nc_file_cmd {
 	__u64 addr;	/* in: page-aligned start of the range */

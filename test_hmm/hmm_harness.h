@@ -12,6 +12,18 @@
  *
  * Usage: include this instead of kselftest_harness.h and end the test
  * file with HMM_TEST_MAIN.
+ *
+ * Two generations of the harness are known here, told apart by
+ * KSELFTEST_PRIO_TEST, which only the newer one defines:
+ * - 6.1's: a test's constructors run in whatever order the toolchain
+ *   picks and __constructor_order records it; SKIP() sets
+ *   _metadata->skip and the test child reports it with exit status 255;
+ *   the test body runs even when FIXTURE_SETUP skipped.
+ * - 6.12's: constructors have priorities and the harness knows their
+ *   order itself; SKIP() sets _metadata->exit_code to KSFT_SKIP; a setup
+ *   that skipped ends the test there (its teardown does not run).
+ * Both keep fixtures, variants and tests in the same lists, which is
+ * all the selection below touches.
  */
 #ifndef _HMM_HARNESS_H
 #define _HMM_HARNESS_H
@@ -24,14 +36,34 @@
 
 #define HMM_NAME_MAX	256
 
+#ifdef KSELFTEST_PRIO_TEST
+#define HMM_HARNESS_PRIO	1
+#else
+#define HMM_HARNESS_PRIO	0
+#endif
+
 /*
- * For SKIP() in a FIXTURE_SETUP: SKIP(_exit(HMM_SETUP_SKIP_EXIT), why).
- * The 6.1 harness runs the test body even after setup skipped; ending the
- * test child with this status stops it there, and the harness reports
- * the test as skipped with the reason SKIP recorded. Release what setup
- * took before skipping: teardown does not run.
+ * SKIP() for a FIXTURE_SETUP: HMM_SETUP_SKIP("why %s", ...). The 6.1
+ * harness runs the test body even after setup skipped; ending the
+ * process that runs setup with the status the harness reads as a skip
+ * stops it there, with the reason SKIP recorded (6.12 runs setup in a
+ * child of its own and passes that status on). Either way teardown does
+ * not run: release what setup took first.
  */
+#if HMM_HARNESS_PRIO
+#define HMM_SETUP_SKIP_EXIT	KSFT_SKIP
+#else
 #define HMM_SETUP_SKIP_EXIT	255
+#endif
+#define HMM_SETUP_SKIP(fmt, ...) \
+	SKIP(_exit(HMM_SETUP_SKIP_EXIT), fmt, ##__VA_ARGS__)
+
+/* Whether the running test has skipped (SKIP() was called). */
+#if HMM_HARNESS_PRIO
+#define HMM_SKIPPED()	(_metadata->exit_code == KSFT_SKIP)
+#else
+#define HMM_SKIPPED()	(_metadata->skip)
+#endif
 
 /*
  * Skips the test, with libhmm's reason, unless the device behind fd and
@@ -47,7 +79,7 @@
 #define HMM_SETUP_REQUIRE(fd, needs) do {				\
 	const char *_why = hmm_unmet(fd, needs);			\
 	if (_why)							\
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "%s", _why);		\
+		HMM_SETUP_SKIP("%s", _why);				\
 } while (0)
 
 static inline void hmm_test_name(char *buf, size_t len,
@@ -246,20 +278,34 @@ static inline int hmm_test_main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	hmm_filter_tests(globs, nglobs);
-	return test_harness_run(1, argv);
+	/*
+	 * The harness gets no options (6.12's parses argv again): getopt
+	 * starts afresh (optind 0 resets glibc's and musl's state), over
+	 * argv[0] alone.
+	 */
+	optind = 0;
+	return test_harness_run(1, (char *[]){ argv[0], NULL });
 }
 
 /*
- * Ends a test file, in place of TEST_HARNESS_MAIN. Like it, it records
- * the constructor order the harness relies on to keep tests in file order.
+ * Ends a test file, in place of TEST_HARNESS_MAIN. Like the 6.1 one, it
+ * records the constructor order the harness relies on to keep tests in
+ * file order; the 6.12 harness orders its constructors by priority.
  */
-#define HMM_TEST_MAIN							\
+#if HMM_HARNESS_PRIO
+#define HMM_CONSTRUCTOR_ORDER
+#else
+#define HMM_CONSTRUCTOR_ORDER						\
 	static void __attribute__((constructor))			\
 	hmm_constructor_order_last(void)				\
 	{								\
 		if (!__constructor_order)				\
 			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
-	}								\
+	}
+#endif
+
+#define HMM_TEST_MAIN							\
+	HMM_CONSTRUCTOR_ORDER						\
 	int main(int argc, char **argv)					\
 	{								\
 		exit(hmm_test_main(argc, argv));			\

@@ -168,6 +168,7 @@ static const struct {
 } feature_names[] = {
 	{ HMM_NC_FEAT_REFUSALS, "refusals" },
 	{ HMM_NC_FEAT_EXCLUSIVE, "exclusive" },
+	{ HMM_NC_FEAT_AIO_RING, "aio-ring" },
 	{ HMM_NC_FEAT_CORE_MIGRATE, "core_migrate" },
 	{ HMM_NC_FEAT_CORE_HUGETLB, "core_hugetlb" },
 };

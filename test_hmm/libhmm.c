@@ -166,6 +166,8 @@ static const struct {
 	  "no make_device_exclusive_range() in this kernel (5.14+)" },
 	{ HMM_NEED_RELEASE,
 	  "no migrate_device_range() in this kernel (6.2+, Debian 6.1)" },
+	{ HMM_NEED_AIO_RING,
+	  "aio ring pages must leave the LRU first here, which a module cannot do" },
 	{ HMM_NEED_CORE_MIGRATE,
 	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
 	{ HMM_NEED_HUGETLB,
@@ -180,6 +182,8 @@ static unsigned int hmm_offered(const struct hmm_nc_info *info)
 		have |= HMM_NEED_NOCOPY;
 	if (info->features & HMM_NC_FEAT_REFUSALS)
 		have |= HMM_NEED_REFUSALS;
+	if (info->features & HMM_NC_FEAT_AIO_RING)
+		have |= HMM_NEED_AIO_RING;
 	if ((info->features & HMM_NC_FEAT_CORE_MIGRATE) &&
 	    hmm_info_serves(info, HMM_NC_CORE_MIGRATE))
 		have |= HMM_NEED_CORE_MIGRATE;

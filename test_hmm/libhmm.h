@@ -61,8 +61,9 @@ enum hmm_need {
 	HMM_NEED_REFUSALS	= 1U << 1,	/* callbacks that refuse NO_COPY */
 	HMM_NEED_EXCLUSIVE	= 1U << 2,	/* HMM_DMIRROR_EXCLUSIVE */
 	HMM_NEED_RELEASE	= 1U << 3,	/* HMM_DMIRROR_RELEASE */
-	HMM_NEED_CORE_MIGRATE	= 1U << 4,	/* HMM_NC_CORE_MIGRATE, LRU pages */
-	HMM_NEED_HUGETLB	= 1U << 5,	/* ... of hugetlb pages too */
+	HMM_NEED_AIO_RING	= 1U << 4,	/* HMM_NC_CB_AIO pages migrate */
+	HMM_NEED_CORE_MIGRATE	= 1U << 5,	/* HMM_NC_CORE_MIGRATE, LRU pages */
+	HMM_NEED_HUGETLB	= 1U << 6,	/* ... of hugetlb pages too */
 };
 
 int hmm_info(int fd, struct hmm_nc_info *out);

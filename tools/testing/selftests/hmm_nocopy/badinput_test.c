@@ -75,8 +75,7 @@ FIXTURE_SETUP(badinput)
 {
 	self->fd = hmm_open(0);
 	if (self->fd < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
-		     strerror(-self->fd));
+		HMM_SETUP_SKIP("no /dev/hmm_dmirror0: %s", strerror(-self->fd));
 	self->ps = hmm_page_size();
 	self->buf = hmm_map_anon(BUF_PAGES * self->ps, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->buf);
@@ -203,13 +202,13 @@ TEST_F(badinput, bad_ranges_are_einval)
 		memset(&anon, 0, sizeof(anon));
 		anon.addr = addr;
 		anon.npages = ranges[r].npages;
-		anon.mode = HMM_NC_MODE_SYNC_NO_COPY;
+		anon.mode = HMM_NC_MODE_SYNC;
 		EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_ANON, &anon))
 			TH_LOG("MIGRATE_ANON: %s", ranges[r].what);
 		memset(&file, 0, sizeof(file));
 		file.addr = addr;
 		file.npages = ranges[r].npages;
-		file.mode = HMM_NC_MODE_SYNC_NO_COPY;
+		file.mode = HMM_NC_MODE_SYNC;
 		EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &file))
 			TH_LOG("MIGRATE_FILE: %s", ranges[r].what);
 	}
@@ -309,7 +308,7 @@ static void expect_migrations_refused(struct __test_metadata *_metadata,
 {
 	struct hmm_nc_migrate_cmd anon = {
 		.addr = (uintptr_t)addr, .npages = npages,
-		.mode = HMM_NC_MODE_SYNC_NO_COPY,
+		.mode = HMM_NC_MODE_SYNC,
 	};
 
 	EXPECT_EQ(-EINVAL, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, addr, mirror,
@@ -452,7 +451,7 @@ TEST_F(badinput, file_probe_needs_the_file_open_for_writing)
 	cmd.addr = (uintptr_t)map;
 	cmd.npages = 1;
 	cmd.flags = HMM_NC_MIGRATE_PROBE;
-	cmd.mode = HMM_NC_MODE_SYNC_NO_COPY;
+	cmd.mode = HMM_NC_MODE_SYNC;
 	EXPECT_EQ(-EACCES, raw_ioctl(self->fd, HMM_NC_MIGRATE_FILE, &cmd));
 	EXPECT_EQ(-1, hmm_verify(map, self->ps, SEED));
 

@@ -42,8 +42,7 @@ FIXTURE_SETUP(device)
 {
 	self->ndevices = count_devices();
 	if (!self->ndevices)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "no /dev/hmm_dmirror* (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("no /dev/hmm_dmirror* (is test_hmm loaded?)");
 	self->fd = hmm_open(0);
 	ASSERT_GE(self->fd, 0);
 }
@@ -106,6 +105,9 @@ TEST_F(device, info_names_module_modes_and_commands)
 	EXPECT_TRUE(info.modes & (1U << HMM_NC_MODE_SYNC));
 	EXPECT_EQ(release < (6 << 8 | 11),
 		  !!(info.modes & (1U << HMM_NC_MODE_SYNC_NO_COPY)));
+	/* The refusals are NO_COPY's: they go with the mode. */
+	EXPECT_EQ(release < (6 << 8 | 11),
+		  !!(info.features & HMM_NC_FEAT_REFUSALS));
 	EXPECT_TRUE(hmm_info_serves(&info, HMM_DMIRROR_READ));
 	EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_INFO));
 	EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_GET_COUNTERS));

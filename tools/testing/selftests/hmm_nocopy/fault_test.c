@@ -34,6 +34,7 @@ struct fault_env {
 	char *mirror;
 	__u64 pfn[NPAGES];	/* where buf's pages were before */
 	struct hmm_nc_counters before;
+	__u32 anon_mode;	/* of HMM_NC_MIGRATE_ANON in the mixed run */
 };
 
 FIXTURE(stress) {
@@ -44,8 +45,7 @@ FIXTURE_SETUP(stress)
 {
 	self->e.fd = hmm_open(0);
 	if (self->e.fd < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
-		     strerror(-self->e.fd));
+		HMM_SETUP_SKIP("no /dev/hmm_dmirror0: %s", strerror(-self->e.fd));
 	self->e.ps = hmm_page_size();
 	self->e.buf = hmm_map_anon(NPAGES * self->e.ps, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->e.buf);
@@ -240,6 +240,8 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 {
 	__u8 status[NPAGES];
 
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
 	EXPECT_EQ(-EIO, nocopy(&self->e, status, NULL));
@@ -262,6 +264,8 @@ TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
 {
 	__u8 status[NPAGES];
 
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 5, 2);
@@ -278,6 +282,8 @@ TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
 {
 	struct hmm_nc_migrate_cmd out;
 	__u8 status[NPAGES];
+
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 0, 3);
 	EXPECT_EQ(0, nocopy(&self->e, status, &out));
@@ -342,6 +348,8 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	int i, file;
 	char *p;
 
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
+
 	p = shmem_file(_metadata, &self->e, &file);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, 1);
@@ -373,6 +381,8 @@ TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
 	int file;
 	char *p;
 
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
+
 	p = shmem_file(_metadata, &self->e, &file);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
@@ -396,6 +406,8 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 	struct hmm_nc_file_cmd out;
 	int file;
 	char *p;
+
+	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 2, 2);
@@ -455,7 +467,8 @@ static int mixed_step(struct fault_env *env, unsigned int r)
 		return hmm_cmd(env->fd, HMM_DMIRROR_MIGRATE_TO_SYS, env->buf,
 			       env->mirror, NPAGES, NULL);
 	default:
-		return nocopy(env, NULL, NULL);
+		return hmm_migrate_anon(env->fd, env->buf, NPAGES,
+					env->anon_mode, 0, NULL, NULL);
 	}
 }
 
@@ -474,7 +487,11 @@ TEST_F_TIMEOUT(stress, fault_mixed_failures_lose_nothing, 60)
 	time_t end = time(NULL) + MIXED_SECONDS;
 	int ret;
 
-	TH_LOG("seed %u", seed);
+	/* The anonymous engine in NO_COPY where the kernel has the mode. */
+	self->e.anon_mode = hmm_unmet(self->e.fd, HMM_NEED_NOCOPY) ?
+			    HMM_NC_MODE_SYNC : HMM_NC_MODE_SYNC_NO_COPY;
+	TH_LOG("seed %u, MIGRATE_ANON in %s", seed,
+	       self->e.anon_mode == HMM_NC_MODE_SYNC ? "SYNC" : "NO_COPY");
 	srand(seed);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, 4, 0, NULL));
 	while (time(NULL) < end) {

@@ -154,20 +154,32 @@ static void *zalloc(struct __test_metadata *_metadata, size_t size)
 	return p;
 }
 
-/* A file of npages pages written with write(), each page its pattern. */
-static int make_file(struct __test_metadata *_metadata, const char *path,
-		     size_t npages, size_t psize, __u64 seed)
+/*
+ * A file of npages pages written with write(), each page its pattern;
+ * by_page: one page a call, so that a file system that builds large
+ * folios for large writes (XFS from 6.6) keeps small ones, which
+ * migrate_vma_setup() collects (it skips large folios).
+ */
+static int write_file(struct __test_metadata *_metadata, const char *path,
+		      size_t npages, size_t psize, __u64 seed, bool by_page)
 {
-	size_t size = npages * psize;
+	size_t size = npages * psize, step = by_page ? psize : size, off;
 	char *buf = zalloc(_metadata, size);
 	int fd;
 
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
 	fill_pages(buf, npages, psize, seed);
-	ASSERT_EQ((ssize_t)size, pwrite(fd, buf, size, 0));
+	for (off = 0; off < size; off += step)
+		ASSERT_EQ((ssize_t)step, pwrite(fd, buf + off, step, off));
 	free(buf);
 	return fd;
+}
+
+static int make_file(struct __test_metadata *_metadata, const char *path,
+		     size_t npages, size_t psize, __u64 seed)
+{
+	return write_file(_metadata, path, npages, psize, seed, false);
 }
 
 /*
@@ -336,12 +348,10 @@ FIXTURE_SETUP(file)
 	self->xfs.loop = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	if (mount_tmpfs(FILE_DIR, "size=64m")) {
 		close(self->e.dev);
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "cannot mount tmpfs on %s",
-		     FILE_DIR);
+		HMM_SETUP_SKIP("cannot mount tmpfs on %s", FILE_DIR);
 	}
 }
 
@@ -403,6 +413,7 @@ static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
 
 TEST_F(file, shmem_dirty_nocopy_keeps_data_and_moves_slot)
 {
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	shmem_dirty(_metadata, &self->e, 16);
 }
 
@@ -410,6 +421,8 @@ TEST_F(file, shmem_dirty_nocopy_keeps_data_and_moves_slot)
 TEST_F(file, shmem_dirty_nocopy_two_batches)
 {
 	struct hmm_nc_counters d;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	shmem_dirty(_metadata, &self->e, HMM_NC_BATCH_PAGES + 3);
 	delta_of(_metadata, &self->e, &d);
@@ -425,6 +438,8 @@ TEST_F(file, shmem_clean_nocopy_stays_clean)
 	ssize_t bad;
 	char *p;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	fd = open(FILE_DIR "/clean", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd);
@@ -457,6 +472,8 @@ TEST_F(file, shmem_private_cow_pages_stay_with_owner)
 	struct hmm_nc_file_page *recs;
 	size_t i;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	fill_pages(p, half, ps, 40);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
@@ -485,6 +502,8 @@ TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
 	char *buf = zalloc(_metadata, size);
 	struct hmm_nc_counters d;
 	ssize_t bad;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
 		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_FOLIO, HMM_NC_FP_CACHED);
@@ -539,7 +558,7 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 	touch(_metadata, p, size);
 	/* Unmapped from us, still in the page cache. */
 	ASSERT_EQ(0, madvise(p + ps, ps, MADV_DONTNEED));
-	recs = migrate(_metadata, &self->e, p, 2 * npages, NO_COPY, 0,
+	recs = migrate(_metadata, &self->e, p, 2 * npages, SYNC, 0,
 		       npages - 1);
 	EXPECT_EQ(HMM_NC_PS_MOVED, recs[0].status);
 	EXPECT_EQ(HMM_NC_PS_SKIPPED, recs[1].status);
@@ -549,7 +568,7 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 	for (i = npages; i < 2 * npages; i++)
 		EXPECT_EQ(HMM_NC_PS_NO_PAGE, recs[i].status) TH_LOG("page %zu", i);
 	assert_mapped(_metadata, p, npages, ps, 70);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY,
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC,
 		       npages - 1);
 	munmap(p, 2 * size);
 	close(fd);
@@ -567,20 +586,20 @@ TEST_F(file, bad_arguments_are_refused_before_anything_moves)
 	int dev = self->e.dev;
 
 	ASSERT_NE(NULL, anon);
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, anon, npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, anon, npages, SYNC, 0,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, NO_COPY, 0x80,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, SYNC, 0x80,
 					    NULL, NULL));
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, 7, 0, NULL,
 					    NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p + 1, npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p + 1, npages, SYNC, 0,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 0, NO_COPY, 0, NULL,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 0, SYNC, 0, NULL,
 					    NULL));
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, npages, SYNC,
 					    HMM_NC_FILE_KERNEL_PAGES, NULL,
 					    NULL));
-	EXPECT_EQ(-EFAULT, hmm_migrate_file(dev, p, npages, NO_COPY, 0,
+	EXPECT_EQ(-EFAULT, hmm_migrate_file(dev, p, npages, SYNC, 0,
 					    (void *)8, NULL));
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.addr = (uintptr_t)p;
@@ -596,9 +615,9 @@ TEST_F(file, bad_arguments_are_refused_before_anything_moves)
 	two = mmap(p + size, size, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_FIXED, fd2, 0);
 	ASSERT_EQ(p + size, two);
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 2 * npages, NO_COPY, 0,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(dev, p, 2 * npages, SYNC, 0,
 					    NULL, NULL));
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, 0);
 	munmap(p, 2 * size);
 	munmap(anon, size);
 	close(fd);
@@ -674,6 +693,8 @@ TEST_F(file, nocopy_concurrent_read_never_sees_uncopied_data)
 	__u64 moved = 0, busy = 0;
 	pthread_t t;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_run, &r));
 	/* At least 50 rounds, and until the reader has read 20 times. */
 	for (round = 0; round < 50 || (atomic_load(&r.reads) < 20 &&
@@ -722,6 +743,8 @@ TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	struct hmm_nc_file_page *recs;
 	__u64 flags;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_EQ(0, mlock(p, size));
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -847,10 +870,12 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	const char *why;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/dirty", npages, ps, 190);
+	fd = write_file(_metadata, XFS_DIR "/dirty", npages, ps, 190, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
 		    HMM_NC_CB_FILEMAP,
@@ -884,10 +909,12 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	const char *why;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/clean", npages, ps, 200);
+	fd = write_file(_metadata, XFS_DIR "/clean", npages, ps, 200, true);
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -926,10 +953,12 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	const char *why;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/probe", npages, ps, 220);
+	fd = write_file(_metadata, XFS_DIR "/probe", npages, ps, 220, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	buf = zalloc(_metadata, size);
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
@@ -959,7 +988,7 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 }
 
 /*
- * Page i of the sub-block test: seed 240 + i, as make_file() wrote it,
+ * Page i of the sub-block test: seed 240 + i, as write_file() wrote it,
  * but for its second block, rewritten from a page of seed 250 + i.
  * tmp: a page of scratch.
  */
@@ -996,10 +1025,12 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	const char *why;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	why = xfs_begin(_metadata, &self->xfs, XFS_SUB_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/blocks", npages, ps, 240);
+	fd = write_file(_metadata, XFS_DIR "/blocks", npages, ps, 240, true);
 	ASSERT_EQ(0, fsync(fd));
 	page = zalloc(_metadata, ps);
 	tmp = zalloc(_metadata, ps);
@@ -1044,7 +1075,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
 	why = xfs_begin(_metadata, &self->xfs, XFS_BSIZE);
 	if (why)
 		SKIP(return, "%s", why);
-	fd = make_file(_metadata, XFS_DIR "/control", npages, ps, 230);
+	fd = write_file(_metadata, XFS_DIR "/control", npages, ps, 230, true);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	migrate_all(_metadata, &self->e, p, npages, SYNC, HMM_NC_MIGRATE_PROBE,
 		    HMM_NC_CB_FILEMAP, HMM_NC_FP_DIRTY_KEPT | HMM_NC_FP_CACHED);
@@ -1220,16 +1251,14 @@ FIXTURE_SETUP(bufferhead)
 	ASSERT_EQ(0, hmm_private_mounts());
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	self->d.back = -1;
 	self->d.loop = -1;
 	ret = bh_mount(&self->d, &variant->fs);
 	if (ret) {
 		close(self->e.dev);
 		bh_done(&self->d);
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no %s on a loop device: %s",
-		     variant->fs.fstype, strerror(-ret));
+		HMM_SETUP_SKIP("no %s on a loop device: %s", variant->fs.fstype, strerror(-ret));
 	}
 	self->mounted = true;
 }
@@ -1267,6 +1296,8 @@ TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
 	int fd = make_file(_metadata, BH_DIR "/dirty", npages, ps, 110);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
 		    HMM_NC_CB_BUFFER,
 		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
@@ -1287,6 +1318,8 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 	size_t npages = 8, ps = self->e.psize, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/rewrite", npages, ps, 115);
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
@@ -1316,6 +1349,8 @@ TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
 	struct hmm_nc_file_page *recs;
 	struct hmm_nc_counters d;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	if (variant->fs.backed) {
@@ -1368,6 +1403,8 @@ TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
 	struct hmm_nc_counters d;
 	size_t i;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	fill_pages(p, half, ps, 118);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
@@ -1397,6 +1434,8 @@ TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 	struct hmm_nc_file_page *recs;
 	char *p;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -1425,6 +1464,8 @@ TEST_F(bufferhead, nocopy_partially_written_page)
 	struct hmm_nc_file_page *recs;
 	char *p;
 	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	for (i = 0; i < len; i++)
 		want[i] = (char)(i * 7 + 1);
@@ -1463,6 +1504,8 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	struct hmm_nc_counters d;
 	int fd;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	fd = open(self->d.path, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -1509,6 +1552,8 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	char *buf = zalloc(_metadata, size);
 	ssize_t bad;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	migrate_all(_metadata, &self->e, p, npages, NO_COPY,
 		    HMM_NC_MIGRATE_PROBE, HMM_NC_CB_BUFFER,
@@ -1560,8 +1605,7 @@ FIXTURE_SETUP(huge)
 	self->pool_was = -1;
 	env_open(_metadata, &self->e);
 	if (self->e.dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 }
 
 /* A pool the test raised goes back to its size: the machine's setting. */
@@ -1641,6 +1685,8 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 	long kb;
 	int fd;
 
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
 	if (mount_tmpfs(HUGE_DIR, "huge=always,size=16m"))
 		SKIP(return, "cannot mount tmpfs huge=always on %s", HUGE_DIR);
 	fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, 160);
@@ -1696,6 +1742,8 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 	__u8 *status = zalloc(_metadata, npages), prot;
 	struct hmm_nc_migrate_cmd cmd;
 	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	ASSERT_NE(NULL, raw);
 	p = (char *)(((uintptr_t)raw + TWO_MB - 1) & ~(TWO_MB - 1));
@@ -1766,12 +1814,12 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
 	EXPECT_EQ(HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD, prot);
 
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, NO_COPY,
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
 					    0, NULL, NULL));
 	EXPECT_EQ(-EINVAL, hmm_cmd(self->e.dev, HMM_DMIRROR_MIGRATE_TO_DEV,
 				   p, buf, npages, &cmd));
 	assert_mapped(_metadata, p, npages, ps, 170);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_HUGETLBFS, NO_COPY, 0);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_HUGETLBFS, SYNC, 0);
 	munmap(p, TWO_MB);
 	close(fd);
 }

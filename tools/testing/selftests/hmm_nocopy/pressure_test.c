@@ -229,19 +229,17 @@ FIXTURE_SETUP(stress)
 	self->ps = hmm_page_size();
 	fd = hmm_open(0);
 	if (fd < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no /dev/hmm_dmirror0: %s",
-		     strerror(-fd));
+		HMM_SETUP_SKIP("no /dev/hmm_dmirror0: %s", strerror(-fd));
 	close(fd);
 	why = cg_enable_memory(&self->memory_enabled);
 	if (why)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "%s", why);
+		HMM_SETUP_SKIP("%s", why);
 	self->rep = mmap(NULL, sizeof(*self->rep), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->rep);
 	ret = cg_make(self->cg, sizeof(self->cg));
 	if (ret)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "cannot make %s: %s",
-		     self->cg, strerror(-ret));
+		HMM_SETUP_SKIP("cannot make %s: %s", self->cg, strerror(-ret));
 	self->cg_made = true;
 }
 

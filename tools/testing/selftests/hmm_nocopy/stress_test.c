@@ -5,8 +5,9 @@
  *
  * load_use_unload_100_cycles: the module's lifecycle, repeated.
  * migrate_races_munmap_mremap_mprotect_fork_write: migrations to the
- *   device and back, and NO_COPY migrations of anonymous pages, racing
- *   munmap, mremap, mprotect, fork and writes on the same range.
+ *   device and back, and NO_COPY migrations of anonymous pages (SYNC
+ *   where the kernel has no NO_COPY), racing munmap, mremap, mprotect,
+ *   fork and writes on the same range.
  * close_while_threads_migrate: the device file closed under migrations.
  * file_nocopy_races_truncate_punch_write_fsync_{tmpfs,ext4}: NO_COPY
  *   page-cache migrations racing truncate, hole punching, writes and
@@ -65,8 +66,7 @@ FIXTURE_SETUP(stress)
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
 	if (access(hmm_module_ko(), R_OK))
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT), "no module file %s (set HMM_MODULE_KO)",
-		     hmm_module_ko());
+		HMM_SETUP_SKIP("no module file %s (set HMM_MODULE_KO)", hmm_module_ko());
 }
 
 /*
@@ -226,6 +226,7 @@ struct race {
 	atomic_bool stop;
 	atomic_long migrations, failures, churns, checks, bad;
 	atomic_long nocopy, moved;	/* NO_COPY commands, pages moved */
+	__u32 anon_mode;	/* of race_migrate_nocopy()'s commands */
 	atomic_long buffered;		/* moved with their buffer heads */
 };
 
@@ -301,7 +302,9 @@ static void *race_migrate_stable(void *arg)
 
 /*
  * The stable half through the NO_COPY engine as well, so the engine's
- * own copy and state moves race with the device path, writes and fork.
+ * own copy and state moves race with the device path, writes and fork
+ * (in anon_mode: SYNC where the kernel has no NO_COPY, which still races
+ * the engine's state moves).
  */
 static void *race_migrate_nocopy(void *arg)
 {
@@ -312,7 +315,7 @@ static void *race_migrate_nocopy(void *arg)
 
 	while (!race_over(r)) {
 		ret = hmm_migrate_anon(r->fd, stable, STABLE_PAGES,
-				       HMM_NC_MODE_SYNC_NO_COPY, 0, NULL, &cmd);
+				       r->anon_mode, 0, NULL, &cmd);
 		race_nocopy_done(r, ret, cmd.moved);
 	}
 	return NULL;
@@ -498,13 +501,16 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 	size_t churn = RACE_PAGES * self->ps;
 
 	race_setup(_metadata, &r, RACE_PAGES + STABLE_PAGES);
+	r.anon_mode = hmm_unmet(r.fd, HMM_NEED_NOCOPY) ?
+		      HMM_NC_MODE_SYNC : HMM_NC_MODE_SYNC_NO_COPY;
 	r.spare = mmap(NULL, churn, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		       MAP_NORESERVE, -1, 0);
 	ASSERT_NE(MAP_FAILED, r.spare);
 	memset(r.region, 0x5a, size);
 	race_run(_metadata, &r, racers, ARRAY_SIZE(racers), RACE_SECONDS);
-	TH_LOG("%ld device migrations, %ld NO_COPY moving %ld pages, %ld refused or failed",
+	TH_LOG("%ld device migrations, %ld %s moving %ld pages, %ld refused or failed",
 	       atomic_load(&r.migrations), atomic_load(&r.nocopy),
+	       r.anon_mode == HMM_NC_MODE_SYNC ? "SYNC" : "NO_COPY",
 	       atomic_load(&r.moved), atomic_load(&r.failures));
 	TH_LOG("%ld churns, %ld checks", atomic_load(&r.churns),
 	       atomic_load(&r.checks));
@@ -850,6 +856,10 @@ static void mount_stress_dir(struct __test_metadata *_metadata,
 /* Shmem pages: their callback is migrate_folio(). */
 TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_tmpfs, 60)
 {
+	int fd = hmm_open(0);
+
+	HMM_REQUIRE(fd, HMM_NEED_NOCOPY);
+	close(fd);
 	mount_stress_dir(_metadata, &self->mounts, "tmpfs", "tmpfs", "size=16m");
 	file_race(_metadata, self->ps, HMM_NC_CB_FOLIO);
 }
@@ -864,6 +874,10 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_tmpfs, 60)
  */
 TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 {
+	int fd = hmm_open(0);
+
+	HMM_REQUIRE(fd, HMM_NEED_NOCOPY);
+	close(fd);
 	if (access("/sbin/mkfs.ext4", X_OK) || access("/sbin/e2fsck", X_OK))
 		SKIP(return, "no /sbin/mkfs.ext4 or /sbin/e2fsck");
 	mount_stress_dir(_metadata, &self->mounts, "ramfs", "ramfs", NULL);
