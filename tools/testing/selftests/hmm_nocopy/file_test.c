@@ -1680,36 +1680,56 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 {
 	size_t ps = self->e.psize, npages = TWO_MB / ps;
 	struct hmm_nc_file_page *recs;
+	__u64 pfn, kf;
+	int fd, try;
 	size_t i;
 	char *p;
 	long kb;
-	int fd;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	if (mount_tmpfs(HUGE_DIR, "huge=always,size=16m"))
 		SKIP(return, "cannot mount tmpfs huge=always on %s", HUGE_DIR);
-	fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, 160);
-	p = map_aligned(_metadata, fd, MAP_SHARED);
-	touch(_metadata, p, ps);
-	kb = smaps_kb(p, "ShmemPmdMapped:");
-	if (kb != 2048) {
-		TH_LOG("ShmemPmdMapped: %ld kB", kb);
-		SKIP(return,
-		     "tmpfs huge=always gave no PMD-mapped THP: shmem_is_huge() is false when MAX_PAGECACHE_ORDER < HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray order 7); the kernel config needs CONFIG_BASE_FULL=y");
-	}
+	/*
+	 * split_huge_page() wants the folio's references to be exactly the
+	 * expected ones; a kernel thread that holds one for a moment (the
+	 * compaction scanner takes one on every LRU page it looks at) makes
+	 * it fail and leaves the THP mapped by PTEs. That is a lost race,
+	 * not the behaviour under test: a fresh THP, at most three times.
+	 */
+	for (try = 0;; try++) {
+		fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, 160);
+		p = map_aligned(_metadata, fd, MAP_SHARED);
+		touch(_metadata, p, ps);
+		kb = smaps_kb(p, "ShmemPmdMapped:");
+		if (kb != 2048) {
+			TH_LOG("ShmemPmdMapped: %ld kB", kb);
+			SKIP(return,
+			     "tmpfs huge=always gave no PMD-mapped THP: shmem_is_huge() is false when MAX_PAGECACHE_ORDER < HPAGE_PMD_ORDER, as with CONFIG_BASE_SMALL=y (xarray order 7); the kernel config needs CONFIG_BASE_FULL=y");
+		}
 
-	/* The split: nothing collected, every page still cached. */
-	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, ANY_MOVED);
-	log_statuses(_metadata, recs, npages);
-	for (i = 0; i < npages; i++) {
-		ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status) TH_LOG("page %zu", i);
-		EXPECT_EQ(i, recs[i].index);
+		/* The split: nothing collected, every page still cached. */
+		recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0,
+			       ANY_MOVED);
+		log_statuses(_metadata, recs, npages);
+		for (i = 0; i < npages; i++) {
+			ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status)
+				TH_LOG("page %zu", i);
+			EXPECT_EQ(i, recs[i].index);
+		}
+		EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
+		assert_mapped(_metadata, p, npages, ps, 160);
+		assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
+		free(recs);
+		ASSERT_EQ(0, hmm_pfn(p, &pfn));
+		ASSERT_EQ(0, hmm_kpageflags(pfn, &kf));
+		if (!(kf & (1ULL << HMM_KPF_THP)))
+			break;
+		TH_LOG("try %d: the split lost a race, the THP stayed", try);
+		ASSERT_GT(2, try) TH_LOG("split_huge_page() failed three times");
+		munmap(p, TWO_MB);
+		close(fd);
 	}
-	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
-	assert_mapped(_metadata, p, npages, ps, 160);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
-	free(recs);
 
 	/* Small pages now, mapped by PTEs: each moves on its own. */
 	touch(_metadata, p, TWO_MB);
