@@ -12,6 +12,9 @@
 #   make matrix     the suite on every kernel release (5.10, 6.1, 6.12),
 #                   one after another, then one table; MATRIX_RELEASES
 #                   picks some. Markdown and JUnit in build/results/
+#   make kselftest-tar  the suite as a kselftest tarball for the kernel
+#                   (run_kselftest.sh, hmm_nocopy with its module), to
+#                   copy to a board that boots that kernel: $(KSFT_TAR)
 #   make clean      remove build/ (the kernel cache stays)
 #   make clean-cache  also remove the cached kernel builds and source
 #
@@ -22,8 +25,9 @@ SHELL := /bin/bash
 RUN_ARGS ?=
 MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
+KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench matrix clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench matrix kselftest-tar clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -45,6 +49,9 @@ bench:
 
 matrix:
 	tools/vm/matrix.sh $(MATRIX_RELEASES) -- $(RUN_ARGS)
+
+kselftest-tar:
+	./run_tests.sh --kselftest-tar $(KSFT_TAR) $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'

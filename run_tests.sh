@@ -22,6 +22,7 @@ opt_build_only=0
 opt_run=""
 opt_run_set=0
 opt_bench=0
+opt_ksft_tar=""
 opt_kernel_src=${KSRC:-}
 opt_kernel=$KERNEL_RELEASE_DEFAULT
 opt_junit=""
@@ -58,6 +59,9 @@ command's own status.
   --keep             keep the guest's full logs and print where
   --timeout SECONDS  watchdog for the whole guest (default $opt_timeout)
   --build-only       build everything, boot nothing
+  --kselftest-tar FILE  build the kselftest tarball of the suite for this
+                     kernel (run_kselftest.sh, hmm_nocopy with its module,
+                     built the kernel's way) into FILE, boot nothing
   -h, --help         this help
 EOF
 }
@@ -72,6 +76,7 @@ parse_args() {
 		--list) opt_list=1 ;;
 		--keep) opt_keep=1 ;;
 		--build-only) opt_build_only=1 ;;
+		--kselftest-tar) need_arg "$1" $#; opt_ksft_tar=$2; shift ;;
 		--filter) need_arg "$1" $#; opt_filters+=("$2"); shift ;;
 		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
 		--bench) opt_bench=1 ;;
@@ -173,13 +178,40 @@ stage_tests() {
 	mkdir -p "$OUT/bin"
 	{
 		make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
-			LDFLAGS=-static &&
+			KDIR= LDFLAGS=-static &&
 		make -C "$HMM_TOP/test_hmm" OUTPUT="$OUT/bin"
 	} > "$log" 2>&1 || {
 		show_tail "$log"
 		die "selftests build failed (log: $log)"
 	}
-	cp "$SUITE_DIR/settings" "$SUITE_DIR/config" "$OUT/tests/"
+	cp "$SUITE_DIR"/{settings,config,run_hmm_nocopy.sh,klog-gate.awk,known-issues} \
+		"$OUT/tests/"
+}
+
+# The suite as a CI bot builds it: in a copy of the kernel's source tree
+# (hard links: the build only adds files), "make gen_tar" of its
+# selftests with TARGETS=hmm_nocopy and the module built against this
+# kernel's build.
+stage_kselftest_tar() {
+	local dir=$OUT/kselftest log=$OUT/kselftest.log tree
+
+	tree=$dir/linux
+	rm -rf "$dir"
+	mkdir -p "$dir" "$(dirname "$opt_ksft_tar")"
+	cp -al "$KSRC_DIR" "$tree"
+	rm -rf "$tree/tools/testing/selftests/hmm_nocopy"
+	cp -r "$SUITE_DIR" "$tree/tools/testing/selftests/"
+	make -C "$tree/tools/testing/selftests" TARGETS=hmm_nocopy \
+		HMM_TOP="$HMM_TOP" O="$dir/out" KDIR="$KBUILD" \
+		KSFT_INSTALL_PATH="$dir/install" gen_tar > "$log" 2>&1 || {
+		show_tail "$log"
+		die "kselftest build failed (log: $log)"
+	}
+	[[ -f $dir/install/hmm_nocopy/test_hmm.ko ]] ||
+		die "the kselftest build made no test_hmm.ko (log: $log)"
+	cp "$dir/install/kselftest-packages/kselftest.tar.gz" "$opt_ksft_tar"
+	rm -rf "$tree"
+	info "kselftest tarball for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_tar"
 }
 
 # Test names come from the binaries themselves (-l), run on the host.
@@ -197,10 +229,6 @@ list_tests() {
 	done
 }
 
-settings_timeout() {
-	sed -n 's/^timeout=//p' "$SUITE_DIR/settings"
-}
-
 write_job() {
 	local job=$1
 
@@ -215,7 +243,6 @@ write_job() {
 			printf 'HMM_MODE=suite\n'
 		fi
 		printf 'HMM_FILTERS=%q\n' "$(printf '%s\n' "${opt_filters[@]}")"
-		printf 'HMM_TEST_TIMEOUT=%s\n' "$(settings_timeout)"
 	} > "$job"
 }
 
@@ -251,7 +278,7 @@ report_wedged() {
 	printf '# the guest finished but did not power off within %ss: QEMU stopped\n' \
 		"$QEMU_DONE_GRACE"
 	findings=$(awk -v test="${last:-none}" -v mark=hmm-suite -v after_end=1 \
-		-f "$HMM_VM_DIR/guest/klog-gate.awk" "$console")
+		-f "$SUITE_DIR/klog-gate.awk" "$console")
 	[[ -n $findings ]] || findings="(nothing logged; see the console log)"
 	printf '%s\n' "$findings" | head -n 20 | sed "s/^/# ${last:-guest}: kernel after it: /"
 	printf 'fail\t%s\t%s\n' "${last:-guest} (kernel after it)" \
@@ -334,6 +361,10 @@ main() {
 	fi
 	stage_kernel
 	lock_out
+	if [[ -n $opt_ksft_tar ]]; then
+		stage_kselftest_tar
+		return 0
+	fi
 	stage_module
 	stage_tests
 	stage_initramfs

@@ -64,19 +64,16 @@
  * supported release gets a DMIRROR_KERNEL_* name; the ones with folios
  * (6.1, 6.12) share DMIRROR_KERNEL_FOLIOS.
  */
-#define DMIRROR_RELEASE_IS(major, minor)				\
-	(KERNEL_VERSION(major, minor, 0) <= LINUX_VERSION_CODE &&	\
-	 KERNEL_VERSION(major, (minor) + 1, 0) > LINUX_VERSION_CODE)
 #define DMIRROR_BEFORE(major, minor)					\
-	(LINUX_VERSION_CODE < KERNEL_VERSION(major, minor, 0))
+	(KERNEL_VERSION(major, minor, 0) > LINUX_VERSION_CODE)
 
-#if DMIRROR_RELEASE_IS(6, 12)
+#if !DMIRROR_BEFORE(6, 12) && DMIRROR_BEFORE(6, 13)
 #define DMIRROR_KERNEL_6_12
 #define DMIRROR_KERNEL_FOLIOS
-#elif DMIRROR_RELEASE_IS(6, 1)
+#elif !DMIRROR_BEFORE(6, 1) && DMIRROR_BEFORE(6, 2)
 #define DMIRROR_KERNEL_6_1
 #define DMIRROR_KERNEL_FOLIOS
-#elif DMIRROR_RELEASE_IS(5, 10)
+#elif !DMIRROR_BEFORE(5, 10) && DMIRROR_BEFORE(5, 11)
 #define DMIRROR_KERNEL_5_10
 #else
 #error "test_hmm: only Linux 5.10, 6.1 and 6.12 are supported (see test_hmm_compat.h)"

@@ -4,7 +4,7 @@
 source "$HMM_TOP/tools/tests/assert.sh"
 
 DATA=$HMM_TOP/tools/tests/data
-GATE=$HMM_TOP/tools/vm/guest/klog-gate.awk
+GATE=$HMM_TOP/tools/testing/selftests/hmm_nocopy/klog-gate.awk
 
 # gate TEST FILE [from_start]: sets out and rc.
 gate() {

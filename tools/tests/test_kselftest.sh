@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The selftests build the kernel's way too: copied into a kernel tree's
-# tools/testing/selftests and built by its Makefile and lib.mk.
+# The selftests build the kernel's way too: copied or linked into a
+# kernel tree's tools/testing/selftests and built by its Makefile and
+# lib.mk, with the runner as the one program kselftest starts.
 # shellcheck source=tools/tests/assert.sh
 source "$HMM_TOP/tools/tests/assert.sh"
 
-test_kselftest_builds_inside_a_kernel_tree() {
+# kselftest_build copy|link
+kselftest_build() {
+	local how=$1
 	local -a srcs=("$HMM_CACHE"/src/linux-source-6.1-*)
 	local src=${srcs[0]} dir progs prog
 	if [[ ! -d $src ]]; then
@@ -15,19 +18,51 @@ test_kselftest_builds_inside_a_kernel_tree() {
 	# A tree of hard links: the build only adds files, never edits one.
 	cp -al "$src" "$dir/linux"
 	rm -rf "$dir/linux/tools/testing/selftests/hmm_nocopy"
-	cp -r "$HMM_TOP/tools/testing/selftests/hmm_nocopy" \
-		"$dir/linux/tools/testing/selftests/"
-	make -s -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
+	if [[ $how == link ]]; then
+		ln -s "$HMM_TOP/tools/testing/selftests/hmm_nocopy" \
+			"$dir/linux/tools/testing/selftests/hmm_nocopy"
+	else
+		cp -r "$HMM_TOP/tools/testing/selftests/hmm_nocopy" \
+			"$dir/linux/tools/testing/selftests/"
+	fi
+	make -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" > "$dir/log" 2>&1 ||
 		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
 	# The list, its continuation lines joined.
 	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
 		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
-		sed -n 's/^TEST_GEN_PROGS := //p')
-	for prog in $progs; do
+		sed -n 's/^HMM_TESTS := //p')
+	for prog in $progs hmmctl; do
 		[[ -x $dir/out/kselftest/hmm_nocopy/$prog ]] ||
 			{ echo "missing $prog"; rm -rf "$dir"; return 1; }
 	done
+	# No kernel build there (nor in /lib/modules here, maybe): the
+	# build says the module was not built, and the runner is the one
+	# program the kselftest runner starts.
+	if [[ ! -f $dir/out/kselftest/hmm_nocopy/test_hmm.ko ]]; then
+		assert_contains "$(cat "$dir/log")" "test_hmm.ko NOT built" ||
+			{ rm -rf "$dir"; return 1; }
+	fi
+	(cd "$dir/linux/tools/testing/selftests" && make -s -C hmm_nocopy HMM_TOP="$HMM_TOP" \
+		OUTPUT="$dir/out/kselftest/hmm_nocopy" COLLECTION=hmm_nocopy emit_tests) > "$dir/list"
+	assert_eq "hmm_nocopy:run_hmm_nocopy.sh" "$(cat "$dir/list")" "kselftest-list" ||
+		{ rm -rf "$dir"; return 1; }
 	rm -rf "$dir"
 	[[ -n $progs ]]
+}
+
+test_kselftest_builds_copied_into_a_kernel_tree() {
+	kselftest_build copy
+}
+
+repo_files() {
+	git -C "$HMM_TOP" status --porcelain --ignored tools/testing/selftests/hmm_nocopy
+}
+
+test_kselftest_builds_linked_into_a_kernel_tree() {
+	local before
+	before=$(repo_files)
+	kselftest_build link
+	# Built with O=: nothing lands in this repository.
+	assert_eq "$before" "$(repo_files)" "files in the repository's copy"
 }

@@ -23,7 +23,12 @@ DEPS_RUN=(
 	"/sbin/mkfs.minix|util-linux"
 )
 # shellcheck disable=SC2034
-DEPS_CHECK=("shellcheck|shellcheck")
+# python3-tap: the tap.parser LKFT's kselftest parser is built on, with
+# what it recommends (its TAP 13 mode).
+DEPS_CHECK=("shellcheck|shellcheck"
+	"/usr/lib/python3/dist-packages/tap/parser.py|python3-tap"
+	"/usr/lib/python3/dist-packages/more_itertools/__init__.py|python3-more-itertools"
+	"/usr/lib/python3/dist-packages/yaml/__init__.py|python3-yaml")
 # Only for --bench: the plot.
 # shellcheck disable=SC2034
 DEPS_BENCH=("gnuplot|gnuplot-nox")

@@ -62,8 +62,6 @@ initramfs_base() {
 	ln -s busybox "$root/bin/sh"
 	install -m 0755 "$HMM_VM_DIR/guest/init" "$root/init"
 	install -m 0755 "$HMM_VM_DIR/guest/hmm-run" "$root/bin/hmm-run"
-	install -m 0644 "$HMM_VM_DIR/guest/klog-gate.awk" "$root/etc/hmm/"
-	install -m 0644 "$HMM_VM_DIR/known-issues" "$root/etc/hmm/"
 	install -m 0644 "$ko" "$root/lib/modules/hmm/test_hmm.ko"
 	# The kernel's own modules of this build: its test_hmm.ko as a
 	# reference device.

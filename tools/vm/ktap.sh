@@ -111,7 +111,7 @@ ktap_parse() {
 			"$xfail" "$xpass"
 	fi
 	if ((xpass > 0)); then
-		printf '# an XPASS means a known kernel bug is gone: update tools/vm/known-issues\n'
+		printf '# an XPASS means a known kernel bug is gone: update tools/testing/selftests/hmm_nocopy/known-issues\n'
 	fi
 	((fail == 0))
 }

@@ -1,0 +1,440 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# The one runner of the hmm_nocopy selftests, wherever they run: the
+# kselftest runner (run_kselftest.sh, "make kselftest"), an installed
+# tarball on a CI board, and the project's QEMU guest (tools/vm/guest/
+# hmm-run). Any POSIX sh will do (busybox too).
+#
+# It loads test_hmm.ko (beside it) when no /dev/hmm_dmirror0 is there and
+# unloads it at the end, runs each test on its own (binary -r NAME)
+# between two kernel-log markers, and prints one KTAP result per test:
+#  - a kernel report (BUG, WARNING, ...) logged while a test ran fails
+#    it (klog-gate.awk), and so do module counters left unbalanced;
+#  - a test that known-issues lists for this kernel reports XFAIL (or
+#    XPASS) instead of failing; "last" ones run after all others;
+#  - a test's own output is nested under its result as "# " lines, its
+#    TAP lines commented once more, so that parsers of nested kselftest
+#    output (LKFT, KernelCI) count each test exactly once.
+# When the module cannot be loaded here (kernel config, no module file,
+# module built for another kernel, not root) every test reports SKIP
+# with the reason and the exit status is 4 (kselftest's skip). A device
+# that is not ours (the kernel's own test_hmm.ko) fails each binary,
+# saying so.
+#
+# Usage: run_hmm_nocopy.sh [-f GLOB]... [BINARY...]
+#   -f GLOB   run only the tests whose fixture.test name matches
+#   BINARY    run only these test binaries (default: all *_test here)
+# Environment: HMM_MODULE_KO (the module file), HMM_TEST_TIMEOUT
+# (seconds per test, default 600), HMM_FILTERS (globs, one a line),
+# HMM_KCONFIG (the kernel config to check; default /proc/config.gz or
+# /boot/config-$(uname -r)), HMM_KLOG_FROM_BOOT=1 (charge what the kernel
+# logged before the module's load to module.load: for test VMs).
+# Exit status: 0 nothing failed, 1 something failed, 4 all skipped.
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SELF=$HERE/$(basename "$0")
+MARK=hmm-suite
+GATE=$HERE/klog-gate.awk
+KNOWN=$HERE/known-issues
+DEV=/dev/hmm_dmirror0
+KMEMLEAK=/sys/kernel/debug/kmemleak
+# What the module needs from the kernel, besides loadable modules.
+REQUIRED_CONFIGS="CONFIG_DEVICE_PRIVATE CONFIG_MIGRATION CONFIG_MMU_NOTIFIER CONFIG_HMM_MIRROR"
+HMM_TEST_TIMEOUT=${HMM_TEST_TIMEOUT:-600}
+HMM_FILTERS=${HMM_FILTERS:-}
+WORK=${HMM_RUN_WORK:-}
+
+# A result line, or a diagnostic.
+ktap() {
+	printf '%s\n' "$*"
+}
+
+# A test's own output, nested: each line a KTAP diagnostic, and the
+# lines that are not comments already (its TAP plan and results) made
+# comments too, so that a parser that strips one level of "# " never
+# takes them for results of this runner.
+nest() {
+	awk '{ print (substr($0, 1, 1) == "#" ? "# " : "# # ") $0 }' "$@"
+}
+
+# A marker in the kernel log; the gate cuts the log at these.
+klog_mark() {
+	echo "$MARK: $1 $2" > /dev/kmsg 2>/dev/null
+}
+
+# Prints the kernel reports logged between the markers of $1; in a test
+# VM (HMM_KLOG_FROM_BOOT=1), module.load is also charged with what the
+# kernel logged while booting.
+klog_findings() {
+	local from_start=0
+
+	[ "$1" = module.load ] && [ "${HMM_KLOG_FROM_BOOT:-0}" = 1 ] && from_start=1
+	dmesg 2>/dev/null | awk -v test="$1" -v mark="$MARK" \
+		-v from_start=$from_start -f "$GATE"
+}
+
+# Prints "FLAGS REASON" of the known issue that names test $1 on this
+# kernel, if one does.
+known_issue() {
+	local release tglob kglob flags reason
+
+	[ -r "$KNOWN" ] || return 0
+	release=$(uname -r)
+	set -f
+	while read -r tglob kglob flags reason; do
+		case $tglob in
+		""|"#"*) continue ;;
+		esac
+		# shellcheck disable=SC2254  # globs, on purpose
+		case $1 in $tglob) ;; *) continue ;; esac
+		# shellcheck disable=SC2254
+		case $release in $kglob) ;; *) continue ;; esac
+		echo "$flags $reason"
+		break
+	done < "$KNOWN"
+	set +f
+}
+
+n_pass=0
+n_fail=0
+n_skip=0
+n_xfail=0
+n_xpass=0
+
+# Emits one result line. $1 number, $2 name, $3 ok|fail|skip, $4 reason.
+# A known issue of this kernel turns a failure into XFAIL and a pass into
+# XPASS.
+result() {
+	local known reason
+
+	known=$(known_issue "$2")
+	reason=${known#* }
+	case $3:${known:+known} in
+	ok:)		ktap "ok $1 $2"; n_pass=$((n_pass + 1)) ;;
+	skip:*)		ktap "ok $1 $2 # SKIP ${4:-no reason given}"; n_skip=$((n_skip + 1)) ;;
+	ok:known)	ktap "ok $1 $2 # XPASS $reason"; n_xpass=$((n_xpass + 1)) ;;
+	*:known)	ktap "ok $1 $2 # XFAIL $reason"; n_xfail=$((n_xfail + 1)) ;;
+	*)		ktap "not ok $1 $2${4:+ # $4}"; n_fail=$((n_fail + 1)) ;;
+	esac
+}
+
+hmmctl_cmd() {
+	if [ -x "$HERE/hmmctl" ]; then
+		"$HERE/hmmctl" "$@"
+	else
+		hmmctl "$@"
+	fi
+}
+
+module_loaded() {
+	grep -q '^test_hmm ' /proc/modules 2>/dev/null
+}
+
+# Prints what the module's counters show still locked, taken or on a
+# device, if anything: after a test, nothing may be.
+counters_unbalanced() {
+	case $1 in
+	module.*) return ;;
+	esac
+	module_loaded || return
+	hmmctl_cmd balance 2>&1
+}
+
+# The harness prints a skip as "ok N [name] # SKIP reason".
+skip_reason() {
+	sed -n 's/^ok [0-9]*[^#]*# SKIP //p' "$1" | head -n 1
+}
+
+# Runs "$@" under the per-test timeout, where a timeout command exists.
+with_timeout() {
+	if command -v timeout > /dev/null 2>&1; then
+		timeout -s KILL "$HMM_TEST_TIMEOUT" "$@"
+	else
+		"$@"
+	fi
+}
+
+# Runs "$@" as step $1 of the plan, named $2, gated on the kernel log and
+# on the module's counters; its output is nested under its result.
+run_step() {
+	local num=$1 name=$2 out=$WORK/out status findings leaks
+	shift 2
+
+	klog_mark begin "$name"
+	with_timeout "$@" > "$out" 2>&1 < /dev/null
+	status=$?
+	klog_mark end "$name"
+	nest "$out"
+	findings=$(klog_findings "$name")
+	if [ -n "$findings" ]; then
+		printf '%s\n' "$findings" | sed "s/^/# $name: kernel: /"
+		result "$num" "$name" fail "kernel log: $(printf '%s\n' "$findings" | head -n 1)"
+		return
+	fi
+	leaks=$(counters_unbalanced "$name")
+	if [ -n "$leaks" ]; then
+		printf '%s\n' "$leaks" | sed "s/^/# $name: counters: /"
+		result "$num" "$name" fail "counters: $(printf '%s\n' "$leaks" | head -n 1)"
+		return
+	fi
+	# The 6.1 harness exits 0 after a skip: its "# SKIP" line tells.
+	[ "$status" = 0 ] && [ -n "$(skip_reason "$out")" ] && status=4
+	case $status in
+	0)	result "$num" "$name" ok ;;
+	4)	result "$num" "$name" skip "$(skip_reason "$out")" ;;
+	124|137) result "$num" "$name" fail "TIMEOUT after ${HMM_TEST_TIMEOUT}s" ;;
+	*)	result "$num" "$name" fail "exit status $status" ;;
+	esac
+}
+
+# Globs match test names, never files: no pathname expansion here.
+selected() {
+	local name=$1 glob found=1
+
+	[ -z "$HMM_FILTERS" ] && return 0
+	set -f
+	for glob in $HMM_FILTERS; do
+		# shellcheck disable=SC2254  # a glob, on purpose
+		case $name in
+		$glob) found=0; break ;;
+		esac
+	done
+	set +f
+	return $found
+}
+
+# Writes "binary test-name" lines for every selected test of the
+# binaries "$@"; tests whose known issue says "last" (they may taint the
+# kernel) come after all others.
+list_selected() {
+	local bin name flags later=$WORK/later
+
+	: > "$later"
+	for bin in "$@"; do
+		"$bin" -l | while read -r name; do
+			selected "$name" || continue
+			flags=$(known_issue "$name")
+			case ,${flags%% *}, in
+			*,last,*) echo "$bin $name" >> "$later" ;;
+			*) echo "$bin $name" ;;
+			esac
+		done
+	done
+	cat "$later"
+}
+
+# Prints the kernel's config, if this system says what it is.
+kernel_config() {
+	local f=${HMM_KCONFIG:-}
+
+	if [ -z "$f" ]; then
+		if [ -r /proc/config.gz ]; then
+			f=/proc/config.gz
+		else
+			f=/boot/config-$(uname -r)
+		fi
+	fi
+	[ -r "$f" ] || return 0
+	case $f in
+	*.gz)	gzip -dc "$f" ;;
+	*)	cat "$f" ;;
+	esac
+}
+
+# Prints, in a few words, why the module cannot be loaded on this
+# kernel, if it cannot; the details go to stdout as diagnostics first.
+why_not_loadable() {
+	local config opt vermagic release
+
+	config=$(kernel_config)
+	if [ -n "$config" ]; then
+		for opt in $REQUIRED_CONFIGS; do
+			printf '%s\n' "$config" | grep -q "^$opt=[ym]" && continue
+			echo "kernel lacks $opt"
+			return
+		done
+	fi
+	if [ ! -r "$HMM_MODULE_KO" ]; then
+		echo "no test_hmm.ko"
+		return
+	fi
+	# "vermagic=<release> SMP ..." among the module's NUL-separated strings.
+	vermagic=$(tr '\0' '\n' < "$HMM_MODULE_KO" | sed -n 's/^vermagic=//p' | head -n 1)
+	release=$(uname -r)
+	if [ "${vermagic%% *}" != "$release" ]; then
+		echo "test_hmm.ko is for ${vermagic%% *}"
+		return
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "loading the module needs root"
+	fi
+}
+
+# Our device answers HMM_NC_INFO; the kernel's own test_hmm.ko, which
+# serves the same names, does not (and has no module version).
+device_ours() {
+	if [ -e "$DEV" ] && { [ -x "$HERE/hmmctl" ] || command -v hmmctl > /dev/null 2>&1; }; then
+		hmmctl_cmd info > "$WORK/info" 2>&1
+		return
+	fi
+	[ -r /sys/module/test_hmm/version ]
+}
+
+# Somebody else's device: each binary runs once and bails out, saying
+# why; each is a failure.
+run_foreign() {
+	local n=0 bin why
+
+	ktap "1..$#"
+	ktap "# $DEV is not served by this suite's test_hmm (the kernel's own test_hmm.ko?): unload it first"
+	for bin in "$@"; do
+		n=$((n + 1))
+		with_timeout "$bin" > "$WORK/out" 2>&1 < /dev/null
+		nest "$WORK/out"
+		why=$(sed -n 's/^Bail out! //p' "$WORK/out" | head -n 1)
+		result "$n" "$(basename "$bin")" fail "${why:-not our device}"
+	done
+}
+
+# Every selected test skips, for one reason.
+run_skipped() {
+	local why=$1 list=$2 n=0 bin name
+
+	ktap "1..$(wc -l < "$list")"
+	ktap "# the module cannot be loaded here: $why"
+	while read -r bin name; do
+		n=$((n + 1))
+		result "$n" "$name" skip "$why"
+	done < "$list"
+}
+
+# On a kernel with kmemleak, a scan after the last test, while the module
+# is still loaded so that its symbols name the allocation sites: any leak
+# whose report names the module fails the step. Reports without it
+# (allocations of the kernel itself) are counted, not charged to us.
+kmemleak_scan() {
+	local report=$WORK/kmemleak
+
+	echo scan > "$KMEMLEAK" && sleep 1 && echo scan > "$KMEMLEAK" || return
+	cat "$KMEMLEAK" > "$report"
+	awk '/^unreferenced object/ { n++ } END { print n + 0 " leak reports in all" }' "$report"
+	if grep -q 'test_hmm' "$report"; then
+		echo "leaks from test_hmm:"
+		awk '/^unreferenced object/ { block = "" } { block = block $0 "\n" }
+		     /test_hmm/ { hit = 1 }
+		     /^$/ && hit { printf "%s", block; hit = 0 }
+		     END { if (hit) printf "%s", block }' "$report"
+		return 1
+	fi
+}
+
+# Device memory goes back by a work item once its last page is free; a
+# module that pins itself until then (5.10) refuses to go meanwhile:
+# try for 5 s.
+module_unload() {
+	local tries=0
+
+	until rmmod test_hmm 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 50 ] || ! module_loaded; then
+			rmmod test_hmm
+			return
+		fi
+		sleep 0.1
+	done
+}
+
+# The selected tests, with the module loaded first and unloaded last when
+# it was not loaded before.
+run_tests() {
+	local list=$1 n=0 total bin name load=0 kmemleak=0
+
+	if ! module_loaded && [ ! -e "$DEV" ]; then
+		load=1
+		[ -w "$KMEMLEAK" ] && kmemleak=1
+	fi
+	total=$(( $(wc -l < "$list") + 2 * load + kmemleak ))
+	ktap "1..$total"
+	if [ $load = 1 ]; then
+		n=$((n + 1))
+		run_step "$n" module.load insmod "$HMM_MODULE_KO"
+	fi
+	while read -r bin name; do
+		n=$((n + 1))
+		run_step "$n" "$name" "$bin" -r "$name"
+	done < "$list"
+	if [ $kmemleak = 1 ]; then
+		n=$((n + 1))
+		run_step "$n" module.kmemleak sh "$SELF" --kmemleak
+	fi
+	if [ $load = 1 ]; then
+		n=$((n + 1))
+		run_step "$n" module.unload sh "$SELF" --unload
+	fi
+}
+
+main() {
+	local opt list why bin
+
+	case ${1:-} in
+	--kmemleak)	kmemleak_scan; return ;;
+	--unload)	module_unload; return ;;
+	esac
+	while getopts f: opt; do
+		case $opt in
+		f)	HMM_FILTERS="$HMM_FILTERS
+$OPTARG" ;;
+		*)	echo "usage: $SELF [-f GLOB]... [BINARY...]" >&2; return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	if [ $# = 0 ]; then
+		for bin in "$HERE"/*_test; do
+			[ -x "$bin" ] && set -- "$@" "$bin"
+		done
+	fi
+	HMM_MODULE_KO=${HMM_MODULE_KO:-$HERE/test_hmm.ko}
+	# The tests that unload and load the module again find it here.
+	export HMM_MODULE_KO
+	if [ -z "$WORK" ]; then
+		WORK=$(mktemp -d "${TMPDIR:-/tmp}/hmm_nocopy.XXXXXX") || return 1
+		trap 'rm -rf "$WORK"' EXIT
+	fi
+	mkdir -p "$WORK"
+	export HMM_RUN_WORK="$WORK"
+	list=$WORK/list
+
+	ktap "KTAP version 1"
+	if [ $# = 0 ]; then
+		ktap "1..0 # SKIP no test binaries in $HERE"
+		return 4
+	fi
+	if module_loaded || [ -e "$DEV" ]; then
+		if ! device_ours; then
+			run_foreign "$@"
+			return 1
+		fi
+		list_selected "$@" > "$list"
+		ktap "# hmm_nocopy on Linux $(uname -r), $(nproc) CPUs, module loaded already"
+		run_tests "$list"
+	else
+		list_selected "$@" > "$list"
+		why=$(why_not_loadable)
+		if [ -n "$why" ]; then
+			run_skipped "$why" "$list"
+			return 4
+		fi
+		ktap "# hmm_nocopy on Linux $(uname -r), $(nproc) CPUs, module $HMM_MODULE_KO"
+		run_tests "$list"
+	fi
+	ktap "# hmm_nocopy: $n_pass passed, $n_fail failed, $n_skip skipped, $n_xfail xfail, $n_xpass xpass"
+	[ $n_fail = 0 ] || return 1
+	[ $((n_pass + n_xfail + n_xpass)) = 0 ] && [ $n_skip != 0 ] && return 4
+	return 0
+}
+
+# Sourced with HMM_RUN_LIB set (by the project's own tests), it only
+# defines its functions.
+[ -n "${HMM_RUN_LIB:-}" ] || main "$@"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End to end, the way kernel CI runs the suite: the kselftest tarball
+# built for the 6.1 kernel (make kselftest-tar), copied to a guest that
+# booted that kernel without the module, run with run_kselftest.sh and
+# read by LKFT's parser logic (ksft_results.py). Each test boots the guest.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+# shellcheck source=tools/tests/lkft.sh
+source "$HMM_TOP/tools/tests/lkft.sh"
+
+# Builds the tarball into a temporary directory; sets tar.
+ksft_tarball() {
+	local log
+	tar=$(mktemp -d)/kselftest-hmm_nocopy.tar.gz
+	log=$(mktemp)
+	"$HMM_TOP/run_tests.sh" --kselftest-tar "$tar" > "$log" 2>&1 ||
+		{ tail -n 20 "$log"; rm -f "$log"; return 1; }
+	rm -f "$log"
+}
+
+# guest_ksft CMD: boots the guest with the tarball unpacked in /tmp/k and
+# the module NOT loaded, runs CMD there; sets out and rc.
+guest_ksft() {
+	set +e
+	out=$("$HMM_TOP/run_tests.sh" --add "$tar" --run "rmmod test_hmm &&
+		mkdir /tmp/k && cd /tmp/k && tar xzf /add/$(basename "$tar") && $1" 2>&1)
+	rc=$?
+	set -e
+}
+
+# The lines between "===begin" and "===end" of out.
+between_markers() {
+	sed -n '/^===begin$/,/^===end/p' <<< "$out" | sed '1d;$d'
+}
+
+test_e2e_kselftest_tarball_on_a_bare_guest() {
+	local res ksft
+	ksft_tarball
+	# shellcheck disable=SC2016  # expanded in the guest
+	guest_ksft 'echo ===begin; ./run_kselftest.sh -c hmm_nocopy; echo "===end rc=$?";
+		echo "loaded after: $(grep -c "^test_hmm " /proc/modules)"'
+	rm -rf "$(dirname "$tar")"
+	assert_eq 0 "$rc" "guest status" || { tail -n 20 <<< "$out"; return 1; }
+	assert_contains "$out" "===end rc=0"
+	# The runner loaded the module and left the system as it found it.
+	assert_contains "$out" "loaded after: 0"
+	ksft=$(between_markers)
+	# Kept for a look (and as the unit tests' recorded sample).
+	mkdir -p "$HMM_BUILD"
+	printf '%s\n' "$ksft" > "$HMM_BUILD/kselftest-e2e.txt"
+	echo "run_kselftest.sh output: $HMM_BUILD/kselftest-e2e.txt"
+	res=$(python_tap <<< "$ksft") || return
+	check_lkft_view "$res"
+	printf '%s\n' "$res" | awk '{ n[$2 " " $3]++ } END { for (k in n) print "# " n[k], k }'
+}
+
+# The kernel's own test_hmm.ko serves the same device names: every binary
+# says so and fails, and nothing crashes.
+test_e2e_kselftest_refuses_the_kernels_test_hmm() {
+	local bins
+	bins=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
+		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
+		sed -n 's/^HMM_TESTS := //p' | wc -w)
+	ksft_tarball
+	# shellcheck disable=SC2016  # expanded in the guest
+	guest_ksft 'insmod /lib/modules/kernel/test_hmm.ko && echo ===begin &&
+		for b in hmm_nocopy/*_test; do ./$b; echo "rc $b $?"; done;
+		./run_kselftest.sh -c hmm_nocopy; echo "===end rc=$?";
+		rmmod test_hmm; dmesg | grep -c -E "BUG:|Oops|WARNING:" | sed "s/^/kernel reports: /"'
+	rm -rf "$(dirname "$tar")"
+	assert_eq 0 "$rc" "guest status" || { tail -n 20 <<< "$out"; return 1; }
+	assert_contains "$out" "===begin" || return
+	assert_eq "$bins" "$(grep -c "^Bail out! /dev/hmm_dmirror0 .*the kernel's own test_hmm.ko" <<< "$out")" \
+		"binaries that bail out"
+	assert_eq "$bins" "$(grep -c '^rc hmm_nocopy/[a-z]*_test 1$' <<< "$out")" "binaries that exit 1"
+	assert_contains "$out" "not ok 1 selftests: hmm_nocopy: run_hmm_nocopy.sh # exit=1"
+	assert_contains "$out" "kernel reports: 0"
+}
