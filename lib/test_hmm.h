@@ -94,4 +94,13 @@ long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
 long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
 				void __user *uarg);
 
+/* test_hmm_coremig.c: the kernel's migration core, migrate_pages(). */
+void dmirror_core_init(void);
+int dmirror_core_wq_init(void);
+void dmirror_core_fini(void);
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
+				void __user *uarg);
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
+			     void __user *uarg);
+
 #endif /* _TEST_HMM_H */

@@ -31,6 +31,10 @@
  * - mem_cgroup_migrate() asserts the old folio is off the LRU, which the
  *   aio kind cannot ensure (DMIRROR_LRU_FOLIO_MIGRATES): aio ring pages
  *   answer -EOPNOTSUPP, and the info command does not list them.
+ *
+ * The migration core's unexported entry points (test_hmm_coremig.c) are
+ * described for 6.1 only, in the last block: on the other releases the
+ * core commands build as stubs and the tests that need them skip.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
@@ -41,6 +45,7 @@
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/hugetlb.h>
 #include <linux/magic.h>
 #include <linux/memremap.h>
 #include <linux/migrate.h>
@@ -107,12 +112,16 @@
 /* The migrate modes of this kernel, as bits 1 << HMM_NC_MODE_*. */
 static inline u32 dmirror_kernel_modes(void)
 {
-#if DMIRROR_HAVE_NO_COPY
-	return BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_NO_COPY);
-#else
-	return BIT(HMM_NC_MODE_SYNC);
-#endif
+	u32 modes = BIT(HMM_NC_MODE_SYNC) | BIT(HMM_NC_MODE_SYNC_LIGHT) |
+		    BIT(HMM_NC_MODE_ASYNC);
+
+	if (DMIRROR_HAVE_NO_COPY)
+		modes |= BIT(HMM_NC_MODE_SYNC_NO_COPY);
+	return modes;
 }
+
+/* test_hmm_coremig.c: the HMM_NC_FEAT_CORE_* whose entry points it found. */
+u64 dmirror_core_features(void);
 
 /*
  * The optional kernel behaviours this build has (HMM_NC_FEAT_*). The
@@ -130,7 +139,7 @@ static inline u64 dmirror_kernel_features(void)
 		features |= HMM_NC_FEAT_REFUSALS;
 	if (DMIRROR_LRU_FOLIO_MIGRATES)
 		features |= HMM_NC_FEAT_AIO_RING;
-	return features;
+	return features | dmirror_core_features();
 }
 
 /* The device class; class_create() lost its owner argument in 6.4. */
@@ -980,5 +989,129 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 }
 
 #endif /* DMIRROR_KERNEL_5_10 */
+
+#ifdef DMIRROR_KERNEL_6_1
+
+/*
+ * The migration core (test_hmm_coremig.c). DMIRROR_CORE_MIGRATE says
+ * this block describes the kernel's entry points; a release without it
+ * builds the commands as stubs that answer EOPNOTSUPP.
+ */
+#define DMIRROR_CORE_MIGRATE	1
+
+/*
+ * The kernel's migrate_mode for any of ours, for migrate_pages(): the
+ * lighter modes are controls for the core's switches.
+ */
+static inline int dmirror_kernel_core_mode(u32 mode, enum migrate_mode *kmode)
+{
+	switch (mode) {
+	case HMM_NC_MODE_SYNC_LIGHT:
+		*kmode = MIGRATE_SYNC_LIGHT;
+		return 0;
+	case HMM_NC_MODE_ASYNC:
+		*kmode = MIGRATE_ASYNC;
+		return 0;
+	default:
+		return dmirror_kernel_mode(mode, kmode);
+	}
+}
+
+/*
+ * Entry points of mm/ that the module calls but 6.1 does not export.
+ * They are found by name once at load (test_hmm_coremig.c) and kept in
+ * pointers of the type 6.1 declares: where a header declares one, the
+ * pointer is typeof() that declaration, so a tree that changed it fails
+ * to build here instead of calling it wrongly; the others are spelled
+ * out as 6.1 has them (mm/internal.h, and the hugetlb isolation, which
+ * 6.1.y stable trees name isolate_hugetlb or folio_isolate_hugetlb with
+ * the same arguments). A port to another release adapts this block.
+ */
+struct dmirror_core_syms {
+	typeof(migrate_pages) *migrate_pages;
+	typeof(putback_movable_pages) *putback_movable_pages;
+	int (*isolate_lru)(struct folio *folio);	/* 0 or -EBUSY */
+	int (*isolate_hugetlb)(struct page *page, struct list_head *list);
+	typeof(alloc_huge_page_nodemask) *alloc_huge_page;
+};
+
+struct dmirror_core_sym {
+	const char *name;
+	size_t offset;		/* in struct dmirror_core_syms */
+	u64 feature;		/* HMM_NC_FEAT_CORE_* it is part of */
+};
+
+#define DMIRROR_CORE_SYM(_name, _field, _feat) \
+	{ .name = (_name), \
+	  .offset = offsetof(struct dmirror_core_syms, _field), \
+	  .feature = (_feat) }
+
+/*
+ * The names to look up, in order (the first found fills a field), and
+ * how many there are.
+ */
+static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
+{
+	static const struct dmirror_core_sym table[] = {
+		DMIRROR_CORE_SYM("migrate_pages", migrate_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("putback_movable_pages", putback_movable_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("folio_isolate_lru", isolate_lru,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("folio_isolate_hugetlb", isolate_hugetlb,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+		DMIRROR_CORE_SYM("isolate_hugetlb", isolate_hugetlb,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+		DMIRROR_CORE_SYM("alloc_huge_page_nodemask", alloc_huge_page,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+	};
+
+	*n = ARRAY_SIZE(table);
+	return table;
+}
+
+/*
+ * migrate_pages() tries a folio that keeps failing with -EAGAIN this
+ * many times (NR_MAX_MIGRATE_PAGES_RETRY, private to mm/migrate.c) and
+ * gives up at once on any other error.
+ */
+#define DMIRROR_CORE_PASSES	10
+
+/* Isolate an LRU folio (the caller holds a reference): 0 or -EBUSY. */
+static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
+					   struct folio *folio)
+{
+	return s->isolate_lru(folio);
+}
+
+/* Isolate a hugetlb folio onto list, with a reference: 0 or -EBUSY. */
+static inline int dmirror_core_isolate_hugetlb(const struct dmirror_core_syms *s,
+					       struct folio *folio,
+					       struct list_head *list)
+{
+	return s->isolate_hugetlb(&folio->page, list);
+}
+
+/* A free hugetlb folio of h's size from its pool, or NULL. */
+static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core_syms *s,
+						       struct hstate *h, int nid)
+{
+	gfp_t gfp = htlb_modify_alloc_mask(h, GFP_USER | __GFP_MOVABLE |
+					   __GFP_RETRY_MAYFAIL);
+	struct page *page = s->alloc_huge_page(h, nid, NULL, gfp);
+
+	return page ? page_folio(page) : NULL;
+}
+
+/* One user page of the current process, referenced: 0 or -errno. */
+static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
+{
+	long n = get_user_pages(addr, 1, 0, page, NULL);
+
+	return n == 1 ? 0 : (n < 0 ? n : -EFAULT);
+}
+
+#endif /* DMIRROR_KERNEL_6_1 */
 
 #endif /* _TEST_HMM_COMPAT_H */

@@ -127,6 +127,10 @@ static const struct dmirror_ioctl_desc dmirror_ioctls[] = {
 	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl_migrate,
 		      DMIRROR_DEVICE),
 	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl_state, 0),
+	DMIRROR_IOCTL(HMM_NC_CORE_MIGRATE, dmirror_ioctl_core_migrate,
+		      DMIRROR_CHANGE),
+	DMIRROR_IOCTL(HMM_NC_CORE_LOCK, dmirror_ioctl_core_lock,
+		      DMIRROR_CHANGE | DMIRROR_ADMIN),
 };
 
 /* Whether this kernel can serve a command of the table. */
@@ -244,10 +248,14 @@ static int __init hmm_dmirror_init(void)
 	unsigned int id;
 	int ret;
 
+	dmirror_core_init();
+	ret = dmirror_core_wq_init();
+	if (ret)
+		return ret;
 	ret = alloc_chrdev_region(&dmirror_dev, 0, DMIRROR_NDEVICES,
 				  "HMM_DMIRROR");
 	if (ret)
-		return ret;
+		goto err_core;
 
 	dmirror_class = dmirror_class_create("hmm_dmirror");
 	if (IS_ERR(dmirror_class)) {
@@ -270,6 +278,8 @@ err_devices:
 	class_destroy(dmirror_class);
 err_region:
 	unregister_chrdev_region(dmirror_dev, DMIRROR_NDEVICES);
+err_core:
+	dmirror_core_fini();
 	return ret;
 }
 
@@ -281,6 +291,7 @@ static void __exit hmm_dmirror_exit(void)
 		dmirror_device_remove(&dmirror_devices[id]);
 	class_destroy(dmirror_class);
 	unregister_chrdev_region(dmirror_dev, DMIRROR_NDEVICES);
+	dmirror_core_fini();
 }
 
 module_init(hmm_dmirror_init);

@@ -30,11 +30,12 @@
  *               or the device's state answers EBADF: WRITE,
  *               MIGRATE_TO_DEV/SYS, EXCLUSIVE, RELEASE, MIGRATE_ANON,
  *               MIGRATE_FILE, ENGINE_SET, FAULT_SET, RF_HOLD, RF_RELEASE,
- *               RF_MIGRATE.
+ *               RF_MIGRATE, CORE_MIGRATE, CORE_LOCK.
  *  device-wide  RELEASE (evicts every opener's device pages), ENGINE_SET
  *               (every user's engine), RF_HOLD, RF_RELEASE and
  *               RF_MIGRATE (items that belong to the device, not to a
- *               caller) need CAP_SYS_ADMIN at the time of the call:
+ *               caller) and CORE_LOCK (holds a page lock others wait
+ *               for) need CAP_SYS_ADMIN at the time of the call:
  *               EPERM for a caller that dropped it after open().
  *  PFNs         old_pfn/new_pfn read zero for a caller without
  *               CAP_SYS_ADMIN, as /proc/PID/pagemap does.
@@ -103,6 +104,7 @@ enum hmm_nc_cb {
 	HMM_NC_CB_ZSMALLOC,	/* zs_page_migrate */
 	HMM_NC_CB_AIO,		/* aio_migrate_folio */
 	HMM_NC_CB_OTHER,
+	HMM_NC_CB_FALLBACK,	/* none: the core's fallback_migrate_folio */
 	HMM_NC_CB_COUNT,
 };
 
@@ -113,11 +115,18 @@ enum hmm_nc_cb {
 #define HMM_NC_CB_SLOTS		16
 #define HMM_NC_MODE_SLOTS	4
 
-/* Migration modes a caller may ask for (values are not the kernel's). */
+/*
+ * Migration modes a caller may ask for (values are not the kernel's).
+ * SYNC_LIGHT and ASYNC are the migration core's lighter modes, controls
+ * for the tests of its switches: only HMM_NC_CORE_MIGRATE takes them,
+ * the device's own workflows answer EINVAL.
+ */
 enum hmm_nc_mode {
 	HMM_NC_MODE_SYNC = 0,		/* MIGRATE_SYNC: the kernel copies */
 	HMM_NC_MODE_SYNC_NO_COPY,	/* MIGRATE_SYNC_NO_COPY: we copy */
-	HMM_NC_MODE_COUNT,
+	HMM_NC_MODE_SYNC_LIGHT,		/* MIGRATE_SYNC_LIGHT */
+	HMM_NC_MODE_ASYNC,		/* MIGRATE_ASYNC */
+	HMM_NC_MODE_COUNT,		/* at most HMM_NC_MODE_SLOTS */
 };
 
 /*
@@ -194,6 +203,13 @@ struct hmm_nc_counters_cmd {
  * not exported); 6.12's memcg asserts it (DEBUG_VM), 6.1's does not.
  */
 #define HMM_NC_FEAT_AIO_RING	0x4ULL
+/*
+ * migrate_pages(), putback_movable_pages() and LRU isolation, resolved
+ * at load (none is exported): HMM_NC_CORE_MIGRATE of LRU pages.
+ */
+#define HMM_NC_FEAT_CORE_MIGRATE	0x8ULL
+/* ... and hugetlb isolation and allocation: of hugetlb pages too. */
+#define HMM_NC_FEAT_CORE_HUGETLB	0x10ULL
 
 struct hmm_nc_info {
 	__u32 flags;				/* in: zero */
@@ -695,5 +711,142 @@ struct hmm_nc_fault {
 	_IOWR('H', HMM_NC_FAULT_BASE + 0x00, struct hmm_nc_fault)
 #define HMM_NC_FAULT_GET \
 	_IOWR('H', HMM_NC_FAULT_BASE + 0x01, struct hmm_nc_fault)
+
+/*
+ * The kernel's migration core (commands 0x90-0x9f): pages of a user
+ * range of the opening process through migrate_pages(), the path of
+ * compaction, NUMA and move_pages(2), with the device as the caller
+ * that does the copy MIGRATE_SYNC_NO_COPY leaves to it. 6.1 exports
+ * none of the entry points: the module finds them when it loads (see
+ * HMM_NC_FEAT_CORE_*; without them the commands answer EOPNOTSUPP).
+ *
+ * HMM_NC_CORE_MIGRATE isolates every folio the range maps (LRU folios
+ * whole, a THP as one 2 MiB folio; hugetlb folios through the hugetlb
+ * isolation), calls migrate_pages(..., mode, MR_SYSCALL, ...) once on
+ * the list, and puts back what stayed. The core calls the device's
+ * allocator for each attempt at a folio, before it locks and unmaps
+ * the source, and remaps the new folio before migrate_pages() returns:
+ * there is no later point at which the device could copy. So the
+ * allocator copies: it takes a destination of the source's size (a
+ * hugetlb folio from the pool of the source's size, a THP, a page) and,
+ * under NO_COPY, has the DMA engine copy the source into it right away.
+ * What this means for a concurrent writer: a store to the range after
+ * that copy and before the core unmaps the source is lost under NO_COPY
+ * (the new folio holds the data as of the copy); under the other modes
+ * the core copies after the unmap and nothing is lost. Use NO_COPY on a
+ * range nobody writes while the command runs. A folio the core retries
+ * is copied again at each attempt; the copy that counts is the last.
+ *
+ * HMM_NC_MIGRATE_PROBE fills each destination with HMM_NC_SENTINEL
+ * instead (whatever the mode): after NO_COPY the range reads as the
+ * sentinel (the core did not copy), after SYNC, SYNC_LIGHT or ASYNC as
+ * the data (it did). The probe destroys the data: EACCES on a file the
+ * caller did not open for writing.
+ *
+ * The core does not say why it left a folio: result is inferred from
+ * what the device saw, and documented as such. migrate_pages() retries
+ * a folio that fails with -EAGAIN (10 passes in 6.1) and gives up at
+ * once on any other error: result -EAGAIN for a folio the core asked a
+ * destination for at every pass (it kept failing with -EAGAIN), -EBUSY
+ * for one it gave up on before (a permanent failure, as the -EBUSY of
+ * the core's mode switches; attempts says at which pass), -ENOMEM when
+ * the device had no destination. A THP the core split (it does so when the
+ * destination allocation fails) is not continued: its pieces fail with
+ * -ENOMEM. Pages are counted under migrated[]/failed[] by the kind of
+ * the folio's mapping callback and the mode (HMM_NC_CB_FALLBACK for a
+ * mapping without one), pages_taken/pages_returned per isolated page,
+ * and the engine's copies in batches/pages_copied (one operation per
+ * folio and attempt).
+ *
+ * Errors (nothing moved): EINVAL unknown flags, non-zero reserved, mode
+ * out of range, addr not page-aligned, npages 0 or above
+ * HMM_NC_CORE_MAX_PAGES, part of the range without a VMA or read
+ * permission, or in a VM_IO/VM_PFNMAP VMA. EACCES a probe on a file not
+ * open for writing. EFAULT the command or the page array is not
+ * accessible. EOPNOTSUPP the entry points were not found (hugetlb
+ * pages: the hugetlb ones), or the kernel has no such mode. ENOMEM
+ * kernel memory ran out. ESRCH the opener has no address space.
+ * A folio the core did not migrate is not an error of the command:
+ * see the page records and `failed`.
+ */
+#define HMM_NC_CORE_MAX_PAGES	4096	/* 16 MiB of 4 KiB pages */
+
+struct hmm_nc_core_cmd {
+	__u64 addr;	/* in: page-aligned start of the range */
+	__u64 npages;	/* in: pages in the range */
+	__u64 pages;	/* in: address of npages struct hmm_nc_core_page,
+			 * or 0
+			 */
+	__u32 flags;	/* in: HMM_NC_MIGRATE_PROBE */
+	__u32 mode;	/* in: enum hmm_nc_mode */
+	__u64 moved;	/* out: pages whose folio migrated */
+	__u64 folios;	/* out: folios isolated and handed to the core */
+	__u64 failed;	/* out: ... of them left where they were */
+	__s32 result;	/* out: what migrate_pages() returned */
+	__u32 reserved0;	/* in: must be zero */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+#define HMM_NC_CORE_FLAGS	HMM_NC_MIGRATE_PROBE
+
+/*
+ * One page of an HMM_NC_CORE_MIGRATE range. status: HMM_NC_PS_MOVED
+ * (new_pfn holds it now), _NO_PAGE (nothing mapped, the zero page),
+ * _SKIPPED (not isolated: off the LRU, a hugetlb folio not migratable,
+ * a folio above 2 MiB), _NOMEM, _BUSY (handed to the core, left in
+ * place: see result), _UNTOUCHED (not reached: freed under the core, or
+ * an error stopped it).
+ */
+struct hmm_nc_core_page {
+	__u8 status;	/* out: enum hmm_nc_page_status */
+	__u8 cb;	/* out: enum hmm_nc_cb of the folio's mapping */
+	__u8 order;	/* out: order of the folio the page was part of */
+	__u8 reserved0;
+	__u16 flags;	/* out: HMM_NC_CP_* */
+	__u16 attempts;	/* out: destinations the core asked for */
+	__s32 result;	/* out: 0, -EBUSY, -EAGAIN or -ENOMEM (above) */
+	__u32 reserved1;
+	__u64 old_pfn;	/* out: the page before */
+	__u64 new_pfn;	/* out: the page after, 0 if it stayed */
+};
+
+/* What the device saw of the folio when it isolated it. */
+#define HMM_NC_CP_HUGETLB	0x01U	/* a hugetlb folio */
+#define HMM_NC_CP_LARGE		0x02U	/* more than one page */
+#define HMM_NC_CP_DIRTY		0x04U	/* dirty */
+#define HMM_NC_CP_WRITEBACK	0x08U	/* under writeback */
+#define HMM_NC_CP_LOCKED	0x10U	/* locked by someone */
+#define HMM_NC_CP_ANON		0x20U	/* anonymous */
+/* The destination that stayed: the engine copied it / primed it. */
+#define HMM_NC_CP_COPIED	0x40U
+#define HMM_NC_CP_PRIMED	0x80U
+
+/*
+ * HMM_NC_CORE_LOCK takes the lock of the folio mapped at addr in the
+ * opening process (faulting it in for reading if needed) and holds it,
+ * with a reference, for hold_ms milliseconds from a work item, then
+ * drops both: a page lock another thread holds, for the core's
+ * lock-wait paths. The command returns once the lock is taken (it waits
+ * for a holder before it). Unloading the module drops every hold at once.
+ * Errors: EINVAL flags or reserved non-zero, addr not page-aligned,
+ * hold_ms 0 or above HMM_NC_CORE_MAX_HOLD_MS; EFAULT nothing can be
+ * mapped at addr, or the command is not accessible; EINTR a fatal
+ * signal while waiting for the lock; ENOMEM.
+ */
+#define HMM_NC_CORE_MAX_HOLD_MS	10000
+
+struct hmm_nc_core_lock {
+	__u64 addr;	/* in: page-aligned address */
+	__u32 flags;	/* in: must be zero */
+	__u32 hold_ms;	/* in: how long to hold the lock */
+	__u64 pfn;	/* out: the head page of the folio locked */
+	__u64 reserved[4];	/* in: must be zero */
+};
+
+#define HMM_NC_CORE_BASE	(HMM_NC_CMD_BASE + 0x50)
+#define HMM_NC_CORE_MIGRATE \
+	_IOWR('H', HMM_NC_CORE_BASE + 0x00, struct hmm_nc_core_cmd)
+#define HMM_NC_CORE_LOCK \
+	_IOWR('H', HMM_NC_CORE_BASE + 0x01, struct hmm_nc_core_lock)
 
 #endif /* _TEST_HMM_UAPI_H */

