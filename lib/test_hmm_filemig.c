@@ -116,6 +116,16 @@ static void dmirror_file_alloc(struct dmirror_job *job,
 			continue;
 		}
 		dmirror_file_describe(spage, &rec[i]);
+		/*
+		 * Truncated or punched out after it was collected: it left
+		 * the cache, and moving it as if it were anonymous would give
+		 * the new page no mapping. The page is locked from here on.
+		 */
+		if (!PageAnon(spage) && !dmirror_page_mapping(spage)) {
+			rec[i].status = HMM_NC_PS_NO_PAGE;
+			job->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			continue;
+		}
 		/* A private copy shared after fork: not the caller's alone. */
 		if (PageAnon(spage) && dmirror_job_shared(job, i, spage)) {
 			rec[i].status = HMM_NC_PS_SHARED;
@@ -225,11 +235,13 @@ static void dmirror_file_kernel_pages(struct dmirror_job *job,
 /* The page-cache slot of a moved page holds the new page. */
 static bool dmirror_file_slot_holds(struct page *dst)
 {
+	struct address_space *mapping = dmirror_page_mapping(dst);
 	struct page *cached;
 	bool held;
 
-	cached = dmirror_cache_page(dmirror_page_mapping(dst),
-				    dmirror_page_index(dst));
+	if (!mapping)
+		return false;
+	cached = dmirror_cache_page(mapping, dmirror_page_index(dst));
 	if (!cached)
 		return false;
 	held = cached == dst;

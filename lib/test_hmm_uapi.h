@@ -230,8 +230,9 @@ struct hmm_nc_info {
 /*
  * The mirror of one open file (the pages READ, WRITE, MIGRATE_TO_DEV and
  * EXCLUSIVE map for the device) holds at most this many entries (a few
- * MiB of kernel memory); a command that would need more answers ENOSPC. Entries go with every invalidation of
- * their range (munmap, MADV_DONTNEED, migration) and with close().
+ * MiB of kernel memory); a command that would need more answers ENOSPC.
+ * Entries go with every invalidation of their range (munmap,
+ * MADV_DONTNEED, migration) and with close().
  */
 #define HMM_NC_MIRROR_MAX_PAGES	0x40000U	/* 1 GiB of 4 KiB pages */
 

@@ -710,7 +710,7 @@ struct swapper {
 	char *at;		/* the range the prober names */
 	size_t ps;
 	int rw, ro;		/* a writable and a read-only file */
-	volatile bool stop;
+	bool stop;		/* __atomic: the swapper polls it */
 };
 
 /* Maps the read-only file and the writable one over the first page. */
@@ -718,7 +718,7 @@ static void *swap_files(void *arg)
 {
 	struct swapper *s = arg;
 
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		/* Mapped, so that a probe would collect the page. */
 		mmap(s->at, s->ps, PROT_READ,
 		     MAP_SHARED | MAP_FIXED | MAP_POPULATE, s->ro, 0);
@@ -782,7 +782,7 @@ TEST_F_TIMEOUT(badinput, file_probe_races_map_fixed_of_read_only_file, 30)
 		n++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (t.tv_sec - t0.tv_sec < 5);
-	s.stop = true;
+	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
 	check = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, s.ro, 0);
 	ASSERT_NE(MAP_FAILED, check);
@@ -942,10 +942,13 @@ TEST_F_TIMEOUT(badinput, ksm_merged_pages_stay_out_of_device_and_probes, 90)
 				      HMM_NC_MODE_SYNC_NO_COPY,
 				      HMM_NC_MIGRATE_PROBE, st, NULL));
 	/* Left alone: by the device, or not even collected by the kernel. */
-	for (i = 0; i < n; i++)
-		EXPECT_TRUE(st[i] == HMM_NC_PS_SHARED ||
-			    st[i] == HMM_NC_PS_SKIPPED)
-			TH_LOG("page %u: %s", i, hmm_status_str(st[i]));
+	for (i = 0; i < ARRAY_SIZE(st); i++) {
+		__u8 status = st[i];
+
+		EXPECT_TRUE(status == HMM_NC_PS_SHARED ||
+			    status == HMM_NC_PS_SKIPPED)
+			TH_LOG("page %u: %s", i, hmm_status_str(status));
+	}
 	for (i = 0; i < size; i++)
 		if (p[i] != 0x5a)
 			break;
