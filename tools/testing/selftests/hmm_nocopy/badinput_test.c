@@ -140,10 +140,11 @@ TEST_F(badinput, null_command_pointer_is_efault)
 {
 	const struct ioctl_desc *d;
 
-	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++)
+	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++) {
 		EXPECT_EQ(bad_input_errno(self->fd, d->req, -EFAULT),
 			  raw_ioctl(self->fd, d->req, NULL))
 			TH_LOG("%s", d->name);
+	}
 }
 
 TEST_F(badinput, unmapped_command_pointer_is_efault)
@@ -153,10 +154,11 @@ TEST_F(badinput, unmapped_command_pointer_is_efault)
 
 	ASSERT_NE(NULL, gone);
 	ASSERT_EQ(0, hmm_unmap(gone, self->ps));
-	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++)
+	for (d = ioctls; d < ioctls + ARRAY_SIZE(ioctls); d++) {
 		EXPECT_EQ(bad_input_errno(self->fd, d->req, -EFAULT),
 			  raw_ioctl(self->fd, d->req, gone))
 			TH_LOG("%s", d->name);
+	}
 }
 
 /*
@@ -623,9 +625,10 @@ TEST_F(badinput, secretmem_range_is_einval)
 	hmm_fill(p, self->ps, SEED + 1);
 	cmd.addr = (uintptr_t)p;
 	cmd.ptr = (uintptr_t)self->mirror;
-	for (i = 0; i < ARRAY_SIZE(reqs); i++)
+	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
 		EXPECT_EQ(-EINVAL, raw_ioctl(self->fd, reqs[i], &cmd))
 			TH_LOG("command 0x%lx on secret memory", reqs[i]);
+	}
 	EXPECT_EQ(-EINVAL, hmm_migrate_anon(self->fd, p, 1,
 					    HMM_NC_MODE_SYNC, 0, NULL, NULL));
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->fd, p, 1, HMM_NC_MODE_SYNC,

@@ -359,8 +359,9 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	EXPECT_EQ(pages(0, BATCH), file_status(rec, HMM_NC_PS_COPY_FAILED));
 	EXPECT_EQ(pages(BATCH, NPAGES - BATCH),
 		  file_status(rec, HMM_NC_PS_UNTOUCHED));
-	for (i = 0; i < BATCH; i++)
+	for (i = 0; i < BATCH; i++) {
 		EXPECT_EQ(0, rec[i].new_pfn) TH_LOG("page %d", i);
+	}
 	assert_file_intact(_metadata, &self->e, file, p);
 
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,

@@ -306,8 +306,9 @@ static void assert_uncached(struct __test_metadata *_metadata, int fd,
 	p = mmap(NULL, npages * psize, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, mincore(p, npages * psize, vec));
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(0, vec[i] & 1) TH_LOG("page %zu still cached", i);
+	}
 	munmap(p, npages * psize);
 	free(vec);
 }
@@ -378,8 +379,9 @@ static void assert_cache_holds(struct __test_metadata *_metadata, int fd,
 
 	ASSERT_EQ(0, hmm_pagemap(p, npages, a));
 	ASSERT_EQ(0, hmm_pagemap(q, npages, b));
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(hmm_pm_pfn(a[i]), hmm_pm_pfn(b[i])) TH_LOG("page %zu", i);
+	}
 	munmap(q, size);
 	free(a);
 	free(b);
@@ -565,8 +567,9 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 	EXPECT_EQ(1, recs[1].index);
 	EXPECT_NE(0, recs[1].old_pfn);
 	EXPECT_EQ(HMM_NC_PS_MOVED, recs[2].status);
-	for (i = npages; i < 2 * npages; i++)
+	for (i = npages; i < 2 * npages; i++) {
 		EXPECT_EQ(HMM_NC_PS_NO_PAGE, recs[i].status) TH_LOG("page %zu", i);
+	}
 	assert_mapped(_metadata, p, npages, ps, 70);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC,
 		       npages - 1);
@@ -1771,8 +1774,9 @@ TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 	ASSERT_EQ(0, hmm_migrate_anon(self->e.dev, p, npages, NO_COPY, 0,
 				      status, &cmd));
 	EXPECT_EQ(npages, cmd.moved);
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(HMM_NC_PS_MOVED, status[i]) TH_LOG("page %zu", i);
+	}
 	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
 	EXPECT_EQ(0, prot & HMM_DMIRROR_PROT_PMD);
 	assert_mapped(_metadata, p, npages, ps, 180);

@@ -780,9 +780,10 @@ static void check_no_migration(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, d->batches + d->pages_copied);
 	EXPECT_EQ(0, d->refusals);
 	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++)
-		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)
+		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++) {
 			EXPECT_EQ(0, d->migrated[cb][mode] + d->failed[cb][mode])
 				TH_LOG("callback %u, mode %u", cb, mode);
+		}
 }
 
 static void check_all_zero(struct __test_metadata *_metadata, int fd)

@@ -821,9 +821,10 @@ static void file_read_back(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, drop_clean_caches());
 	ASSERT_EQ(0, fstat(r->file, &st));
 	EXPECT_EQ(size, st.st_size);
-	for (i = 0; i < FILE_REGIONS; i++)
+	for (i = 0; i < FILE_REGIONS; i++) {
 		EXPECT_TRUE(region_read_ok(&rg[i]))
 			TH_LOG("region %c: not what was written last", 'A' + i);
+	}
 }
 
 /*
