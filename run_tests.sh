@@ -273,8 +273,8 @@ probe_initrd() {
 report_wedged() {
 	local console=$1 results=$2 last findings
 
-	last=$(tr -d '\r' < "$console" |
-		sed -n 's/.*hmm-suite: end \([^ ]*\).*/\1/p' | tail -n 1)
+	last=$(awk '{ sub(/\r$/, "") } /hmm-suite: end /{ t = $NF } END { print t }' \
+		"$console" 2>/dev/null)
 	printf '# the guest finished but did not power off within %ss: QEMU stopped\n' \
 		"$QEMU_DONE_GRACE"
 	findings=$(awk -v test="${last:-none}" -v mark=hmm-suite -v after_end=1 \
