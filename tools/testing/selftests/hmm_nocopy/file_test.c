@@ -1213,7 +1213,11 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 
 /*
  * bufferhead: ext2 and ext4 with 1 KiB blocks, so each page carries four
- * buffer heads; their callback is buffer_migrate_folio().
+ * buffer heads, and ext4 with 4 KiB blocks (ext4_4k, one a page); their
+ * callback is buffer_migrate_folio(). Where the buffer heads went is
+ * also seen from outside the module: PG_private in /proc/kpageflags on
+ * the PFN pagemap gives, and what writeback writes by the disk's own
+ * counter (/sys/block/loopN/stat).
  *
  * Each file system is on a free loop device of the test's own, over an
  * unnamed file on a ramfs (IMG_DIR); the ext2_loop variant's file is on
