@@ -357,15 +357,16 @@ static bool pfn_in(const __u64 *pfns, long n, __u64 pfn)
  */
 TEST_F(refuse, balloon_pages_offline_in_kpageflags_stay_then_sync_moves)
 {
-	__u64 *base = calloc(OFFLINE_MAX, sizeof(__u64));
-	__u64 *held = calloc(OFFLINE_MAX, sizeof(__u64));
-	__u64 *now = calloc(OFFLINE_MAX, sizeof(__u64));
+	__u64 *base, *held, *now;
 	struct hmm_nc_rf_page p;
 	long nb, nh, nn, i;
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
+	base = calloc(OFFLINE_MAX, sizeof(__u64));
+	held = calloc(OFFLINE_MAX, sizeof(__u64));
+	now = calloc(OFFLINE_MAX, sizeof(__u64));
 	ASSERT_TRUE(base && held && now);
 	nb = offline_pfns(base, OFFLINE_MAX);
 	ASSERT_LE(0, nb) TH_LOG("/proc/kpageflags: %s", strerror(-nb));
