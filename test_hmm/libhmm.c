@@ -444,6 +444,28 @@ int hmm_kpageflags(__u64 pfn, __u64 *flags)
 	return ret;
 }
 
+long long hmm_disk_sectors(const char *dev, bool written)
+{
+	unsigned long long f[7];
+	const char *name = strrchr(dev, '/');
+	char path[96];
+	FILE *stat;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/stat",
+		 name ? name + 1 : dev);
+	stat = fopen(path, "re");
+	if (!stat)
+		return -errno;
+	/* Reads: I/Os, merges, sectors, ticks; then the same for writes. */
+	n = fscanf(stat, "%llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+		   &f[2], &f[3], &f[4], &f[5], &f[6]);
+	fclose(stat);
+	if (n != 7)
+		return -EIO;
+	return (long long)(written ? f[6] : f[2]);
+}
+
 static const char *hmm_prot_kind(__u8 prot)
 {
 	switch (prot & 0xf0) {

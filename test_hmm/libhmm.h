@@ -171,7 +171,16 @@ int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
 #define HMM_KPF_HUGE		17
 #define HMM_KPF_THP		22
 #define HMM_KPF_WRITEBACK	8
+#define HMM_KPF_BUDDY		10
+#define HMM_KPF_OFFLINE		23	/* balloon pages, among others */
+#define HMM_KPF_PRIVATE		35	/* buffer heads, iomap's state */
 int hmm_kpageflags(__u64 pfn, __u64 *flags);
+
+/*
+ * Sectors a block device (its /dev path) has read or written so far, by
+ * its own counters in /sys/block/<name>/stat, or -errno.
+ */
+long long hmm_disk_sectors(const char *dev, bool written);
 
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
