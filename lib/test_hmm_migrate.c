@@ -743,29 +743,26 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
-	struct hmm_nc_migrate_cmd cmd;
+	struct hmm_nc_migrate_cmd *cmd = data;
 	u8 __user *ustatus;
 	u8 *status;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (!cmd.npages || cmd.npages > HMM_NC_MIGRATE_MAX_PAGES)
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
 		return -EINVAL;
-	ustatus = u64_to_user_ptr(cmd.status);
+	ustatus = u64_to_user_ptr(cmd->status);
 	/* A status array we could not write back is refused up front. */
-	if (ustatus && clear_user(ustatus, cmd.npages))
+	if (ustatus && clear_user(ustatus, cmd->npages))
 		return -EFAULT;
-	status = kvzalloc(cmd.npages, GFP_KERNEL | __GFP_NOWARN);
+	status = kvzalloc(cmd->npages, GFP_KERNEL | __GFP_NOWARN);
 	if (!status)
 		return -ENOMEM;
 
-	ret = dmirror_anon_run(dmirror, &cmd, status);
-	if (ustatus && copy_to_user(ustatus, status, cmd.npages) && !ret)
-		ret = -EFAULT;
-	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
+	ret = dmirror_anon_run(dmirror, cmd, status);
+	/* The status array even on an error: it says what stayed. */
+	if (ustatus && copy_to_user(ustatus, status, cmd->npages) && !ret)
 		ret = -EFAULT;
 	kvfree(status);
 	return ret;

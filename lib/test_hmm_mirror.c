@@ -678,26 +678,19 @@ static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,
 	}
 }
 
-/* The base commands: struct hmm_dmirror_cmd in, results back out. */
+/* The base commands: struct hmm_dmirror_cmd, results in cpages/faults. */
 long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
-			void __user *uarg)
+			void *data)
 {
-	struct hmm_dmirror_cmd cmd;
+	struct hmm_dmirror_cmd *cmd = data;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	ret = dmirror_cmd_check(&cmd);
+	ret = dmirror_cmd_check(cmd);
 	if (ret)
 		return ret;
-	cmd.cpages = 0;
-	cmd.faults = 0;
-	ret = dmirror_base_run(dmirror, command, &cmd);
-	if (ret)
-		return ret;
-	if (copy_to_user(uarg, &cmd, sizeof(cmd)))
-		return -EFAULT;
-	return 0;
+	cmd->cpages = 0;
+	cmd->faults = 0;
+	return dmirror_base_run(dmirror, command, cmd);
 }
 
 /*

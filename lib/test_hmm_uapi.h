@@ -8,6 +8,13 @@
  * Every extension structure has fixed-width fields only, a flags word,
  * and reserved space: unknown flags and non-zero reserved fields are
  * refused with -EINVAL.
+ *
+ * Every command is _IOWR: the device reads the whole structure
+ * (_IOC_SIZE bytes) before the command runs, and writes it back only
+ * when the command succeeds (returns 0), as the 6.1 device does: after
+ * an error the caller's structure is as it was. Arrays a structure
+ * points at (status, page records) follow their command's own rules.
+ * A known command number with another size or direction answers ENOTTY.
  */
 #ifndef _TEST_HMM_UAPI_H
 #define _TEST_HMM_UAPI_H
