@@ -11,6 +11,21 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/*
+ * .compat_ioctl = compat_ptr_ioctl below is right only if every structure
+ * of the ABI has the same layout for a 32-bit (i386) caller: i386 aligns
+ * __u64 to 4 bytes, x86-64 to 8. A structure without implicit padding
+ * on x86-64 has each __u64 at an 8-aligned offset and a size that is a
+ * multiple of 8, so i386 lays it out the same, field for field. The
+ * build fails if a structure of the ABI ever gets padding.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wpadded"
+#include "test_hmm_uapi.h"
+#pragma GCC diagnostic pop
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
@@ -252,7 +267,7 @@ static const struct file_operations dmirror_fops = {
 	.release	= dmirror_fops_release,
 	.mmap		= dmirror_fops_mmap,
 	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
-	/* Every structure has fixed-width fields: the same layout on 32 bits. */
+	/* No structure has padding: the same layout on i386 (see the top). */
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= default_llseek,
 	.owner		= THIS_MODULE,

@@ -494,16 +494,15 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	dmirror_job_hold(&job, args->npages);
 
-	dmirror_alloc_system_pages(&job, true);
 	/*
-	 * Out of memory only if a page of ours needed a destination: an
-	 * entry emptied meanwhile (MADV_DONTNEED) comes back without a page,
-	 * and the CPU's next fault finds the hole.
+	 * No destination, and nothing moves: the entry was emptied meanwhile
+	 * (MADV_DONTNEED; it comes back as a hole that needs none), or there
+	 * was no memory. Either way the fault returns 0 and the CPU faults
+	 * again, as with the 6.1 test device and nouveau: it finds the hole,
+	 * or tries the page again (an order-0 user allocation fails only for
+	 * a task that is dying). Neither is an OOM or a bus error.
 	 */
-	if ((src & MIGRATE_PFN_MIGRATE) && migrate_pfn_to_page(src) && !dst) {
-		dmirror_job_finalize(&job);
-		return VM_FAULT_OOM;
-	}
+	dmirror_alloc_system_pages(&job, true);
 	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy, NULL);
 	migrate_vma_pages(args);
 	dmirror_job_count(&job, args->npages, HMM_NC_CB_DEVICE,

@@ -15,6 +15,8 @@
  *   ext4 pages of four buffer heads each (__buffer_migrate_folio).
  * exclusive_races_madv_dontneed: EXCLUSIVE and READ racing MADV_DONTNEED
  *   on the same range never return a page the CPU has let go of.
+ * cpu_faults_race_madv_dontneed: CPU faults on device pages racing
+ *   MADV_DONTNEED of them neither kill the process nor leak VM_FAULT_OOM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1023,6 +1025,172 @@ TEST_F_TIMEOUT(stress, exclusive_races_madv_dontneed, 60)
 		       stale, rounds);
 	free(out);
 	hmm_unmap(r.buf, EXCL_PAGES * self->ps);
+	close(fd);
+}
+
+#define FAULT_RACE_PAGES	32
+#define FAULT_RACE_READERS	1	/* each faults its share of the pages */
+#define FAULT_RACE_DROPPERS	1
+#define FAULT_RACE_SECS		6
+#define FAULT_HOLD_PAGES	512	/* READ under the mirror's lock */
+
+struct fault_race {
+	char *buf;		/* FAULT_RACE_PAGES pages */
+	char *hold;		/* FAULT_HOLD_PAGES pages */
+	char *hold_out;
+	size_t ps;
+	int fd;
+	atomic_bool stop;
+};
+
+struct fault_reader {
+	struct fault_race *r;
+	size_t first;		/* its share: every FAULT_RACE_READERS-th page */
+};
+
+/* Touches its pages: each read of a device page is a CPU fault. */
+static void *fault_race_reader(void *arg)
+{
+	struct fault_reader *fr = arg;
+	struct fault_race *r = fr->r;
+	size_t p;
+
+	while (!atomic_load(&r->stop))
+		for (p = fr->first; p < FAULT_RACE_PAGES;
+		     p += FAULT_RACE_READERS)
+			__atomic_load_n(&r->buf[p * r->ps], __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Empties the entries under the faults. */
+static void *fault_race_dropper(void *arg)
+{
+	struct fault_race *r = arg;
+
+	while (!atomic_load(&r->stop))
+		madvise(r->buf, FAULT_RACE_PAGES * r->ps, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * READs of another buffer: each copies 2 MiB with the mirror's lock
+ * held. A CPU fault on a device page waits for that lock in the
+ * device's invalidation, after the kernel read the page's entry and
+ * before migrate_vma_setup() walks it again: MADV_DONTNEED, whose
+ * invalidation may get the lock first, then empties the entry in that
+ * window, which is otherwise a few instructions wide.
+ */
+static void *fault_race_holder(void *arg)
+{
+	struct fault_race *r = arg;
+
+	while (!atomic_load(&r->stop))
+		hmm_cmd(r->fd, HMM_DMIRROR_READ, r->hold, r->hold_out,
+			FAULT_HOLD_PAGES, NULL);
+	return NULL;
+}
+
+/*
+ * The racing process: fills the range and moves it to the device over
+ * and over while readers read it (CPU faults on device pages), droppers
+ * drop it (MADV_DONTNEED) and a holder keeps the mirror's lock busy.
+ * Exits 0 when the time is up; a fault answered with SIGBUS, or
+ * VM_FAULT_OOM turned into an OOM kill, ends it otherwise. (More
+ * readers or droppers than one each made fewer faults race on a guest
+ * of 2 CPUs.)
+ */
+static void fault_race_child(size_t ps)
+{
+	struct fault_reader fr[FAULT_RACE_READERS];
+	pthread_t reader[FAULT_RACE_READERS];
+	pthread_t dropper[FAULT_RACE_DROPPERS];
+	struct fault_race r = { .ps = ps };
+	pthread_t holder;
+	struct timespec t0, t;
+	char *mirror;
+	int i;
+
+	r.fd = hmm_open(0);
+	r.buf = hmm_map_anon(FAULT_RACE_PAGES * ps, PROT_READ | PROT_WRITE);
+	r.hold = hmm_map_anon(FAULT_HOLD_PAGES * ps, PROT_READ | PROT_WRITE);
+	r.hold_out = malloc(FAULT_HOLD_PAGES * ps);
+	mirror = malloc(FAULT_RACE_PAGES * ps);
+	if (r.fd < 0 || !r.buf || !r.hold || !r.hold_out || !mirror)
+		_exit(2);
+	memset(r.hold, 0x3c, FAULT_HOLD_PAGES * ps);
+	for (i = 0; i < FAULT_RACE_READERS; i++) {
+		fr[i].r = &r;
+		fr[i].first = i;
+		if (pthread_create(&reader[i], NULL, fault_race_reader, &fr[i]))
+			_exit(3);
+	}
+	for (i = 0; i < FAULT_RACE_DROPPERS; i++)
+		if (pthread_create(&dropper[i], NULL, fault_race_dropper, &r))
+			_exit(3);
+	if (pthread_create(&holder, NULL, fault_race_holder, &r))
+		_exit(3);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		memset(r.buf, 0x5a, FAULT_RACE_PAGES * ps);
+		/* Part of the range may be gone already: any answer will do. */
+		hmm_cmd(r.fd, HMM_DMIRROR_MIGRATE_TO_DEV, r.buf, mirror,
+			FAULT_RACE_PAGES, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < FAULT_RACE_SECS);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < FAULT_RACE_READERS; i++)
+		pthread_join(reader[i], NULL);
+	for (i = 0; i < FAULT_RACE_DROPPERS; i++)
+		pthread_join(dropper[i], NULL);
+	pthread_join(holder, NULL);
+	_exit(0);
+}
+
+/*
+ * CPU faults on device pages (migrate_to_ram()) racing MADV_DONTNEED of
+ * the same pages: a fault that finds its entry emptied meanwhile has
+ * nothing to bring back, and must let the CPU fault again (the hole),
+ * as the 6.1 test device does. Answered with VM_FAULT_SIGBUS the
+ * process dies of SIGBUS; with VM_FAULT_OOM the kernel says
+ * "VM_FAULT_OOM leaked out to the #PF handler" (6.1) or OOM-kills (5.10).
+ * So: the racing process ends by itself, the log has no such line, and
+ * faults did race. Bounded to FAULT_RACE_SECS (6 s).
+ */
+TEST_F_TIMEOUT(stress, cpu_faults_race_madv_dontneed, 60)
+{
+	static const char *const leaked[] = {
+		"VM_FAULT_OOM leaked", "Out of memory", NULL
+	};
+	struct hmm_nc_counters c0, c1;
+	char line[256];
+	int fd, kmsg, status;
+	pid_t pid;
+
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	kmsg = hmm_kmsg_open();
+	ASSERT_GE(kmsg, 0) TH_LOG("/dev/kmsg: %s", strerror(-kmsg));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		fault_race_child(self->ps);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c1));
+	EXPECT_FALSE(WIFSIGNALED(status))
+		TH_LOG("the racing process died of signal %d (%s)",
+		       WTERMSIG(status), strsignal(WTERMSIG(status)));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the racing process failed to set up (status 0x%x)",
+		       status);
+	EXPECT_EQ(0, hmm_kmsg_count(kmsg, leaked, line, sizeof(line)))
+		TH_LOG("kernel log: %s", line);
+	EXPECT_GT(c1.cpu_faults, c0.cpu_faults)
+		TH_LOG("no CPU fault on a device page: nothing raced");
+	TH_LOG("%llu CPU faults on device pages",
+	       (unsigned long long)(c1.cpu_faults - c0.cpu_faults));
+	close(kmsg);
 	close(fd);
 }
 
