@@ -17,12 +17,15 @@
  *   on the same range never return a page the CPU has let go of.
  * cpu_faults_race_madv_dontneed: CPU faults on device pages racing
  *   MADV_DONTNEED of them neither kill the process nor leak VM_FAULT_OOM.
+ * release_killed_mid_eviction_is_reaped_promptly: a RELEASE killed while
+ *   it evicts returns, and the device stays usable and unloadable.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1192,6 +1196,117 @@ TEST_F_TIMEOUT(stress, cpu_faults_race_madv_dontneed, 60)
 	       (unsigned long long)(c1.cpu_faults - c0.cpu_faults));
 	close(kmsg);
 	close(fd);
+}
+
+/* 32 MiB on the device: 8 s to evict at 1 ms a page. */
+#define KILL_PAGES	8192
+#define KILL_SETUP_US	1000	/* the engine's cost of one copy */
+#define KILL_REAP_MS	5000	/* a batch (0.5 s) and the exit, with room */
+#define KILL_SEED	0x6b696c6cULL	/* "kill" */
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A process of its own (RELEASE serves its opener) that evicts it all. */
+static void release_child(size_t ps)
+{
+	char *page = hmm_map_anon(ps, PROT_READ | PROT_WRITE);
+	struct hmm_dmirror_cmd cmd = { .npages = 1 };
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	fd = hmm_open(0);
+	if (fd < 0 || !page)
+		_exit(2);
+	cmd.addr = (uintptr_t)page;
+	cmd.ptr = (uintptr_t)page;
+	_exit(ioctl(fd, HMM_DMIRROR_RELEASE, &cmd) ? 1 : 0);
+}
+
+/*
+ * RELEASE evicts every page of the device and waits for those a
+ * migration holds; with a slow engine (HMM_NC_ENGINE_SET, 1 ms a page)
+ * evicting KILL_PAGES takes 8 s. Killed once the eviction is under way
+ * (devmem_free moves), the process is reaped within KILL_REAP_MS; the
+ * pages it did not evict stay on the device, a RELEASE of our own
+ * brings them back with their data, the counters balance and the module
+ * unloads and loads again. About 10 s under TCG.
+ */
+TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
+{
+	size_t size = KILL_PAGES * self->ps;
+	struct hmm_nc_counters c0, c1, c2;
+	struct timespec t0;
+	long reap_ms = -1;
+	char *buf, *mirror;
+	int fd, status;
+	pid_t pid;
+
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	HMM_REQUIRE(fd, HMM_NEED_RELEASE);
+	buf = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	mirror = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, mirror);
+	hmm_fill(buf, size, KILL_SEED);
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+	ASSERT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror,
+			     KILL_PAGES, NULL));
+	ASSERT_EQ(0, hmm_engine_set(fd, HMM_NC_ENGINE_PER_PAGE, 0,
+				    KILL_SETUP_US, NULL));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c1));
+
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		release_child(self->ps);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(10000);
+		ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	} while (c2.devmem_free == c1.devmem_free && ms_since(&t0) < 5000);
+	if (c2.devmem_free != c1.devmem_free) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		reap_ms = ms_since(&t0);
+	} else {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	hmm_engine_reset(fd);
+	ASSERT_NE(-1, reap_ms) TH_LOG("the eviction did not start in 5 s");
+	ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	TH_LOG("reaped %ld ms after SIGKILL, %llu of %d pages evicted",
+	       reap_ms, (unsigned long long)(c2.devmem_free - c1.devmem_free),
+	       KILL_PAGES);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("RELEASE ended before the kill (status 0x%x)", status);
+	EXPECT_LT(reap_ms, KILL_REAP_MS);
+	EXPECT_LT(c2.devmem_free - c1.devmem_free, KILL_PAGES)
+		TH_LOG("the killed RELEASE evicted everything anyway");
+
+	/* The device serves on: what stayed comes back whole. */
+	EXPECT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_RELEASE, buf, mirror, 1, NULL));
+	EXPECT_EQ(-1, hmm_verify(buf, size, KILL_SEED));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	EXPECT_EQ(c2.pages_locked, c2.pages_unlocked);
+	EXPECT_EQ(c2.pages_taken, c2.pages_returned);
+	EXPECT_EQ(c0.devmem_alloc - c0.devmem_free,
+		  c2.devmem_alloc - c2.devmem_free);
+	free(mirror);
+	hmm_unmap(buf, size);
+	close(fd);
+	EXPECT_EQ(0, hmm_module_unload());
+	EXPECT_EQ(0, hmm_module_load(hmm_module_ko()));
 }
 
 HMM_TEST_MAIN
