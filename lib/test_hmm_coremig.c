@@ -427,7 +427,8 @@ static int dmirror_core_run(struct dmirror *dmirror,
 	ret = dmirror_core_check(cmd, &run.kmode);
 	if (ret)
 		return ret;
-	run.folios = kvcalloc(cmd->npages, sizeof(*run.folios), GFP_KERNEL);
+	run.folios = kvcalloc(cmd->npages, sizeof(*run.folios),
+			      DMIRROR_GFP_USER_BUF);
 	run.dpages = kcalloc(HPAGE_PMD_NR, sizeof(*run.dpages), GFP_KERNEL);
 	run.spages = kcalloc(HPAGE_PMD_NR, sizeof(*run.spages), GFP_KERNEL);
 	if (!run.folios || !run.dpages || !run.spages) {
@@ -497,8 +498,8 @@ long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
 	urecs = u64_to_user_ptr(cmd->pages);
 	if (urecs && clear_user(urecs, size))
 		return -EFAULT;
-	recs = kvzalloc(size, GFP_KERNEL);
-	idx = kvcalloc(cmd->npages, sizeof(*idx), GFP_KERNEL);
+	recs = kvzalloc(size, DMIRROR_GFP_USER_BUF);
+	idx = kvcalloc(cmd->npages, sizeof(*idx), DMIRROR_GFP_USER_BUF);
 	if (!recs || !idx) {
 		ret = -ENOMEM;
 		goto out;

@@ -66,6 +66,16 @@ struct dmirror_mirror {
 	unsigned long entries;	/* in pt, at most HMM_NC_MIRROR_MAX_PAGES */
 };
 
+/*
+ * Buffers a command allocates at the size its caller asks for (status
+ * arrays, page records: up to 8 MiB): charged to the caller's memory
+ * cgroup, where at the limit they fail with -ENOMEM instead of calling
+ * the cgroup's OOM killer, and without a warning in the log, as the
+ * caller can make them fail at will.
+ */
+#define DMIRROR_GFP_USER_BUF \
+	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* test_hmm_devmem.c */
 void dmirror_devmem_init(struct dmirror_device *mdevice);
 void dmirror_devmem_fini(struct dmirror_device *mdevice);

@@ -453,7 +453,7 @@ long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
 	/* A page array we could not write back is refused up front. */
 	if (upages && clear_user(upages, size))
 		return -EFAULT;
-	pages = kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	pages = kvzalloc(size, DMIRROR_GFP_USER_BUF);
 	if (!pages)
 		return -ENOMEM;
 

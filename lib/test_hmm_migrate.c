@@ -755,7 +755,7 @@ long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
 	/* A status array we could not write back is refused up front. */
 	if (ustatus && clear_user(ustatus, cmd->npages))
 		return -EFAULT;
-	status = kvzalloc(cmd->npages, GFP_KERNEL | __GFP_NOWARN);
+	status = kvzalloc(cmd->npages, DMIRROR_GFP_USER_BUF);
 	if (!status)
 		return -ENOMEM;
 
