@@ -744,3 +744,46 @@ int hmm_private_mounts(void)
 		return -errno;
 	return 0;
 }
+
+int hmm_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int hmm_kmsg_count(int fd, const char *const *needles, char *first,
+		   size_t len)
+{
+	const char *const *n;
+	char rec[2048];
+	int found = 0;
+	ssize_t got;
+
+	if (first && len)
+		first[0] = '\0';
+	for (;;) {
+		got = read(fd, rec, sizeof(rec) - 1);
+		if (got < 0 && errno == EPIPE)
+			continue;	/* records were overwritten: go on */
+		if (got <= 0)
+			break;
+		rec[got] = '\0';
+		for (n = needles; *n; n++) {
+			if (!strstr(rec, *n))
+				continue;
+			if (!found++ && first && len) {
+				snprintf(first, len, "%s", rec);
+				first[strcspn(first, "\n")] = '\0';
+			}
+			break;
+		}
+	}
+	return found;
+}

@@ -217,4 +217,17 @@ int hmm_private_mounts(void);
 #define HMM_LOOP_PATH_LEN	32
 int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
 
+/*
+ * The kernel log from now on: hmm_kmsg_open() returns a reader of
+ * /dev/kmsg past everything logged so far (or -errno);
+ * hmm_kmsg_count() reads what was logged since and returns how many
+ * records contain one of the NULL-terminated needles, the first of them
+ * in first[len] (if first is not NULL). For what the suite's log gate
+ * (BUG, WARNING, ...) does not count as a report: "page allocation
+ * failure", "VM_FAULT_OOM leaked".
+ */
+int hmm_kmsg_open(void);
+int hmm_kmsg_count(int fd, const char *const *needles, char *first,
+		   size_t len);
+
 #endif /* _LIBHMM_H */
