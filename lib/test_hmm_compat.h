@@ -608,10 +608,22 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 					     page_folio(src), kmode);
 }
 
+/*
+ * migrate_vma_setup() carries a dirty PTE's bit to the folio it unmaps
+ * (6.0's "mm/migrate_device.c: copy pte dirty bit to page"): nothing
+ * to do before a batch.
+ */
+static inline void dmirror_file_pte_dirty_to_page(struct vm_area_struct *vma,
+						  unsigned long start,
+						  unsigned long end)
+{
+}
+
 #endif /* DMIRROR_KERNEL_FOLIOS */
 
 #ifdef DMIRROR_KERNEL_5_10
 
+#include <linux/backing-dev.h>
 #include <linux/fs_context.h>
 #include <linux/highmem.h>
 #include <linux/iomap.h>
@@ -986,6 +998,43 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 	if (!mapping->a_ops->migratepage)
 		return -EOPNOTSUPP;
 	return mapping->a_ops->migratepage(mapping, dst, src, kmode);
+}
+
+/*
+ * 5.10's migrate_vma_collect_pmd() replaces the PTE of a page it can
+ * lock at once with a migration entry and drops the PTE's dirty bit
+ * (fixed in 6.0 by "mm/migrate_device.c: copy pte dirty bit to page",
+ * not in 5.10.y). Without write notification (shmem: no writeback), a
+ * write through a shared mapping dirties only the PTE, so the page
+ * moves, or is put back, clean and the next drop_caches or reclaim
+ * frees it with the data: docs/known-issues/migrate_vma_setup_pte_dirty.md.
+ * Before the batch is collected, each cached page of it is cleaned and
+ * write-protected in every shared mapping, and dirtied if one of its
+ * PTEs was dirty or writable, as clear_page_dirty_for_io() does: the
+ * PTEs the collection takes then hold no dirty bit, and a later write
+ * faults and dirties the page. A page mapped writable but never written
+ * is taken as written: page_mkclean() does not tell the two apart.
+ * Large folios are left alone: the collection skips them.
+ */
+static inline void dmirror_file_pte_dirty_to_page(struct vm_area_struct *vma,
+						  unsigned long start,
+						  unsigned long end)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	unsigned long addr;
+	struct page *page;
+
+	if (!(vma->vm_flags & VM_SHARED) || mapping_can_writeback(mapping))
+		return;
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		page = find_lock_page(mapping, linear_page_index(vma, addr));
+		if (!page)
+			continue;
+		if (!PageTransCompound(page) && page_mkclean(page))
+			set_page_dirty(page);
+		unlock_page(page);
+		put_page(page);
+	}
 }
 
 #endif /* DMIRROR_KERNEL_5_10 */

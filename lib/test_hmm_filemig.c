@@ -310,6 +310,9 @@ static int dmirror_batch_file(struct dmirror_job *job,
 	/* The range was checked, but the mmap lock was dropped since. */
 	if (!vma->vm_file)
 		return -EINVAL;
+	/* The kernel's own path gets the batch as it is. */
+	if (!fm->kernel_pages)
+		dmirror_file_pte_dirty_to_page(vma, start, end);
 	ret = dmirror_job_setup(job, vma, start, end,
 				MIGRATE_VMA_SELECT_SYSTEM);
 	if (ret)

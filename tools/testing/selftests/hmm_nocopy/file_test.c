@@ -432,7 +432,12 @@ TEST_F(file, shmem_dirty_nocopy_two_batches)
 	EXPECT_EQ(HMM_NC_BATCH_PAGES + 3, d.pages_copied);
 }
 
-/* Pages faulted in by reading a hole: clean, and they stay clean. */
+/*
+ * Pages faulted in by reading a hole: clean, and they stay clean. The
+ * mapping is read-only: on 5.10 the device takes a page mapped writable
+ * as written, since that kernel's migrate_vma_setup() would lose the
+ * PTE's dirty bit (see dmirror_file_pte_dirty_to_page()).
+ */
 TEST_F(file, shmem_clean_nocopy_stays_clean)
 {
 	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
@@ -446,7 +451,9 @@ TEST_F(file, shmem_clean_nocopy_stays_clean)
 	fd = open(FILE_DIR "/clean", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, size));
-	p = map_file(_metadata, fd, size, MAP_SHARED);
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	touch(_metadata, p, size);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status);
@@ -458,6 +465,41 @@ TEST_F(file, shmem_clean_nocopy_stays_clean)
 	ASSERT_EQ(-1, bad) TH_LOG("not zero at %zd", bad);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
 	munmap(p, size);
+	close(fd);
+}
+
+/*
+ * Pages faulted in by reading a hole, then written through the shared
+ * mapping: shmem has no write notification, so the write dirtied only
+ * the PTEs. The migration must still take the pages as written: once
+ * unmapped they survive drop_caches, which frees clean shmem pages and
+ * what they held.
+ */
+TEST_F(file, shmem_written_through_mapping_nocopy_survives_drop_caches)
+{
+	size_t npages = 4, ps = self->e.psize, size = npages * ps, i;
+	struct hmm_nc_file_page *recs;
+	char *p;
+	int fd;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
+	fd = open(FILE_DIR "/written", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	fill_pages(p, npages, ps, 310);
+	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status);
+		EXPECT_TRUE(recs[i].flags & HMM_NC_FP_DIRTY_KEPT)
+			TH_LOG("page %zu moved clean", i);
+	}
+	assert_mapped(_metadata, p, npages, ps, 310);
+	ASSERT_EQ(0, munmap(p, size));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	assert_read(_metadata, fd, npages, ps, 310);
+	free(recs);
 	close(fd);
 }
 
