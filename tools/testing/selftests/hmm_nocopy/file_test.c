@@ -1163,6 +1163,43 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 }
 
 /*
+ * The kernel's own device path (MIGRATE_TO_DEV) over a shared tmpfs
+ * mapping collects the page, unmaps it, leaves it in system memory (only
+ * anonymous memory moves to the device) and maps it back. A write made
+ * through the mapping before, which dirtied only the PTE, must survive
+ * as above. 5.10's migrate_vma_setup() drops the dirty bit of the PTE
+ * it replaces, and drop_caches frees the page with the data:
+ * known-issues, beside this file, lists this test.
+ */
+TEST_F(file, kernel_migrate_vma_setup_keeps_pte_dirty_of_shmem_page)
+{
+	size_t ps = self->e.psize;
+	char *mirror = zalloc(_metadata, ps);
+	struct hmm_dmirror_cmd cmd;
+	struct hmm_nc_counters d;
+	char *p;
+	int fd;
+
+	fd = open(FILE_DIR "/pte_dirty", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, ps));
+	p = map_file(_metadata, fd, ps, MAP_SHARED);
+	fill_pages(p, 1, ps, 320);
+	/* Nothing moved: the device has no page of the range to show. */
+	EXPECT_EQ(-ENOENT, hmm_cmd(self->e.dev, HMM_DMIRROR_MIGRATE_TO_DEV, p,
+				   mirror, 1, &cmd));
+	delta_of(_metadata, &self->e, &d);
+	EXPECT_EQ(1, d.pages_taken) TH_LOG("the kernel did not collect the page");
+	EXPECT_EQ(0, d.migrated[HMM_NC_CB_DEVICE][NO_COPY]);
+	assert_mapped(_metadata, p, 1, ps, 320);
+	ASSERT_EQ(0, munmap(p, ps));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	assert_read(_metadata, fd, 1, ps, 320);
+	free(mirror);
+	close(fd);
+}
+
+/*
  * bufferhead: ext2 and ext4 with 1 KiB blocks, so each page carries four
  * buffer heads; their callback is buffer_migrate_folio().
  *
