@@ -610,12 +610,17 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 
 /*
  * migrate_vma_setup() carries a dirty PTE's bit to the folio it unmaps
- * (6.0's "mm/migrate_device.c: copy pte dirty bit to page"): nothing
- * to do before a batch.
+ * (6.0's "mm/migrate_device.c: copy pte dirty bit to page"): nothing to
+ * make up for.
  */
-static inline void dmirror_file_pte_dirty_to_page(struct vm_area_struct *vma,
-						  unsigned long start,
-						  unsigned long end)
+static inline void dmirror_file_taken_dirty(struct vm_area_struct *vma,
+					    struct page *page,
+					    unsigned long mpfn)
+{
+}
+
+static inline void dmirror_file_put_back_dirty(struct vm_area_struct *vma,
+					       unsigned long addr)
 {
 }
 
@@ -1004,37 +1009,52 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
  * 5.10's migrate_vma_collect_pmd() replaces the PTE of a page it can
  * lock at once with a migration entry and drops the PTE's dirty bit
  * (fixed in 6.0 by "mm/migrate_device.c: copy pte dirty bit to page",
- * not in 5.10.y). Without write notification (shmem: no writeback), a
- * write through a shared mapping dirties only the PTE, so the page
- * moves, or is put back, clean and the next drop_caches or reclaim
- * frees it with the data: docs/known-issues/migrate_vma_setup_pte_dirty.md.
- * Before the batch is collected, each cached page of it is cleaned and
- * write-protected in every shared mapping, and dirtied if one of its
- * PTEs was dirty or writable, as clear_page_dirty_for_io() does: the
- * PTEs the collection takes then hold no dirty bit, and a later write
- * faults and dirties the page. A page mapped writable but never written
- * is taken as written: page_mkclean() does not tell the two apart.
- * Large folios are left alone: the collection skips them.
+ * not in 5.10.y): docs/known-issues/migrate_vma_setup_pte_dirty.md. In a
+ * shared mapping whose file has no writeback (shmem), a write through
+ * the mapping dirties only the PTE, so the page moves, or is mapped
+ * again, clean, and the next drop_caches or reclaim frees it with the
+ * data. The bit is gone: a page whose PTE was writable is taken as
+ * written, as clear_page_dirty_for_io() takes what page_mkclean() found.
+ * A page mapped writable but never written is dirtied too.
  */
-static inline void dmirror_file_pte_dirty_to_page(struct vm_area_struct *vma,
-						  unsigned long start,
-						  unsigned long end)
+static inline bool dmirror_file_pte_dirty_only(struct vm_area_struct *vma)
 {
-	struct address_space *mapping = vma->vm_file->f_mapping;
-	unsigned long addr;
+	return (vma->vm_flags & VM_SHARED) &&
+		!mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
+/* A page the batch holds, locked and unmapped; mpfn: what setup said. */
+static inline void dmirror_file_taken_dirty(struct vm_area_struct *vma,
+					    struct page *page,
+					    unsigned long mpfn)
+{
+	if ((mpfn & MIGRATE_PFN_WRITE) && page_mapping(page) &&
+	    dmirror_file_pte_dirty_only(vma))
+		set_page_dirty(page);
+}
+
+/*
+ * The page at addr, if the batch does not hold it: setup may have
+ * unmapped it and mapped it again clean (a reference it did not expect,
+ * a failed isolation), without a word in the batch. After the batch, so
+ * that no page lock is held: clean and write-protect it, dirty it if a
+ * PTE was dirty or writable; a later write faults and dirties it.
+ */
+static inline void dmirror_file_put_back_dirty(struct vm_area_struct *vma,
+					       unsigned long addr)
+{
 	struct page *page;
 
-	if (!(vma->vm_flags & VM_SHARED) || mapping_can_writeback(mapping))
+	if (!dmirror_file_pte_dirty_only(vma))
 		return;
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		page = find_lock_page(mapping, linear_page_index(vma, addr));
-		if (!page)
-			continue;
-		if (!PageTransCompound(page) && page_mkclean(page))
-			set_page_dirty(page);
-		unlock_page(page);
-		put_page(page);
-	}
+	page = find_lock_page(vma->vm_file->f_mapping,
+			      linear_page_index(vma, addr));
+	if (!page)
+		return;
+	if (!PageTransCompound(page) && page_mkclean(page))
+		set_page_dirty(page);
+	unlock_page(page);
+	put_page(page);
 }
 
 #endif /* DMIRROR_KERNEL_5_10 */

@@ -436,7 +436,7 @@ TEST_F(file, shmem_dirty_nocopy_two_batches)
  * Pages faulted in by reading a hole: clean, and they stay clean. The
  * mapping is read-only: on 5.10 the device takes a page mapped writable
  * as written, since that kernel's migrate_vma_setup() would lose the
- * PTE's dirty bit (see dmirror_file_pte_dirty_to_page()).
+ * PTE's dirty bit (see dmirror_file_taken_dirty()).
  */
 TEST_F(file, shmem_clean_nocopy_stays_clean)
 {
