@@ -4,7 +4,8 @@
  * user range through migrate_pages() (HMM_NC_CORE_MIGRATE), with the
  * device doing the copy MIGRATE_SYNC_NO_COPY leaves to its caller, and
  * page locks held on request (HMM_NC_CORE_LOCK) for the core's
- * lock-wait paths.
+ * lock-wait paths. On 6.12, only the LRU isolation the aio kind needs
+ * (dmirror_core_isolate_lru_page()).
  *
  * How the module reaches entry points 6.1 does not export: it resolves
  * them by name once at load. kallsyms_lookup_name() is not exported
