@@ -14,7 +14,9 @@
  * maps whichever page the ring's slot holds afterwards. The callback
  * moves PG_active from the old page to the new one, which must not
  * happen to a page still on the active list: the page is first moved to
- * the inactive list (see dmirror_aio_deactivate()).
+ * the inactive list (see dmirror_aio_deactivate()). Where the kernel
+ * wants the page off the LRU (6.12's memcg, DMIRROR_LRU_FOLIO_MIGRATES),
+ * it is isolated as well, with folio_isolate_lru() found at load.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -92,7 +94,7 @@ static int dmirror_aio_take(struct dmirror_refuse *rf,
 	ret = dmirror_aio_find(it);
 	if (ret)
 		return ret;
-	/* A ring it is; this kernel wants it off the LRU first (compat). */
+	/* A ring it is; off the LRU first, which this build cannot do. */
 	if (!(dmirror_kernel_features() & HMM_NC_FEAT_AIO_RING)) {
 		fput(it->file);
 		it->file = NULL;
@@ -127,6 +129,13 @@ static int dmirror_aio_prepare(struct dmirror_rf_item *it)
 	dmirror_lru_drain_all();
 	if (dmirror_page_lru_kept(it->src))
 		return -EBUSY;
+	if (!DMIRROR_LRU_FOLIO_MIGRATES) {
+		int ret = dmirror_core_isolate_lru_page(it->src);
+
+		if (ret)
+			return ret;
+		it->isolated = true;
+	}
 	it->snapshot = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!it->snapshot)
 		return -ENOMEM;
@@ -141,9 +150,15 @@ static int dmirror_aio_migrate(struct dmirror_rf_item *it,
 				     mode);
 }
 
-/* The page never left its slot; the next fault maps it again. */
+/*
+ * The page never left its slot; the next fault maps it again. Isolated,
+ * it goes back on the LRU; our reference stands for the isolation's.
+ */
 static void dmirror_aio_put_back(struct dmirror_rf_item *it)
 {
+	if (it->isolated)
+		dmirror_lru_add(it->src);
+	it->isolated = false;
 }
 
 /*
@@ -155,6 +170,8 @@ static void dmirror_aio_finish(struct dmirror_rf_item *it)
 	dmirror_lru_add(it->dst);
 	flush_dcache_page(it->dst);
 	it->src->mapping = NULL;
+	/* Isolated, the old page stays off the LRU until it is freed. */
+	it->isolated = false;
 }
 
 static void dmirror_aio_release(struct dmirror_rf_item *it)

@@ -28,13 +28,16 @@
  * - class_create() lost its owner argument (6.4).
  * - PageMovable() is no longer exported: __PageMovable() plus
  *   page_movable_ops(), both inline in 6.1 and 6.12.
- * - mem_cgroup_migrate() asserts the old folio is off the LRU, which the
- *   aio kind cannot ensure (DMIRROR_LRU_FOLIO_MIGRATES): aio ring pages
- *   answer -EOPNOTSUPP, and the info command does not list them.
+ * - mem_cgroup_migrate() asserts the old folio is off the LRU
+ *   (DMIRROR_LRU_FOLIO_MIGRATES): the aio kind isolates a ring page with
+ *   folio_isolate_lru(), found by name at load; where it is not found,
+ *   aio ring pages answer -EOPNOTSUPP and the info command does not list
+ *   them.
  *
  * The migration core's unexported entry points (test_hmm_coremig.c) are
- * described for 6.1 only, in the last block: on the other releases the
- * core commands build as stubs and the tests that need them skip.
+ * described in the last blocks: all of them for 6.1, the LRU isolation
+ * alone for 6.12. On 5.10 and 6.12 the core commands build as stubs and
+ * the tests that need them skip.
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
@@ -95,12 +98,13 @@
 /*
  * Whether a page-cache folio still on the LRU may go through its
  * mapping's migrate_folio callback. The migration core isolates it from
- * the LRU first; a module cannot (folio_isolate_lru() is not exported),
- * so the aio kind migrates ring pages referenced, not isolated. 6.12's
+ * the LRU first; folio_isolate_lru() is not exported, so on 5.10 and 6.1
+ * the aio kind migrates ring pages referenced, not isolated. 6.12's
  * mem_cgroup_migrate() asserts that the old folio is off the LRU
  * (VM_BUG_ON_FOLIO under DEBUG_VM); 6.1's and 5.10's do not. Checked in
  * 6.1.192 and 6.12.117 only: the release between them that added the
- * check is not pinned down, so this says no from 6.12.
+ * check is not pinned down, so this says no from 6.12, where the aio
+ * kind isolates the page first (dmirror_core_isolate_lru_page()).
  */
 #define DMIRROR_LRU_FOLIO_MIGRATES	DMIRROR_BEFORE(6, 12)
 
@@ -120,8 +124,24 @@ static inline u32 dmirror_kernel_modes(void)
 	return modes;
 }
 
-/* test_hmm_coremig.c: the HMM_NC_FEAT_CORE_* whose entry points it found. */
+/*
+ * test_hmm_coremig.c: the HMM_NC_FEAT_* whose entry points it found, and
+ * the LRU isolation of a page's folio (0, -EBUSY, -EOPNOTSUPP).
+ */
 u64 dmirror_core_features(void);
+int dmirror_core_isolate_lru_page(struct page *page);
+
+/* One entry point to find by name (test_hmm_coremig.c). */
+struct dmirror_core_sym {
+	const char *name;
+	size_t offset;		/* in struct dmirror_core_syms */
+	u64 feature;		/* HMM_NC_FEAT_* it is part of */
+};
+
+#define DMIRROR_CORE_SYM(_name, _field, _feat) \
+	{ .name = (_name), \
+	  .offset = offsetof(struct dmirror_core_syms, _field), \
+	  .feature = (_feat) }
 
 /*
  * The optional kernel behaviours this build has (HMM_NC_FEAT_*). The
@@ -608,10 +628,27 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 					     page_folio(src), kmode);
 }
 
+/*
+ * migrate_vma_setup() carries a dirty PTE's bit to the folio it unmaps
+ * (6.0's "mm/migrate_device.c: copy pte dirty bit to page"): nothing to
+ * make up for.
+ */
+static inline void dmirror_file_taken_dirty(struct vm_area_struct *vma,
+					    struct page *page,
+					    unsigned long mpfn)
+{
+}
+
+static inline void dmirror_file_put_back_dirty(struct vm_area_struct *vma,
+					       unsigned long addr)
+{
+}
+
 #endif /* DMIRROR_KERNEL_FOLIOS */
 
 #ifdef DMIRROR_KERNEL_5_10
 
+#include <linux/backing-dev.h>
 #include <linux/fs_context.h>
 #include <linux/highmem.h>
 #include <linux/iomap.h>
@@ -988,6 +1025,58 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 	return mapping->a_ops->migratepage(mapping, dst, src, kmode);
 }
 
+/*
+ * 5.10's migrate_vma_collect_pmd() replaces the PTE of a page it can
+ * lock at once with a migration entry and drops the PTE's dirty bit
+ * (fixed in 6.0 by "mm/migrate_device.c: copy pte dirty bit to page",
+ * not in 5.10.y): docs/known-issues/migrate_vma_setup_pte_dirty.md. In a
+ * shared mapping whose file has no writeback (shmem), a write through
+ * the mapping dirties only the PTE, so the page moves, or is mapped
+ * again, clean, and the next drop_caches or reclaim frees it with the
+ * data. The bit is gone: a page whose PTE was writable is taken as
+ * written, as clear_page_dirty_for_io() takes what page_mkclean() found.
+ * A page mapped writable but never written is dirtied too.
+ */
+static inline bool dmirror_file_pte_dirty_only(struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_SHARED) &&
+		!mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
+/* A page the batch holds, locked and unmapped; mpfn: what setup said. */
+static inline void dmirror_file_taken_dirty(struct vm_area_struct *vma,
+					    struct page *page,
+					    unsigned long mpfn)
+{
+	if ((mpfn & MIGRATE_PFN_WRITE) && page_mapping(page) &&
+	    dmirror_file_pte_dirty_only(vma))
+		set_page_dirty(page);
+}
+
+/*
+ * The page at addr, if the batch does not hold it: setup may have
+ * unmapped it and mapped it again clean (a reference it did not expect,
+ * a failed isolation), without a word in the batch. After the batch, so
+ * that no page lock is held: clean and write-protect it, dirty it if a
+ * PTE was dirty or writable; a later write faults and dirties it.
+ */
+static inline void dmirror_file_put_back_dirty(struct vm_area_struct *vma,
+					       unsigned long addr)
+{
+	struct page *page;
+
+	if (!dmirror_file_pte_dirty_only(vma))
+		return;
+	page = find_lock_page(vma->vm_file->f_mapping,
+			      linear_page_index(vma, addr));
+	if (!page)
+		return;
+	if (!PageTransCompound(page) && page_mkclean(page))
+		set_page_dirty(page);
+	unlock_page(page);
+	put_page(page);
+}
+
 #endif /* DMIRROR_KERNEL_5_10 */
 
 #ifdef DMIRROR_KERNEL_6_1
@@ -995,9 +1084,11 @@ static inline int dmirror_cache_migrate(struct address_space *mapping,
 /*
  * The migration core (test_hmm_coremig.c). DMIRROR_CORE_MIGRATE says
  * this block describes the kernel's entry points; a release without it
- * builds the commands as stubs that answer EOPNOTSUPP.
+ * builds the commands as stubs that answer EOPNOTSUPP. DMIRROR_CORE_SYMS:
+ * it has a table of entry points to find at load.
  */
 #define DMIRROR_CORE_MIGRATE	1
+#define DMIRROR_CORE_SYMS	1
 
 /*
  * The kernel's migrate_mode for any of ours, for migrate_pages(): the
@@ -1034,17 +1125,6 @@ struct dmirror_core_syms {
 	int (*isolate_hugetlb)(struct page *page, struct list_head *list);
 	typeof(alloc_huge_page_nodemask) *alloc_huge_page;
 };
-
-struct dmirror_core_sym {
-	const char *name;
-	size_t offset;		/* in struct dmirror_core_syms */
-	u64 feature;		/* HMM_NC_FEAT_CORE_* it is part of */
-};
-
-#define DMIRROR_CORE_SYM(_name, _field, _feat) \
-	{ .name = (_name), \
-	  .offset = offsetof(struct dmirror_core_syms, _field), \
-	  .feature = (_feat) }
 
 /*
  * The names to look up, in order (the first found fills a field), and
@@ -1113,5 +1193,40 @@ static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
 }
 
 #endif /* DMIRROR_KERNEL_6_1 */
+
+#ifdef DMIRROR_KERNEL_6_12
+
+/*
+ * The one entry point 6.12 does not export that the module reaches, found
+ * by name at load as 6.1's are (test_hmm_coremig.c): the LRU isolation,
+ * for aio ring pages, which 6.12's mem_cgroup_migrate() wants off the
+ * LRU. Spelled out as mm/internal.h declares it (a bool since 6.4). The
+ * core commands are not ported (no DMIRROR_CORE_MIGRATE).
+ */
+#define DMIRROR_CORE_SYMS	1
+
+struct dmirror_core_syms {
+	bool (*isolate_lru)(struct folio *folio);
+};
+
+static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
+{
+	static const struct dmirror_core_sym table[] = {
+		DMIRROR_CORE_SYM("folio_isolate_lru", isolate_lru,
+				 HMM_NC_FEAT_AIO_RING),
+	};
+
+	*n = ARRAY_SIZE(table);
+	return table;
+}
+
+/* Isolate an LRU folio (the caller holds a reference): 0 or -EBUSY. */
+static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
+					   struct folio *folio)
+{
+	return s->isolate_lru(folio) ? 0 : -EBUSY;
+}
+
+#endif /* DMIRROR_KERNEL_6_12 */
 
 #endif /* _TEST_HMM_COMPAT_H */

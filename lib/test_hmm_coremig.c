@@ -4,7 +4,8 @@
  * user range through migrate_pages() (HMM_NC_CORE_MIGRATE), with the
  * device doing the copy MIGRATE_SYNC_NO_COPY leaves to its caller, and
  * page locks held on request (HMM_NC_CORE_LOCK) for the core's
- * lock-wait paths.
+ * lock-wait paths. On 6.12, only the LRU isolation the aio kind needs
+ * (dmirror_core_isolate_lru_page()).
  *
  * How the module reaches entry points 6.1 does not export: it resolves
  * them by name once at load. kallsyms_lookup_name() is not exported
@@ -33,7 +34,7 @@
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
 
-#ifdef DMIRROR_CORE_MIGRATE
+#ifdef DMIRROR_CORE_SYMS
 
 static struct dmirror_core_syms dmirror_core;
 static u64 dmirror_core_found;	/* HMM_NC_FEAT_CORE_* complete */
@@ -100,10 +101,56 @@ void dmirror_core_init(void)
 	if (missing & HMM_NC_FEAT_CORE_MIGRATE)
 		missing |= HMM_NC_FEAT_CORE_HUGETLB;
 	dmirror_core_found = wanted & ~missing;
-	pr_info("test_hmm: migration core: %s%s\n",
+	pr_info("test_hmm: migration core: %s%s%s\n",
 		dmirror_core_found & HMM_NC_FEAT_CORE_MIGRATE ? "lru" : "-",
-		dmirror_core_found & HMM_NC_FEAT_CORE_HUGETLB ? " hugetlb" : "");
+		dmirror_core_found & HMM_NC_FEAT_CORE_HUGETLB ? " hugetlb" : "",
+		dmirror_core_found & HMM_NC_FEAT_AIO_RING ? " aio" : "");
 }
+
+/*
+ * Take the page's folio off its LRU list, as the migration core does
+ * before a callback that wants it there no more: 0, -EBUSY when it is on
+ * no list, -EOPNOTSUPP when the isolation was not found. The isolation's
+ * own reference goes at once: the caller's stands for it until the folio
+ * is back on the LRU (folio_add_lru()) or freed, so that a callback
+ * counting references finds the ones it expects of an isolated folio.
+ */
+int dmirror_core_isolate_lru_page(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	int ret;
+
+	if (!dmirror_core.isolate_lru)
+		return -EOPNOTSUPP;
+	ret = dmirror_core_isolate_lru(&dmirror_core, folio);
+	if (!ret)
+		folio_put(folio);
+	return ret;
+}
+
+#else /* !DMIRROR_CORE_SYMS */
+
+/*
+ * A kernel whose compat block describes no entry point to find: no
+ * feature, nothing to isolate.
+ */
+u64 dmirror_core_features(void)
+{
+	return 0;
+}
+
+void dmirror_core_init(void)
+{
+}
+
+int dmirror_core_isolate_lru_page(struct page *page)
+{
+	return -EOPNOTSUPP;
+}
+
+#endif /* DMIRROR_CORE_SYMS */
+
+#ifdef DMIRROR_CORE_MIGRATE
 
 /* One folio handed to the core, as the device saw it. */
 struct dmirror_core_folio {
@@ -602,18 +649,9 @@ void dmirror_core_fini(void)
 
 /*
  * A kernel whose compat block does not (yet) describe the migration
- * core's entry points: no feature, the commands answer EOPNOTSUPP, and
- * the tests that need them skip with libhmm's reason.
+ * core's entry points: the commands answer EOPNOTSUPP, and the tests
+ * that need them skip with libhmm's reason.
  */
-u64 dmirror_core_features(void)
-{
-	return 0;
-}
-
-void dmirror_core_init(void)
-{
-}
-
 int dmirror_core_wq_init(void)
 {
 	return 0;

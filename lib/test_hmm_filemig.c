@@ -100,6 +100,36 @@ static struct page *dmirror_file_alloc_page(struct page *spage)
 }
 
 /*
+ * What 5.10's setup may have lost of the writes through the mapping
+ * (dmirror_file_taken_dirty() in test_hmm_compat.h): first on the pages
+ * the batch holds, before they are described and moved...
+ */
+static void dmirror_file_taken(struct dmirror_job *job)
+{
+	struct page *spage;
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++) {
+		spage = migrate_pfn_to_page(job->src[i]);
+		if (spage && (job->src[i] & MIGRATE_PFN_MIGRATE))
+			dmirror_file_taken_dirty(job->args.vma, spage,
+						 job->src[i]);
+	}
+}
+
+/* ...then, after the batch, on the pages of the range it does not hold. */
+static void dmirror_file_put_back(struct dmirror_job *job)
+{
+	unsigned long i;
+
+	for (i = 0; i < job->args.npages; i++)
+		if (!migrate_pfn_to_page(job->src[i]))
+			dmirror_file_put_back_dirty(job->args.vma,
+						    job->args.start +
+						    (i << PAGE_SHIFT));
+}
+
+/*
  * Destinations for the batch; a page under writeback stays where it is
  * (the engine does not wait with the whole batch locked).
  */
@@ -314,6 +344,9 @@ static int dmirror_batch_file(struct dmirror_job *job,
 				MIGRATE_VMA_SELECT_SYSTEM);
 	if (ret)
 		return ret;
+	/* The kernel's own path gets the batch as it is. */
+	if (!fm->kernel_pages)
+		dmirror_file_taken(job);
 	dmirror_file_alloc(job, rec);
 	ret = dmirror_job_engine(job);
 	if (ret)
@@ -324,6 +357,8 @@ static int dmirror_batch_file(struct dmirror_job *job,
 		ret = dmirror_file_move_state(job, rec);
 	dmirror_file_account(job, rec);
 	dmirror_job_finalize(job);
+	if (!fm->kernel_pages)
+		dmirror_file_put_back(job);
 	return ret;
 }
 

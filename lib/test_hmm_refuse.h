@@ -43,6 +43,7 @@ struct dmirror_rf_item {
 	struct file *file;		/* aio: the ring file, referenced */
 	pgoff_t pgoff;			/* aio: the page's slot */
 	void *snapshot;			/* aio: the page's bytes before */
+	bool isolated;			/* aio: off the LRU, ours to put back */
 	int result;
 	u32 status;			/* HMM_NC_RF_* */
 	u64 old_pfn;

@@ -204,10 +204,12 @@ struct hmm_nc_counters_cmd {
 /* make_device_exclusive_range() (5.14 on): HMM_DMIRROR_EXCLUSIVE. */
 #define HMM_NC_FEAT_EXCLUSIVE	0x2ULL
 /*
- * aio ring pages (HMM_NC_CB_AIO) migrate: the kernel lets a page-cache
- * folio still on the LRU through its mapping's callback. The migration
- * core isolates it first, which a module cannot (folio_isolate_lru() is
- * not exported); 6.12's memcg asserts it (DEBUG_VM), 6.1's does not.
+ * aio ring pages (HMM_NC_CB_AIO) migrate. The migration core isolates a
+ * page-cache folio from the LRU before its mapping's callback;
+ * folio_isolate_lru() is not exported. 5.10 and 6.1 let a folio still on
+ * the LRU through, and the device migrates ring pages referenced; 6.12's
+ * memcg wants it off the LRU (DEBUG_VM asserts it), and the device
+ * isolates it with folio_isolate_lru() found at load (CONFIG_KPROBES).
  */
 #define HMM_NC_FEAT_AIO_RING	0x4ULL
 /*

@@ -167,7 +167,7 @@ static const struct {
 	{ HMM_NEED_RELEASE,
 	  "no migrate_device_range() in this kernel (6.2+, Debian 6.1)" },
 	{ HMM_NEED_AIO_RING,
-	  "aio ring pages must leave the LRU first here, which a module cannot do" },
+	  "aio ring pages must leave the LRU here: folio_isolate_lru() not found" },
 	{ HMM_NEED_CORE_MIGRATE,
 	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
 	{ HMM_NEED_HUGETLB,
