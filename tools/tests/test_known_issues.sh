@@ -313,7 +313,7 @@ test_malformed_known_issues_stop_the_run_with_a_clear_error() {
 	malformed "$ok"$'\nreason: again' '5: a second "reason:" in one entry'
 	malformed "$ok"$'\njust words' '5: not "key: value": just words'
 	malformed "$ok"$'\nexpect: Bad page \\d+' '5: not a POSIX ERE'
-	malformed "$ok"$'\nexpect: Bad page (state' '5: not a regular expression awk takes: Bad page (state'
+	malformed "$ok"$'\nexpect: Bad page [state' '5: not a regular expression awk takes: Bad page [state'
 	malformed "$ok"$'\ntest: a.c' '5: a second "test:" in one entry'
 }
 
