@@ -9,6 +9,7 @@ source "$HMM_TOP/tools/tests/assert.sh"
 source "$HMM_TOP/tools/tests/lkft.sh"
 
 SUITE=$HMM_TOP/tools/testing/selftests/hmm_nocopy
+DATA=$HMM_TOP/tools/tests/data
 
 # What the 6.1 test prints when it fails as the bug makes it, and the
 # finding the gate reports (see known-issues).
@@ -57,7 +58,7 @@ load_runner() {
 }
 
 uname() {
-	echo 6.1.192
+	echo "${RELEASE:-6.1.192}"
 }
 
 # fake_test STATUS [LINE...]: a test binary that prints the lines and
@@ -326,4 +327,51 @@ test_last_flag_orders_the_test_after_the_others() {
 	chmod +x "$dir"/*
 	assert_eq "file.clean anon.x file.bad_page_shmem" \
 		"$(list_selected "$dir"/a_test "$dir"/b_test | awk '{print $2}' | xargs)"
+}
+
+# replay FILE RELEASE: the step a guest recorded in FILE (the test's
+# nested output, its kernel-log findings, its result line) run again
+# here, by a fake test that prints that output, against the suite's own
+# known-issues on RELEASE; sets out, rc and recorded (the guest's
+# result line).
+replay() {
+	local name num
+	local -a lines
+	load_runner
+	KNOWN=$SUITE/known-issues
+	RELEASE=$2
+	recorded=$(tail -n 1 "$DATA/$1")
+	[[ $recorded =~ ^(not\ )?ok\ ([0-9]+)\ ([^ ]+) ]] || { echo "no result line"; return 1; }
+	num=${BASH_REMATCH[2]}
+	name=${BASH_REMATCH[3]}
+	sed -n "s/^# $name: kernel: //p" "$DATA/$1" > "$WORK/fake-findings"
+	mapfile -t lines < <(sed -n 's/^# # /# /p' "$DATA/$1")
+	fake_test 1 "${lines[@]}"
+	step "$name" "$num"
+	assert_eq "$recorded" "$(result_line)" "result against the guest's"
+}
+
+# The real failures, as the guests printed them: the entries of the
+# suite's known-issues match them.
+test_known_issues_match_the_recorded_real_failures() {
+	replay known-6.1-shmem.ktap 6.1.192
+	assert_contains "$recorded" "ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # XFAIL 6.1 "
+	replay known-5.10-shmem.ktap 5.10.262
+	assert_contains "$recorded" "ok 3 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # XFAIL 5.10 "
+	replay known-5.10-two-devices.ktap 5.10.262
+	assert_contains "$recorded" "ok 2 anon.two_devices_take_turns # XFAIL 5.10 "
+}
+
+# The 6.1 test broken on purpose (a scratch file_test.c): another
+# assertion failing too (EXPECT_EQ(2, d.migrated...)), or a sleep past
+# the harness's timeout after the expected failure.
+test_known_issue_recorded_broken_runs_fail() {
+	replay known-6.1-shmem-other-assertion.ktap 6.1.192
+	assert_contains "$recorded" "not ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # not the known issue: file_test.c:1115:"
+	assert_contains "$out" "failed, but not in the expected way"
+	assert_eq 1 "$rc" "run status"
+	replay known-6.1-shmem-timeout.ktap 6.1.192
+	assert_eq "not ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # harness: Test terminated by timeout" \
+		"$recorded" result
+	assert_eq 1 "$rc" "run status"
 }
