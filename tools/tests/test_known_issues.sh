@@ -189,7 +189,7 @@ test_known_test_leaving_counters_unbalanced_is_fail() {
 	echo "$BAD_PAGE" > "$WORK/fake-findings"
 	echo "locked pages: 1" > "$WORK/fake-leaks"
 	step file.bad_page_shmem
-	assert_contains "$(result_line)" "not ok 7 file.bad_page_shmem # "
+	assert_eq "not ok 7 file.bad_page_shmem # counters: locked pages: 1" "$(result_line)" result
 	assert_eq 1 "$rc" "run status"
 	assert_contains "$out" "# file.bad_page_shmem: counters: locked pages: 1"
 }
