@@ -21,7 +21,10 @@ BAD_PAGE='BUG: Bad page state in process file_test  pfn:1194b (page dumped becau
 # (files fake-findings and fake-leaks).
 load_runner() {
 	HMM_RUN_LIB=1
+	[[ -z ${HMM_RUN_WORK:-} ]] || rm -rf "$HMM_RUN_WORK"
 	HMM_RUN_WORK=$(mktemp -d)
+	# shellcheck disable=SC2064  # this one, now
+	trap "rm -rf '$HMM_RUN_WORK'" EXIT
 	# shellcheck source=tools/testing/selftests/hmm_nocopy/run_hmm_nocopy.sh
 	source "$SUITE/run_hmm_nocopy.sh"
 	WORK=$HMM_RUN_WORK
