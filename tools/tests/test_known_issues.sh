@@ -258,8 +258,9 @@ test_skip_of_a_known_test_stays_a_skip() {
 	assert_eq "ok 7 file.bad_page_shmem # SKIP no tmpfs" "$(result_line)" result
 }
 
-# LKFT (and KernelCI, which runs the same parser) reads an XFAIL and a
-# flaky XPASS as passes, an XPASS and an unexpected failure as failures.
+# LKFT's parser reads an XFAIL and a flaky XPASS as passes, an XPASS and
+# an unexpected failure as failures: "ok" and "not ok", as any KTAP
+# parser (KernelCI's too) reads them.
 test_known_results_as_lkft_reads_them() {
 	local res
 	load_runner
