@@ -3,6 +3,8 @@
 # (exit statuses, watchdog, filter). Each test boots the guest.
 # shellcheck source=tools/tests/assert.sh
 source "$HMM_TOP/tools/tests/assert.sh"
+# shellcheck source=tools/tests/skips.sh
+source "$HMM_TOP/tools/tests/skips.sh"
 
 # e2e ARGS...: sets out, rc and secs.
 e2e() {
@@ -26,6 +28,8 @@ test_e2e_whole_suite_is_green() {
 		{ echo "bad verdict line"; return 1; }
 	assert_contains "$(cat "$junit")" '<testsuite name="hmm_nocopy"'
 	rm -f "$junit"
+	# Only the skips listed for the default kernel, with their reasons.
+	unexpected_skips "$(expected_skips_file)" <<< "$out"
 }
 
 test_e2e_run_returns_the_command_status() {

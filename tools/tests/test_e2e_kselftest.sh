@@ -7,6 +7,8 @@
 source "$HMM_TOP/tools/tests/assert.sh"
 # shellcheck source=tools/tests/lkft.sh
 source "$HMM_TOP/tools/tests/lkft.sh"
+# shellcheck source=tools/tests/skips.sh
+source "$HMM_TOP/tools/tests/skips.sh"
 
 # Builds the tarball into a temporary directory; sets tar.
 ksft_tarball() {
@@ -52,6 +54,8 @@ test_e2e_kselftest_tarball_on_a_bare_guest() {
 	res=$(python_tap <<< "$ksft") || return
 	check_lkft_view "$res"
 	printf '%s\n' "$res" | awk '{ n[$2 " " $3]++ } END { for (k in n) print "# " n[k], k }'
+	# Only the skips listed for the default kernel, with their reasons.
+	unexpected_skips "$(expected_skips_file)" <<< "$ksft"
 }
 
 # The kernel's own test_hmm.ko serves the same device names: every binary

@@ -89,3 +89,15 @@ test_gate_after_end_ignores_what_came_before_the_end() {
 	assert_eq "rcu: INFO: rcu_sched self-detected stall on CPU" "$out" \
 		"findings after module.load's end (the stall came later)"
 }
+
+# A bad page's finding says which bad state it was (known-issues entries
+# expect "Bad page state.*non-NULL mapping").
+test_gate_bad_page_state_carries_why_the_page_was_dumped() {
+	gate file.kernel_x dmesg-bad-page.txt
+	assert_eq 1 "$rc" status
+	assert_eq "BUG: Bad page state in process file_test  pfn:1194b (page dumped because: non-NULL mapping)" \
+		"$out" findings
+	# Without a bad page before it, the dump's reason is no report.
+	gate file.other dmesg-bad-page.txt
+	assert_eq 0 "$rc" status
+}

@@ -4,6 +4,8 @@
 source "$HMM_TOP/tools/tests/assert.sh"
 # shellcheck source=tools/vm/ktap.sh
 source "$HMM_TOP/tools/vm/ktap.sh"
+# shellcheck source=tools/vm/junit.sh
+source "$HMM_TOP/tools/vm/junit.sh"
 
 DATA=$HMM_TOP/tools/tests/data
 
@@ -95,4 +97,28 @@ test_ktap_xfail_and_xpass_are_counted_apart() {
 	assert_eq "1 passed, 0 failed, 0 skipped" "$(ktap_verdict "$results")" verdict
 	assert_eq 0 "$rc" status
 	rm -f "$results"
+}
+
+# A known issue gone ("not ok ... # XPASS", not flagged flaky) fails the
+# run; a flaky one ("ok ... # XPASS") does not. Both say to update
+# known-issues.
+test_ktap_xpass_not_ok_is_a_failure() {
+	local stream
+	results=$(mktemp)
+	stream=$'1..2\nnot ok 1 a.b # XPASS known bug\nok 2 a.c # XPASS flaky bug\n# guest: done\n'
+	set +e
+	out=$(ktap_parse "$results" <<< "$stream")
+	rc=$?
+	set -e
+	assert_eq "0 passed, 1 failed, 0 skipped" "$(ktap_verdict "$results")" verdict
+	assert_eq 1 "$rc" status
+	assert_contains "$(cat "$results")" $'fail\ta.b\tXPASS known bug'
+	assert_contains "$(cat "$results")" $'xpass\ta.c\tflaky bug'
+	assert_contains "$out" "0 expected failures (XFAIL), 2 unexpected passes (XPASS)"
+	assert_contains "$out" "update tools/testing/selftests/hmm_nocopy/known-issues"
+	junit_write "$results" "$results.xml"
+	assert_contains "$(cat "$results.xml")" 'tests="2" failures="1" skipped="0"'
+	assert_contains "$(cat "$results.xml")" '<failure message="fail: XPASS known bug"/>'
+	assert_contains "$(cat "$results.xml")" '<system-out>XPASS: flaky bug</system-out>'
+	rm -f "$results" "$results.xml"
 }

@@ -7,6 +7,10 @@
 # are charged to the first step). With -v after_end=1, what was logged
 # after the test's last end marker counts instead (the host's view of a
 # guest that wedged after its last step, from the console log).
+# A "Bad page state" report is followed, a few lines on, by the page's
+# dump and "page dumped because: WHY": WHY is added to its finding, e.g.
+# "BUG: Bad page state in process x  pfn:1234 (page dumped because:
+# non-NULL mapping)", so that one line says which bad state it was.
 #
 #   awk -v test=NAME -v mark=hmm-suite -f klog-gate.awk < dmesg.txt
 
@@ -38,6 +42,7 @@ tail == begin_tag {
 	inside = !after_end
 	if (!from_start)
 		n = 0
+	bad_page = 0
 	next
 }
 
@@ -45,11 +50,19 @@ tail == end_tag {
 	inside = after_end ? 1 : 0
 	if (after_end)
 		n = 0
+	bad_page = 0
+	next
+}
+
+inside && bad_page && tail ~ /^page dumped because: / {
+	found[bad_page] = found[bad_page] " (" tail ")"
+	bad_page = 0
 	next
 }
 
 inside && is_report(tail) {
 	found[++n] = tail
+	bad_page = tail ~ /Bad page state/ ? n : 0
 }
 
 END {

@@ -12,8 +12,13 @@
 # between two kernel-log markers, and prints one KTAP result per test:
 #  - a kernel report (BUG, WARNING, ...) logged while a test ran fails
 #    it (klog-gate.awk), and so do module counters left unbalanced;
-#  - a test that known-issues lists for this kernel reports XFAIL (or
-#    XPASS) instead of failing; "last" ones run after all others;
+#  - a test that known-issues lists for this kernel reports XFAIL when
+#    it failed exactly as its entry expects (regular expressions over
+#    its output and kernel-log findings), and fails otherwise (another
+#    assertion or report, a timeout, a crash); one that passes reports
+#    "not ok ... # XPASS" (a failure) or, flagged flaky, "ok ... # XPASS";
+#    "last" ones run after all others. A malformed known-issues file
+#    stops the run ("Bail out!");
 #  - a test's own output is nested under its result as "# " lines, its
 #    TAP lines commented once more, so that parsers of nested kselftest
 #    output (LKFT, KernelCI) count each test exactly once.
@@ -75,25 +80,217 @@ klog_findings() {
 		-v from_start=$from_start -f "$GATE"
 }
 
-# Prints "FLAGS REASON" of the known issue that names test $1 on this
-# kernel, if one does.
-known_issue() {
-	local release tglob kglob flags reason
+# The known-issues file, read by awk (see its head for the format).
+# -v mode=check: prints "LINE: error" for each malformed line or entry,
+#   then "expect LINE" for each expect (the shell tries the regexes).
+# -v mode=globs -v release=R: prints the test globs of the entries for R.
+# -v mode=lookup -v test=NAME -v release=R: prints "FLAGS REASON" of the
+#   first entry for NAME on R ("-" for no flags).
+# -v mode=judge (same), with the test's output and kernel-log findings
+#   files after known-issues: prints "missing RE" for each expect that
+#   matched no line, and "unexplained LINE" for each finding and harness
+#   assertion that matched no expect; nothing when it failed as expected.
+# Regexes are never passed with -v (awk would take their backslashes for
+# escapes): they are read from the file.
+# shellcheck disable=SC2016  # an awk program
+KNOWN_AWK='
+function err(line, msg) {
+	printf "%d: %s\n", line, msg
+	bad = 1
+}
+
+# A glob (*, ?, [...]) as an anchored ERE.
+function glob_re(g,	re, i, n, c) {
+	re = "^"
+	n = length(g)
+	for (i = 1; i <= n; i++) {
+		c = substr(g, i, 1)
+		if (c == "*") {
+			re = re ".*"
+		} else if (c == "?") {
+			re = re "."
+		} else if (c == "[") {
+			re = re "["
+			if (substr(g, i + 1, 1) == "!") {
+				re = re "^"
+				i++
+			}
+			while (i < n) {
+				c = substr(g, ++i, 1)
+				re = re c
+				if (c == "]")
+					break
+			}
+		} else if (index("\\^$.|+(){}", c)) {
+			re = re "\\" c
+		} else {
+			re = re c
+		}
+	}
+	return re "$"
+}
+
+function end_entry(	i) {
+	if (!start)
+		return
+	if (!("test" in e))
+		err(start, "entry without \"test:\"")
+	if (!("kernel" in e))
+		err(start, "entry without \"kernel:\"")
+	if (!("reason" in e))
+		err(start, "entry without \"reason:\"")
+	if (!nexp)
+		err(start, "entry without \"expect:\"")
+	if (mode == "globs" && !bad && release ~ glob_re(e["kernel"]))
+		print e["test"]
+	if (mode ~ /lookup|judge/ && !found && !bad && test ~ glob_re(e["test"]) &&
+	    release ~ glob_re(e["kernel"])) {
+		found = 1
+		flags = ("flags" in e) ? e["flags"] : "-"
+		reason = e["reason"]
+		for (i = 1; i <= nexp; i++)
+			want[i] = x[i]
+		nwant = nexp
+	}
+	start = 0
+	nexp = 0
+	split("", e)
+}
+
+BEGIN {
+	kfile = ARGV[1]
+	findings = ARGV[3]
+}
+
+FILENAME == kfile {
+	line = $0
+	sub(/\r$/, "", line)
+	if (line ~ /^[ \t]*$/) {
+		end_entry()
+		next
+	}
+	if (line ~ /^#/)
+		next
+	if (!start)
+		start = FNR
+	if (!match(line, /^[a-z]+:/)) {
+		err(FNR, "not \"key: value\": " line)
+		next
+	}
+	key = substr(line, 1, RLENGTH - 1)
+	val = substr(line, RLENGTH + 1)
+	sub(/^[ \t]+/, "", val)
+	sub(/[ \t]+$/, "", val)
+	if (key !~ /^(test|kernel|expect|flags|reason)$/) {
+		err(FNR, "unknown key \"" key ":\"")
+		next
+	}
+	if (val == "") {
+		err(FNR, "empty \"" key ":\"")
+		next
+	}
+	if (key == "expect") {
+		if (val ~ /\\[A-Za-z0-9<>]/)
+			err(FNR, "not a POSIX ERE (\\d \\s \\w \\b \\< and back-references are not): " val)
+		x[++nexp] = val
+		if (mode == "check")
+			expline[++nchk] = FNR
+		next
+	}
+	if (key in e) {
+		err(FNR, "a second \"" key ":\" in one entry")
+		next
+	}
+	if ((key == "test" || key == "kernel") && val ~ /[ \t]/)
+		err(FNR, key ": one glob, no spaces: " val)
+	if (key == "flags") {
+		n = split(val, f, ",")
+		for (i = 1; i <= n; i++)
+			if (f[i] != "last" && f[i] != "flaky")
+				err(FNR, "unknown flag \"" f[i] "\" (last, flaky)")
+	}
+	e[key] = val
+	next
+}
+
+# The test output and the findings, once the entry is known.
+!judged {
+	end_entry()
+	judged = 1
+}
+
+found {
+	hit = 0
+	for (i = 1; i <= nwant; i++)
+		if ($0 ~ want[i])
+			seen[i] = hit = 1
+	if (!hit && (FILENAME == findings ||
+	    $0 ~ /^# [^ :]+:[0-9]+:[^:]*:Expected /))
+		unexplained[++nun] = $0
+}
+
+END {
+	if (!judged)
+		end_entry()
+	if (mode == "check") {
+		for (i = 1; i <= nchk; i++)
+			print "expect " expline[i]
+		exit bad
+	}
+	if (!found || mode == "globs")
+		exit 0
+	if (mode == "lookup") {
+		print flags " " reason
+		exit 0
+	}
+	for (i = 1; i <= nwant; i++)
+		if (!seen[i])
+			print "missing " want[i]
+	for (i = 1; i <= nun; i++)
+		print "unexplained " unexplained[i]
+}'
+
+# known_awk MODE TEST [FILE...]: runs KNOWN_AWK on the known-issues file.
+known_awk() {
+	local mode=$1 test=$2
+
+	shift 2
+	awk -v mode="$mode" -v test="$test" -v release="$(uname -r)" \
+		"$KNOWN_AWK" "$KNOWN" "$@"
+}
+
+# Prints what is wrong with the known-issues file, if anything: its
+# format, then each expect that is no regular expression awk takes.
+known_issues_malformed() {
+	local out line
 
 	[ -r "$KNOWN" ] || return 0
-	release=$(uname -r)
+	if ! out=$(known_awk check "" 2>&1); then
+		printf '%s\n' "$out" | grep -v '^expect '
+		return
+	fi
+	printf '%s\n' "$out" | sed -n 's/^expect //p' | while read -r line; do
+		awk -v n="$line" 'NR == n { sub(/^expect:[ \t]*/, ""); if ("" ~ $0) x = 1 }' \
+			"$KNOWN" > /dev/null 2>&1 ||
+			echo "$line: not a regular expression awk takes: $(sed -n "${line}s/^expect:[[:blank:]]*//p" "$KNOWN")"
+	done
+}
+
+# Prints "FLAGS REASON" of the known issue that names test $1 on this
+# kernel, if one does. The test globs of
+# this kernel's entries, read once, spare most tests an awk.
+known_issue() {
+	local glob
+
+	[ -r "$KNOWN" ] || return 0
+	[ -e "$WORK/known-here" ] || known_awk globs "" > "$WORK/known-here"
 	set -f
-	while read -r tglob kglob flags reason; do
-		case $tglob in
-		""|"#"*) continue ;;
+	while read -r glob; do
+		# shellcheck disable=SC2254  # a glob, on purpose
+		case $1 in
+		$glob)	set +f; known_awk lookup "$1"; return ;;
 		esac
-		# shellcheck disable=SC2254  # globs, on purpose
-		case $1 in $tglob) ;; *) continue ;; esac
-		# shellcheck disable=SC2254
-		case $release in $kglob) ;; *) continue ;; esac
-		echo "$flags $reason"
-		break
-	done < "$KNOWN"
+	done < "$WORK/known-here"
 	set +f
 }
 
@@ -104,20 +301,73 @@ n_xfail=0
 n_xpass=0
 
 # Emits one result line. $1 number, $2 name, $3 ok|fail|skip, $4 reason.
-# A known issue of this kernel turns a failure into XFAIL and a pass into
-# XPASS.
 result() {
-	local known reason
-
-	known=$(known_issue "$2")
-	reason=${known#* }
-	case $3:${known:+known} in
-	ok:)		ktap "ok $1 $2"; n_pass=$((n_pass + 1)) ;;
-	skip:*)		ktap "ok $1 $2 # SKIP ${4:-no reason given}"; n_skip=$((n_skip + 1)) ;;
-	ok:known)	ktap "ok $1 $2 # XPASS $reason"; n_xpass=$((n_xpass + 1)) ;;
-	*:known)	ktap "ok $1 $2 # XFAIL $reason"; n_xfail=$((n_xfail + 1)) ;;
-	*)		ktap "not ok $1 $2${4:+ # $4}"; n_fail=$((n_fail + 1)) ;;
+	case $3 in
+	ok)	ktap "ok $1 $2"; n_pass=$((n_pass + 1)) ;;
+	skip)	ktap "ok $1 $2 # SKIP ${4:-no reason given}"; n_skip=$((n_skip + 1)) ;;
+	*)	ktap "not ok $1 $2${4:+ # $4}"; n_fail=$((n_fail + 1)) ;;
 	esac
+}
+
+# Why the test of output $1, exit status $2, did not just fail: it timed
+# out or was killed, by the runner or in the harness. Nothing if it
+# failed or passed.
+crashed() {
+	case $2 in
+	124|137) echo "TIMEOUT after ${HMM_TEST_TIMEOUT}s"; return ;;
+	esac
+	if [ "$2" -gt 128 ] && [ "$2" -le 192 ]; then
+		echo "killed by signal $(($2 - 128))"
+		return
+	fi
+	sed -n 's/^# [^ ]*: \(Test terminated by timeout\)$/harness: \1/p
+		s/^# [^ ]*: \(Test terminated unexpectedly by signal [0-9]*\)$/harness: \1/p
+		s/^# [^ ]*: \(Test ended in some other way .*\)$/harness: \1/p' "$1" | head -n 1
+}
+
+# The result of test $2 (number $1) that known issue $7 ("FLAGS REASON")
+# lists for this kernel: $3 ok|fail, $4 the failure's
+# reason, $5 the test's output, $6 its exit status; the kernel-log
+# findings are in $WORK/findings, the counters left unbalanced in
+# $WORK/leaks.
+known_result() {
+	local num=$1 name=$2 how=$3 why=$4 out=$5 status=$6
+	local flags=${7%% *} reason=${7#* } crash judged
+
+	crash=$(crashed "$out" "$status")
+	[ -z "$crash" ] && [ -s "$WORK/leaks" ] && crash="counters: $(head -n 1 "$WORK/leaks")"
+	if [ -n "$crash" ]; then
+		ktap "# $name: known issue listed, but a timeout, a crash or unbalanced counters are never it"
+		result "$num" "$name" fail "$crash"
+		return
+	fi
+	if [ "$how" = ok ]; then
+		case ,$flags, in
+		*,flaky,*)
+			ktap "# $name: XPASS: passed on $(uname -r), where known-issues expects it to fail (flaky: not counted as a failure)"
+			ktap "ok $num $name # XPASS $reason"
+			n_xpass=$((n_xpass + 1))
+			;;
+		*)
+			ktap "# $name: XPASS: passed on $(uname -r), where known-issues expects it to fail: the bug is gone or the test no longer finds it; update known-issues"
+			ktap "not ok $num $name # XPASS $reason"
+			n_fail=$((n_fail + 1))
+			;;
+		esac
+		return
+	fi
+	judged=$(known_awk judge "$name" "$out" "$WORK/findings")
+	if [ -z "$judged" ]; then
+		ktap "ok $num $name # XFAIL $reason"
+		n_xfail=$((n_xfail + 1))
+		return
+	fi
+	ktap "# $name: failed, but not in the expected way ($reason)"
+	printf '%s\n' "$judged" | sed -e "s/^missing /# $name: expected, not seen: /" \
+		-e "s/^unexplained /# $name: not expected: /"
+	result "$num" "$name" fail "not the known issue: $(printf '%s\n' "$judged" |
+		sed -e '1!d' -e 's/^missing \(.*\)/no match for \/\1\//' \
+			-e 's/^unexplained \(# \)*//')"
 }
 
 hmmctl_cmd() {
@@ -157,9 +407,10 @@ with_timeout() {
 }
 
 # Runs "$@" as step $1 of the plan, named $2, gated on the kernel log and
-# on the module's counters; its output is nested under its result.
+# on the module's counters; its output is nested under its result. A
+# known issue of this kernel turns the expected failure into XFAIL.
 run_step() {
-	local num=$1 name=$2 out=$WORK/out status findings leaks
+	local num=$1 name=$2 out=$WORK/out status findings leaks known how why=""
 	shift 2
 
 	klog_mark begin "$name"
@@ -167,26 +418,37 @@ run_step() {
 	status=$?
 	klog_mark end "$name"
 	nest "$out"
-	findings=$(klog_findings "$name")
-	if [ -n "$findings" ]; then
-		printf '%s\n' "$findings" | sed "s/^/# $name: kernel: /"
-		result "$num" "$name" fail "kernel log: $(printf '%s\n' "$findings" | head -n 1)"
-		return
-	fi
-	leaks=$(counters_unbalanced "$name")
-	if [ -n "$leaks" ]; then
-		printf '%s\n' "$leaks" | sed "s/^/# $name: counters: /"
-		result "$num" "$name" fail "counters: $(printf '%s\n' "$leaks" | head -n 1)"
-		return
-	fi
+	klog_findings "$name" > "$WORK/findings"
+	findings=$(cat "$WORK/findings")
+	counters_unbalanced "$name" > "$WORK/leaks"
+	leaks=$(cat "$WORK/leaks")
+	[ -n "$findings" ] && printf '%s\n' "$findings" | sed "s/^/# $name: kernel: /"
+	[ -n "$leaks" ] && printf '%s\n' "$leaks" | sed "s/^/# $name: counters: /"
 	# The 6.1 harness exits 0 after a skip: its "# SKIP" line tells.
 	[ "$status" = 0 ] && [ -n "$(skip_reason "$out")" ] && status=4
-	case $status in
-	0)	result "$num" "$name" ok ;;
-	4)	result "$num" "$name" skip "$(skip_reason "$out")" ;;
-	124|137) result "$num" "$name" fail "TIMEOUT after ${HMM_TEST_TIMEOUT}s" ;;
-	*)	result "$num" "$name" fail "exit status $status" ;;
-	esac
+	if [ "$status" = 4 ] && [ -z "$findings$leaks" ]; then
+		result "$num" "$name" skip "$(skip_reason "$out")"
+		return
+	fi
+	if [ -n "$findings" ]; then
+		why="kernel log: $(printf '%s\n' "$findings" | head -n 1)"
+	elif [ -n "$leaks" ]; then
+		why="counters: $(printf '%s\n' "$leaks" | head -n 1)"
+	else
+		case $status in
+		0)	;;
+		124|137) why="TIMEOUT after ${HMM_TEST_TIMEOUT}s" ;;
+		*)	why="exit status $status" ;;
+		esac
+	fi
+	how=ok
+	[ -n "$why" ] && how=fail
+	known=$(known_issue "$name")
+	if [ -n "$known" ]; then
+		known_result "$num" "$name" "$how" "$why" "$out" "$status" "$known"
+		return
+	fi
+	result "$num" "$name" "$how" "$why"
 }
 
 # Globs match test names, never files: no pathname expansion here.
@@ -375,6 +637,14 @@ run_tests() {
 	fi
 }
 
+# The exit status of the run, from the counts: a failure (an XPASS not
+# flagged flaky among them) fails it; all skipped is 4.
+run_status() {
+	[ $n_fail = 0 ] || return 1
+	[ $((n_pass + n_xfail + n_xpass)) = 0 ] && [ $n_skip != 0 ] && return 4
+	return 0
+}
+
 main() {
 	local opt list why bin
 
@@ -407,6 +677,12 @@ $OPTARG" ;;
 	list=$WORK/list
 
 	ktap "KTAP version 1"
+	why=$(known_issues_malformed)
+	if [ -n "$why" ]; then
+		printf '%s\n' "$why" | sed "s|^|# $KNOWN:|"
+		ktap "Bail out! $KNOWN is malformed: $(printf '%s\n' "$why" | head -n 1)"
+		return 1
+	fi
 	if [ $# = 0 ]; then
 		ktap "1..0 # SKIP no test binaries in $HERE"
 		return 4
@@ -430,9 +706,7 @@ $OPTARG" ;;
 		run_tests "$list"
 	fi
 	ktap "# hmm_nocopy: $n_pass passed, $n_fail failed, $n_skip skipped, $n_xfail xfail, $n_xpass xpass"
-	[ $n_fail = 0 ] || return 1
-	[ $((n_pass + n_xfail + n_xpass)) = 0 ] && [ $n_skip != 0 ] && return 4
-	return 0
+	run_status
 }
 
 # Sourced with HMM_RUN_LIB set (by the project's own tests), it only
