@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/loop.h>
@@ -657,6 +658,69 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
 	loop = hmm_loop_bind(img, path, len);
 	close(img);
 	return loop;
+}
+
+#define CONFIGFS	"/sys/kernel/config"
+#define NULLB_CONFIG	CONFIGFS "/nullb"
+
+/* An attribute of a null_blk configuration: 0 or -errno. */
+static int hmm_nullb_set(const char *dir, const char *attr, unsigned long v)
+{
+	char path[128], val[24];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	snprintf(val, sizeof(val), "%lu", v);
+	return hmm_write_str(path, val);
+}
+
+int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
+		   unsigned int ms, char *name, size_t len)
+{
+	char dir[96], path[128];
+	long index;
+	int ret;
+
+	if (access(NULLB_CONFIG, F_OK))
+		mount("configfs", CONFIGFS, "configfs", 0, NULL);
+	if (access(NULLB_CONFIG, F_OK))
+		return -ENODEV;
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	hmm_nullb_remove(config);
+	if (mkdir(dir, 0755))
+		return -errno;
+	ret = hmm_nullb_set(dir, "size", size_mb);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "blocksize", bs);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "memory_backed", 1);
+	if (!ret)	/* completions from a timer */
+		ret = hmm_nullb_set(dir, "irqmode", 2);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "completion_nsec", ms * 1000000UL);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "power", 1);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	index = hmm_read_long(path);
+	if (index < 0)
+		return index;
+	snprintf(name, len, "%s", config);
+	snprintf(path, sizeof(path), "/sys/block/%s", config);
+	if (access(path, F_OK))
+		snprintf(name, len, "nullb%ld", index);
+	return 0;
+}
+
+void hmm_nullb_remove(const char *config)
+{
+	char dir[96];
+
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	if (access(dir, F_OK))
+		return;
+	hmm_nullb_set(dir, "power", 0);
+	rmdir(dir);
 }
 
 /* The 2 MiB pool: the tests' huge pages are 2 MiB whatever the default. */

@@ -208,4 +208,20 @@ int hmm_private_mounts(void);
 #define HMM_LOOP_PATH_LEN	32
 int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
 
+/*
+ * A slow block device of a test's own: a memory-backed null_blk made
+ * through configfs (CONFIG_BLK_DEV_NULL_BLK; configfs is mounted on
+ * /sys/kernel/config if it is not there yet), named config there, of
+ * size_mb MiB and bs-byte blocks, whose every request completes ms
+ * milliseconds after it was issued (a timer): a page written to it stays
+ * under writeback that long. Its block device's name (config itself from
+ * 6.0 on, nullb<index> before) goes to name[len]. Returns 0, -ENODEV
+ * when the kernel has no null_blk in configfs, or -errno; once it
+ * returned anything but -ENODEV, hmm_nullb_remove() powers the device
+ * off and removes it (nothing may still use it).
+ */
+int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
+		   unsigned int ms, char *name, size_t len);
+void hmm_nullb_remove(const char *config);
+
 #endif /* _LIBHMM_H */
