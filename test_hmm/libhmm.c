@@ -743,6 +743,60 @@ long hmm_read_long(const char *path)
 	return atol(buf);
 }
 
+long hmm_vmstat(const char *key)
+{
+	char name[64];
+	long val, ret = -ENOENT;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %ld", name, &val) == 2)
+		if (!strcmp(name, key))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* Pages on the per-CPU free lists, from /proc/zoneinfo. */
+static long hmm_pcp_free_pages(void)
+{
+	char line[128];
+	long count, pages = 0;
+	FILE *f = fopen("/proc/zoneinfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &count) == 1)
+			pages += count;
+	fclose(f);
+	return pages;
+}
+
+long hmm_free_kb(void)
+{
+	char line[128];
+	long kb = -ENOENT;
+	FILE *f;
+	int ret;
+
+	sync();
+	ret = hmm_write_str("/proc/sys/vm/drop_caches", "3");
+	if (ret)
+		return ret;
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	if (kb < 0)
+		return kb;
+	return kb + hmm_pcp_free_pages() * (long)(hmm_page_size() / 1024);
+}
+
 int hmm_write_str(const char *path, const char *s)
 {
 	ssize_t n, len = strlen(s);

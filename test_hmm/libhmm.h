@@ -171,10 +171,21 @@ int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
 #define HMM_KPF_HUGE		17
 #define HMM_KPF_THP		22
 #define HMM_KPF_WRITEBACK	8
+#define HMM_KPF_OFFLINE		23
 int hmm_kpageflags(__u64 pfn, __u64 *flags);
 
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
+
+/* A counter of /proc/vmstat (nr_zspages, balloon_deflate...), or -errno. */
+long hmm_vmstat(const char *key);
+
+/*
+ * Free memory in kB: MemFree and the pages on the per-CPU free lists
+ * (which MemFree leaves out), after writing back and dropping every
+ * clean page-cache page and slab object; or -errno.
+ */
+long hmm_free_kb(void);
 
 /* Writes s to the file at path (sysfs, procfs, cgroupfs): 0 or -errno. */
 int hmm_write_str(const char *path, const char *s);

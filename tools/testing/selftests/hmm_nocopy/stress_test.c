@@ -96,48 +96,6 @@ FIXTURE_TEARDOWN(stress)
 		hmm_module_unload();
 }
 
-/* Writes back, then drops every clean page cache page and slab object. */
-static int drop_clean_caches(void)
-{
-	sync();
-	return hmm_write_str("/proc/sys/vm/drop_caches", "3");
-}
-
-/* Pages on the per-CPU free lists, which MemFree leaves out. */
-static long pcp_free_kb(void)
-{
-	char line[128];
-	long count, pages = 0;
-	FILE *f = fopen("/proc/zoneinfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " count: %ld", &count) == 1)
-			pages += count;
-	fclose(f);
-	return pages * (long)(hmm_page_size() / 1024);
-}
-
-/* MemFree and the per-CPU free lists, after dropping clean caches. */
-static long memfree_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f;
-
-	if (drop_clean_caches())
-		return -1;
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? kb : kb + pcp_free_kb();
-}
-
 /*
  * KASAN keeps freed memory in a quarantine of up to 1/32 of RAM before
  * reuse, so free memory says nothing about leaks there; on such a kernel
@@ -215,7 +173,7 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 	ASSERT_EQ(0, hmm_module_unload());
 	for (i = 0; i < WARMUP_CYCLES + CYCLES; i++) {
 		if (i == WARMUP_CYCLES) {
-			before = memfree_kb();
+			before = hmm_free_kb();
 			ASSERT_GT(before, 0);
 		}
 		ret = hmm_module_load(ko);
@@ -227,7 +185,7 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 		if (ret)
 			break;
 	}
-	after = memfree_kb();
+	after = hmm_free_kb();
 	if (self->was_loaded)
 		ASSERT_EQ(0, hmm_module_load(ko));
 	TH_LOG("free before %ld kB, after %ld kB", before, after);
@@ -818,7 +776,8 @@ static void file_read_back(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, fsync(r->file));
 	ASSERT_EQ(0, munmap(r->region, size));
-	ASSERT_EQ(0, drop_clean_caches());
+	sync();
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ(0, fstat(r->file, &st));
 	EXPECT_EQ(size, st.st_size);
 	for (i = 0; i < FILE_REGIONS; i++) {
