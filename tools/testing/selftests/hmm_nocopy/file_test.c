@@ -1931,19 +1931,41 @@ static int hugetlb_file(long *was, long n)
 
 /*
  * hugetlbfs pages: the device mirrors them (hmm_range_fault() walks
- * hugetlb entries), but migrate_vma_setup() refuses a hugetlb VMA with
- * -EINVAL, and the data stays intact.
+ * hugetlb entries), but migrate_vma_setup() itself refuses a hugetlb
+ * VMA with -EINVAL: the module leaves the refusal to the kernel here
+ * (HMM_NC_FILE_KERNEL_VMA_CHECK; a shmem page with the same flag moves,
+ * so the flag is served), nothing is collected or moved, and the data
+ * stays intact. Without the flag the module refuses first, the same way.
  */
-TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
+TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma_setup)
 {
 	size_t ps = self->e.psize, npages = TWO_MB / ps;
 	char *buf = zalloc(_metadata, TWO_MB);
+	struct hmm_nc_file_page *recs;
+	struct hmm_nc_file_cmd fcmd;
 	struct hmm_dmirror_cmd cmd;
+	struct hmm_nc_counters d;
+	int fd, shm;
 	ssize_t bad;
 	__u8 prot;
 	char *p;
-	int fd = hugetlb_file(&self->pool_was, 1);
 
+	/* The control: the flag is served, a shmem page moves with it. */
+	shm = memfd_create("hmm_vma_check", 0);
+	ASSERT_LE(0, shm);
+	ASSERT_EQ(0, ftruncate(shm, ps));
+	p = map_file(_metadata, shm, ps, MAP_SHARED);
+	fill_pages(p, 1, ps, 169);
+	ASSERT_EQ(0, hmm_migrate_file(self->e.dev, p, 1, SYNC,
+				      HMM_NC_FILE_KERNEL_VMA_CHECK, NULL,
+				      &fcmd));
+	EXPECT_EQ(1, fcmd.moved);
+	assert_mapped(_metadata, p, 1, ps, 169);
+	munmap(p, ps);
+	close(shm);
+	ASSERT_EQ(0, hmm_counters(self->e.dev, false, &self->e.start));
+
+	fd = hugetlb_file(&self->pool_was, 1);
 	if (fd < 0)
 		SKIP(return, "no huge page in the pool: %s", strerror(-fd));
 	p = map_aligned(_metadata, fd, MAP_SHARED);
@@ -1957,6 +1979,21 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	/* The device maps it as one huge entry. */
 	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
 	EXPECT_EQ(HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD, prot);
+
+	recs = zalloc(_metadata, npages * sizeof(*recs));
+	memset(&fcmd, 0, sizeof(fcmd));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
+					    HMM_NC_FILE_KERNEL_VMA_CHECK,
+					    recs, &fcmd));
+	EXPECT_EQ(0, fcmd.moved);
+	EXPECT_EQ(HMM_NC_PS_UNTOUCHED, recs[0].status)
+		TH_LOG("%s", hmm_status_str(recs[0].status));
+	free(recs);
+	delta_of(_metadata, &self->e, &d);
+	/* migrate_vma_setup() collected, locked and took nothing. */
+	EXPECT_EQ(0, d.pages_taken);
+	EXPECT_EQ(0, d.pages_locked);
+	EXPECT_EQ(0, d.batches);
 
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
 					    0, NULL, NULL));
