@@ -202,6 +202,64 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 #define STABLE_PAGES	64	/* only written and checked */
 
 /*
+ * The commands of the device-path races, on the whole region (churned
+ * half included) or on the stable half alone, and the errnos they may
+ * meet; race_errno_ok() says which command accepts which, and why.
+ */
+enum race_cmd {
+	RC_WHOLE_TO_DEV, RC_WHOLE_TO_SYS, RC_STABLE_TO_DEV, RC_STABLE_TO_SYS,
+	RC_NOCOPY, RC_COUNT
+};
+
+static const char * const race_cmd_names[RC_COUNT] = {
+	"whole to device", "whole back", "stable to device", "stable back",
+	"NO_COPY stable",
+};
+
+enum race_errno { RE_EINVAL, RE_ENOENT, RE_EBUSY, RE_OTHER, RE_COUNT };
+
+static enum race_errno race_errno_of(int ret)
+{
+	switch (ret) {
+	case -EINVAL:
+		return RE_EINVAL;
+	case -ENOENT:
+		return RE_ENOENT;
+	case -EBUSY:
+		return RE_EBUSY;
+	}
+	return RE_OTHER;
+}
+
+static bool race_errno_ok(enum race_cmd c, int ret)
+{
+	switch (ret) {
+	case -EINVAL:
+		/*
+		 * Part of the range has no VMA: the churn's munmap() and
+		 * mremap() leave holes for a moment. Never in the stable
+		 * half, which keeps its mapping.
+		 */
+		return c == RC_WHOLE_TO_DEV || c == RC_WHOLE_TO_SYS;
+	case -ENOENT:
+		/*
+		 * A page did not end up on the device: shared with a forked
+		 * child (copy-on-write), or locked or referenced by another
+		 * racer's migration or fault as it was collected.
+		 */
+		return c == RC_WHOLE_TO_DEV || c == RC_STABLE_TO_DEV;
+	case -EBUSY:
+		/*
+		 * hmm_range_fault() saw the page tables change past its
+		 * timeout while mapping the range for the device.
+		 */
+		return c == RC_WHOLE_TO_DEV || c == RC_STABLE_TO_DEV;
+	}
+	/* NO_COPY reports each page's fate in its status, never an errno. */
+	return false;
+}
+
+/*
  * Shared by the racing threads. The first half of the region is churned
  * under the migrations; the second half keeps its mapping, so its data
  * can be checked all along while it moves to the device and back. The
@@ -220,6 +278,13 @@ struct race {
 	atomic_long nocopy, moved;	/* NO_COPY commands, pages moved */
 	__u32 anon_mode;	/* of race_migrate_nocopy()'s commands */
 	atomic_long buffered;		/* moved with their buffer heads */
+	/* The device-path races: outcomes by command and errno. */
+	atomic_long ok[RC_COUNT];
+	atomic_long err[RC_COUNT][RE_COUNT];
+	atomic_int unexpected;		/* the last errno not accepted, or 0 */
+	atomic_long short_reads;	/* MIGRATE_TO_DEV: fewer pages back */
+	atomic_long status_bad;		/* NO_COPY: a status not accepted */
+	atomic_ullong last_seed;	/* race_write()'s last pattern */
 };
 
 /* The device file and a region of npages with its mirror buffer. */
@@ -259,17 +324,81 @@ static void race_nocopy_done(struct race *r, int ret, __u64 moved)
 	atomic_fetch_add(&r->moved, moved);
 }
 
-/* Migrations may fail while the range changes under them: count, go on. */
-static void race_migrate_range(struct race *r, char *start, __u64 npages)
+/*
+ * A page's fate in a NO_COPY command while racing: moved; skipped (on
+ * the device, or locked or pinned by another racer as it was collected);
+ * the callback found extra references (a forked child's, a fault's).
+ */
+static bool race_status_ok(__u8 status)
 {
+	return status == HMM_NC_PS_MOVED || status == HMM_NC_PS_SKIPPED ||
+	       status == HMM_NC_PS_BUSY;
+}
+
+/*
+ * A NO_COPY command's outcome: it succeeds, the pages it says it moved
+ * are those whose status says so, and every status is one of those.
+ */
+static void race_anon_done(struct race *r, int ret, __u64 moved,
+			   const __u8 *status, size_t npages)
+{
+	size_t i, n = 0;
+
+	if (ret) {
+		atomic_fetch_add(&r->failures, 1);
+		atomic_fetch_add(&r->err[RC_NOCOPY][race_errno_of(ret)], 1);
+		atomic_store(&r->unexpected, ret);
+		return;
+	}
+	for (i = 0; i < npages; i++) {
+		if (!race_status_ok(status[i]))
+			atomic_fetch_add(&r->status_bad, 1);
+		n += status[i] == HMM_NC_PS_MOVED;
+	}
+	if (n != moved)
+		atomic_fetch_add(&r->status_bad, 1);
+	atomic_fetch_add(&r->ok[RC_NOCOPY], 1);
+	atomic_fetch_add(&r->nocopy, 1);
+	atomic_fetch_add(&r->moved, moved);
+}
+
+/* One command's outcome: counted by errno; one not accepted is kept. */
+static int race_done(struct race *r, enum race_cmd c, int ret)
+{
+	if (!ret) {
+		atomic_fetch_add(&r->ok[c], 1);
+		return 0;
+	}
+	atomic_fetch_add(&r->err[c][race_errno_of(ret)], 1);
+	if (!race_errno_ok(c, ret))
+		atomic_store(&r->unexpected, ret);
+	return ret;
+}
+
+/*
+ * Migrations may fail while the range changes under them: count by
+ * errno, go on. A MIGRATE_TO_DEV that succeeds had every page of the
+ * range on the device when it mapped them: the device read them all.
+ */
+static void race_migrate_range(struct race *r, char *start, __u64 npages,
+			       enum race_cmd to_dev)
+{
+	struct hmm_dmirror_cmd cmd;
 	int ret;
 
 	while (!race_over(r)) {
-		ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_DEV, start,
-			      r->mirror, npages, NULL);
+		memset(&cmd, 0, sizeof(cmd));
+		ret = race_done(r, to_dev,
+				hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_DEV,
+					start, r->mirror, npages, &cmd));
+		if (!ret && cmd.cpages != npages)
+			atomic_fetch_add(&r->short_reads, 1);
 		if (!ret)
-			ret = hmm_cmd(r->fd, HMM_DMIRROR_MIGRATE_TO_SYS,
-				      start, r->mirror, npages, NULL);
+			ret = race_done(r, to_dev + 1,
+					hmm_cmd(r->fd,
+						HMM_DMIRROR_MIGRATE_TO_SYS,
+						start, r->mirror, npages,
+						NULL));
 		atomic_fetch_add(ret ? &r->failures : &r->migrations, 1);
 	}
 }
@@ -279,7 +408,8 @@ static void *race_migrate(void *arg)
 {
 	struct race *r = arg;
 
-	race_migrate_range(r, r->region, RACE_PAGES + STABLE_PAGES);
+	race_migrate_range(r, r->region, RACE_PAGES + STABLE_PAGES,
+			   RC_WHOLE_TO_DEV);
 	return NULL;
 }
 
@@ -288,7 +418,8 @@ static void *race_migrate_stable(void *arg)
 {
 	struct race *r = arg;
 
-	race_migrate_range(r, r->region + RACE_PAGES * r->ps, STABLE_PAGES);
+	race_migrate_range(r, r->region + RACE_PAGES * r->ps, STABLE_PAGES,
+			   RC_STABLE_TO_DEV);
 	return NULL;
 }
 
@@ -303,12 +434,14 @@ static void *race_migrate_nocopy(void *arg)
 	struct race *r = arg;
 	char *stable = r->region + RACE_PAGES * r->ps;
 	struct hmm_nc_migrate_cmd cmd = { 0 };
+	__u8 status[STABLE_PAGES];
 	int ret;
 
 	while (!race_over(r)) {
+		memset(status, 0xff, sizeof(status));
 		ret = hmm_migrate_anon(r->fd, stable, STABLE_PAGES,
-				       r->anon_mode, 0, NULL, &cmd);
-		race_nocopy_done(r, ret, cmd.moved);
+				       r->anon_mode, 0, status, &cmd);
+		race_anon_done(r, ret, cmd.moved, status, STABLE_PAGES);
 	}
 	return NULL;
 }
@@ -415,6 +548,7 @@ static void *race_write(void *arg)
 
 	do {
 		hmm_fill(stable, size, seed);
+		atomic_store(&r->last_seed, seed);
 		race_check(r, hmm_verify(stable, size, seed) < 0);
 		seed++;
 	} while (!race_over(r));
@@ -472,14 +606,36 @@ static void race_run(struct __test_metadata *_metadata, struct race *r,
 	ASSERT_EQ(n, started) TH_LOG("cannot start thread %u", started);
 }
 
+/* Each command's outcomes, by errno, in the test's log. */
+static void race_log(struct __test_metadata *_metadata, struct race *r)
+{
+	unsigned int c;
+
+	for (c = 0; c < RC_COUNT; c++) {
+		TH_LOG("%s: %ld ok, EINVAL %ld, ENOENT %ld, EBUSY %ld, other %ld",
+		       race_cmd_names[c], atomic_load(&r->ok[c]),
+		       atomic_load(&r->err[c][RE_EINVAL]),
+		       atomic_load(&r->err[c][RE_ENOENT]),
+		       atomic_load(&r->err[c][RE_EBUSY]),
+		       atomic_load(&r->err[c][RE_OTHER]));
+	}
+}
+
 /*
  * Migrations to the device and back and NO_COPY migrations race with
  * munmap/mmap, mremap, mprotect, fork and writes on the same range for
- * RACE_SECONDS. Migrations may fail (the range changes under them) but
- * the data is always right, the churned half's included wherever
- * mremap() has put it, the NO_COPY engine moves pages all the same, the
- * kernel logs nothing (the runner's gate) and nothing is left locked or
- * taken (the runner's counter check).
+ * RACE_SECONDS. Each command fails only with an errno that the racing
+ * explains (race_errno_ok(): EINVAL for a hole the churn left, in the
+ * whole region only; ENOENT for a page kept off the device by a fork or
+ * another racer; EBUSY for page tables that kept changing) and NO_COPY
+ * never fails, its pages' statuses adding up to what it says it moved.
+ * Each kind of command succeeds at least once: the stable half reaches
+ * the device whole (the device reads every page) and comes back, and
+ * NO_COPY moves pages. The data is always right, the churned half's
+ * included wherever mremap() has put it; once the racing stops, the
+ * stable half comes back from the device with the last pattern written
+ * and no page of it stays there. The kernel logs nothing (the runner's
+ * gate) and nothing is left locked or taken (the runner's counter check).
  */
 TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 {
@@ -491,8 +647,12 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 	};
 	size_t size = (RACE_PAGES + STABLE_PAGES) * self->ps;
 	size_t churn = RACE_PAGES * self->ps;
+	char *stable;
+	__u8 prot[STABLE_PAGES];
+	unsigned int i;
 
 	race_setup(_metadata, &r, RACE_PAGES + STABLE_PAGES);
+	stable = r.region + churn;
 	r.anon_mode = hmm_unmet(r.fd, HMM_NEED_NOCOPY) ?
 		      HMM_NC_MODE_SYNC : HMM_NC_MODE_SYNC_NO_COPY;
 	r.spare = mmap(NULL, churn, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -506,11 +666,29 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 	       atomic_load(&r.moved), atomic_load(&r.failures));
 	TH_LOG("%ld churns, %ld checks", atomic_load(&r.churns),
 	       atomic_load(&r.checks));
+	race_log(_metadata, &r);
 	EXPECT_EQ(0, atomic_load(&r.bad));
-	EXPECT_GT(atomic_load(&r.migrations) + atomic_load(&r.failures), 0);
+	EXPECT_EQ(0, atomic_load(&r.unexpected))
+		TH_LOG("an errno no race explains: %s",
+		       strerror(-atomic_load(&r.unexpected)));
+	EXPECT_EQ(0, atomic_load(&r.short_reads));
+	EXPECT_EQ(0, atomic_load(&r.status_bad));
+	EXPECT_LT(0, atomic_load(&r.ok[RC_STABLE_TO_DEV]));
+	EXPECT_LT(0, atomic_load(&r.ok[RC_STABLE_TO_SYS]));
+	EXPECT_LT(0, atomic_load(&r.ok[RC_NOCOPY]));
 	EXPECT_GT(atomic_load(&r.moved), 0);
 	EXPECT_GT(atomic_load(&r.churns), 0);
 	EXPECT_GT(atomic_load(&r.checks), 0);
+	/* Whatever is still on the device comes back, with the last data. */
+	ASSERT_EQ(0, hmm_cmd(r.fd, HMM_DMIRROR_MIGRATE_TO_SYS, stable,
+			     r.mirror, STABLE_PAGES, NULL));
+	ASSERT_EQ(0, hmm_snapshot(r.fd, stable, STABLE_PAGES, prot));
+	for (i = 0; i < STABLE_PAGES; i++) {
+		EXPECT_EQ(0, prot[i] & 0xf0) TH_LOG("page %u: 0x%x", i,
+						    prot[i]);
+	}
+	EXPECT_EQ(-1, hmm_verify(stable, STABLE_PAGES * self->ps,
+				 atomic_load(&r.last_seed)));
 	hmm_unmap(r.spare, churn);
 	hmm_unmap(r.region, size);
 	free(r.mirror);
