@@ -1380,8 +1380,8 @@ static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
 {
 	__u64 flags = 0;
 
-	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags)) TH_LOG("pfn 0x%llx",
-							(unsigned long long)pfn);
+	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags))
+		TH_LOG("pfn 0x%llx", (unsigned long long)pfn);
 	return flags & (1ULL << HMM_KPF_WRITEBACK);
 }
 
