@@ -673,11 +673,28 @@ static int hmm_nullb_set(const char *dir, const char *attr, unsigned long v)
 	return hmm_write_str(path, val);
 }
 
+/* The block device's name of a powered null_blk configuration. */
+static int hmm_nullb_name(const char *dir, const char *config, char *name,
+			  size_t len)
+{
+	char path[128];
+	long index;
+
+	snprintf(path, sizeof(path), "%s/index", dir);
+	index = hmm_read_long(path);
+	if (index < 0)
+		return index;
+	snprintf(name, len, "%s", config);
+	snprintf(path, sizeof(path), "/sys/block/%s", config);
+	if (access(path, F_OK))
+		snprintf(name, len, "nullb%ld", index);
+	return 0;
+}
+
 int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
 		   unsigned int ms, char *name, size_t len)
 {
-	char dir[96], path[128];
-	long index;
+	char dir[96];
 	int ret;
 
 	if (access(NULLB_CONFIG, F_OK))
@@ -701,15 +718,24 @@ int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
 		ret = hmm_nullb_set(dir, "power", 1);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/index", dir);
-	index = hmm_read_long(path);
-	if (index < 0)
-		return index;
-	snprintf(name, len, "%s", config);
-	snprintf(path, sizeof(path), "/sys/block/%s", config);
-	if (access(path, F_OK))
-		snprintf(name, len, "nullb%ld", index);
-	return 0;
+	return hmm_nullb_name(dir, config, name, len);
+}
+
+int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
+		    size_t len)
+{
+	char dir[96];
+	int ret;
+
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	ret = hmm_nullb_set(dir, "power", 0);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "completion_nsec", ms * 1000000UL);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "power", 1);
+	if (ret)
+		return ret;
+	return hmm_nullb_name(dir, config, name, len);
 }
 
 void hmm_nullb_remove(const char *config)
@@ -747,8 +773,11 @@ long hmm_vmstat(const char *key)
 {
 	char name[64];
 	long val, ret = -ENOENT;
-	FILE *f = fopen("/proc/vmstat", "re");
+	FILE *f;
 
+	/* Fold the per-CPU differences in first (best effort). */
+	hmm_write_str("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "re");
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%63s %ld", name, &val) == 2)

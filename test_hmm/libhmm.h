@@ -177,7 +177,10 @@ int hmm_kpageflags(__u64 pfn, __u64 *flags);
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
 
-/* A counter of /proc/vmstat (nr_zspages, balloon_deflate...), or -errno. */
+/*
+ * A counter of /proc/vmstat (nr_zspages, balloon_deflate...), exact: the
+ * per-CPU differences folded in first (vm.stat_refresh); or -errno.
+ */
 long hmm_vmstat(const char *key);
 
 /*
@@ -234,5 +237,11 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
 int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
 		   unsigned int ms, char *name, size_t len);
 void hmm_nullb_remove(const char *config);
+/*
+ * Another delay for it: powered off and on again, which keeps its data
+ * (nothing may use it meanwhile: unmount first). Its name to name[len].
+ */
+int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
+		    size_t len);
 
 #endif /* _LIBHMM_H */
