@@ -668,12 +668,12 @@ static void race_log(struct __test_metadata *_metadata, struct race *r)
  * whole region only; ENOENT for a page kept off the device by a fork or
  * another racer; EBUSY for page tables that kept changing) and NO_COPY
  * never fails, its pages' statuses adding up to what it says it moved.
- * Each kind of command succeeds at least once: the stable half reaches
- * the device whole (the device reads every page) and comes back, and
- * NO_COPY moves pages. The data is always right, the churned half's
- * included wherever mremap() has put it; once the racing stops, the
- * stable half comes back from the device with the last pattern written
- * and no page of it stays there. The kernel logs nothing (the runner's
+ * A migration to the device succeeds at least once (the device then
+ * read every page of its range), one back too, and NO_COPY moves pages.
+ * The data is always right, the churned half's included wherever
+ * mremap() has put it; once the racing stops, the stable half goes to
+ * the device whole with the last pattern written (the device reads it)
+ * and comes back whole with it. The kernel logs nothing (the runner's
  * gate) and nothing is left locked or taken (the runner's counter check).
  */
 TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
@@ -686,9 +686,10 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 	};
 	size_t size = (RACE_PAGES + STABLE_PAGES) * self->ps;
 	size_t churn = RACE_PAGES * self->ps;
-	char *stable;
+	struct hmm_dmirror_cmd cmd;
 	__u8 prot[STABLE_PAGES];
 	unsigned int i;
+	char *stable;
 
 	race_setup(_metadata, &r, RACE_PAGES + STABLE_PAGES);
 	stable = r.region + churn;
@@ -712,15 +713,32 @@ TEST_F_TIMEOUT(stress, migrate_races_munmap_mremap_mprotect_fork_write, 60)
 		       strerror(-atomic_load(&r.unexpected)));
 	EXPECT_EQ(0, atomic_load(&r.short_reads));
 	EXPECT_EQ(0, atomic_load(&r.status_bad));
-	EXPECT_LT(0, atomic_load(&r.ok[RC_STABLE_TO_DEV]));
-	EXPECT_LT(0, atomic_load(&r.ok[RC_STABLE_TO_SYS]));
+	EXPECT_LT(0, atomic_load(&r.ok[RC_WHOLE_TO_DEV]) +
+		     atomic_load(&r.ok[RC_STABLE_TO_DEV]));
+	EXPECT_LT(0, atomic_load(&r.ok[RC_WHOLE_TO_SYS]) +
+		     atomic_load(&r.ok[RC_STABLE_TO_SYS]));
 	EXPECT_LT(0, atomic_load(&r.ok[RC_NOCOPY]));
 	EXPECT_GT(atomic_load(&r.moved), 0);
 	EXPECT_GT(atomic_load(&r.churns), 0);
 	EXPECT_GT(atomic_load(&r.checks), 0);
-	/* Whatever is still on the device comes back, with the last data. */
+	/*
+	 * Racing over: the stable half goes to the device whole, with the
+	 * last pattern written, and comes back whole with it.
+	 */
+	memset(r.mirror, 0, STABLE_PAGES * self->ps);
+	memset(&cmd, 0, sizeof(cmd));
+	ASSERT_EQ(0, hmm_cmd(r.fd, HMM_DMIRROR_MIGRATE_TO_DEV, stable,
+			     r.mirror, STABLE_PAGES, &cmd));
+	EXPECT_EQ(STABLE_PAGES, cmd.cpages);
+	ASSERT_EQ(0, hmm_snapshot(r.fd, stable, STABLE_PAGES, prot));
+	for (i = 0; i < STABLE_PAGES; i++) {
+		EXPECT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, prot[i] & 0xf0)
+			TH_LOG("page %u: 0x%x", i, prot[i]);
+	}
+	EXPECT_EQ(-1, hmm_verify(r.mirror, STABLE_PAGES * self->ps,
+				 atomic_load(&r.last_seed)));
 	ASSERT_EQ(0, hmm_cmd(r.fd, HMM_DMIRROR_MIGRATE_TO_SYS, stable,
-			     r.mirror, STABLE_PAGES, NULL));
+			     r.mirror, STABLE_PAGES, &cmd));
 	ASSERT_EQ(0, hmm_snapshot(r.fd, stable, STABLE_PAGES, prot));
 	for (i = 0; i < STABLE_PAGES; i++) {
 		EXPECT_EQ(0, prot[i] & 0xf0) TH_LOG("page %u: 0x%x", i,
