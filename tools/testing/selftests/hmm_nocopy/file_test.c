@@ -48,7 +48,7 @@
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
 #define IMG_DIR		"/tmp/hmm_bh_img"
 #define WB_NULLB	"hmm_bh_wb"	/* the writeback test's null_blk */
-#define WB_NULLB_MS	2000		/* ... and how long a request takes */
+#define WB_NULLB_MS	1000		/* ... and how long a request takes */
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
 #ifndef FIFREEZE
@@ -1146,6 +1146,7 @@ FIXTURE(bufferhead) {
 	bool mounted;
 	bool frozen;	/* the loop device's backing file system */
 	bool nullb;	/* a slow null_blk of ours is configured */
+	long flusher;	/* vm.dirty_writeback_centisecs before, or -1 */
 	struct bh_disks d;
 };
 
@@ -1249,6 +1250,17 @@ static int freeze(const char *dir, bool on)
 	return ret ? -errno : 0;
 }
 
+#define FLUSHER_SYSCTL	"/proc/sys/vm/dirty_writeback_centisecs"
+
+/* The periodic flusher's interval (0: it never runs); 0 or -errno. */
+static int flusher_set(long centisecs)
+{
+	char val[24];
+
+	snprintf(val, sizeof(val), "%ld", centisecs);
+	return hmm_write_str(FLUSHER_SYSCTL, val);
+}
+
 FIXTURE_SETUP(bufferhead)
 {
 	int ret;
@@ -1260,6 +1272,7 @@ FIXTURE_SETUP(bufferhead)
 		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	self->d.back = -1;
 	self->d.loop = -1;
+	self->flusher = -1;
 	ret = bh_mount(&self->d, &variant->fs);
 	if (ret) {
 		close(self->e.dev);
@@ -1279,6 +1292,8 @@ FIXTURE_TEARDOWN(bufferhead)
 	bh_done(&self->d);
 	if (self->nullb)
 		hmm_nullb_remove(WB_NULLB);
+	if (self->flusher >= 0)
+		flusher_set(self->flusher);
 }
 
 /* Unmount and check the file system: e2fsck finds nothing to fix. */
@@ -1443,6 +1458,14 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 		ASSERT_EQ(0, ret) TH_LOG("%s on a slow null_blk: %s",
 					 variant->fs.fstype, strerror(-ret));
 	}
+	/*
+	 * The periodic flusher would write the dirty pages back too once
+	 * the inode is 30 s dirty (it is since make_file(): fsync does not
+	 * mark it clean), which a slow device and a loaded host reach.
+	 */
+	self->flusher = hmm_read_long(FLUSHER_SYSCTL);
+	ASSERT_LE(0, self->flusher);
+	ASSERT_EQ(0, flusher_set(0));
 	want = zalloc(_metadata, size);
 	fill_pages(want, WB_FIRST, ps, 125);
 	fill_pages(want + WB_FIRST * ps, WB_PAGES - WB_FIRST, ps, 140);
