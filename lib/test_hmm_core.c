@@ -11,6 +11,21 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/*
+ * .compat_ioctl = compat_ptr_ioctl below is right only if every structure
+ * of the ABI has the same layout for a 32-bit (i386) caller: i386 aligns
+ * __u64 to 4 bytes, x86-64 to 8. A structure without implicit padding
+ * on x86-64 has each __u64 at an 8-aligned offset and a size that is a
+ * multiple of 8, so i386 lays it out the same, field for field. The
+ * build fails if a structure of the ABI ever gets padding.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wpadded"
+#include "test_hmm_uapi.h"
+#pragma GCC diagnostic pop
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
@@ -81,15 +96,21 @@ static long dmirror_opener_only(struct dmirror *dmirror)
 #define DMIRROR_CHANGE	(DMIRROR_OPENER | DMIRROR_WRITE)
 #define DMIRROR_DEVICE	(DMIRROR_WRITE | DMIRROR_ADMIN)
 
+/*
+ * One command: its number (which carries the size and direction of its
+ * argument), its handler and its needs. The dispatcher alone copies the
+ * argument in and out, as DRM's drm_ioctl() and amdkfd's kfd_ioctl() do:
+ * a handler gets the argument in kernel memory and leaves its answer
+ * there; buffers the argument points at (page arrays) stay its own.
+ */
 struct dmirror_ioctl_desc {
 	unsigned int cmd;
-	long (*func)(struct dmirror *dmirror, unsigned int cmd,
-		     void __user *uarg);
+	long (*func)(struct dmirror *dmirror, unsigned int cmd, void *data);
 	unsigned int flags;
 };
 
 static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
-			       void __user *uarg);
+			       void *data);
 
 #define DMIRROR_IOCTL(_cmd, _func, _flags) \
 	{ .cmd = (_cmd), .func = (_func), .flags = (_flags) }
@@ -140,47 +161,72 @@ static bool dmirror_ioctl_served(const struct dmirror_ioctl_desc *desc)
 }
 
 static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
-			       void __user *uarg)
+			       void *data)
 {
-	struct hmm_nc_info info;
+	struct hmm_nc_info *info = data;
 	unsigned int i, nr;
 
-	if (copy_from_user(&info, uarg, sizeof(info)))
-		return -EFAULT;
-	if (info.flags || memchr_inv(info.reserved, 0, sizeof(info.reserved)))
+	if (info->flags ||
+	    memchr_inv(info->reserved, 0, sizeof(info->reserved)))
 		return -EINVAL;
-	memset(&info, 0, sizeof(info));
-	info.abi_version = HMM_NC_ABI_VERSION;
-	info.magic = HMM_NC_INFO_MAGIC;
-	info.kernel_version = DMIRROR_KERNEL_VERSION;
-	info.modes = dmirror_kernel_modes();
-	info.features = dmirror_kernel_features();
+	memset(info, 0, sizeof(*info));
+	info->abi_version = HMM_NC_ABI_VERSION;
+	info->magic = HMM_NC_INFO_MAGIC;
+	info->kernel_version = DMIRROR_KERNEL_VERSION;
+	info->modes = dmirror_kernel_modes();
+	info->features = dmirror_kernel_features();
 	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
 		if (!dmirror_ioctl_served(&dmirror_ioctls[i]))
 			continue;
 		nr = _IOC_NR(dmirror_ioctls[i].cmd);
-		info.commands[nr / 64] |= 1ULL << (nr % 64);
+		info->commands[nr / 64] |= 1ULL << (nr % 64);
 	}
-	strscpy(info.module, DMIRROR_MODULE_NAME, sizeof(info.module));
-	strscpy(info.version, DMIRROR_VERSION, sizeof(info.version));
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	strscpy(info->module, DMIRROR_MODULE_NAME, sizeof(info->module));
+	strscpy(info->version, DMIRROR_VERSION, sizeof(info->version));
+	return 0;
 }
 
+/*
+ * The table's entry for cmd: its number names an entry, and the size
+ * and direction of its argument are that entry's (a size this module
+ * does not know is another command to it, as to the 6.1 device).
+ */
 static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++)
-		if (dmirror_ioctls[i].cmd == cmd)
-			return &dmirror_ioctls[i];
+	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
+		if (_IOC_TYPE(cmd) != _IOC_TYPE(dmirror_ioctls[i].cmd) ||
+		    _IOC_NR(cmd) != _IOC_NR(dmirror_ioctls[i].cmd))
+			continue;
+		if (cmd != dmirror_ioctls[i].cmd)
+			return NULL;
+		return &dmirror_ioctls[i];
+	}
 	return NULL;
 }
 
+/* Arguments up to this size are copied to the stack, larger to kmalloc. */
+#define DMIRROR_STACK_ARG	128
+
+/*
+ * The one way into a command: the table's checks (lib/test_hmm_uapi.h,
+ * "Who may do what"), then the argument copied in by _IOC_SIZE, the
+ * handler, and the argument copied back for a command that returns one.
+ * As with the 6.1 device, the argument is written back only when the
+ * command succeeded: a failed command leaves the caller's copy as it
+ * was (page arrays a handler writes follow their command's own rules).
+ */
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 					unsigned long arg)
 {
+	char stack_kdata[DMIRROR_STACK_ARG] __aligned(8);
 	const struct dmirror_ioctl_desc *desc = dmirror_ioctl_find(cmd);
 	struct dmirror *dmirror = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	unsigned int size = _IOC_SIZE(cmd);
+	void *kdata = stack_kdata;
+	long ret;
 
 	if (!desc)
 		return -ENOTTY;
@@ -192,7 +238,28 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 		return -EPERM;
 	if ((desc->flags & DMIRROR_OPENER) && dmirror_opener_only(dmirror))
 		return -EACCES;
-	return desc->func(dmirror, cmd, (void __user *)arg);
+
+	if (size > sizeof(stack_kdata)) {
+		kdata = kmalloc(size, GFP_KERNEL);
+		if (!kdata)
+			return -ENOMEM;
+	}
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		if (copy_from_user(kdata, uarg, size)) {
+			ret = -EFAULT;
+			goto out;
+		}
+	} else {
+		memset(kdata, 0, size);
+	}
+	ret = desc->func(dmirror, cmd, kdata);
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, kdata, size))
+		ret = -EFAULT;
+out:
+	if (kdata != stack_kdata)
+		kfree(kdata);
+	return ret;
 }
 
 static const struct file_operations dmirror_fops = {
@@ -200,7 +267,7 @@ static const struct file_operations dmirror_fops = {
 	.release	= dmirror_fops_release,
 	.mmap		= dmirror_fops_mmap,
 	.unlocked_ioctl = dmirror_fops_unlocked_ioctl,
-	/* Every structure has fixed-width fields: the same layout on 32 bits. */
+	/* No structure has padding: the same layout on i386 (see the top). */
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= default_llseek,
 	.owner		= THIS_MODULE,

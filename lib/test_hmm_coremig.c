@@ -427,7 +427,8 @@ static int dmirror_core_run(struct dmirror *dmirror,
 	ret = dmirror_core_check(cmd, &run.kmode);
 	if (ret)
 		return ret;
-	run.folios = kvcalloc(cmd->npages, sizeof(*run.folios), GFP_KERNEL);
+	run.folios = kvcalloc(cmd->npages, sizeof(*run.folios),
+			      DMIRROR_GFP_USER_BUF);
 	run.dpages = kcalloc(HPAGE_PMD_NR, sizeof(*run.dpages), GFP_KERNEL);
 	run.spages = kcalloc(HPAGE_PMD_NR, sizeof(*run.spages), GFP_KERNEL);
 	if (!run.folios || !run.dpages || !run.spages) {
@@ -478,37 +479,33 @@ out:
 }
 
 long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
+	struct hmm_nc_core_cmd *cmd = data;
 	struct hmm_nc_core_page *recs;
-	struct hmm_nc_core_cmd cmd;
 	void __user *urecs;
 	size_t size;
 	long *idx;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (!cmd.npages || cmd.npages > HMM_NC_CORE_MAX_PAGES)
+	if (!cmd->npages || cmd->npages > HMM_NC_CORE_MAX_PAGES)
 		return -EINVAL;
-	cmd.moved = 0;
-	cmd.folios = 0;
-	cmd.failed = 0;
-	cmd.result = 0;
-	size = cmd.npages * sizeof(*recs);
-	urecs = u64_to_user_ptr(cmd.pages);
+	cmd->moved = 0;
+	cmd->folios = 0;
+	cmd->failed = 0;
+	cmd->result = 0;
+	size = cmd->npages * sizeof(*recs);
+	urecs = u64_to_user_ptr(cmd->pages);
 	if (urecs && clear_user(urecs, size))
 		return -EFAULT;
-	recs = kvzalloc(size, GFP_KERNEL);
-	idx = kvcalloc(cmd.npages, sizeof(*idx), GFP_KERNEL);
+	recs = kvzalloc(size, DMIRROR_GFP_USER_BUF);
+	idx = kvcalloc(cmd->npages, sizeof(*idx), DMIRROR_GFP_USER_BUF);
 	if (!recs || !idx) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = dmirror_core_run(dmirror, &cmd, recs, idx);
+	ret = dmirror_core_run(dmirror, cmd, recs, idx);
 	if (!ret && urecs && copy_to_user(urecs, recs, size))
-		ret = -EFAULT;
-	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
 		ret = -EFAULT;
 out:
 	kvfree(idx);
@@ -543,25 +540,24 @@ static void dmirror_core_release(struct work_struct *work)
 }
 
 long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void __user *uarg)
+			     void *data)
 {
+	struct hmm_nc_core_lock *cmd = data;
 	struct mm_struct *mm = current->mm;
-	struct hmm_nc_core_lock cmd;
 	struct dmirror_core_hold *hold;
 	struct page *page;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (cmd.flags || memchr_inv(cmd.reserved, 0, sizeof(cmd.reserved)) ||
-	    (cmd.addr & ~PAGE_MASK) || !cmd.hold_ms ||
-	    cmd.hold_ms > HMM_NC_CORE_MAX_HOLD_MS)
+	if (cmd->flags ||
+	    memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)) ||
+	    (cmd->addr & ~PAGE_MASK) || !cmd->hold_ms ||
+	    cmd->hold_ms > HMM_NC_CORE_MAX_HOLD_MS)
 		return -EINVAL;
 	hold = kzalloc(sizeof(*hold), GFP_KERNEL);
 	if (!hold)
 		return -ENOMEM;
 	mmap_read_lock(mm);
-	ret = dmirror_core_user_page(cmd.addr, &page);
+	ret = dmirror_core_user_page(cmd->addr, &page);
 	mmap_read_unlock(mm);
 	if (ret) {
 		kfree(hold);
@@ -573,14 +569,14 @@ long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
 		kfree(hold);
 		return -EINTR;
 	}
-	cmd.pfn = folio_pfn(hold->folio);
+	cmd->pfn = folio_pfn(hold->folio);
 	INIT_DELAYED_WORK(&hold->work, dmirror_core_release);
 	spin_lock(&dmirror_core_holds_lock);
 	list_add_tail(&hold->node, &dmirror_core_holds);
 	queue_delayed_work(dmirror_core_wq, &hold->work,
-			   msecs_to_jiffies(cmd.hold_ms));
+			   msecs_to_jiffies(cmd->hold_ms));
 	spin_unlock(&dmirror_core_holds_lock);
-	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
+	return 0;
 }
 
 int dmirror_core_wq_init(void)
@@ -628,13 +624,13 @@ void dmirror_core_fini(void)
 }
 
 long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
 	return -EOPNOTSUPP;
 }
 
 long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void __user *uarg)
+			     void *data)
 {
 	return -EOPNOTSUPP;
 }

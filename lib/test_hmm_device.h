@@ -66,6 +66,16 @@ struct dmirror_mirror {
 	unsigned long entries;	/* in pt, at most HMM_NC_MIRROR_MAX_PAGES */
 };
 
+/*
+ * Buffers a command allocates at the size its caller asks for (status
+ * arrays, page records: up to 8 MiB): charged to the caller's memory
+ * cgroup, where at the limit they fail with -ENOMEM instead of calling
+ * the cgroup's OOM killer, and without a warning in the log, as the
+ * caller can make them fail at will.
+ */
+#define DMIRROR_GFP_USER_BUF \
+	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* test_hmm_devmem.c */
 void dmirror_devmem_init(struct dmirror_device *mdevice);
 void dmirror_devmem_fini(struct dmirror_device *mdevice);
@@ -110,7 +120,7 @@ static inline int dmirror_migrate_args_valid(u64 addr, u64 npages, u32 mode,
 int dmirror_mirror_init(struct dmirror *dmirror);
 void dmirror_mirror_fini(struct dmirror *dmirror);
 long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
-			void __user *uarg);
+			void *data);
 int dmirror_mirror_map_device(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end);
 int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
@@ -127,14 +137,14 @@ void dmirror_dma_engine(struct dmirror_device *mdevice,
 			struct dmirror_engine *engine);
 unsigned long dmirror_dma_batch_pages(const struct dmirror_engine *engine);
 long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
-			  void __user *uarg);
+			  void *data);
 
 /* test_hmm_fault.c */
 void dmirror_faults_init(struct dmirror_faults *faults);
 bool dmirror_fault(struct dmirror_faults *faults,
 		   struct dmirror_device *mdevice, u32 point);
 long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
-			 void __user *uarg);
+			 void *data);
 
 /* test_hmm_migrate.c */
 int dmirror_migrate_to_device(struct dmirror *dmirror,
@@ -145,10 +155,10 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
 void dmirror_migrate_evict(struct dmirror_device *mdevice,
 			   unsigned long start_pfn, unsigned long npages);
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg);
+				void *data);
 
 /* test_hmm_filemig.c */
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg);
+				void *data);
 
 #endif /* _TEST_HMM_DEVICE_H */

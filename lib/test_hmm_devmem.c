@@ -19,6 +19,7 @@
 #include <linux/ioport.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "test_hmm.h"
@@ -244,7 +245,10 @@ static unsigned long dmirror_chunk_used(struct dmirror_chunk *chunk)
  * Move every page of a chunk that is off the usable list back to system
  * memory. Pages locked by a migration in flight are skipped by the
  * kernel; we come back for them once that migration has finished. A
- * killable drain gives up with -EINTR when its caller is killed.
+ * killable drain gives up with -EINTR when its caller is killed, between
+ * two batches (a chunk is 128 MiB: with a slow engine, HMM_NC_ENGINE_SET,
+ * evicting it whole takes as many milliseconds as it has pages) or while
+ * it waits.
  */
 static int dmirror_chunk_drain(struct dmirror_chunk *chunk, bool killable)
 {
@@ -253,6 +257,8 @@ static int dmirror_chunk_drain(struct dmirror_chunk *chunk, bool killable)
 	while (dmirror_chunk_used(chunk)) {
 		for (idx = 0; idx < DMIRROR_CHUNK_PAGES;
 		     idx += HMM_NC_BATCH_PAGES) {
+			if (killable && fatal_signal_pending(current))
+				return -EINTR;
 			end = idx + HMM_NC_BATCH_PAGES;
 			if (find_next_zero_bit(chunk->free_map, end, idx) >= end)
 				continue;

@@ -147,30 +147,28 @@ static int dmirror_engine_check(const struct hmm_nc_engine *cmd)
 
 /* HMM_NC_ENGINE_SET and HMM_NC_ENGINE_GET */
 long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
-			  void __user *uarg)
+			  void *data)
 {
 	struct dmirror_device *mdevice = dmirror->mdevice;
+	struct hmm_nc_engine *cmd = data;
 	struct dmirror_engine engine;
-	struct hmm_nc_engine cmd;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (dmirror_engine_check(&cmd))
+	if (dmirror_engine_check(cmd))
 		return -EINVAL;
 	if (command == HMM_NC_ENGINE_GET) {
-		if (cmd.flags || cmd.batch_pages || cmd.setup_us)
+		if (cmd->flags || cmd->batch_pages || cmd->setup_us)
 			return -EINVAL;
 	} else {
-		engine.flags = cmd.flags;
-		engine.batch_pages = cmd.batch_pages;
-		engine.setup_us = cmd.setup_us;
+		engine.flags = cmd->flags;
+		engine.batch_pages = cmd->batch_pages;
+		engine.setup_us = cmd->setup_us;
 		spin_lock(&dmirror_engine_lock);
 		mdevice->engine = engine;
 		spin_unlock(&dmirror_engine_lock);
 	}
 	dmirror_dma_engine(mdevice, &engine);
-	cmd.flags = engine.flags;
-	cmd.batch_pages = dmirror_dma_batch_pages(&engine);
-	cmd.setup_us = engine.setup_us;
-	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
+	cmd->flags = engine.flags;
+	cmd->batch_pages = dmirror_dma_batch_pages(&engine);
+	cmd->setup_us = engine.setup_us;
+	return 0;
 }

@@ -61,25 +61,23 @@ static int dmirror_fault_check(const struct hmm_nc_fault *cmd,
 }
 
 long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
-			 void __user *uarg)
+			 void *data)
 {
 	struct dmirror_faults *faults = &dmirror->faults;
+	struct hmm_nc_fault *cmd = data;
 	struct dmirror_fault_point *p;
-	struct hmm_nc_fault cmd;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (dmirror_fault_check(&cmd, command))
+	if (dmirror_fault_check(cmd, command))
 		return -EINVAL;
-	p = &faults->point[array_index_nospec(cmd.point, HMM_NC_FAULT_COUNT)];
+	p = &faults->point[array_index_nospec(cmd->point, HMM_NC_FAULT_COUNT)];
 	spin_lock(&faults->lock);
 	if (command == HMM_NC_FAULT_SET) {
-		p->skip = cmd.skip;
-		p->times = cmd.times;
+		p->skip = cmd->skip;
+		p->times = cmd->times;
 	}
-	cmd.skip = p->skip;
-	cmd.times = p->times;
-	cmd.injected = p->injected;
+	cmd->skip = p->skip;
+	cmd->times = p->times;
+	cmd->injected = p->injected;
 	spin_unlock(&faults->lock);
-	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
+	return 0;
 }

@@ -439,32 +439,29 @@ static void dmirror_file_hide_pfns(struct hmm_nc_file_page *pages,
 }
 
 long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
+	struct hmm_nc_file_cmd *cmd = data;
 	struct hmm_nc_file_page *pages;
-	struct hmm_nc_file_cmd cmd;
 	void __user *upages;
 	size_t size;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (!cmd.npages || cmd.npages > HMM_NC_MIGRATE_MAX_PAGES)
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
 		return -EINVAL;
-	size = cmd.npages * sizeof(*pages);
-	upages = u64_to_user_ptr(cmd.pages);
+	size = cmd->npages * sizeof(*pages);
+	upages = u64_to_user_ptr(cmd->pages);
 	/* A page array we could not write back is refused up front. */
 	if (upages && clear_user(upages, size))
 		return -EFAULT;
-	pages = kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	pages = kvzalloc(size, DMIRROR_GFP_USER_BUF);
 	if (!pages)
 		return -ENOMEM;
 
-	ret = dmirror_file_run(dmirror, &cmd, pages);
-	dmirror_file_hide_pfns(pages, cmd.npages);
+	ret = dmirror_file_run(dmirror, cmd, pages);
+	dmirror_file_hide_pfns(pages, cmd->npages);
+	/* The page array even on an error: it says what stayed. */
 	if (upages && copy_to_user(upages, pages, size) && !ret)
-		ret = -EFAULT;
-	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
 		ret = -EFAULT;
 	kvfree(pages);
 	return ret;

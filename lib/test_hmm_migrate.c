@@ -498,16 +498,15 @@ vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	dmirror_job_hold(&job, args->npages);
 
-	dmirror_alloc_system_pages(&job, true);
 	/*
-	 * Out of memory only if a page of ours needed a destination: an
-	 * entry emptied meanwhile (MADV_DONTNEED) comes back without a page,
-	 * and the CPU's next fault finds the hole.
+	 * No destination, and nothing moves: the entry was emptied meanwhile
+	 * (MADV_DONTNEED; it comes back as a hole that needs none), or there
+	 * was no memory. Either way the fault returns 0 and the CPU faults
+	 * again, as with the 6.1 test device and nouveau: it finds the hole,
+	 * or tries the page again (an order-0 user allocation fails only for
+	 * a task that is dying). Neither is an OOM or a bus error.
 	 */
-	if ((src & MIGRATE_PFN_MIGRATE) && migrate_pfn_to_page(src) && !dst) {
-		dmirror_job_finalize(&job);
-		return VM_FAULT_OOM;
-	}
+	dmirror_alloc_system_pages(&job, true);
 	dmirror_dma_copy(mdevice, job.to, job.from, job.ncopy, NULL);
 	migrate_vma_pages(args);
 	dmirror_job_count(&job, args->npages, HMM_NC_CB_DEVICE,
@@ -747,29 +746,26 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 }
 
 long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
-	struct hmm_nc_migrate_cmd cmd;
+	struct hmm_nc_migrate_cmd *cmd = data;
 	u8 __user *ustatus;
 	u8 *status;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	if (!cmd.npages || cmd.npages > HMM_NC_MIGRATE_MAX_PAGES)
+	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
 		return -EINVAL;
-	ustatus = u64_to_user_ptr(cmd.status);
+	ustatus = u64_to_user_ptr(cmd->status);
 	/* A status array we could not write back is refused up front. */
-	if (ustatus && clear_user(ustatus, cmd.npages))
+	if (ustatus && clear_user(ustatus, cmd->npages))
 		return -EFAULT;
-	status = kvzalloc(cmd.npages, GFP_KERNEL | __GFP_NOWARN);
+	status = kvzalloc(cmd->npages, DMIRROR_GFP_USER_BUF);
 	if (!status)
 		return -ENOMEM;
 
-	ret = dmirror_anon_run(dmirror, &cmd, status);
-	if (ustatus && copy_to_user(ustatus, status, cmd.npages) && !ret)
-		ret = -EFAULT;
-	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
+	ret = dmirror_anon_run(dmirror, cmd, status);
+	/* The status array even on an error: it says what stayed. */
+	if (ustatus && copy_to_user(ustatus, status, cmd->npages) && !ret)
 		ret = -EFAULT;
 	kvfree(status);
 	return ret;

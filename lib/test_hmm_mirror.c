@@ -64,12 +64,11 @@ static void dmirror_mirror_clear(struct dmirror *dmirror, unsigned long start,
 }
 
 /*
- * Store entry at index, within the per-file cap (-ENOSPC past it): the
- * cap, not the memory cgroup, bounds the mirror. Its nodes are allocated
- * without sleeping under the mutex; charged, they fail as soon as the
- * caller's cgroup is at its limit, and a migration the device answers
- * ENOENT there (pages left in system memory) would answer ENOMEM.
- * Called with dmirror->mutex held.
+ * Store entry at index, within the per-file cap (-ENOSPC past it). The
+ * tree's nodes are charged to the memory cgroup of the caller that
+ * makes the entries (XA_FLAGS_ACCOUNT) and allocated without sleeping
+ * under the mutex: at the cgroup's limit they fail at once, with
+ * -ENOMEM, and no OOM kill. Called with dmirror->mutex held.
  */
 static int dmirror_mirror_set(struct dmirror *dmirror, unsigned long index,
 			      void *entry)
@@ -132,7 +131,7 @@ int dmirror_mirror_init(struct dmirror *dmirror)
 
 	if (!current->mm)
 		return -EINVAL;
-	xa_init(&m->pt);
+	xa_init_flags(&m->pt, XA_FLAGS_ACCOUNT);
 	m->entries = 0;
 	/* One interval for the whole user address space of the opener. */
 	return mmu_interval_notifier_insert(&m->notifier, current->mm, 0,
@@ -302,12 +301,18 @@ static int dmirror_mirror_fault(struct dmirror *dmirror, unsigned long start,
 
 /*
  * Map into the mirror the pages of [start, end) that now live on this
- * device, without faulting anything.
+ * device, without faulting anything. No memory for an entry (the
+ * caller's memory cgroup is at its limit, which is how a migration to
+ * the device usually ends there) leaves the rest unmapped: to the
+ * caller that is a page the device could not take, -ENOENT, as for the
+ * device pages the same limit refused.
  */
 int dmirror_mirror_map_device(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end)
 {
-	return dmirror_mirror_populate(dmirror, start, end, 0, true);
+	int ret = dmirror_mirror_populate(dmirror, start, end, 0, true);
+
+	return ret == -ENOMEM ? 0 : ret;
 }
 
 /*
@@ -375,7 +380,12 @@ static int dmirror_mirror_piece(struct dmirror *dmirror,
 
 /*
  * READ (and the data returned by MIGRATE_TO_DEV and EXCLUSIVE): copy the
- * range through the mirror to cmd->ptr, a piece at a time.
+ * range through the mirror to cmd->ptr, a piece at a time. The bounce
+ * buffer of a piece is not charged to the caller's memory cgroup: at
+ * most 2 MiB, freed before the command returns; and MIGRATE_TO_DEV
+ * allocates it once the device pages have filled the cgroup to its
+ * limit, where a charge would turn the documented -ENOENT (the device
+ * took what the limit allows) into -ENOMEM.
  */
 int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 			bool fault)
@@ -678,26 +688,19 @@ static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,
 	}
 }
 
-/* The base commands: struct hmm_dmirror_cmd in, results back out. */
+/* The base commands: struct hmm_dmirror_cmd, results in cpages/faults. */
 long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
-			void __user *uarg)
+			void *data)
 {
-	struct hmm_dmirror_cmd cmd;
+	struct hmm_dmirror_cmd *cmd = data;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	ret = dmirror_cmd_check(&cmd);
+	ret = dmirror_cmd_check(cmd);
 	if (ret)
 		return ret;
-	cmd.cpages = 0;
-	cmd.faults = 0;
-	ret = dmirror_base_run(dmirror, command, &cmd);
-	if (ret)
-		return ret;
-	if (copy_to_user(uarg, &cmd, sizeof(cmd)))
-		return -EFAULT;
-	return 0;
+	cmd->cpages = 0;
+	cmd->faults = 0;
+	return dmirror_base_run(dmirror, command, cmd);
 }
 
 /*

@@ -633,31 +633,28 @@ static int dmirror_rf_migrate_check(const struct hmm_nc_rf_migrate *cmd,
 	return dmirror_kernel_mode(cmd->mode, &b->mode);
 }
 
-long dmirror_rf_ioctl_migrate(struct dmirror_refuse *rf, void __user *uarg)
+long dmirror_rf_ioctl_migrate(struct dmirror_refuse *rf,
+			      struct hmm_nc_rf_migrate *cmd)
 {
 	struct dmirror_rf_batch b = { };
-	struct hmm_nc_rf_migrate cmd;
 	struct hmm_nc_rf_page *pages;
 	void __user *upages;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	ret = dmirror_rf_migrate_check(&cmd, &b);
+	ret = dmirror_rf_migrate_check(cmd, &b);
 	if (ret)
 		return ret;
-	upages = u64_to_user_ptr(cmd.pages);
+	upages = u64_to_user_ptr(cmd->pages);
 	pages = memdup_user(upages, b.n * sizeof(*pages));
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 	ret = dmirror_rf_migrate_pages(rf, &b, pages);
 	if (ret)
 		goto out;
-	cmd.migrated = b.migrated;
-	cmd.refused = b.refused;
-	cmd.failed = b.failed;
-	if (copy_to_user(upages, pages, b.n * sizeof(*pages)) ||
-	    copy_to_user(uarg, &cmd, sizeof(cmd)))
+	cmd->migrated = b.migrated;
+	cmd->refused = b.refused;
+	cmd->failed = b.failed;
+	if (copy_to_user(upages, pages, b.n * sizeof(*pages)))
 		ret = -EFAULT;
 out:
 	kfree(pages);

@@ -61,65 +61,57 @@ static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
 }
 
 static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
-				  unsigned int command, void __user *uarg)
+				  unsigned int command,
+				  struct hmm_nc_rf_hold *cmd)
 {
 	const struct dmirror_rf_holder *h;
-	struct hmm_nc_rf_hold cmd;
 	int ret;
 
-	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
-		return -EFAULT;
-	h = dmirror_rf_holder_of(cmd.kind);
-	if (!h || cmd.flags || !cmd.count ||
-	    memchr_inv(cmd.reserved, 0, sizeof(cmd.reserved)))
+	h = dmirror_rf_holder_of(cmd->kind);
+	if (!h || cmd->flags || !cmd->count ||
+	    memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)))
 		return -EINVAL;
 
 	mutex_lock(&rf->lock);
 	if (command == HMM_NC_RF_HOLD)
-		ret = h->hold(rf, cmd.count, &cmd.done);
+		ret = h->hold(rf, cmd->count, &cmd->done);
 	else
-		ret = h->release(rf, cmd.count, &cmd.done);
-	cmd.held = h->held(rf);
+		ret = h->release(rf, cmd->count, &cmd->done);
+	cmd->held = h->held(rf);
 	mutex_unlock(&rf->lock);
-	if (ret)
-		return ret;
-	return copy_to_user(uarg, &cmd, sizeof(cmd)) ? -EFAULT : 0;
+	return ret;
 }
 
 static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
-				   void __user *uarg)
+				   struct hmm_nc_rf_state *st)
 {
-	struct hmm_nc_rf_state st;
-
-	if (copy_from_user(&st, uarg, sizeof(st)))
-		return -EFAULT;
-	if (st.flags || st.reserved0 ||
-	    memchr_inv(st.reserved, 0, sizeof(st.reserved)))
+	if (st->flags || st->reserved0 ||
+	    memchr_inv(st->reserved, 0, sizeof(st->reserved)))
 		return -EINVAL;
-	memset(&st, 0, sizeof(st));
+	memset(st, 0, sizeof(*st));
 	mutex_lock(&rf->lock);
-	dmirror_rf_state_fill(rf, &st);
+	dmirror_rf_state_fill(rf, st);
 	mutex_unlock(&rf->lock);
-	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+	return 0;
 }
 
 /* Handlers of the command table (lib/test_hmm_core.c). */
 long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
-			       void __user *uarg)
+			       void *data)
 {
-	return dmirror_rf_ioctl_hold(dmirror->mdevice->refuse, command, uarg);
+	return dmirror_rf_ioctl_hold(dmirror->mdevice->refuse, command, data);
 }
 
 long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
-				  unsigned int command, void __user *uarg)
+				  unsigned int command, void *data)
 {
-	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, uarg);
+	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, data);
 }
 
 long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
-				void __user *uarg)
+				void *data)
 {
-	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, uarg);
+	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, data);
 }
 
 int dmirror_refuse_init(struct dmirror_device *mdevice)

@@ -8,6 +8,13 @@
  * Every extension structure has fixed-width fields only, a flags word,
  * and reserved space: unknown flags and non-zero reserved fields are
  * refused with -EINVAL.
+ *
+ * Every command is _IOWR: the device reads the whole structure
+ * (_IOC_SIZE bytes) before the command runs, and writes it back only
+ * when the command succeeds (returns 0), as the 6.1 device does: after
+ * an error the caller's structure is as it was. Arrays a structure
+ * points at (status, page records) follow their command's own rules.
+ * A known command number with another size or direction answers ENOTTY.
  */
 #ifndef _TEST_HMM_UAPI_H
 #define _TEST_HMM_UAPI_H
@@ -231,8 +238,20 @@ struct hmm_nc_info {
  * The mirror of one open file (the pages READ, WRITE, MIGRATE_TO_DEV and
  * EXCLUSIVE map for the device) holds at most this many entries (a few
  * MiB of kernel memory); a command that would need more answers ENOSPC.
+ * Its memory is charged to the memory cgroup of the caller that made the
+ * entries (about 9 bytes a page), and a command that would take the
+ * cgroup past its limit answers ENOMEM (MIGRATE_TO_DEV: ENOENT, below).
  * Entries go with every invalidation of their range (munmap,
- * MADV_DONTNEED, migration) and with close().
+ * MADV_DONTNEED, migration) and with close(), and their charge with them.
+ *
+ * Memory cgroups: what a caller makes the device hold or allocate at the
+ * size it asks for is charged to the caller's memory cgroup: device pages
+ * (their backing pages), mirror entries, and the status and page arrays
+ * of HMM_NC_MIGRATE_ANON, HMM_NC_MIGRATE_FILE and HMM_NC_CORE_MIGRATE.
+ * At the cgroup's limit these fail without an OOM kill and without a
+ * warning in the kernel log. Not charged: the fixed-size buffers of one
+ * call (at most 2 MiB, freed before it returns), and the memory of the
+ * device itself (its chunks' page structures, held refusal items).
  */
 #define HMM_NC_MIRROR_MAX_PAGES	0x40000U	/* 1 GiB of 4 KiB pages */
 
@@ -253,10 +272,13 @@ struct hmm_nc_info {
  *          it back first); CHECK_EXCLUSIVE
  *          while a page of the range is still exclusive to the device.
  *  ENOENT  MIGRATE_TO_DEV: a page of the range did not end up on this
- *          device (shared memory, a page on another device, pinned).
+ *          device (shared memory, a page on another device, pinned), or
+ *          in its mirror: the device ran out of memory, or the caller's
+ *          memory cgroup of room for the page or its mirror entry.
  *  EBUSY   the page tables kept changing under hmm_range_fault() past
  *          its timeout; EXCLUSIVE could not take every page.
- *  ENOMEM  kernel memory ran out.
+ *  ENOMEM  kernel memory ran out, or READ, WRITE or EXCLUSIVE would take
+ *          the caller's memory cgroup past its limit with mirror entries.
  *  ENOSPC  the file's mirror is full (HMM_NC_MIRROR_MAX_PAGES entries).
  *  EINTR   the caller was killed: RELEASE stops waiting for device
  *          pages held by a migration in flight (the rest stay on the
@@ -326,7 +348,8 @@ enum hmm_nc_page_status {
  * of the range without a VMA or read permission, or in a VMA that cannot
  * migrate (hugetlb, VM_IO/VM_PFNMAP, DAX); nothing has moved then.
  * EFAULT the command or the status array is not accessible. ENOMEM
- * kernel memory ran out before the first batch. ESRCH the opening
+ * kernel memory ran out before the first batch, or the caller's memory
+ * cgroup has no room for the kernel's copy of the status array. ESRCH the opening
  * process has no address space any more. EOPNOTSUPP the running kernel
  * has no such mode (MIGRATE_SYNC_NO_COPY is gone from 6.11). EIO a DMA
  * copy failed (HMM_NC_FAULT_SET): the status array says which pages
@@ -540,7 +563,9 @@ struct hmm_nc_rf_state {
  * the migration, so a file mapped over it meanwhile (MAP_FIXED) cannot
  * slip through. EFAULT the command or the page array
  * is not accessible.
- * ENOMEM kernel memory ran out. ESRCH the opening process has no address
+ * ENOMEM kernel memory ran out, or the caller's memory cgroup has no room
+ * for the kernel's copy of the page array (32 bytes a page).
+ * ESRCH the opening process has no address
  * space any more. EOPNOTSUPP the kernel has no such mode (never with
  * HMM_NC_FILE_KERNEL_PAGES). EIO a DMA copy failed (HMM_NC_FAULT_SET),
  * as for HMM_NC_MIGRATE_ANON.
@@ -773,7 +798,9 @@ struct hmm_nc_fault {
  * open for writing. EFAULT the command or the page array is not
  * accessible. EOPNOTSUPP the entry points were not found (hugetlb
  * pages: the hugetlb ones), or the kernel has no such mode. ENOMEM
- * kernel memory ran out. ESRCH the opener has no address space.
+ * kernel memory ran out, or the caller's memory cgroup has no room for
+ * the kernel's copy of the page records. ESRCH the opener has no address
+ * space.
  * A folio the core did not migrate is not an error of the command:
  * see the page records and `failed`.
  */

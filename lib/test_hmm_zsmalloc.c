@@ -181,8 +181,9 @@ static bool dmirror_zpool_intact(struct dmirror_refuse *rf,
 				 struct dmirror_rf_item *it, struct page *page)
 {
 	struct dmirror_zpool *zp = rf->zpool;
+	unsigned long i = array_index_nospec(it->index, zp->nr);
 
-	return dmirror_zpool_object_ok(zp, zp->handles[it->index]);
+	return dmirror_zpool_object_ok(zp, zp->handles[i]);
 }
 
 const struct dmirror_rf_kind dmirror_rf_zsmalloc = {

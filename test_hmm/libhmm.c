@@ -445,6 +445,28 @@ int hmm_kpageflags(__u64 pfn, __u64 *flags)
 	return ret;
 }
 
+long long hmm_disk_sectors(const char *dev, bool written)
+{
+	unsigned long long f[7];
+	const char *name = strrchr(dev, '/');
+	char path[96];
+	FILE *stat;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/stat",
+		 name ? name + 1 : dev);
+	stat = fopen(path, "re");
+	if (!stat)
+		return -errno;
+	/* Reads: I/Os, merges, sectors, ticks; then the same for writes. */
+	n = fscanf(stat, "%llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+		   &f[2], &f[3], &f[4], &f[5], &f[6]);
+	fclose(stat);
+	if (n != 7)
+		return -EIO;
+	return (long long)(written ? f[6] : f[2]);
+}
+
 static const char *hmm_prot_kind(__u8 prot)
 {
 	switch (prot & 0xf0) {
@@ -868,4 +890,47 @@ int hmm_private_mounts(void)
 	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -errno;
 	return 0;
+}
+
+int hmm_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int hmm_kmsg_count(int fd, const char *const *needles, char *first,
+		   size_t len)
+{
+	const char *const *n;
+	char rec[2048];
+	int found = 0;
+	ssize_t got;
+
+	if (first && len)
+		first[0] = '\0';
+	for (;;) {
+		got = read(fd, rec, sizeof(rec) - 1);
+		if (got < 0 && errno == EPIPE)
+			continue;	/* records were overwritten: go on */
+		if (got <= 0)
+			break;
+		rec[got] = '\0';
+		for (n = needles; *n; n++) {
+			if (!strstr(rec, *n))
+				continue;
+			if (!found++ && first && len) {
+				snprintf(first, len, "%s", rec);
+				first[strcspn(first, "\n")] = '\0';
+			}
+			break;
+		}
+	}
+	return found;
 }

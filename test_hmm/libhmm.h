@@ -171,8 +171,16 @@ int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
 #define HMM_KPF_HUGE		17
 #define HMM_KPF_THP		22
 #define HMM_KPF_WRITEBACK	8
-#define HMM_KPF_OFFLINE		23
+#define HMM_KPF_BUDDY		10
+#define HMM_KPF_OFFLINE		23	/* balloon pages, among others */
+#define HMM_KPF_PRIVATE		35	/* buffer heads, iomap's state */
 int hmm_kpageflags(__u64 pfn, __u64 *flags);
+
+/*
+ * Sectors a block device (its /dev path) has read or written so far, by
+ * its own counters in /sys/block/<name>/stat, or -errno.
+ */
+long long hmm_disk_sectors(const char *dev, bool written);
 
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
@@ -243,5 +251,18 @@ void hmm_nullb_remove(const char *config);
  */
 int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
 		    size_t len);
+
+/*
+ * The kernel log from now on: hmm_kmsg_open() returns a reader of
+ * /dev/kmsg past everything logged so far (or -errno);
+ * hmm_kmsg_count() reads what was logged since and returns how many
+ * records contain one of the NULL-terminated needles, the first of them
+ * in first[len] (if first is not NULL). For what the suite's log gate
+ * (BUG, WARNING, ...) does not count as a report: "page allocation
+ * failure", "VM_FAULT_OOM leaked".
+ */
+int hmm_kmsg_open(void);
+int hmm_kmsg_count(int fd, const char *const *needles, char *first,
+		   size_t len);
 
 #endif /* _LIBHMM_H */

@@ -239,6 +239,19 @@ static void assert_mapped(struct __test_metadata *_metadata, const char *p,
 	ASSERT_EQ(-1, bad) TH_LOG("mapping: page %zd is wrong", bad);
 }
 
+/* The mapping shows want, page by page. */
+static void assert_mapped_as(struct __test_metadata *_metadata, const char *p,
+			     const char *want, size_t size)
+{
+	size_t off;
+
+	for (off = 0; off < size; off += hmm_page_size()) {
+		ASSERT_EQ(0, memcmp(p + off, want + off, hmm_page_size()))
+			TH_LOG("mapping: page %zu is wrong",
+			       off / hmm_page_size());
+	}
+}
+
 static struct hmm_nc_file_page *
 migrate(struct __test_metadata *_metadata, struct env *e, void *p,
 	size_t npages, __u32 mode, __u32 flags, __u64 want_moved)
@@ -327,6 +340,69 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
 	assert_uncached(_metadata, fd, npages, psize);
 	assert_read(_metadata, fd, npages, psize, seed);
+}
+
+/*
+ * Outside evidence of where the private state of a page (buffer heads,
+ * iomap's per-block state: PG_private) and its dirtiness are: the PFNs
+ * from /proc/self/pagemap, their flags from /proc/kpageflags, never the
+ * module's own records. want: the flags every page must show.
+ */
+static void assert_kpf(struct __test_metadata *_metadata, const __u64 *pm,
+		       size_t npages, __u64 want, const char *when)
+{
+	__u64 flags;
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		ASSERT_NE(0, hmm_pm_pfn(pm[i])) TH_LOG("%s: page %zu", when, i);
+		ASSERT_EQ(0, hmm_kpageflags(hmm_pm_pfn(pm[i]), &flags));
+		EXPECT_EQ(want, flags & want)
+			TH_LOG("%s: page %zu, pfn 0x%llx: kpageflags 0x%llx",
+			       when, i, (unsigned long long)hmm_pm_pfn(pm[i]),
+			       (unsigned long long)flags);
+	}
+}
+
+#define KPF_BIT(n)	(1ULL << HMM_KPF_##n)
+
+/*
+ * Writes back [0, size) of fd, data only (no inode, no journal commit,
+ * no cache flush), and returns the sectors the disk wrote meanwhile, by
+ * its own counter.
+ */
+static long long written_back(struct __test_metadata *_metadata, int fd,
+			      size_t size, const char *disk)
+{
+	long long before = hmm_disk_sectors(disk, true), after;
+
+	ASSERT_LE(0, before) TH_LOG("%s: no stat: %s", disk,
+				    strerror((int)-before));
+	ASSERT_EQ(0, sync_file_range(fd, 0, size,
+				     SYNC_FILE_RANGE_WAIT_BEFORE |
+				     SYNC_FILE_RANGE_WRITE |
+				     SYNC_FILE_RANGE_WAIT_AFTER));
+	after = hmm_disk_sectors(disk, true);
+	ASSERT_LE(before, after);
+	return after - before;
+}
+
+/* fsync, drop the cache, and the whole file reads back as want. */
+static void assert_disk_holds(struct __test_metadata *_metadata, int fd,
+			      const char *want, size_t size)
+{
+	char *got = zalloc(_metadata, size);
+	size_t off;
+
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)size, pread(fd, got, size, 0));
+	for (off = 0; off < size; off += hmm_page_size()) {
+		ASSERT_EQ(0, memcmp(got + off, want + off, hmm_page_size()))
+			TH_LOG("page %zu is wrong on the disk",
+			       off / hmm_page_size());
+	}
+	free(got);
 }
 
 /* file: tmpfs (shmem), whose callback is migrate_folio(). */
@@ -1017,15 +1093,21 @@ static void assert_page_read(struct __test_metadata *_metadata, int fd,
 
 /*
  * XFS with 1 KiB blocks keeps per-block state in each page's private
- * data (in 6.1, which blocks are uptodate). Pages with one block
- * rewritten after writeback move under NO_COPY: the private data goes
- * to the new page (the old page has none left), the rewritten block
- * reaches the disk and the others stay right.
+ * data. In 6.1 that is which blocks are uptodate (which are dirty it
+ * tracks from 6.6), and a page the migration can collect is mapped, so
+ * uptodate whole (the fault read every block in): writeback writes
+ * every block of a dirty page, whatever block was written. What is seen
+ * from outside the module: the private data are on the new page right
+ * after the move (PG_private in kpageflags, at the PFN pagemap gives;
+ * state lost on the way would be made again only by the next write or
+ * writeback), the disk writes the pages' four blocks each, the
+ * rewritten block reaches the disk and the others stay right.
  */
 TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 {
 	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
-	struct hmm_nc_file_page *recs;
+	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
+	long long sectors;
 	char *p, *page, *tmp;
 	const char *why;
 	int fd;
@@ -1036,24 +1118,33 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	if (why)
 		SKIP(return, "%s", why);
 	fd = write_file(_metadata, XFS_DIR "/blocks", npages, ps, 240, true);
-	ASSERT_EQ(0, fsync(fd));
+	/* Nothing older left to write back, the log included. */
+	sync();
 	page = zalloc(_metadata, ps);
 	tmp = zalloc(_metadata, ps);
+	p = map_file(_metadata, fd, size, MAP_SHARED);
 	for (i = 0; i < npages; i++) {
 		sub_block_page(page, tmp, ps, i);
 		ASSERT_EQ(XFS_SUB_BSIZE,
 			  pwrite(fd, page + XFS_SUB_BSIZE, XFS_SUB_BSIZE,
 				 i * ps + XFS_SUB_BSIZE));
 	}
-	p = map_file(_metadata, fd, size, MAP_SHARED);
-	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
-	for (i = 0; i < npages; i++)
-		assert_rec(_metadata, &recs[i], i, HMM_NC_CB_FILEMAP,
-			   HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
-			   HMM_NC_FP_PRIVATE | HMM_NC_FP_PRIVATE_MOVED |
-			   HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR,
-			   recs[i].old_pfn, recs[i].new_pfn);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "before the move");
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
+		    HMM_NC_CB_FILEMAP,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_PRIVATE | HMM_NC_FP_PRIVATE_MOVED |
+		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "after the move");
 	assert_cache_holds(_metadata, fd, p, npages);
+	sectors = written_back(_metadata, fd, size, self->xfs.path);
+	TH_LOG("writeback of %zu pages with one block rewritten each: %lld sectors",
+	       npages, sectors);
+	EXPECT_EQ((long long)(size / 512), sectors);
 	munmap(p, size);
 	ASSERT_EQ(0, fsync(fd));
 	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
@@ -1065,6 +1156,7 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 		       npages);
 	free(page);
 	free(tmp);
+	free(pm);
 	close(fd);
 	assert_xfs_clean(_metadata, &self->xfs);
 }
@@ -1124,7 +1216,11 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 
 /*
  * bufferhead: ext2 and ext4 with 1 KiB blocks, so each page carries four
- * buffer heads; their callback is buffer_migrate_folio().
+ * buffer heads, and ext4 with 4 KiB blocks (ext4_4k, one a page); their
+ * callback is buffer_migrate_folio(). Where the buffer heads went is
+ * also seen from outside the module: PG_private in /proc/kpageflags on
+ * the PFN pagemap gives, and what writeback writes by the disk's own
+ * counter (/sys/block/loopN/stat).
  *
  * Each file system is on a free loop device of the test's own, over an
  * unnamed file on a ramfs (IMG_DIR); the ext2_loop variant's file is on
@@ -1154,6 +1250,7 @@ struct bh_fs {
 	const char *fstype;
 	const char *mkfs;	/* the command, less the device */
 	bool backed;		/* on a backing ext2 that can be frozen */
+	const char *opts;	/* mount options, or NULL */
 };
 
 FIXTURE_VARIANT(bufferhead) {
@@ -1164,12 +1261,25 @@ FIXTURE_VARIANT_ADD(bufferhead, ext2) {
 	.fs = { "ext2", "/sbin/mkfs.ext2 -q -F -b 1024", false },
 };
 
+/*
+ * Nothing writes to an ext4 behind a test's back, which counts what its
+ * disk writes: no lazy-init thread (inode tables written by mkfs), and
+ * the journal commits when asked to (fsync, sync, unmount), not every
+ * 5 seconds.
+ */
 FIXTURE_VARIANT_ADD(bufferhead, ext4) {
-	.fs = { "ext4", "/sbin/mkfs.ext4 -q -F -b 1024", false },
+	.fs = { "ext4", "/sbin/mkfs.ext4 -q -F -b 1024 -E lazy_itable_init=0",
+		false, "commit=600" },
 };
 
 FIXTURE_VARIANT_ADD(bufferhead, ext2_loop) {
 	.fs = { "ext2", "/sbin/mkfs.ext2 -q -F -b 1024", true },
+};
+
+/* A block a page: one buffer head each. */
+FIXTURE_VARIANT_ADD(bufferhead, ext4_4k) {
+	.fs = { "ext4", "/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0",
+		false, "commit=600" },
 };
 
 static int mkfs_on(const char *mkfs, const char *disk)
@@ -1218,7 +1328,7 @@ static int bh_mount(struct bh_disks *d, const struct bh_fs *v)
 		return -EIO;
 	mkdir(BH_DIR, 0755);
 	umount2(BH_DIR, MNT_DETACH);
-	return mount(d->path, BH_DIR, v->fstype, 0, NULL) ? -errno : 0;
+	return mount(d->path, BH_DIR, v->fstype, 0, v->opts) ? -errno : 0;
 }
 
 /* The loop devices clear themselves once closed and unmounted. */
@@ -1403,24 +1513,6 @@ static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
 	return flags & (1ULL << HMM_KPF_WRITEBACK);
 }
 
-/* The file reads back from the disk as want, after fsync + drop_caches. */
-static void assert_disk_holds(struct __test_metadata *_metadata, int fd,
-			      const char *want, size_t npages, size_t ps)
-{
-	char *buf = zalloc(_metadata, npages * ps);
-	size_t i;
-
-	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
-	assert_uncached(_metadata, fd, npages, ps);
-	ASSERT_EQ((ssize_t)(npages * ps), pread(fd, buf, npages * ps, 0));
-	for (i = 0; i < npages; i++) {
-		EXPECT_EQ(0, memcmp(buf + i * ps, want + i * ps, ps))
-			TH_LOG("page %zu is wrong on disk", i);
-	}
-	free(buf);
-}
-
 /*
  * Of a file of WB_PAGES pages: pages [0, WB_FIRST) clean, written back
  * before; [WB_FIRST, WB_LAST) rewritten and put under writeback
@@ -1537,7 +1629,7 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 		  d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
 	EXPECT_EQ(0, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
 	munmap(p, size);
-	assert_disk_holds(_metadata, fd, want, npages, ps);
+	assert_disk_holds(_metadata, fd, want, size);
 	free(want);
 	close(fd);
 	if (self->nullb) {
@@ -1748,6 +1840,135 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 150);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, SYNC, npages);
+	close(fd);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+}
+
+/*
+ * Pages of a written-back file, each with one block rewritten by
+ * write() (block i % blocks a page of page i, from seed + 100 + i),
+ * which dirties that block's buffer head alone. want: the file as it
+ * must read now. Returns the block size.
+ */
+static size_t dirty_one_block_a_page(struct __test_metadata *_metadata,
+				     int fd, char *want, size_t npages,
+				     __u64 seed)
+{
+	size_t ps = hmm_page_size(), bs, per, i, off;
+	char *tmp = zalloc(_metadata, ps);
+	struct stat st;
+
+	ASSERT_EQ(0, fstat(fd, &st));
+	bs = st.st_blksize;
+	ASSERT_TRUE(bs >= 512 && bs <= ps && ps % bs == 0) TH_LOG("%zu", bs);
+	per = ps / bs;
+	fill_pages(want, npages, ps, seed);
+	for (i = 0; i < npages; i++) {
+		off = i * ps + (i % per) * bs;
+		hmm_fill(tmp, ps, seed + 100 + i);
+		memcpy(want + off, tmp + off % ps, bs);
+		ASSERT_EQ((ssize_t)bs, pwrite(fd, want + off, bs, off));
+	}
+	free(tmp);
+	return bs;
+}
+
+/*
+ * The buffer heads that moved with each page keep their own dirty
+ * state: writeback after the move writes exactly the dirty blocks, by
+ * the disk's own counter, and the data reach the disk. Buffer heads
+ * dropped on the way and made again at writeback (dirty and uptodate,
+ * as __block_write_full_page() makes them) would write whole pages;
+ * the new pages carry PG_private (kpageflags) right after the move.
+ * With a block a page (ext4_4k) the dirty block is the whole page.
+ */
+static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
+				      struct env *e, const char *disk,
+				      __u32 mode)
+{
+	size_t npages = 16, ps = e->psize, size = npages * ps, bs;
+	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
+	char *want = zalloc(_metadata, size);
+	long long sectors;
+	char *p;
+	int fd;
+
+	fd = make_file(_metadata, BH_DIR "/blocks", npages, ps, 160);
+	/* Nothing older left to write back: bitmaps, inodes, the journal. */
+	sync();
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	bs = dirty_one_block_a_page(_metadata, fd, want, npages, 160);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "before the move");
+	migrate_all(_metadata, e, p, npages, mode, 0, HMM_NC_CB_BUFFER,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED |
+		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "after the move");
+	sectors = written_back(_metadata, fd, size, disk);
+	TH_LOG("writeback of %zu pages with one dirty %zu-byte block each: %lld sectors",
+	       npages, bs, sectors);
+	EXPECT_EQ((long long)(npages * bs / 512), sectors)
+		TH_LOG("%lld sectors are whole pages", (long long)(npages * ps / 512));
+	assert_mapped_as(_metadata, p, want, size);
+	munmap(p, size);
+	assert_disk_holds(_metadata, fd, want, size);
+	assert_counted(_metadata, e, HMM_NC_CB_BUFFER, mode, npages);
+	close(fd);
+	free(want);
+	free(pm);
+}
+
+TEST_F(bufferhead, nocopy_writeback_writes_only_dirty_blocks)
+{
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
+	bh_writeback_dirty_blocks(_metadata, &self->e, self->d.path, NO_COPY);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+}
+
+/* The control: the kernel's own copy in MIGRATE_SYNC does the same. */
+TEST_F(bufferhead, sync_writeback_writes_only_dirty_blocks)
+{
+	bh_writeback_dirty_blocks(_metadata, &self->e, self->d.path, SYNC);
+	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+}
+
+/*
+ * The meter's control: a store through the mapping dirties every
+ * buffer head of its page (page_mkwrite), and writeback after the move
+ * writes whole pages, which the disk's counter shows.
+ */
+TEST_F(bufferhead, nocopy_mapped_store_writes_whole_pages)
+{
+	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	int fd = make_file(_metadata, BH_DIR "/stores", npages, ps, 170);
+	char *want = zalloc(_metadata, size);
+	long long sectors;
+	char *p;
+
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+
+	sync();
+	p = map_file(_metadata, fd, size, MAP_SHARED);
+	fill_pages(want, npages, ps, 170);
+	for (i = 0; i < npages; i++) {
+		want[i * ps + 7] = (char)~want[i * ps + 7];
+		p[i * ps + 7] = want[i * ps + 7];
+	}
+	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
+		    HMM_NC_CB_BUFFER,
+		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+		    HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED);
+	sectors = written_back(_metadata, fd, size, self->d.path);
+	EXPECT_EQ((long long)(size / 512), sectors);
+	munmap(p, size);
+	assert_disk_holds(_metadata, fd, want, size);
+	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
+	free(want);
 	close(fd);
 	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }

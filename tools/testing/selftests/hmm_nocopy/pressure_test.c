@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stress.memcg_*: migration to the device under a memory cgroup limit.
+ * stress.mirror_entries_charged_limit_is_enomem: the mirror's entries
+ *   and the page arrays, charged to the caller's cgroup too.
  *
  * Each device page is backed by a system page charged to the memory
  * cgroup of the task that migrates (lib/test_hmm_devmem.c). Past the
@@ -643,6 +645,181 @@ TEST_F_TIMEOUT(stress, memcg_limit_repeated_rounds_fit_the_same_pages, 300)
 			TH_LOG("round %d: %ld pages, first %ld", i,
 			       r->on_device, first);
 	}
+}
+
+/*
+ * The mirror's entries and the per-call page arrays are charged to the
+ * caller's cgroup too (stress.mirror_entries_*): a child with room for
+ * MIRROR_ROOM more bytes READs zero pages until the mirror's memory
+ * fills it.
+ */
+#define MIRROR_PAGES	0x40000UL	/* HMM_NC_MIRROR_MAX_PAGES: 1 GiB */
+#define MIRROR_ROOM	(1024UL * 1024)	/* about 110000 entries' worth */
+#define MIRROR_PIECE	512		/* pages a READ */
+
+/* Written by the child, read by the test process once the child is gone. */
+struct mirror_report {
+	int stage;
+	int err;		/* -errno of the stage that failed, 0 */
+	long cur_joined;	/* memory.current after joining, bytes */
+	long read_pages;	/* pages READ before the first failure */
+	int read_err;		/* that failure: -errno, 0 if none */
+	long cur_at_err;	/* memory.current then */
+	int file_err;		/* MIGRATE_FILE, page array past the room */
+	long cur_closed;	/* memory.current after close() */
+};
+
+/* Faults in this many bytes of stack, so that none is charged later. */
+static void prefault_stack(void)
+{
+	char stack[64 << 10];
+
+	memset(stack, 0, sizeof(stack));
+	/* Used, as far as the compiler knows: the stores stay. */
+	__asm__ __volatile__("" : : "r"(stack) : "memory");
+}
+
+static int mirror_join(struct child *c, long *cur)
+{
+	char pid[32];
+	ssize_t len = snprintf(pid, sizeof(pid), "%d", getpid());
+
+	if (write(c->procs_fd, pid, len) != len)
+		return -errno;
+	*cur = read_current(c);
+	return 0;
+}
+
+static void mirror_child(const char *cg, size_t ps, struct mirror_report *rep)
+{
+	size_t size = MIRROR_PAGES * ps, recs_size;
+	struct hmm_nc_file_page *recs;
+	struct child c = { .ps = ps };
+	char path[PATH_MAX], val[32];
+	int max_fd, len;
+	char *region, *out;
+	size_t off;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rep->stage = STAGE_MAP;
+	recs_size = MIRROR_PAGES * sizeof(*recs);
+	region = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	out = hmm_map_anon(MIRROR_PIECE * ps, PROT_READ | PROT_WRITE);
+	recs = hmm_map_anon(recs_size, PROT_READ | PROT_WRITE);
+	rep->err = region && out && recs ? 0 : -ENOMEM;
+	if (rep->err)
+		_exit(1);
+	/* The zero page everywhere: the mirror's entries cost, not pages. */
+	madvise(region, size, MADV_NOHUGEPAGE);
+	for (off = 0; off < size; off += ps)
+		__atomic_load_n(&region[off], __ATOMIC_RELAXED);
+	memset(out, 0, MIRROR_PIECE * ps);
+	memset(recs, 0, recs_size);
+
+	rep->stage = STAGE_OPEN_DEVICE;
+	c.dev = hmm_open(0);
+	rep->err = c.dev < 0 ? c.dev : 0;
+	if (rep->err)
+		_exit(1);
+	rep->stage = STAGE_OPEN_CGROUP;
+	rep->err = child_open_cgroup(&c, cg);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	max_fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (!rep->err && max_fd < 0)
+		rep->err = -errno;
+	if (rep->err)
+		_exit(1);
+	rep->stage = STAGE_JOIN;
+	prefault_stack();
+	rep->err = mirror_join(&c, &rep->cur_joined);
+	if (rep->err)
+		_exit(1);
+	len = snprintf(val, sizeof(val), "%ld", rep->cur_joined + MIRROR_ROOM);
+	if (write(max_fd, val, len) != len) {
+		rep->err = -errno;
+		_exit(1);
+	}
+
+	rep->stage = STAGE_MIGRATE;
+	for (off = 0; off < MIRROR_PAGES; off += MIRROR_PIECE) {
+		rep->read_err = hmm_cmd(c.dev, HMM_DMIRROR_READ,
+					region + off * ps, out, MIRROR_PIECE,
+					NULL);
+		if (rep->read_err)
+			break;
+		rep->read_pages += MIRROR_PIECE;
+	}
+	rep->cur_at_err = read_current(&c);
+	rep->file_err = hmm_migrate_file(c.dev, region, MIRROR_PAGES,
+					 HMM_NC_MODE_SYNC, 0, recs, NULL);
+	close(c.dev);
+	/* The mirror's nodes are freed after an RCU grace period: wait. */
+	for (off = 0; off < 200; off++) {
+		rep->cur_closed = read_current(&c);
+		if (rep->cur_closed < rep->cur_at_err - (long)MIRROR_ROOM / 2)
+			break;
+		usleep(10000);
+	}
+	_exit(0);
+}
+
+/*
+ * READ maps every page it reads into the file's mirror, whose entries
+ * are kernel memory the caller makes the device hold: they are charged
+ * to the caller's cgroup, memory.current rises with them (about 9 bytes
+ * a page) and falls when the file is closed; at the limit READ answers
+ * ENOMEM, with no OOM kill and nothing in the log. A page array the
+ * room cannot hold (HMM_NC_MIGRATE_FILE, 8 MiB) answers ENOMEM the same
+ * way. About 10 s under TCG.
+ */
+TEST_F_TIMEOUT(stress, mirror_entries_charged_limit_is_enomem, 180)
+{
+	static const char *const warned[] = {
+		"allocation failure", "vmalloc error", NULL
+	};
+	long slack = charge_slack_pages() * self->ps;
+	struct mirror_report *rep;
+	int kmsg, status;
+	char line[256];
+	pid_t pid;
+
+	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, rep);
+	memset(rep, 0, sizeof(*rep));
+	kmsg = hmm_kmsg_open();
+	ASSERT_GE(kmsg, 0);
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		mirror_child(self->cg, self->ps, rep);
+	while (waitpid(pid, &status, 0) < 0)
+		ASSERT_EQ(EINTR, errno);
+	ASSERT_FALSE(WIFSIGNALED(status))
+		TH_LOG("child killed by signal %d at '%s'; oom_kill %ld",
+		       WTERMSIG(status), stage_names[rep->stage],
+		       cg_key(self->cg, "memory.events", "oom_kill"));
+	ASSERT_EQ(0, rep->err)
+		TH_LOG("child: %s: %s", stage_names[rep->stage],
+		       strerror(-rep->err));
+	TH_LOG("%ld pages READ, then %s; memory.current kB: %ld %ld %ld",
+	       rep->read_pages, strerror(-rep->read_err),
+	       rep->cur_joined >> 10, rep->cur_at_err >> 10,
+	       rep->cur_closed >> 10);
+	EXPECT_EQ(-ENOMEM, rep->read_err);
+	EXPECT_GT(rep->read_pages, 0);
+	EXPECT_GE(rep->cur_at_err - rep->cur_joined, (long)MIRROR_ROOM - slack)
+		TH_LOG("memory.current did not rise with the entries");
+	EXPECT_EQ(-ENOMEM, rep->file_err)
+		TH_LOG("MIGRATE_FILE: %s", strerror(-rep->file_err));
+	EXPECT_LE(rep->cur_closed, rep->cur_joined + slack)
+		TH_LOG("the entries' charge stayed after close()");
+	EXPECT_EQ(0, cg_key(self->cg, "memory.events", "oom_kill"));
+	EXPECT_EQ(0, hmm_kmsg_count(kmsg, warned, line, sizeof(line)))
+		TH_LOG("kernel log: %s", line);
+	close(kmsg);
+	munmap(rep, sizeof(*rep));
 }
 
 HMM_TEST_MAIN

@@ -289,6 +289,183 @@ TEST_F(refuse, zsmalloc_sync_moves_page_all_objects_intact)
 	check_state_same(_metadata, &before, &after);
 }
 
+/*
+ * Outside evidence for balloon pages: the kernel's own page flags. A
+ * balloon page is PG_offline (KPF_OFFLINE in /proc/kpageflags), and the
+ * PFNs that are make a set found by scanning every PFN, whatever the
+ * module says. Returns how many went to pfns[max], or -errno.
+ */
+#define KPF_CHUNK	4096
+
+static long offline_pfns(__u64 *pfns, long max)
+{
+	__u64 *flags = malloc(KPF_CHUNK * sizeof(*flags));
+	long n = 0, i;
+	__u64 base = 0;
+	ssize_t got;
+	int fd;
+
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0 || !flags) {
+		n = fd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		got = pread(fd, flags, KPF_CHUNK * sizeof(*flags),
+			    (off_t)(base * sizeof(*flags)));
+		if (got <= 0)
+			break;
+		for (i = 0; i < got / (ssize_t)sizeof(*flags); i++) {
+			if (!(flags[i] & (1ULL << HMM_KPF_OFFLINE)))
+				continue;
+			if (n == max) {
+				n = -ENOSPC;
+				goto out;
+			}
+			pfns[n++] = base + i;
+		}
+		base += got / sizeof(*flags);
+	}
+	if (got < 0)
+		n = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(flags);
+	return n;
+}
+
+static bool pfn_in(const __u64 *pfns, long n, __u64 pfn)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (pfns[i] == pfn)
+			return true;
+	return false;
+}
+
+#define OFFLINE_MAX	65536
+#define BALLOON_HELD	16
+
+/*
+ * Balloon pages as the kernel's page flags show them: holding 16 adds
+ * 16 PG_offline pages; a NO_COPY refusal leaves that set as it was, with
+ * the page the module names in it; the SYNC control swaps exactly that
+ * page for the new one the module names, which was not PG_offline
+ * before and is now.
+ */
+TEST_F(refuse, balloon_pages_offline_in_kpageflags_stay_then_sync_moves)
+{
+	__u64 *base, *held, *now;
+	struct hmm_nc_rf_page p;
+	long nb, nh, nn, i;
+
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
+		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
+	base = calloc(OFFLINE_MAX, sizeof(__u64));
+	held = calloc(OFFLINE_MAX, sizeof(__u64));
+	now = calloc(OFFLINE_MAX, sizeof(__u64));
+	ASSERT_TRUE(base && held && now);
+	nb = offline_pfns(base, OFFLINE_MAX);
+	ASSERT_LE(0, nb) TH_LOG("/proc/kpageflags: %s", strerror(-nb));
+	ASSERT_EQ(BALLOON_HELD, hmm_rf_hold(self->fd, BALLOON, BALLOON_HELD));
+	nh = offline_pfns(held, OFFLINE_MAX);
+	ASSERT_EQ(nb + BALLOON_HELD, nh)
+		TH_LOG("kpageflags: %ld PG_offline pages before, %ld after", nb,
+		       nh);
+
+	ASSERT_EQ(0, rf_one(self->fd, NC, BALLOON, 7, 0, &p));
+	check_refused(_metadata, &p);
+	EXPECT_TRUE(pfn_in(held, nh, p.old_pfn))
+		TH_LOG("pfn 0x%llx, which the module names, is not PG_offline",
+		       (unsigned long long)p.old_pfn);
+	EXPECT_FALSE(pfn_in(base, nb, p.old_pfn));
+	nn = offline_pfns(now, OFFLINE_MAX);
+	ASSERT_EQ(nh, nn);
+	EXPECT_EQ(0, memcmp(held, now, nh * sizeof(__u64)))
+		TH_LOG("the PG_offline pages changed under NO_COPY");
+
+	ASSERT_EQ(0, rf_one(self->fd, SYNC, BALLOON, 7, 0, &p));
+	check_moved(_metadata, &p, false);
+	EXPECT_TRUE(pfn_in(held, nh, p.old_pfn));
+	EXPECT_FALSE(pfn_in(held, nh, p.new_pfn))
+		TH_LOG("the new page was PG_offline before the move");
+	nn = offline_pfns(now, OFFLINE_MAX);
+	ASSERT_EQ(nh, nn);
+	EXPECT_TRUE(pfn_in(now, nn, p.new_pfn))
+		TH_LOG("new pfn 0x%llx is not PG_offline",
+		       (unsigned long long)p.new_pfn);
+	EXPECT_FALSE(pfn_in(now, nn, p.old_pfn))
+		TH_LOG("old pfn 0x%llx is still PG_offline",
+		       (unsigned long long)p.old_pfn);
+	for (i = 0; i < nh; i++) {
+		if (held[i] == p.old_pfn)
+			continue;
+		EXPECT_TRUE(pfn_in(now, nn, held[i]))
+			TH_LOG("pfn 0x%llx left the balloon",
+			       (unsigned long long)held[i]);
+	}
+	EXPECT_EQ(0, hmm_rf_release(self->fd, BALLOON, HMM_NC_RF_ALL));
+	nn = offline_pfns(now, OFFLINE_MAX);
+	EXPECT_EQ(nb, nn) TH_LOG("PG_offline pages left after deflating");
+	free(base);
+	free(held);
+	free(now);
+}
+
+/*
+ * A zsmalloc page as the kernel's page flags show it: the first page
+ * of a zspage (ours are one page) is PG_private, neither on the LRU nor
+ * free. The page the module names is one before and after a NO_COPY
+ * refusal; after the SYNC control the new page is one and the old one
+ * is not any more.
+ */
+static void check_zspage_pfn(struct __test_metadata *_metadata, __u64 pfn,
+			     bool zspage, const char *what)
+{
+	__u64 flags;
+
+	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags));
+	if (zspage) {
+		EXPECT_TRUE(flags & (1ULL << HMM_KPF_PRIVATE))
+			TH_LOG("%s pfn 0x%llx: kpageflags 0x%llx", what,
+			       (unsigned long long)pfn,
+			       (unsigned long long)flags);
+		EXPECT_FALSE(flags & (1ULL << HMM_KPF_LRU |
+				      1ULL << HMM_KPF_BUDDY))
+			TH_LOG("%s pfn 0x%llx: kpageflags 0x%llx", what,
+			       (unsigned long long)pfn,
+			       (unsigned long long)flags);
+	} else {
+		EXPECT_FALSE(flags & (1ULL << HMM_KPF_PRIVATE))
+			TH_LOG("%s pfn 0x%llx: still PG_private", what,
+			       (unsigned long long)pfn);
+	}
+}
+
+TEST_F(refuse, zsmalloc_page_in_kpageflags_stays_then_sync_moves)
+{
+	struct hmm_nc_rf_page p;
+	__u64 pfn;
+
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
+		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
+	ASSERT_EQ(64, hmm_rf_hold(self->fd, ZSMALLOC, 64));
+	ASSERT_EQ(0, rf_one(self->fd, NC, ZSMALLOC, 37, 0, &p));
+	check_refused(_metadata, &p);
+	pfn = p.old_pfn;
+	check_zspage_pfn(_metadata, pfn, true, "refused");
+	ASSERT_EQ(0, rf_one(self->fd, SYNC, ZSMALLOC, 37, 0, &p));
+	check_moved(_metadata, &p, false);
+	EXPECT_EQ(pfn, p.old_pfn);
+	check_zspage_pfn(_metadata, p.new_pfn, true, "new");
+	check_zspage_pfn(_metadata, p.old_pfn, false, "old");
+	EXPECT_EQ(0, hmm_rf_release(self->fd, ZSMALLOC, HMM_NC_RF_ALL));
+}
+
 static long io_setup_raw(unsigned int nr, aio_context_t *ctx)
 {
 	return syscall(__NR_io_setup, nr, ctx);
@@ -677,33 +854,79 @@ TEST_F(refuse, batch_no_copy_aio_refused_put_back_others_move)
 	check_aio_works(_metadata, &self->aio);
 }
 
-/* The control: the same batch in SYNC moves every page, engine idle. */
-TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
+/*
+ * The control: the same batch in SYNC moves every page, the refusing
+ * kind's page (index, ctx) too, each callback copying its own page
+ * (the engine idle).
+ */
+static void batch_sync_all_move(struct __test_metadata *_metadata, int fd,
+				__u32 kind, __u64 index, __u64 ctx)
 {
 	struct hmm_nc_rf_page p[2 * BATCH_SIDE + 1];
+	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_counters c0, d;
 	struct hmm_nc_rf_migrate out;
 	unsigned int i;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
-	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
-	ASSERT_EQ(2 * BATCH_SIDE, hmm_rf_hold(self->fd, MOVABLE,
-					      2 * BATCH_SIDE));
+	ASSERT_EQ(2 * BATCH_SIDE, hmm_rf_hold(fd, MOVABLE, 2 * BATCH_SIDE));
 	for (i = 0; i < BATCH_SIDE; i++) {
 		p[i] = rf_page(MOVABLE, i, 0);
 		p[BATCH_SIDE + 1 + i] = rf_page(MOVABLE, BATCH_SIDE + i, 0);
 	}
-	p[BATCH_SIDE] = rf_page(BALLOON, 2, 0);
-	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
-	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, ARRAY_SIZE(p), &out));
+	p[BATCH_SIDE] = rf_page(kind, index, ctx);
+	ASSERT_EQ(0, hmm_rf_state(fd, &before));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+	ASSERT_EQ(0, hmm_rf_migrate(fd, SYNC, p, ARRAY_SIZE(p), &out));
 	EXPECT_EQ(ARRAY_SIZE(p), out.migrated);
+	EXPECT_EQ(0, out.refused);
+	EXPECT_EQ(0, out.failed);
 	for (i = 0; i < ARRAY_SIZE(p); i++)
 		check_moved(_metadata, &p[i], false);
-	counters_since(_metadata, self->fd, &c0, &d);
+	counters_since(_metadata, fd, &c0, &d);
 	EXPECT_EQ(0, d.batches);
 	EXPECT_EQ(0, d.pages_copied);
 	EXPECT_EQ(0, d.refusals);
+	EXPECT_EQ(2 * BATCH_SIDE, d.migrated[MOVABLE][SYNC]);
+	EXPECT_EQ(1, d.migrated[kind][SYNC]);
+	EXPECT_EQ(0, d.failed[kind][SYNC]);
+	EXPECT_EQ(ARRAY_SIZE(p), d.pages_taken);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
+	ASSERT_EQ(0, hmm_rf_state(fd, &after));
+	check_state_same(_metadata, &before, &after);
+}
+
+TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
+{
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
+	batch_sync_all_move(_metadata, self->fd, BALLOON, 2, 0);
+}
+
+TEST_F(refuse, batch_sync_zsmalloc_all_move_engine_copies_nothing)
+{
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
+		return;
+	ASSERT_EQ(40, hmm_rf_hold(self->fd, ZSMALLOC, 40));
+	batch_sync_all_move(_metadata, self->fd, ZSMALLOC, 20, 0);
+}
+
+TEST_F(refuse, batch_sync_aio_all_move_engine_copies_nothing)
+{
+	__u64 pfn;
+
+	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
+		return;
+	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
+	aio_setup(_metadata, &self->aio);
+	if (HMM_SKIPPED())
+		return;
+	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
+	batch_sync_all_move(_metadata, self->fd, AIO, 0, self->aio.ctx);
+	EXPECT_NE(pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0))
+		TH_LOG("pagemap: the ring page did not move");
+	check_aio_works(_metadata, &self->aio);
 }
 
 /* A kernel log reader positioned after everything logged so far. */

@@ -15,6 +15,10 @@
  *   ext4 pages of four buffer heads each (__buffer_migrate_folio).
  * exclusive_races_madv_dontneed: EXCLUSIVE and READ racing MADV_DONTNEED
  *   on the same range never return a page the CPU has let go of.
+ * cpu_faults_race_madv_dontneed: CPU faults on device pages racing
+ *   MADV_DONTNEED of them neither kill the process nor leak VM_FAULT_OOM.
+ * release_killed_mid_eviction_is_reaped_promptly: a RELEASE killed while
+ *   it evicts returns, and the device stays usable and unloadable.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <glob.h>
 #include <linux/loop.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1216,6 +1222,271 @@ TEST_F_TIMEOUT(stress, exclusive_races_madv_dontneed, 60)
 	free(out);
 	hmm_unmap(r.buf, EXCL_PAGES * self->ps);
 	close(fd);
+}
+
+#define FAULT_RACE_PAGES	32
+#define FAULT_RACE_SECS		6
+#define FAULT_HOLD_PAGES	512	/* READ under the mirror's lock */
+#define FAULT_RACE_PAUSE_US	500	/* after each migration */
+
+struct fault_race {
+	char *buf;		/* FAULT_RACE_PAGES pages */
+	char *hold;		/* FAULT_HOLD_PAGES pages */
+	char *hold_out;
+	size_t ps;
+	int fd;
+	atomic_bool stop;
+};
+
+/* Touches every page: each read of a device page is a CPU fault. */
+static void *fault_race_reader(void *arg)
+{
+	struct fault_race *r = arg;
+	size_t p;
+
+	while (!atomic_load(&r->stop))
+		for (p = 0; p < FAULT_RACE_PAGES; p++)
+			__atomic_load_n(&r->buf[p * r->ps], __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Empties the entries under the faults. */
+static void *fault_race_dropper(void *arg)
+{
+	struct fault_race *r = arg;
+
+	while (!atomic_load(&r->stop))
+		madvise(r->buf, FAULT_RACE_PAGES * r->ps, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * READs of another buffer: each copies 2 MiB with the mirror's lock
+ * held. A CPU fault on a device page waits for that lock in the
+ * device's invalidation, after the kernel read the page's entry and
+ * before migrate_vma_setup() walks it again: MADV_DONTNEED, whose
+ * invalidation may get the lock first, then empties the entry in that
+ * window, which is otherwise a few instructions wide.
+ */
+static void *fault_race_holder(void *arg)
+{
+	struct fault_race *r = arg;
+
+	while (!atomic_load(&r->stop))
+		hmm_cmd(r->fd, HMM_DMIRROR_READ, r->hold, r->hold_out,
+			FAULT_HOLD_PAGES, NULL);
+	return NULL;
+}
+
+/*
+ * The racing process: moves the range to the device over and over while
+ * one thread reads it (CPU faults on device pages), one drops it
+ * (MADV_DONTNEED) and one keeps the mirror's lock busy. Exits 0 when
+ * the time is up; a fault answered with SIGBUS, or VM_FAULT_OOM turned
+ * into an OOM kill, ends it otherwise. (More readers or droppers made
+ * fewer faults race on a guest of 2 CPUs.)
+ */
+static void fault_race_child(size_t ps)
+{
+	struct fault_race r = { .ps = ps };
+	pthread_t reader, dropper, holder;
+	struct timespec t0, t;
+	char *mirror;
+
+	r.fd = hmm_open(0);
+	r.buf = hmm_map_anon(FAULT_RACE_PAGES * ps, PROT_READ | PROT_WRITE);
+	r.hold = hmm_map_anon(FAULT_HOLD_PAGES * ps, PROT_READ | PROT_WRITE);
+	r.hold_out = malloc(FAULT_HOLD_PAGES * ps);
+	mirror = malloc(FAULT_RACE_PAGES * ps);
+	if (r.fd < 0 || !r.buf || !r.hold || !r.hold_out || !mirror)
+		_exit(2);
+	memset(r.hold, 0x3c, FAULT_HOLD_PAGES * ps);
+	if (pthread_create(&reader, NULL, fault_race_reader, &r) ||
+	    pthread_create(&dropper, NULL, fault_race_dropper, &r) ||
+	    pthread_create(&holder, NULL, fault_race_holder, &r))
+		_exit(3);
+	memset(r.buf, 0x5a, FAULT_RACE_PAGES * ps);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		/*
+		 * Whatever the range holds now (data, zero pages, holes the
+		 * drops left) goes to the device; no fill from here, which
+		 * would map a fresh page into an entry a drop just emptied
+		 * before the fault waiting on it looks again. Any answer
+		 * will do.
+		 */
+		hmm_cmd(r.fd, HMM_DMIRROR_MIGRATE_TO_DEV, r.buf, mirror,
+			FAULT_RACE_PAGES, NULL);
+		/* Let the faults and the drops have the range a while. */
+		usleep(FAULT_RACE_PAUSE_US);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < FAULT_RACE_SECS);
+	atomic_store(&r.stop, true);
+	pthread_join(reader, NULL);
+	pthread_join(dropper, NULL);
+	pthread_join(holder, NULL);
+	_exit(0);
+}
+
+/*
+ * CPU faults on device pages (migrate_to_ram()) racing MADV_DONTNEED of
+ * the same pages: a fault that finds its entry emptied meanwhile has
+ * nothing to bring back, and must let the CPU fault again (the hole),
+ * as the 6.1 test device does. Answered with VM_FAULT_SIGBUS the
+ * process dies of SIGBUS; with VM_FAULT_OOM the kernel says
+ * "VM_FAULT_OOM leaked out to the #PF handler" (6.1) or OOM-kills (5.10).
+ * So: the racing process ends by itself, the log has no such line, and
+ * faults did race. Bounded to FAULT_RACE_SECS (6 s). A module that
+ * answers the hole with SIGBUS or VM_FAULT_OOM fails here in about five
+ * runs of six under TCG.
+ */
+TEST_F_TIMEOUT(stress, cpu_faults_race_madv_dontneed, 60)
+{
+	static const char *const leaked[] = {
+		"VM_FAULT_OOM leaked", "Out of memory", NULL
+	};
+	struct hmm_nc_counters c0, c1;
+	char line[256];
+	int fd, kmsg, status;
+	pid_t pid;
+
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	kmsg = hmm_kmsg_open();
+	ASSERT_GE(kmsg, 0) TH_LOG("/dev/kmsg: %s", strerror(-kmsg));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		fault_race_child(self->ps);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c1));
+	EXPECT_FALSE(WIFSIGNALED(status))
+		TH_LOG("the racing process died of signal %d (%s)",
+		       WTERMSIG(status), strsignal(WTERMSIG(status)));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the racing process failed to set up (status 0x%x)",
+		       status);
+	EXPECT_EQ(0, hmm_kmsg_count(kmsg, leaked, line, sizeof(line)))
+		TH_LOG("kernel log: %s", line);
+	EXPECT_GT(c1.cpu_faults, c0.cpu_faults)
+		TH_LOG("no CPU fault on a device page: nothing raced");
+	TH_LOG("%llu CPU faults on device pages",
+	       (unsigned long long)(c1.cpu_faults - c0.cpu_faults));
+	close(kmsg);
+	close(fd);
+}
+
+/* 32 MiB on the device: 8 s to evict at 1 ms a page. */
+#define KILL_PAGES	8192
+#define KILL_SETUP_US	1000	/* the engine's cost of one copy */
+#define KILL_REAP_MS	5000	/* a batch (0.5 s) and the exit, with room */
+#define KILL_SEED	0x6b696c6cULL	/* "kill" */
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A process of its own (RELEASE serves its opener) that evicts it all. */
+static void release_child(size_t ps)
+{
+	char *page = hmm_map_anon(ps, PROT_READ | PROT_WRITE);
+	struct hmm_dmirror_cmd cmd = { .npages = 1 };
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	fd = hmm_open(0);
+	if (fd < 0 || !page)
+		_exit(2);
+	cmd.addr = (uintptr_t)page;
+	cmd.ptr = (uintptr_t)page;
+	_exit(ioctl(fd, HMM_DMIRROR_RELEASE, &cmd) ? 1 : 0);
+}
+
+/*
+ * RELEASE evicts every page of the device and waits for those a
+ * migration holds; with a slow engine (HMM_NC_ENGINE_SET, 1 ms a page)
+ * evicting KILL_PAGES takes 8 s. Killed once the eviction is under way
+ * (devmem_free moves), the process is reaped within KILL_REAP_MS; the
+ * pages it did not evict stay on the device, a RELEASE of our own
+ * brings them back with their data, the counters balance and the module
+ * unloads and loads again. About 10 s under TCG.
+ */
+TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
+{
+	size_t size = KILL_PAGES * self->ps;
+	struct hmm_nc_counters c0, c1, c2;
+	struct timespec t0;
+	long reap_ms = -1;
+	char *buf, *mirror;
+	int fd, status;
+	pid_t pid;
+
+	fd = hmm_open(0);
+	ASSERT_GE(fd, 0);
+	HMM_REQUIRE(fd, HMM_NEED_RELEASE);
+	buf = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	mirror = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, mirror);
+	hmm_fill(buf, size, KILL_SEED);
+	ASSERT_EQ(0, hmm_counters(fd, false, &c0));
+	ASSERT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror,
+			     KILL_PAGES, NULL));
+	ASSERT_EQ(0, hmm_engine_set(fd, HMM_NC_ENGINE_PER_PAGE, 0,
+				    KILL_SETUP_US, NULL));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c1));
+
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		release_child(self->ps);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(10000);
+		ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	} while (c2.devmem_free == c1.devmem_free && ms_since(&t0) < 5000);
+	if (c2.devmem_free != c1.devmem_free) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		reap_ms = ms_since(&t0);
+	} else {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	hmm_engine_reset(fd);
+	ASSERT_NE(-1, reap_ms) TH_LOG("the eviction did not start in 5 s");
+	ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	TH_LOG("reaped %ld ms after SIGKILL, %llu of %d pages evicted",
+	       reap_ms, (unsigned long long)(c2.devmem_free - c1.devmem_free),
+	       KILL_PAGES);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("RELEASE ended before the kill (status 0x%x)", status);
+	EXPECT_LT(reap_ms, KILL_REAP_MS);
+	EXPECT_LT(c2.devmem_free - c1.devmem_free, KILL_PAGES)
+		TH_LOG("the killed RELEASE evicted everything anyway");
+
+	/* The device serves on: what stayed comes back whole. */
+	EXPECT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_RELEASE, buf, mirror, 1, NULL));
+	EXPECT_EQ(-1, hmm_verify(buf, size, KILL_SEED));
+	ASSERT_EQ(0, hmm_counters(fd, false, &c2));
+	EXPECT_EQ(c2.pages_locked, c2.pages_unlocked);
+	EXPECT_EQ(c2.pages_taken, c2.pages_returned);
+	EXPECT_EQ(c0.devmem_alloc - c0.devmem_free,
+		  c2.devmem_alloc - c2.devmem_free);
+	free(mirror);
+	hmm_unmap(buf, size);
+	close(fd);
+	EXPECT_EQ(0, hmm_module_unload());
+	EXPECT_EQ(0, hmm_module_load(hmm_module_ko()));
 }
 
 HMM_TEST_MAIN
