@@ -450,6 +450,7 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	job.priv = &fm;
 	job.range_ok = dmirror_file_range_ok;
 	job.refuse_shared = cmd->flags & HMM_NC_MIGRATE_PROBE;
+	job.kernel_vma_check = cmd->flags & HMM_NC_FILE_KERNEL_VMA_CHECK;
 	ret = dmirror_job_run(dmirror, &job, cmd->addr, end,
 			      dmirror_batch_file);
 	cmd->moved = job.moved;

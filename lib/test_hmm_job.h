@@ -61,6 +61,11 @@ struct dmirror_job {
 	 * dmirror_job_shared()).
 	 */
 	bool refuse_shared;
+	/*
+	 * Leave hugetlb, DAX and VM_SPECIAL ranges to migrate_vma_setup()'s
+	 * own refusal (HMM_NC_FILE_KERNEL_VMA_CHECK).
+	 */
+	bool kernel_vma_check;
 	DECLARE_BITMAP(shared, HMM_NC_BATCH_PAGES);
 	u64 moved;
 	u64 batches;

@@ -231,7 +231,7 @@ void dmirror_job_finalize(struct dmirror_job *job)
 
 /* Every page of [start, end) lies in a VMA the process may read. */
 static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
-				  unsigned long end)
+				  unsigned long end, bool kernel_vma_check)
 {
 	struct vm_area_struct *vma;
 	unsigned long addr;
@@ -240,9 +240,13 @@ static int dmirror_range_readable(struct mm_struct *mm, unsigned long start,
 		vma = vma_lookup(mm, addr);
 		if (!vma || !(vma->vm_flags & VM_READ))
 			return -EINVAL;
-		/* migrate_vma_setup() refuses these: refuse them up front. */
-		if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
-		    is_vm_hugetlb_page(vma) || vma_is_dax(vma))
+		/*
+		 * migrate_vma_setup() refuses these: refuse them up front,
+		 * unless a test is there to see the kernel refuse them.
+		 */
+		if (!kernel_vma_check &&
+		    ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
+		     is_vm_hugetlb_page(vma) || vma_is_dax(vma)))
 			return -EINVAL;
 		/* Outside the direct map: the device must not touch it. */
 		if (dmirror_vma_is_secret(vma))
@@ -270,7 +274,7 @@ int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 		return -ESRCH;
 	job->notifier = &dmirror->mirror.notifier;
 	mmap_read_lock(mm);
-	ret = dmirror_range_readable(mm, start, end);
+	ret = dmirror_range_readable(mm, start, end, job->kernel_vma_check);
 	if (!ret && job->range_ok)
 		ret = job->range_ok(job, mm, start, end);
 	for (addr = start; addr < end && !ret; addr = next) {

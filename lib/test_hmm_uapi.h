@@ -544,6 +544,11 @@ struct hmm_nc_rf_state {
  * no mode at all), so it is served on every kernel. Counted under
  * HMM_NC_CB_DEVICE. It leaves the kernel with bad pages: tests only.
  *
+ * HMM_NC_FILE_KERNEL_VMA_CHECK leaves the refusal of hugetlbfs, DAX and
+ * VM_IO/VM_PFNMAP/VM_MIXEDMAP ranges to migrate_vma_setup() itself,
+ * which must answer EINVAL: the module does not refuse them first (it
+ * does without the flag), so a test sees the kernel's own refusal.
+ *
  * Errors: EINVAL unknown flags, non-zero reserved, mode out of range,
  * HMM_NC_FILE_KERNEL_PAGES with a mode other than NO_COPY, addr not
  * page-aligned, npages 0 or above HMM_NC_MIGRATE_MAX_PAGES, part of the
@@ -581,7 +586,9 @@ struct hmm_nc_file_cmd {
 };
 
 #define HMM_NC_FILE_KERNEL_PAGES	0x100U
-#define HMM_NC_FILE_FLAGS	(HMM_NC_MIGRATE_PROBE | HMM_NC_FILE_KERNEL_PAGES)
+#define HMM_NC_FILE_KERNEL_VMA_CHECK	0x200U
+#define HMM_NC_FILE_FLAGS	(HMM_NC_MIGRATE_PROBE | HMM_NC_FILE_KERNEL_PAGES | \
+				 HMM_NC_FILE_KERNEL_VMA_CHECK)
 
 /*
  * What happened to one page of an HMM_NC_MIGRATE_FILE range. status is

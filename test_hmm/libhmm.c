@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/loop.h>
@@ -681,6 +682,95 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len)
 	return loop;
 }
 
+#define CONFIGFS	"/sys/kernel/config"
+#define NULLB_CONFIG	CONFIGFS "/nullb"
+
+/* An attribute of a null_blk configuration: 0 or -errno. */
+static int hmm_nullb_set(const char *dir, const char *attr, unsigned long v)
+{
+	char path[128], val[24];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	snprintf(val, sizeof(val), "%lu", v);
+	return hmm_write_str(path, val);
+}
+
+/* The block device's name of a powered null_blk configuration. */
+static int hmm_nullb_name(const char *dir, const char *config, char *name,
+			  size_t len)
+{
+	char path[128];
+	long index;
+
+	snprintf(path, sizeof(path), "%s/index", dir);
+	index = hmm_read_long(path);
+	if (index < 0)
+		return index;
+	snprintf(name, len, "%s", config);
+	snprintf(path, sizeof(path), "/sys/block/%s", config);
+	if (access(path, F_OK))
+		snprintf(name, len, "nullb%ld", index);
+	return 0;
+}
+
+int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
+		   unsigned int ms, char *name, size_t len)
+{
+	char dir[96];
+	int ret;
+
+	if (access(NULLB_CONFIG, F_OK))
+		mount("configfs", CONFIGFS, "configfs", 0, NULL);
+	if (access(NULLB_CONFIG, F_OK))
+		return -ENODEV;
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	hmm_nullb_remove(config);
+	if (mkdir(dir, 0755))
+		return -errno;
+	ret = hmm_nullb_set(dir, "size", size_mb);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "blocksize", bs);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "memory_backed", 1);
+	if (!ret)	/* completions from a timer */
+		ret = hmm_nullb_set(dir, "irqmode", 2);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "completion_nsec", ms * 1000000UL);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "power", 1);
+	if (ret)
+		return ret;
+	return hmm_nullb_name(dir, config, name, len);
+}
+
+int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
+		    size_t len)
+{
+	char dir[96];
+	int ret;
+
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	ret = hmm_nullb_set(dir, "power", 0);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "completion_nsec", ms * 1000000UL);
+	if (!ret)
+		ret = hmm_nullb_set(dir, "power", 1);
+	if (ret)
+		return ret;
+	return hmm_nullb_name(dir, config, name, len);
+}
+
+void hmm_nullb_remove(const char *config)
+{
+	char dir[96];
+
+	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
+	if (access(dir, F_OK))
+		return;
+	hmm_nullb_set(dir, "power", 0);
+	rmdir(dir);
+}
+
 /* The 2 MiB pool: the tests' huge pages are 2 MiB whatever the default. */
 #define HUGETLB_2MB	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
@@ -699,6 +789,63 @@ long hmm_read_long(const char *path)
 		return -EIO;
 	buf[n] = '\0';
 	return atol(buf);
+}
+
+long hmm_vmstat(const char *key)
+{
+	char name[64];
+	long val, ret = -ENOENT;
+	FILE *f;
+
+	/* Fold the per-CPU differences in first (best effort). */
+	hmm_write_str("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %ld", name, &val) == 2)
+		if (!strcmp(name, key))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* Pages on the per-CPU free lists, from /proc/zoneinfo. */
+static long hmm_pcp_free_pages(void)
+{
+	char line[128];
+	long count, pages = 0;
+	FILE *f = fopen("/proc/zoneinfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &count) == 1)
+			pages += count;
+	fclose(f);
+	return pages;
+}
+
+long hmm_free_kb(void)
+{
+	char line[128];
+	long kb = -ENOENT;
+	FILE *f;
+	int ret;
+
+	sync();
+	ret = hmm_write_str("/proc/sys/vm/drop_caches", "3");
+	if (ret)
+		return ret;
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	if (kb < 0)
+		return kb;
+	return kb + hmm_pcp_free_pages() * (long)(hmm_page_size() / 1024);
 }
 
 int hmm_write_str(const char *path, const char *s)

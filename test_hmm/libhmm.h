@@ -185,6 +185,19 @@ long long hmm_disk_sectors(const char *dev, bool written);
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
 
+/*
+ * A counter of /proc/vmstat (nr_zspages, balloon_deflate...), exact: the
+ * per-CPU differences folded in first (vm.stat_refresh); or -errno.
+ */
+long hmm_vmstat(const char *key);
+
+/*
+ * Free memory in kB: MemFree and the pages on the per-CPU free lists
+ * (which MemFree leaves out), after writing back and dropping every
+ * clean page-cache page and slab object; or -errno.
+ */
+long hmm_free_kb(void);
+
 /* Writes s to the file at path (sysfs, procfs, cgroupfs): 0 or -errno. */
 int hmm_write_str(const char *path, const char *s);
 
@@ -216,6 +229,28 @@ int hmm_private_mounts(void);
  */
 #define HMM_LOOP_PATH_LEN	32
 int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
+
+/*
+ * A slow block device of a test's own: a memory-backed null_blk made
+ * through configfs (CONFIG_BLK_DEV_NULL_BLK; configfs is mounted on
+ * /sys/kernel/config if it is not there yet), named config there, of
+ * size_mb MiB and bs-byte blocks, whose every request completes ms
+ * milliseconds after it was issued (a timer): a page written to it stays
+ * under writeback that long. Its block device's name (config itself from
+ * 6.0 on, nullb<index> before) goes to name[len]. Returns 0, -ENODEV
+ * when the kernel has no null_blk in configfs, or -errno; once it
+ * returned anything but -ENODEV, hmm_nullb_remove() powers the device
+ * off and removes it (nothing may still use it).
+ */
+int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
+		   unsigned int ms, char *name, size_t len);
+void hmm_nullb_remove(const char *config);
+/*
+ * Another delay for it: powered off and on again, which keeps its data
+ * (nothing may use it meanwhile: unmount first). Its name to name[len].
+ */
+int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
+		    size_t len);
 
 /*
  * The kernel log from now on: hmm_kmsg_open() returns a reader of

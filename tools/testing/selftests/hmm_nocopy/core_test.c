@@ -46,9 +46,7 @@
 #define IMG_DIR		"/tmp/hmm_core_img"	/* ramfs under the loop */
 #define MINIX_DIR	"/tmp/hmm_core_minix"
 #define HUGETLB_DIR	"/tmp/hmm_core_hugetlb"
-#define CONFIGFS	"/sys/kernel/config"
 #define NULLB_NAME	"hmm_core"
-#define NULLB_DIR	CONFIGFS "/nullb/" NULLB_NAME
 
 #define HOLD_MS		1500	/* how long the device holds a page lock */
 #define NULLB_MS	1000	/* how long each null_blk request takes */
@@ -84,10 +82,8 @@ FIXTURE_TEARDOWN(core)
 	if (self->loop >= 0)
 		close(self->loop);
 	umount2(IMG_DIR, MNT_DETACH);
-	if (self->nullb) {
-		hmm_write_str(NULLB_DIR "/power", "0");
-		rmdir(NULLB_DIR);
-	}
+	if (self->nullb)
+		hmm_nullb_remove(NULLB_NAME);
 	if (self->pool_was >= 0)
 		hmm_hugetlb_pool_set(self->pool_was);
 	close(self->dev);
@@ -320,29 +316,14 @@ TEST_F(core, fallback_dirty_page_async_busy_unwritten)
 static int nullb_slow(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(core) * self, char *name, size_t len)
 {
-	char ns[24], path[48];
-	long index;
-	int fd;
+	char path[48];
+	int fd, ret;
 
-	if (mount_fs(CONFIGFS, "configfs", NULL) ||
-	    access(CONFIGFS "/nullb", F_OK))
+	ret = hmm_nullb_slow(NULLB_NAME, 16, 4096, NULLB_MS, name, len);
+	if (ret == -ENODEV)
 		SKIP(return -1, "no null_blk in configfs (CONFIG_BLK_DEV_NULL_BLK)");
-	rmdir(NULLB_DIR);
-	ASSERT_EQ(0, mkdir(NULLB_DIR, 0755));
 	self->nullb = true;
-	snprintf(ns, sizeof(ns), "%ld", NULLB_MS * 1000000L);
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/size", "16"));
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/blocksize", "4096"));
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/memory_backed", "1"));
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/irqmode", "2"));
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/completion_nsec", ns));
-	ASSERT_EQ(0, hmm_write_str(NULLB_DIR "/power", "1"));
-	/* Named after its configfs directory (6.0 on), or nullb<index>. */
-	index = hmm_read_long(NULLB_DIR "/index");
-	ASSERT_LE(0, index);
-	snprintf(name, len, "%s", NULLB_NAME);
-	if (access("/sys/block/" NULLB_NAME, F_OK))
-		snprintf(name, len, "nullb%ld", index);
+	ASSERT_EQ(0, ret) TH_LOG("null_blk: %s", strerror(-ret));
 	snprintf(path, sizeof(path), "/dev/%s", name);
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));

@@ -189,17 +189,96 @@ TEST_F(device, unknown_ioctl_is_enotty)
 	}
 }
 
+#define PAIR_PAGES	16
+
+/* Every page of [p, p + PAIR_PAGES) is on this device, seen through fd. */
+static void assert_on_device(struct __test_metadata *_metadata, int fd,
+			     void *p, const char *who)
+{
+	__u8 prot[PAIR_PAGES];
+	unsigned int i;
+
+	ASSERT_EQ(0, hmm_snapshot(fd, p, PAIR_PAGES, prot)) TH_LOG("%s", who);
+	for (i = 0; i < PAIR_PAGES; i++) {
+		EXPECT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, prot[i] & 0xf0)
+			TH_LOG("%s: page %u: prot 0x%x", who, i, prot[i]);
+	}
+}
+
+/* The device reads [p, p + PAIR_PAGES) through fd as seed's pattern. */
+static void assert_device_reads(struct __test_metadata *_metadata, int fd,
+				void *p, __u64 seed, const char *who)
+{
+	size_t size = PAIR_PAGES * hmm_page_size();
+	struct hmm_dmirror_cmd cmd;
+	char *buf = malloc(size);
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, hmm_cmd(fd, HMM_DMIRROR_READ, p, buf, PAIR_PAGES, &cmd))
+		TH_LOG("%s", who);
+	EXPECT_EQ(PAIR_PAGES, cmd.cpages) TH_LOG("%s", who);
+	EXPECT_EQ(-1, hmm_verify(buf, size, seed)) TH_LOG("%s", who);
+	free(buf);
+}
+
+/*
+ * Two opens of one device are two mirrors with state of their own: each
+ * moves its own range to the device and reads its own data back through
+ * it; a fault armed on one (every device page it asks for fails) makes
+ * its own migration fail and not the other's; closing one leaves the
+ * other's pages on the device and its mirror working, and the pages the
+ * closed one moved come back intact when the CPU touches them.
+ */
 TEST_F(device, second_open_works_alongside_first)
 {
-	struct hmm_nc_counters c;
+	size_t size = PAIR_PAGES * hmm_page_size();
+	char *a = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	char *b = hmm_map_anon(size, PROT_READ | PROT_WRITE);
+	char *buf = malloc(size);
+	struct hmm_dmirror_cmd cmd;
+	struct hmm_nc_fault f;
 	int fd2;
 
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, buf);
+	hmm_fill(a, size, 0xa1);
+	hmm_fill(b, size, 0xb2);
 	fd2 = hmm_open(0);
 	ASSERT_GE(fd2, 0);
-	EXPECT_EQ(0, hmm_counters(fd2, false, &c));
-	EXPECT_EQ(0, hmm_counters(self->fd, false, &c));
+
+	ASSERT_EQ(0, hmm_fault_set(fd2, HMM_NC_FAULT_DEVMEM, 0, 1000, NULL));
+	ASSERT_EQ(0, hmm_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_DEV, a, buf,
+			     PAIR_PAGES, &cmd));
+	EXPECT_EQ(PAIR_PAGES, cmd.cpages);
+	ASSERT_EQ(0, hmm_fault_get(fd2, HMM_NC_FAULT_DEVMEM, &f));
+	EXPECT_EQ(1000, f.times);
+	EXPECT_EQ(0, f.injected);
+	EXPECT_EQ(-ENOENT, hmm_cmd(fd2, HMM_DMIRROR_MIGRATE_TO_DEV, b, buf,
+				   PAIR_PAGES, &cmd));
+	ASSERT_EQ(0, hmm_fault_set(fd2, HMM_NC_FAULT_DEVMEM, 0, 0, NULL));
+	ASSERT_EQ(0, hmm_cmd(fd2, HMM_DMIRROR_MIGRATE_TO_DEV, b, buf,
+			     PAIR_PAGES, &cmd));
+	EXPECT_EQ(PAIR_PAGES, cmd.cpages);
+
+	assert_on_device(_metadata, self->fd, a, "first open, its range");
+	assert_on_device(_metadata, fd2, b, "second open, its range");
+	assert_device_reads(_metadata, self->fd, a, 0xa1, "first open");
+	assert_device_reads(_metadata, fd2, b, 0xb2, "second open");
+
 	ASSERT_EQ(0, close(fd2));
-	EXPECT_EQ(0, hmm_counters(self->fd, false, &c));
+	assert_on_device(_metadata, self->fd, a, "first open, after the close");
+	assert_device_reads(_metadata, self->fd, a, 0xa1,
+			    "first open, after the close");
+	EXPECT_EQ(-1, hmm_verify(b, size, 0xb2));
+	ASSERT_EQ(0, hmm_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_SYS, a, buf,
+			     PAIR_PAGES, &cmd));
+	EXPECT_EQ(PAIR_PAGES, cmd.cpages);
+	EXPECT_EQ(-1, hmm_verify(a, size, 0xa1));
+	free(buf);
+	hmm_unmap(a, size);
+	hmm_unmap(b, size);
 }
 
 /*

@@ -47,6 +47,8 @@
 #define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
 #define IMG_DIR		"/tmp/hmm_bh_img"
+#define WB_NULLB	"hmm_bh_wb"	/* the writeback test's null_blk */
+#define WB_NULLB_MS	1000		/* ... and how long a request takes */
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
 #ifndef FIFREEZE
@@ -1318,6 +1320,8 @@ FIXTURE(bufferhead) {
 	struct env e;
 	bool mounted;
 	bool frozen;	/* the loop device's backing file system */
+	bool nullb;	/* a slow null_blk of ours is configured */
+	long flusher;	/* vm.dirty_writeback_centisecs before, or -1 */
 	struct bh_disks d;
 };
 
@@ -1435,6 +1439,17 @@ static int freeze(const char *dir, bool on)
 	return ret ? -errno : 0;
 }
 
+#define FLUSHER_SYSCTL	"/proc/sys/vm/dirty_writeback_centisecs"
+
+/* The periodic flusher's interval (0: it never runs); 0 or -errno. */
+static int flusher_set(long centisecs)
+{
+	char val[24];
+
+	snprintf(val, sizeof(val), "%ld", centisecs);
+	return hmm_write_str(FLUSHER_SYSCTL, val);
+}
+
 FIXTURE_SETUP(bufferhead)
 {
 	int ret;
@@ -1446,6 +1461,7 @@ FIXTURE_SETUP(bufferhead)
 		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
 	self->d.back = -1;
 	self->d.loop = -1;
+	self->flusher = -1;
 	ret = bh_mount(&self->d, &variant->fs);
 	if (ret) {
 		close(self->e.dev);
@@ -1463,6 +1479,10 @@ FIXTURE_TEARDOWN(bufferhead)
 	if (self->mounted)
 		umount2(BH_DIR, MNT_DETACH);
 	bh_done(&self->d);
+	if (self->nullb)
+		hmm_nullb_remove(WB_NULLB);
+	if (self->flusher >= 0)
+		flusher_set(self->flusher);
 }
 
 /* Unmount and check the file system: e2fsck finds nothing to fix. */
@@ -1527,57 +1547,180 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 }
 
 /*
- * Pages under writeback are left in place, never lost, never half
- * moved; the others move. On the loop device the backing file system is
- * frozen first, so the loop device cannot complete the writes and every
- * page that writeback started on stays under writeback; on the RAM
- * disk writeback ends before the migration starts.
+ * The writeback test's disk when the variant has no backing file system
+ * to freeze: a null_blk whose every request takes WB_NULLB_MS, with a
+ * fresh file system of the variant's kind on it, on BH_DIR in place of
+ * the fixture's. 1 KiB blocks, as small as the file systems' blocks.
+ * mkfs runs while requests complete at once (a minute otherwise).
  */
-TEST_F(bufferhead, nocopy_writeback_pages_stay_or_move)
+static int bh_mount_slow(FIXTURE_DATA(bufferhead) * self,
+			 const struct bh_fs *v)
 {
-	size_t npages = 256, ps = self->e.psize, size = npages * ps, i;
-	int fd = make_file(_metadata, BH_DIR "/wb", npages, ps, 125);
-	size_t moved = 0, wb = 0;
+	char name[16], path[HMM_LOOP_PATH_LEN];
+	int ret;
+
+	ret = hmm_nullb_slow(WB_NULLB, 16, 1024, 0, name, sizeof(name));
+	if (ret == -ENODEV)
+		return ret;
+	self->nullb = true;
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	if (mkfs_on(v->mkfs, path))
+		return -EIO;
+	ret = hmm_nullb_delay(WB_NULLB, WB_NULLB_MS, name, sizeof(name));
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	if (umount(BH_DIR))
+		return -errno;
+	self->mounted = false;
+	if (mount(path, BH_DIR, v->fstype, 0, NULL))
+		return -errno;
+	self->mounted = true;
+	memcpy(self->d.path, path, sizeof(path));
+	return 0;
+}
+
+/* Whether a page is under writeback, from /proc/kpageflags. */
+static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
+{
+	__u64 flags = 0;
+
+	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags))
+		TH_LOG("pfn 0x%llx", (unsigned long long)pfn);
+	return flags & (1ULL << HMM_KPF_WRITEBACK);
+}
+
+/*
+ * Of a file of WB_PAGES pages: pages [0, WB_FIRST) clean, written back
+ * before; [WB_FIRST, WB_LAST) rewritten and put under writeback
+ * (sync_file_range() WRITE without WAIT), which stays in flight: the
+ * slow null_blk takes WB_NULLB_MS a request, and on the loop device
+ * the backing file system is frozen; [WB_LAST, WB_PAGES) rewritten and
+ * left dirty. /proc/kpageflags shows which pages are under writeback.
+ * A NO_COPY migration of the whole file leaves exactly the pages under
+ * writeback where they are (HMM_NC_PS_WRITEBACK, same PFN, still under
+ * writeback afterwards: the write really was in flight all along) and
+ * moves every other page (the dirty ones still dirty). Once the
+ * writeback completes, the disk holds every page's latest data.
+ */
+#define WB_PAGES	16
+#define WB_FIRST	4
+#define WB_LAST		12
+
+TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
+{
+	size_t npages = WB_PAGES, ps = self->e.psize, size = npages * ps, i;
+	size_t rewrite = (WB_PAGES - WB_FIRST) * ps;
+	__u64 before[WB_PAGES], after[WB_PAGES];
 	struct hmm_nc_file_page *recs;
 	struct hmm_nc_counters d;
-	char *p;
+	char *p, *want, name[16], cmd[80];
+	bool wb, dirty;
+	int fd, ret;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
+	if (!variant->fs.backed) {
+		ret = bh_mount_slow(self, &variant->fs);
+		if (ret == -ENODEV)
+			SKIP(return, "no null_blk in configfs (CONFIG_BLK_DEV_NULL_BLK)");
+		ASSERT_EQ(0, ret) TH_LOG("%s on a slow null_blk: %s",
+					 variant->fs.fstype, strerror(-ret));
+	}
+	/*
+	 * The periodic flusher would write the dirty pages back too once
+	 * the inode is 30 s dirty (it is since make_file(): fsync does not
+	 * mark it clean), which a slow device and a loaded host reach.
+	 */
+	self->flusher = hmm_read_long(FLUSHER_SYSCTL);
+	ASSERT_LE(0, self->flusher);
+	ASSERT_EQ(0, flusher_set(0));
+	want = zalloc(_metadata, size);
+	fill_pages(want, WB_FIRST, ps, 125);
+	fill_pages(want + WB_FIRST * ps, WB_PAGES - WB_FIRST, ps, 140);
+	fd = make_file(_metadata, BH_DIR "/wb", npages, ps, 125);
+	ASSERT_EQ(0, fsync(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
+	ASSERT_EQ((ssize_t)rewrite, pwrite(fd, want + WB_FIRST * ps, rewrite,
+					   WB_FIRST * ps));
 	if (variant->fs.backed) {
 		ASSERT_EQ(0, freeze(BACK_DIR, true));
 		self->frozen = true;
 	}
-	ASSERT_EQ(0, sync_file_range(fd, 0, size, SYNC_FILE_RANGE_WRITE));
+	ASSERT_EQ(0, sync_file_range(fd, WB_FIRST * ps, (WB_LAST - WB_FIRST) * ps,
+				     SYNC_FILE_RANGE_WRITE));
+	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
+	for (i = 0; i < npages; i++) {
+		wb = i >= WB_FIRST && i < WB_LAST;
+		ASSERT_EQ(wb, under_wb(_metadata, hmm_pm_pfn(before[i])))
+			TH_LOG("page %zu: writeback flag", i);
+	}
+
 	recs = zalloc(_metadata, npages * sizeof(*recs));
 	ASSERT_EQ(0, hmm_migrate_file(self->e.dev, p, npages, NO_COPY, 0,
 				      recs, NULL));
+	ASSERT_EQ(0, hmm_pagemap(p, npages, after));
 	for (i = 0; i < npages; i++) {
-		if (recs[i].status == HMM_NC_PS_MOVED)
-			moved++;
-		else if (recs[i].status == HMM_NC_PS_WRITEBACK)
-			wb++;
-		else
-			/* Locked by the writeback path: not collected. */
-			ASSERT_EQ(HMM_NC_PS_SKIPPED, recs[i].status)
+		wb = i >= WB_FIRST && i < WB_LAST;
+		dirty = i >= WB_LAST;
+		EXPECT_EQ(hmm_pm_pfn(before[i]), recs[i].old_pfn)
+			TH_LOG("page %zu", i);
+		if (wb) {
+			EXPECT_EQ(HMM_NC_PS_WRITEBACK, recs[i].status)
 				TH_LOG("page %zu: %s", i,
 				       hmm_status_str(recs[i].status));
+			EXPECT_EQ(0, recs[i].new_pfn) TH_LOG("page %zu", i);
+			EXPECT_EQ(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]))
+				TH_LOG("page %zu moved", i);
+			EXPECT_TRUE(under_wb(_metadata, hmm_pm_pfn(after[i])))
+				TH_LOG("page %zu: writeback over too soon", i);
+			continue;
+		}
+		EXPECT_EQ(HMM_NC_PS_MOVED, recs[i].status)
+			TH_LOG("page %zu: %s (%d)", i,
+			       hmm_status_str(recs[i].status), recs[i].result);
+		EXPECT_EQ(HMM_NC_CB_BUFFER, recs[i].cb) TH_LOG("page %zu", i);
+		EXPECT_NE(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]))
+			TH_LOG("page %zu stayed", i);
+		EXPECT_EQ(recs[i].new_pfn, hmm_pm_pfn(after[i]))
+			TH_LOG("page %zu", i);
+		EXPECT_EQ(HMM_NC_FP_BH_MOVED | HMM_NC_FP_CACHED,
+			  recs[i].flags & (HMM_NC_FP_BH_MOVED |
+					   HMM_NC_FP_CACHED))
+			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
+		EXPECT_EQ(dirty ? HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT : 0,
+			  recs[i].flags & (HMM_NC_FP_DIRTY |
+					   HMM_NC_FP_DIRTY_KEPT))
+			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
+		EXPECT_FALSE(under_wb(_metadata, hmm_pm_pfn(after[i])))
+			TH_LOG("page %zu", i);
 	}
-	TH_LOG("%zu pages moved, %zu under writeback, %zu skipped", moved, wb,
-	       npages - moved - wb);
+	free(recs);
 	if (self->frozen) {
-		EXPECT_LT(0, wb);
 		ASSERT_EQ(0, freeze(BACK_DIR, false));
 		self->frozen = false;
 	}
-	assert_mapped(_metadata, p, npages, ps, 125);
+	ASSERT_EQ(0, memcmp(p, want, size)) TH_LOG("the mapping is wrong");
 	delta_of(_metadata, &self->e, &d);
-	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
+	EXPECT_EQ(npages - (WB_LAST - WB_FIRST),
+		  d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
 	EXPECT_EQ(0, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
 	munmap(p, size);
-	assert_on_disk(_metadata, fd, npages, ps, 125);
+	assert_disk_holds(_metadata, fd, want, size);
+	free(want);
 	close(fd);
+	if (self->nullb) {
+		/* e2fsck reads fast once requests complete at once again. */
+		ASSERT_EQ(0, umount(BH_DIR));
+		self->mounted = false;
+		ASSERT_EQ(0, hmm_nullb_delay(WB_NULLB, 0, name, sizeof(name)));
+		snprintf(cmd, sizeof(cmd), "/sbin/e2fsck -fn /dev/%s >/dev/null 2>&1",
+			 name);
+		ASSERT_EQ(0, run(cmd)) TH_LOG("e2fsck found errors");
+		return;
+	}
 	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 
@@ -2124,19 +2267,41 @@ static int hugetlb_file(long *was, long n)
 
 /*
  * hugetlbfs pages: the device mirrors them (hmm_range_fault() walks
- * hugetlb entries), but migrate_vma_setup() refuses a hugetlb VMA with
- * -EINVAL, and the data stays intact.
+ * hugetlb entries), but migrate_vma_setup() itself refuses a hugetlb
+ * VMA with -EINVAL: the module leaves the refusal to the kernel here
+ * (HMM_NC_FILE_KERNEL_VMA_CHECK; a shmem page with the same flag moves,
+ * so the flag is served), nothing is collected or moved, and the data
+ * stays intact. Without the flag the module refuses first, the same way.
  */
-TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
+TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma_setup)
 {
 	size_t ps = self->e.psize, npages = TWO_MB / ps;
 	char *buf = zalloc(_metadata, TWO_MB);
+	struct hmm_nc_file_page *recs;
+	struct hmm_nc_file_cmd fcmd;
 	struct hmm_dmirror_cmd cmd;
+	struct hmm_nc_counters d;
+	int fd, shm;
 	ssize_t bad;
 	__u8 prot;
 	char *p;
-	int fd = hugetlb_file(&self->pool_was, 1);
 
+	/* The control: the flag is served, a shmem page moves with it. */
+	shm = memfd_create("hmm_vma_check", 0);
+	ASSERT_LE(0, shm);
+	ASSERT_EQ(0, ftruncate(shm, ps));
+	p = map_file(_metadata, shm, ps, MAP_SHARED);
+	fill_pages(p, 1, ps, 169);
+	ASSERT_EQ(0, hmm_migrate_file(self->e.dev, p, 1, SYNC,
+				      HMM_NC_FILE_KERNEL_VMA_CHECK, NULL,
+				      &fcmd));
+	EXPECT_EQ(1, fcmd.moved);
+	assert_mapped(_metadata, p, 1, ps, 169);
+	munmap(p, ps);
+	close(shm);
+	ASSERT_EQ(0, hmm_counters(self->e.dev, false, &self->e.start));
+
+	fd = hugetlb_file(&self->pool_was, 1);
 	if (fd < 0)
 		SKIP(return, "no huge page in the pool: %s", strerror(-fd));
 	p = map_aligned(_metadata, fd, MAP_SHARED);
@@ -2150,6 +2315,21 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma)
 	/* The device maps it as one huge entry. */
 	ASSERT_EQ(0, hmm_snapshot(self->e.dev, p, 1, &prot));
 	EXPECT_EQ(HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD, prot);
+
+	recs = zalloc(_metadata, npages * sizeof(*recs));
+	memset(&fcmd, 0, sizeof(fcmd));
+	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
+					    HMM_NC_FILE_KERNEL_VMA_CHECK,
+					    recs, &fcmd));
+	EXPECT_EQ(0, fcmd.moved);
+	EXPECT_EQ(HMM_NC_PS_UNTOUCHED, recs[0].status)
+		TH_LOG("%s", hmm_status_str(recs[0].status));
+	free(recs);
+	delta_of(_metadata, &self->e, &d);
+	/* migrate_vma_setup() collected, locked and took nothing. */
+	EXPECT_EQ(0, d.pages_taken);
+	EXPECT_EQ(0, d.pages_locked);
+	EXPECT_EQ(0, d.batches);
 
 	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->e.dev, p, npages, SYNC,
 					    0, NULL, NULL));

@@ -11,6 +11,11 @@
  * check that the failure reaches the caller, that the device took what
  * the limit allows and no more, that every page that moved comes back
  * with its data, and that the charges leave with the device pages.
+ * Each first checks that the pages were charged at all: the cgroup's
+ * kernel memory (memory.stat "kernel", or memory.current where there is
+ * no such counter, 5.10) rose by the pages on the device. A module that
+ * lost __GFP_ACCOUNT fails there; only a kernel that accounts no kernel
+ * memory (cgroup.memory=nokmem) skips.
  *
  * The migrating task is a child that joins a cgroup of its own only
  * after it has faulted in everything it will touch and opened every
@@ -85,6 +90,9 @@ struct round {
 	long left;		/* pages still on the device after it */
 	long bad_offset;	/* first wrong byte of the region, or -1 */
 	long cur_returned;	/* memory.current then, bytes (-errno) */
+	long kmem_on_device;	/* memory.stat kernel with the pages on
+				 * the device, bytes (-errno)
+				 */
 };
 
 /* Written by the child, read by the test process once the child is gone. */
@@ -92,6 +100,9 @@ struct report {
 	int stage;
 	int err;		/* -errno of the stage that failed, 0 */
 	long cur_joined;	/* memory.current after joining, bytes */
+	long kmem_joined;	/* memory.stat kernel then, bytes (-errno:
+				 * -ENOENT where there is no such line)
+				 */
 	int rounds;		/* rounds done */
 	struct round round[ROUNDS];
 };
@@ -106,6 +117,7 @@ struct child {
 	int dev;
 	int procs_fd;	/* the cgroup's cgroup.procs */
 	int current_fd;	/* its memory.current */
+	int stat_fd;	/* its memory.stat */
 	struct report *rep;
 };
 
@@ -223,6 +235,24 @@ static int cg_remove(const char *cg)
 	return -EBUSY;
 }
 
+/*
+ * Whether the kernel accounts kernel memory to cgroups at all: not with
+ * cgroup.memory=nokmem on its command line.
+ */
+static bool kmem_accounted(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/cmdline", "re");
+	bool nokmem = false;
+
+	if (!f)
+		return true;
+	if (fgets(line, sizeof(line), f))
+		nokmem = !!strstr(line, "cgroup.memory=nokmem");
+	fclose(f);
+	return !nokmem;
+}
+
 FIXTURE_SETUP(stress)
 {
 	const char *why;
@@ -236,6 +266,8 @@ FIXTURE_SETUP(stress)
 	why = cg_enable_memory(&self->memory_enabled);
 	if (why)
 		HMM_SETUP_SKIP("%s", why);
+	if (!kmem_accounted())
+		HMM_SETUP_SKIP("kernel memory not accounted (cgroup.memory=nokmem)");
 	self->rep = mmap(NULL, sizeof(*self->rep), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->rep);
@@ -279,6 +311,24 @@ static long read_current(struct child *c)
 	return strtol(buf, NULL, 10);
 }
 
+/*
+ * memory.stat's "kernel" (every kernel memory charge: slab, stacks,
+ * __GFP_ACCOUNT pages), read the same way; -ENOENT before 5.18.
+ */
+static long read_kmem(struct child *c)
+{
+	char buf[4096], *at;
+	ssize_t n = pread(c->stat_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	at = strstr(buf, "\nkernel ");
+	if (!at && !strncmp(buf, "kernel ", 7))
+		at = buf - 1;
+	return at ? strtol(at + 8, NULL, 10) : -ENOENT;
+}
+
 static int child_map(struct child *c)
 {
 	c->size = REGION_PAGES * c->ps;
@@ -308,6 +358,12 @@ static int child_open_cgroup(struct child *c, const char *cg)
 	c->current_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->current_fd < 0)
 		return -errno;
+	snprintf(path, sizeof(path), "%s/memory.stat", cg);
+	c->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->stat_fd < 0)
+		return -errno;
+	if (read_kmem(c) == -EIO)
+		return -EIO;
 	return read_current(c) < 0 ? -EIO : 0;
 }
 
@@ -332,6 +388,7 @@ static int child_join(struct child *c)
 	if (write(c->procs_fd, pid, len) != len)
 		return -errno;
 	c->rep->cur_joined = read_current(c);
+	c->rep->kmem_joined = read_kmem(c);
 	return 0;
 }
 
@@ -359,6 +416,7 @@ static void child_round(struct child *c, struct round *r)
 			    c->mirror, REGION_PAGES, NULL);
 	r->on_device = count_on_device(c);
 	r->cur_on_device = read_current(c);
+	r->kmem_on_device = read_kmem(c);
 	ret = hmm_cmd(c->dev, HMM_DMIRROR_MIGRATE_TO_SYS, c->region,
 		      c->mirror, REGION_PAGES, &cmd);
 	r->returned = ret ? ret : (long)cmd.cpages;
@@ -424,20 +482,6 @@ static void run_child(struct __test_metadata *_metadata, const char *cg,
 	ASSERT_EQ(rounds, rep->rounds);
 }
 
-/*
- * The whole region reached the device under the limit: the backing
- * pages were not charged, as when the kernel does not account kernel
- * memory (cgroup.memory=nokmem). Nothing here can be checked then.
- */
-#define NO_LIMIT_REASON \
-	"the limit stopped nothing: kernel memory not accounted (cgroup.memory=nokmem?)"
-
-static bool limit_had_no_effect(const struct report *rep)
-{
-	return !rep->round[0].to_dev &&
-	       rep->round[0].on_device == REGION_PAGES;
-}
-
 /* memory.current: after joining, with the pages on the device, back. */
 static void log_round(struct __test_metadata *_metadata,
 		      const struct report *rep, int i)
@@ -456,6 +500,39 @@ static long charge_slack_pages(void)
 }
 
 /*
+ * The device pages of round 0 were charged to the cgroup as kernel
+ * memory: its memory.stat "kernel" (memory.current where there is no
+ * such line) rose by at least the pages on the device, less the charge
+ * batches; and the limit stopped the migration short of the region.
+ */
+static void assert_charged(struct __test_metadata *_metadata,
+			   const struct report *rep, size_t ps)
+{
+	const struct round *r = &rep->round[0];
+	long rise, want;
+	const char *what = "memory.stat kernel";
+
+	ASSERT_LE(0, r->on_device);
+	if (rep->kmem_joined == -ENOENT) {
+		what = "memory.current";
+		ASSERT_LE(0, rep->cur_joined);
+		ASSERT_LE(0, r->cur_on_device);
+		rise = r->cur_on_device - rep->cur_joined;
+	} else {
+		ASSERT_LE(0, rep->kmem_joined);
+		ASSERT_LE(0, r->kmem_on_device);
+		rise = r->kmem_on_device - rep->kmem_joined;
+	}
+	want = (r->on_device - charge_slack_pages()) * (long)ps;
+	TH_LOG("%s +%ld kB with %ld pages on the device", what, rise >> 10,
+	       r->on_device);
+	ASSERT_LE(want, rise)
+		TH_LOG("device pages not charged to the cgroup (__GFP_ACCOUNT?)");
+	ASSERT_GT(REGION_PAGES, r->on_device)
+		TH_LOG("the limit stopped nothing: device pages not charged");
+}
+
+/*
  * Past the limit the device cannot take the rest of the region: the
  * command says so (-ENOENT), part of the region is on the device, the
  * cgroup hit its limit, and no task was killed for it. About 1 s under
@@ -466,8 +543,7 @@ TEST_F_TIMEOUT(stress, memcg_limit_fails_device_allocs_with_enoent, 120)
 	const struct round *r = &self->rep->round[0];
 
 	run_child(_metadata, self->cg, self->rep, self->ps, 1);
-	if (limit_had_no_effect(self->rep))
-		SKIP(return, "%s", NO_LIMIT_REASON);
+	assert_charged(_metadata, self->rep, self->ps);
 	log_round(_metadata, self->rep, 0);
 	EXPECT_EQ(-ENOENT, r->to_dev) TH_LOG("%s", strerror(-r->to_dev));
 	EXPECT_GT(r->on_device, 0);
@@ -492,8 +568,7 @@ TEST_F_TIMEOUT(stress, memcg_limit_charges_device_pages_to_the_caller, 120)
 	long room;
 
 	run_child(_metadata, self->cg, self->rep, self->ps, 1);
-	if (limit_had_no_effect(self->rep))
-		SKIP(return, "%s", NO_LIMIT_REASON);
+	assert_charged(_metadata, self->rep, self->ps);
 	log_round(_metadata, self->rep, 0);
 	ASSERT_GE(self->rep->cur_joined, 0);
 	ASSERT_GT(r->on_device, 0);
@@ -513,8 +588,7 @@ TEST_F_TIMEOUT(stress, memcg_limit_fails_device_allocs_pages_stay_intact, 120)
 	const struct round *r = &self->rep->round[0];
 
 	run_child(_metadata, self->cg, self->rep, self->ps, 1);
-	if (limit_had_no_effect(self->rep))
-		SKIP(return, "%s", NO_LIMIT_REASON);
+	assert_charged(_metadata, self->rep, self->ps);
 	log_round(_metadata, self->rep, 0);
 	ASSERT_GT(r->on_device, 0);
 	EXPECT_EQ(r->on_device, r->returned);
@@ -534,8 +608,7 @@ TEST_F_TIMEOUT(stress, memcg_limit_device_pages_uncharged_on_return, 120)
 	long slack = charge_slack_pages() * self->ps;
 
 	run_child(_metadata, self->cg, self->rep, self->ps, 1);
-	if (limit_had_no_effect(self->rep))
-		SKIP(return, "%s", NO_LIMIT_REASON);
+	assert_charged(_metadata, self->rep, self->ps);
 	log_round(_metadata, self->rep, 0);
 	ASSERT_GE(self->rep->cur_joined, 0);
 	ASSERT_GE(r->cur_returned, 0);
@@ -555,8 +628,7 @@ TEST_F_TIMEOUT(stress, memcg_limit_repeated_rounds_fit_the_same_pages, 300)
 	int i;
 
 	run_child(_metadata, self->cg, self->rep, self->ps, ROUNDS);
-	if (limit_had_no_effect(self->rep))
-		SKIP(return, "%s", NO_LIMIT_REASON);
+	assert_charged(_metadata, self->rep, self->ps);
 	first = self->rep->round[0].on_device;
 	for (i = 0; i < ROUNDS; i++) {
 		r = &self->rep->round[i];

@@ -1020,10 +1020,22 @@ static void check_all_zero(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(0, st.balloon_pages + st.zs_objects + st.movable_pages);
 }
 
+#define UNLOAD_BALLOON	HMM_NC_RF_MAX_HELD	/* 16 MiB of 4 KiB pages */
+#define UNLOAD_OBJECTS	100
+#define UNLOAD_MOVABLE	HMM_NC_RF_MAX_HELD
+/* What else free memory may lose while the module goes (kB). */
+#define UNLOAD_SLACK_KB	2048
+
 /*
  * Unloading with balloon pages, objects and movable pages held (after
- * some migrations) returns every one of them: the module's last words
- * in the kernel log say so, and a fresh module starts from zero.
+ * some migrations) gives every one of them back to the kernel. What the
+ * module held is taken from its state just before rmmod; that it was
+ * all given back is seen from outside the module: free memory rises by
+ * at least the held pages (the module's own memory going with it only
+ * adds), the system's zsmalloc pages (nr_zspages) drop by the pool's,
+ * and a balloon page's PFN loses its PG_offline mark. The module's
+ * last words in the kernel log say the same, and a fresh module starts
+ * from zero.
  */
 TEST_F(refuse, unload_returns_held_pages_counters_zero)
 {
@@ -1031,39 +1043,76 @@ TEST_F(refuse, unload_returns_held_pages_counters_zero)
 				       rf_page(ZSMALLOC, 5, 0),
 				       rf_page(MOVABLE, 3, 0) };
 	struct unload_report r = { -1, -1, -1, -1, -1, -1 };
+	long zs_before, zs_held, zs_after, free_held, free_after, want_kb;
 	const char *ko = hmm_module_ko();
+	struct hmm_nc_rf_state st;
 	int kmsg, ret, batches = 1;
+	__u64 flags;
 
 	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
 		return;
 	if (access(ko, R_OK))
 		SKIP(return, "no module file %s (set HMM_MODULE_KO)", ko);
-	ASSERT_EQ(64, hmm_rf_hold(self->fd, BALLOON, 64));
-	ASSERT_EQ(100, hmm_rf_hold(self->fd, ZSMALLOC, 100));
-	ASSERT_EQ(16, hmm_rf_hold(self->fd, MOVABLE, 16));
+	zs_before = hmm_vmstat("nr_zspages");
+	ASSERT_LE(0, zs_before);
+	ASSERT_EQ(UNLOAD_BALLOON, hmm_rf_hold(self->fd, BALLOON,
+					      UNLOAD_BALLOON));
+	ASSERT_EQ(UNLOAD_OBJECTS, hmm_rf_hold(self->fd, ZSMALLOC,
+					      UNLOAD_OBJECTS));
+	ASSERT_EQ(UNLOAD_MOVABLE, hmm_rf_hold(self->fd, MOVABLE,
+					      UNLOAD_MOVABLE));
 	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 3, NULL));
 	/* A NO_COPY batch too where the kernel has the mode. */
 	if (!hmm_unmet(self->fd, HMM_NEED_NOCOPY)) {
 		ASSERT_EQ(0, hmm_rf_migrate(self->fd, NC, p, 3, NULL));
 		batches++;
 	}
+	/* What the module holds as it goes. */
+	ASSERT_EQ(0, hmm_rf_state(self->fd, &st));
+	EXPECT_EQ(UNLOAD_BALLOON, st.balloon_pages);
+	EXPECT_EQ(UNLOAD_OBJECTS, st.zs_objects);
+	EXPECT_EQ(UNLOAD_MOVABLE, st.movable_pages);
+	EXPECT_EQ(0, st.bad);
+	ASSERT_LT(0, st.zs_pool_pages);
+	ASSERT_EQ(0, hmm_kpageflags(p[0].new_pfn, &flags));
+	ASSERT_TRUE(flags & (1ULL << HMM_KPF_OFFLINE))
+		TH_LOG("balloon page 0x%llx: flags 0x%llx",
+		       (unsigned long long)p[0].new_pfn,
+		       (unsigned long long)flags);
+	zs_held = hmm_vmstat("nr_zspages");
+	EXPECT_LE(zs_before + (long)st.zs_pool_pages, zs_held);
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
 
+	free_held = hmm_free_kb();
+	ASSERT_LT(0, free_held);
 	kmsg = kmsg_open_at_end();
 	ASSERT_GE(kmsg, 0);
 	ret = hmm_module_unload();
 	ASSERT_EQ(0, ret) TH_LOG("rmmod: %s", strerror(-ret));
+	free_after = hmm_free_kb();
+	zs_after = hmm_vmstat("nr_zspages");
+	ASSERT_EQ(0, hmm_kpageflags(p[0].new_pfn, &flags));
 	ret = kmsg_find_report(kmsg, UNIT, &r);
 	close(kmsg);
 	ASSERT_EQ(0, hmm_module_load(ko)) TH_LOG("insmod %s failed", ko);
 	self->fd = hmm_open_wait(UNIT);
 	ASSERT_GE(self->fd, 0);
 
+	want_kb = (long)(st.balloon_pages + st.movable_pages +
+			 st.zs_pool_pages) * (long)(hmm_page_size() / 1024);
+	TH_LOG("free memory +%ld kB at unload, held %ld kB; nr_zspages %ld -> %ld -> %ld",
+	       free_after - free_held, want_kb, zs_before, zs_held, zs_after);
+	EXPECT_LE(want_kb - UNLOAD_SLACK_KB, free_after - free_held);
+	EXPECT_GE(zs_held - (long)st.zs_pool_pages, zs_after);
+	EXPECT_FALSE(flags & (1ULL << HMM_KPF_OFFLINE))
+		TH_LOG("balloon page 0x%llx still offline",
+		       (unsigned long long)p[0].new_pfn);
+
 	ASSERT_EQ(0, ret) TH_LOG("no unload report in the kernel log");
-	EXPECT_EQ(64, r.balloon);
-	EXPECT_EQ(100, r.zsmalloc);
-	EXPECT_EQ(16, r.movable);
+	EXPECT_EQ(UNLOAD_BALLOON, r.balloon);
+	EXPECT_EQ(UNLOAD_OBJECTS, r.zsmalloc);
+	EXPECT_EQ(UNLOAD_MOVABLE, r.movable);
 	EXPECT_EQ(0, r.held);
 	/* Device counters run from module load: three a batch, at least. */
 	EXPECT_GE(r.taken, 3 * batches);
