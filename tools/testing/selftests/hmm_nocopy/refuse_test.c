@@ -292,47 +292,72 @@ TEST_F(refuse, zsmalloc_sync_moves_page_all_objects_intact)
 /*
  * Outside evidence for balloon pages: the kernel's own page flags. A
  * balloon page is PG_offline (KPF_OFFLINE in /proc/kpageflags), and the
- * PFNs that are make a set found by scanning every PFN, whatever the
- * module says. Returns how many went to pfns[max], or -errno.
+ * PFNs that are make a set found by scanning every PFN of system RAM,
+ * whatever the module says. Only system RAM (/proc/iomem): on 5.10 the
+ * device's private memory, high in the physical address space, raises
+ * max_pfn and with it the size of /proc/kpageflags by many gigabytes.
  */
 #define KPF_CHUNK	4096
 
-static long offline_pfns(__u64 *pfns, long max)
+/* Appends the PG_offline PFNs of [pfn, end) to pfns[*n]; 0 or -errno. */
+static int offline_pfns_in(int fd, __u64 pfn, __u64 end, __u64 *flags,
+			   __u64 *pfns, long *n, long max)
 {
-	__u64 *flags = malloc(KPF_CHUNK * sizeof(*flags));
-	long n = 0, i;
-	__u64 base = 0;
+	size_t want;
 	ssize_t got;
-	int fd;
+	long i;
 
-	fd = open("/proc/kpageflags", O_RDONLY);
-	if (fd < 0 || !flags) {
-		n = fd < 0 ? -errno : -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		got = pread(fd, flags, KPF_CHUNK * sizeof(*flags),
-			    (off_t)(base * sizeof(*flags)));
-		if (got <= 0)
-			break;
+	while (pfn < end) {
+		want = end - pfn < KPF_CHUNK ? end - pfn : KPF_CHUNK;
+		got = pread(fd, flags, want * sizeof(*flags),
+			    (off_t)(pfn * sizeof(*flags)));
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return 0;
 		for (i = 0; i < got / (ssize_t)sizeof(*flags); i++) {
 			if (!(flags[i] & (1ULL << HMM_KPF_OFFLINE)))
 				continue;
-			if (n == max) {
-				n = -ENOSPC;
-				goto out;
-			}
-			pfns[n++] = base + i;
+			if (*n == max)
+				return -ENOSPC;
+			pfns[(*n)++] = pfn + i;
 		}
-		base += got / sizeof(*flags);
+		pfn += got / sizeof(*flags);
 	}
-	if (got < 0)
-		n = -errno;
+	return 0;
+}
+
+/* The PG_offline PFNs of system RAM: how many went to pfns[max], or -errno. */
+static long offline_pfns(__u64 *pfns, long max)
+{
+	__u64 *flags = malloc(KPF_CHUNK * sizeof(*flags));
+	unsigned long long start, end;
+	FILE *iomem = fopen("/proc/iomem", "r");
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	char line[256];
+	long n = 0;
+	int ret = 0;
+
+	if (!iomem || fd < 0 || !flags) {
+		ret = !flags ? -ENOMEM : -errno;
+		goto out;
+	}
+	/* Top-level lines only: "start-end : System RAM". */
+	while (!ret && fgets(line, sizeof(line), iomem)) {
+		if (line[0] == ' ' || !strstr(line, " : System RAM") ||
+		    sscanf(line, "%llx-%llx", &start, &end) != 2)
+			continue;
+		ret = offline_pfns_in(fd, start >> shift, (end + 1) >> shift,
+				      flags, pfns, &n, max);
+	}
 out:
+	if (iomem)
+		fclose(iomem);
 	if (fd >= 0)
 		close(fd);
 	free(flags);
-	return n;
+	return ret ? ret : n;
 }
 
 static bool pfn_in(const __u64 *pfns, long n, __u64 pfn)
