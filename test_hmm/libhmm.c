@@ -791,15 +791,13 @@ long hmm_read_long(const char *path)
 	return atol(buf);
 }
 
-long hmm_vmstat(const char *key)
+long hmm_key_value(const char *path, const char *key)
 {
 	char name[64];
 	long val, ret = -ENOENT;
 	FILE *f;
 
-	/* Fold the per-CPU differences in first (best effort). */
-	hmm_write_str("/proc/sys/vm/stat_refresh", "1");
-	f = fopen("/proc/vmstat", "re");
+	f = fopen(path, "re");
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%63s %ld", name, &val) == 2)
@@ -807,6 +805,13 @@ long hmm_vmstat(const char *key)
 			ret = val;
 	fclose(f);
 	return ret;
+}
+
+long hmm_vmstat(const char *key)
+{
+	/* Fold the per-CPU differences in first (best effort). */
+	hmm_write_str("/proc/sys/vm/stat_refresh", "1");
+	return hmm_key_value("/proc/vmstat", key);
 }
 
 /* Pages on the per-CPU free lists, from /proc/zoneinfo. */

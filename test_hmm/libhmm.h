@@ -185,6 +185,9 @@ long long hmm_disk_sectors(const char *dev, bool written);
 /* A long from a sysfs or procfs file, or -errno. */
 long hmm_read_long(const char *path);
 
+/* A key's value in a flat-keyed file ("key value" lines), or -errno. */
+long hmm_key_value(const char *path, const char *key);
+
 /*
  * A counter of /proc/vmstat (nr_zspages, balloon_deflate...), exact: the
  * per-CPU differences folded in first (vm.stat_refresh); or -errno.

@@ -161,19 +161,10 @@ static bool has_word(const char *list, const char *word)
 /* A key's value in a flat-keyed cgroup file (memory.events). */
 static long cg_key(const char *cg, const char *file, const char *key)
 {
-	char path[PATH_MAX], name[64];
-	long val, ret = -ENOENT;
-	FILE *f;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%63s %ld", name, &val) == 2)
-		if (!strcmp(name, key))
-			ret = val;
-	fclose(f);
-	return ret;
+	return hmm_key_value(path, key);
 }
 
 /*
