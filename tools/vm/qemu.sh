@@ -72,7 +72,8 @@ qemu_reap_when_done() {
 	while IFS= read -r line || [[ -n $line ]]; do
 		printf '%s\n' "$line"
 		[[ -z $timer && ${line%$'\r'} == "# guest: done" ]] || continue
-		qemu_reap_later "$pidfile" "$grace" &
+		# Not on our stdout: the pipe would wait for its sleep.
+		qemu_reap_later "$pidfile" "$grace" > /dev/null 2>&1 &
 		timer=$!
 	done
 	[[ -z $timer ]] || kill "$timer" 2>/dev/null || true
