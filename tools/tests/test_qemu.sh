@@ -40,3 +40,17 @@ test_qemu_guest_that_powers_off_is_left_alone() {
 	[[ ! -f $dir/pid.reaped ]] || { echo "reaped marker after a clean end"; return 1; }
 	rm -rf "$dir"
 }
+
+# The reader of the channel sees its end as soon as the guest powers off,
+# not when the reaper's grace period would have run out.
+test_qemu_channel_ends_when_the_guest_does() {
+	local dir start out
+
+	dir=$(mktemp -d)
+	echo 999999 > "$dir/pid"
+	start=$SECONDS
+	out=$(printf '# guest: done\n' | qemu_reap_when_done "$dir/pid" 30 | cat)
+	assert_eq "# guest: done" "$out" "channel passed through" || return 1
+	((SECONDS - start < 10)) || { echo "the pipe stayed open $((SECONDS - start))s"; return 1; }
+	rm -rf "$dir"
+}
