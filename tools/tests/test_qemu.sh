@@ -49,7 +49,7 @@ test_qemu_channel_ends_when_the_guest_does() {
 	dir=$(mktemp -d)
 	echo 999999 > "$dir/pid"
 	start=$SECONDS
-	out=$(printf '# guest: done\n' | qemu_reap_when_done "$dir/pid" 30 | cat)
+	out=$({ printf '# guest: done\n'; sleep 1; } | qemu_reap_when_done "$dir/pid" 30 | cat)
 	assert_eq "# guest: done" "$out" "channel passed through" || return 1
 	((SECONDS - start < 10)) || { echo "the pipe stayed open $((SECONDS - start))s"; return 1; }
 	rm -rf "$dir"
