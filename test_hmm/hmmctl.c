@@ -8,6 +8,7 @@
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
  *   hmmctl balance
  *   hmmctl info
+ *   hmmctl klog-until TEXT < /dev/kmsg
  *
  * The device mirrors the process that opens it, so every command works
  * on a buffer of hmmctl's own: snapshot shows one page of each kind,
@@ -16,7 +17,8 @@
  * balance checks that nothing is in flight or held: the suite's runner
  * calls it after every test. info prints what the device offers, a
  * "key value" line each, for scripts: exit 3 when the device is not
- * test_hmm_nocopy's.
+ * test_hmm_nocopy's. klog-until needs no device: it is the suite
+ * runner's cursor over the kernel log (see cmd_klog_until()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -305,6 +307,53 @@ static int cmd_probe(int fd, const struct opts *o)
 	return print_delta(fd, &before);
 }
 
+/*
+ * klog-until TEXT: copies the kernel-log records readable on stdin, an
+ * fd on /dev/kmsg that the caller keeps open as its cursor, to stdout,
+ * up to and including the first record whose text is TEXT, and reads
+ * nothing past it: the next caller starts there. /dev/kmsg gives one
+ * record a read() and refuses (EINVAL) a buffer shorter than the record,
+ * which is why this is not done by awk, whose buffer starts small.
+ * Exit 0 once TEXT was seen; 1 if the input ended or failed first
+ * (EPIPE: records were overwritten before they were read).
+ */
+#define KLOG_RECORD_MAX	8192	/* the kernel's CONSOLE_EXT_LOG_MAX */
+
+static bool klog_record_is(const char *rec, size_t len, const char *text)
+{
+	const char *body = memchr(rec, ';', len);
+	const char *eol;
+	size_t n = strlen(text);
+
+	if (!body)
+		return false;
+	body++;
+	eol = memchr(body, '\n', len - (body - rec));
+	if (!eol)
+		eol = rec + len;
+	return (size_t)(eol - body) == n && !memcmp(body, text, n);
+}
+
+static int cmd_klog_until(const char *text)
+{
+	static char rec[KLOG_RECORD_MAX];
+	ssize_t n;
+
+	for (;;) {
+		n = read(STDIN_FILENO, rec, sizeof(rec));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail("reading the kernel log", -errno);
+		if (n == 0)
+			return 1;
+		if (fwrite(rec, 1, n, stdout) != (size_t)n)
+			return 1;
+		if (klog_record_is(rec, n, text))
+			return fflush(stdout) ? 1 : 0;
+	}
+}
+
 static int print_help(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -316,6 +365,8 @@ static int print_help(int status)
 		"  balance               exit 1 if the global counters show pages\n"
 		"                        still locked, taken or on a device\n"
 		"  info                  what the device and its kernel offer\n"
+		"  klog-until TEXT       copy /dev/kmsg records from stdin up to\n"
+		"                        the one whose text is TEXT (no device)\n"
 		"options: --device N (default 0), --pages N (default 4)\n");
 	return status;
 }
@@ -367,6 +418,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return print_help(argc < 2);
 	cmd = argv[1];
+	if (!strcmp(cmd, "klog-until"))
+		return argc == 3 ? cmd_klog_until(argv[2]) : print_help(2);
 	if (parse(argc - 1, argv + 1, &o))
 		return print_help(2);
 	fd = hmm_open(o.device);

@@ -101,3 +101,46 @@ test_gate_bad_page_state_carries_why_the_page_was_dumped() {
 	gate file.other dmesg-bad-page.txt
 	assert_eq 0 "$rc" status
 }
+
+# kmsg ARGS...: the gate over /dev/kmsg records on stdin; sets out and rc.
+kmsg_gate() {
+	set +e
+	out=$(awk -v test=anon.x -v mark=hmm-suite -v kmsg=1 "$@" -f "$GATE")
+	rc=$?
+	set -e
+}
+
+test_gate_reads_kmsg_records_of_its_test() {
+	kmsg_gate <<'KMSG'
+12,10,1000,-;hmm-suite: begin anon.x
+4,11,1001,-;WARNING: CPU: 1 PID: 80 at mm/migrate.c:641 x+0x1/0x2
+ SUBSYSTEM=fake
+4,12,1002,-;BUG: Bad page state in process anon_test  pfn:1234
+4,13,1003,-;page dumped because: non-NULL mapping
+12,14,1004,-;hmm-suite: end anon.x
+KMSG
+	assert_eq 1 "$rc" status
+	assert_eq "WARNING: CPU: 1 PID: 80 at mm/migrate.c:641 x+0x1/0x2
+BUG: Bad page state in process anon_test  pfn:1234 (page dumped because: non-NULL mapping)" \
+		"$out" findings
+}
+
+test_gate_kmsg_from_start_charges_boot_reports() {
+	kmsg_gate -v from_start=1 <<'KMSG'
+4,0,10,-;WARNING: CPU: 0 PID: 1 at boot_thing+0x1/0x2
+12,1,1000,-;hmm-suite: begin anon.x
+12,2,1004,-;hmm-suite: end anon.x
+KMSG
+	assert_eq 1 "$rc" status
+	assert_contains "$out" "boot_thing"
+}
+
+# The cursor's reader stops at the end marker; input that ends before it
+# lost records, which may have been reports.
+test_gate_kmsg_without_end_marker_is_a_finding() {
+	kmsg_gate <<'KMSG'
+12,10,1000,-;hmm-suite: begin anon.x
+KMSG
+	assert_eq 1 "$rc" status
+	assert_contains "$out" 'kernel log: records lost before "hmm-suite: end anon.x"'
+}

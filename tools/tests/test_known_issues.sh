@@ -382,3 +382,13 @@ test_known_issue_recorded_broken_runs_fail() {
 		"$recorded" result
 	assert_eq 1 "$rc" "run status"
 }
+
+# Every result is followed by the test's wall time, as a diagnostic.
+test_step_result_is_followed_by_its_wall_time() {
+	load_runner
+	fake_test 0 "# ok 1 anon.quick"
+	step anon.quick
+	assert_eq "ok 7 anon.quick" "$(grep -v '^#' <<< "$out" | tail -n 1)" result
+	[[ $(tail -n 1 <<< "$out") =~ ^#\ time=[0-9]+\.[0-9]{2}s$ ]] ||
+		{ echo "last line: $(tail -n 1 <<< "$out")"; return 1; }
+}

@@ -12,7 +12,14 @@
 # "BUG: Bad page state in process x  pfn:1234 (page dumped because:
 # non-NULL mapping)", so that one line says which bad state it was.
 #
+# With -v kmsg=1 the input is /dev/kmsg records ("PRIO,SEQ,USEC,FLAGS;
+# text", continuation lines " KEY=VALUE") from the runner's cursor,
+# which end with the test's end marker; input that ends before it
+# (records overwritten before they were read) is a finding.
+#
 #   awk -v test=NAME -v mark=hmm-suite -f klog-gate.awk < dmesg.txt
+#   hmmctl klog-until "hmm-suite: end NAME" <&7 |
+#	awk -v test=NAME -v mark=hmm-suite -v kmsg=1 -f klog-gate.awk
 
 function is_report(line) {
 	return line ~ /(^|[] ])(BUG|WARNING|UBSAN|KFENCE):/ ||
@@ -32,10 +39,17 @@ BEGIN {
 	n = 0
 }
 
+kmsg && /^ / {
+	next
+}
+
 {
 	tail = $0
 	sub(/\r$/, "", tail)
-	sub(/^\[ *[0-9.]+\] /, "", tail)
+	if (kmsg)
+		sub(/^[0-9]+,[0-9]+,[0-9]+,[^;]*;/, "", tail)
+	else
+		sub(/^\[ *[0-9.]+\] /, "", tail)
 }
 
 tail == begin_tag {
@@ -51,6 +65,7 @@ tail == end_tag {
 	if (after_end)
 		n = 0
 	bad_page = 0
+	ended = 1
 	next
 }
 
@@ -66,6 +81,8 @@ inside && is_report(tail) {
 }
 
 END {
+	if (kmsg && !ended)
+		found[++n] = "kernel log: records lost before \"" end_tag "\" (the log buffer wrapped?)"
 	for (i = 1; i <= n; i++)
 		print found[i]
 	exit n > 0

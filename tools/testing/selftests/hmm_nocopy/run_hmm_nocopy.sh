@@ -59,9 +59,36 @@ ktap() {
 # A test's own output, nested: each line a KTAP diagnostic, and the
 # lines that are not comments already (its TAP plan and results) made
 # comments too, so that a parser that strips one level of "# " never
-# takes them for results of this runner.
+# takes them for results of this runner. The reason of the first
+# "ok N ... # SKIP reason" goes to $WORK/skip (the 6.1 harness exits 0
+# after a skip: that line tells).
 nest() {
-	awk '{ print (substr($0, 1, 1) == "#" ? "# " : "# # ") $0 }' "$@"
+	awk -v skip="$WORK/skip" '
+		BEGIN { printf "" > skip }
+		!said && /^ok [0-9]+[^#]*# SKIP / {
+			r = $0
+			sub(/^ok [0-9]+[^#]*# SKIP /, "", r)
+			print r > skip
+			said = 1
+		}
+		{ print (substr($0, 1, 1) == "#" ? "# " : "# # ") $0 }' "$@"
+}
+
+# The time since boot in hundredths of a second, in $NOW_CS; a read of
+# /proc/uptime, no process.
+now_cs() {
+	local up rest
+
+	read -r up rest < /proc/uptime
+	NOW_CS=$((${up%.*} * 100 + 1${up#*.} - 100))
+}
+
+# "# time=S.SSs" of a result: the test's wall time, from just before its
+# begin marker to just after its end marker.
+ktap_time() {
+	local cs=$(($2 - $1))
+
+	ktap "# time=$((cs / 100)).$((cs % 100 / 10))$((cs % 10))s"
 }
 
 # A marker in the kernel log; the gate cuts the log at these.
@@ -69,13 +96,37 @@ klog_mark() {
 	echo "$MARK: $1 $2" > /dev/kmsg 2>/dev/null
 }
 
+# The kernel log is read from a cursor where it can be: /dev/kmsg, opened
+# once on fd 7 (klog_open), so that each test's gate reads only what was
+# logged since the previous one's end marker (hmmctl klog-until), and the
+# first gate what the kernel logged from boot on. Elsewhere (no hmmctl,
+# no /dev/kmsg) dmesg is read whole each time.
+KLOG_CURSOR=0
+
+klog_open() {
+	[ -x "$HERE/hmmctl" ] || command -v hmmctl > /dev/null 2>&1 || return 0
+	# A failed redirection of exec would end the shell: try it in a
+	# subshell first.
+	(exec 7< /dev/kmsg) 2>/dev/null || return 0
+	exec 7< /dev/kmsg
+	KLOG_CURSOR=1
+}
+
 # Prints the kernel reports logged between the markers of $1; in a test
 # VM (HMM_KLOG_FROM_BOOT=1), module.load is also charged with what the
-# kernel logged while booting.
+# kernel logged while booting. From the cursor the reader stops at the
+# end marker, which run_step has written; $2 = 0 says it could not be
+# written, and a reader that waited for it would wait for ever.
 klog_findings() {
 	local from_start=0
 
 	[ "$1" = module.load ] && [ "${HMM_KLOG_FROM_BOOT:-0}" = 1 ] && from_start=1
+	if [ $KLOG_CURSOR = 1 ] && [ "${2:-1}" = 1 ]; then
+		hmmctl_cmd klog-until "$MARK: end $1" <&7 | awk -v test="$1" \
+			-v mark="$MARK" -v from_start=$from_start -v kmsg=1 -f "$GATE"
+		return
+	fi
+	[ "${2:-1}" = 1 ] || echo "kernel log: no end marker (writing /dev/kmsg failed): not checked"
 	dmesg 2>/dev/null | awk -v test="$1" -v mark="$MARK" \
 		-v from_start=$from_start -f "$GATE"
 }
@@ -378,8 +429,9 @@ hmmctl_cmd() {
 	fi
 }
 
+# Only a loaded module, not a built-in one, has an initstate.
 module_loaded() {
-	grep -q '^test_hmm ' /proc/modules 2>/dev/null
+	[ -e /sys/module/test_hmm/initstate ]
 }
 
 # Prints what the module's counters show still locked, taken or on a
@@ -392,11 +444,6 @@ counters_unbalanced() {
 	hmmctl_cmd balance 2>&1
 }
 
-# The harness prints a skip as "ok N [name] # SKIP reason".
-skip_reason() {
-	sed -n 's/^ok [0-9]*[^#]*# SKIP //p' "$1" | head -n 1
-}
-
 # Runs "$@" under the per-test timeout, where a timeout command exists.
 with_timeout() {
 	if command -v timeout > /dev/null 2>&1; then
@@ -407,33 +454,48 @@ with_timeout() {
 }
 
 # Runs "$@" as step $1 of the plan, named $2, gated on the kernel log and
-# on the module's counters; its output is nested under its result. A
-# known issue of this kernel turns the expected failure into XFAIL.
+# on the module's counters; its output is nested under its result, and
+# its wall time follows the result. A known issue of this kernel turns
+# the expected failure into XFAIL. What runs per test is kept to a few
+# processes: under emulation each one costs milliseconds.
 run_step() {
-	local num=$1 name=$2 out=$WORK/out status findings leaks known how why=""
+	local num=$1 name=$2 out=$WORK/out status t0 marked=1
 	shift 2
 
+	now_cs
+	t0=$NOW_CS
 	klog_mark begin "$name"
-	with_timeout "$@" > "$out" 2>&1 < /dev/null
+	with_timeout "$@" > "$out" 2>&1 < /dev/null 7<&-
 	status=$?
-	klog_mark end "$name"
+	klog_mark end "$name" || marked=0
+	now_cs
 	nest "$out"
-	klog_findings "$name" > "$WORK/findings"
-	findings=$(cat "$WORK/findings")
+	klog_findings "$name" $marked > "$WORK/findings"
 	counters_unbalanced "$name" > "$WORK/leaks"
-	leaks=$(cat "$WORK/leaks")
-	[ -n "$findings" ] && printf '%s\n' "$findings" | sed "s/^/# $name: kernel: /"
-	[ -n "$leaks" ] && printf '%s\n' "$leaks" | sed "s/^/# $name: counters: /"
+	[ -s "$WORK/findings" ] && sed "s/^/# $name: kernel: /" "$WORK/findings"
+	[ -s "$WORK/leaks" ] && sed "s/^/# $name: counters: /" "$WORK/leaks"
+	step_result "$num" "$name" "$out" "$status"
+	ktap_time "$t0" "$NOW_CS"
+}
+
+# The result of step $1, named $2, from its output $3, its exit status
+# $4, and the gates' files ($WORK/findings, $WORK/leaks, $WORK/skip).
+step_result() {
+	local num=$1 name=$2 out=$3 status=$4 first="" skip="" known how why=""
+
+	[ -s "$WORK/skip" ] && read -r skip < "$WORK/skip"
 	# The 6.1 harness exits 0 after a skip: its "# SKIP" line tells.
-	[ "$status" = 0 ] && [ -n "$(skip_reason "$out")" ] && status=4
-	if [ "$status" = 4 ] && [ -z "$findings$leaks" ]; then
-		result "$num" "$name" skip "$(skip_reason "$out")"
+	[ "$status" = 0 ] && [ -n "$skip" ] && status=4
+	if [ "$status" = 4 ] && [ ! -s "$WORK/findings" ] && [ ! -s "$WORK/leaks" ]; then
+		result "$num" "$name" skip "$skip"
 		return
 	fi
-	if [ -n "$findings" ]; then
-		why="kernel log: $(printf '%s\n' "$findings" | head -n 1)"
-	elif [ -n "$leaks" ]; then
-		why="counters: $(printf '%s\n' "$leaks" | head -n 1)"
+	if [ -s "$WORK/findings" ]; then
+		read -r first < "$WORK/findings"
+		why="kernel log: $first"
+	elif [ -s "$WORK/leaks" ]; then
+		read -r first < "$WORK/leaks"
+		why="counters: $first"
 	else
 		case $status in
 		0)	;;
@@ -618,6 +680,7 @@ run_tests() {
 		[ -w "$KMEMLEAK" ] && kmemleak=1
 	fi
 	total=$(( $(wc -l < "$list") + 2 * load + kmemleak ))
+	klog_open
 	ktap "1..$total"
 	if [ $load = 1 ]; then
 		n=$((n + 1))
