@@ -8,7 +8,7 @@ set -Eeuo pipefail
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 'printf "run_tests: error: unexpected failure of \"%s\" (%s line %s)\n" \
 	"$BASH_COMMAND" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
-for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench; do
+for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench shard durations; do
 	# shellcheck source=/dev/null
 	source "$HMM_TOP/tools/vm/$part.sh"
 done
@@ -29,6 +29,7 @@ opt_junit=""
 opt_timeout=1200
 opt_filters=()
 opt_adds=()
+opt_jobs=""
 
 usage() {
 	cat <<EOF
@@ -56,6 +57,9 @@ command's own status.
   --config FILE      extra kernel config fragment (repeatable), e.g.
                      configs/debug.config
   --junit FILE       also write the results as JUnit XML
+  --jobs N           run the suite in N guests at once, each on its share
+                     of the tests, merged into one stream (default: the
+                     number of CPUs, $(nproc_build) here)
   --keep             keep the guest's full logs and print where
   --timeout SECONDS  watchdog for the whole guest (default $opt_timeout)
   --build-only       build everything, boot nothing
@@ -86,6 +90,7 @@ parse_args() {
 		--config) need_arg "$1" $#; FRAGMENTS+=("$2"); shift ;;
 		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
 		--timeout) need_arg "$1" $#; opt_timeout=$2; shift ;;
+		--jobs) need_arg "$1" $#; opt_jobs=$2; shift ;;
 		-h|--help) usage; exit 0 ;;
 		*) die "unknown option '$1' (see --help)" ;;
 		esac
@@ -104,6 +109,12 @@ parse_args() {
 	fi
 	if ((opt_bench && (opt_run_set || ${#opt_filters[@]}))); then
 		die "--bench runs no tests: not with --run or --filter"
+	fi
+	if [[ -n $opt_jobs ]]; then
+		[[ $opt_jobs =~ ^[1-9][0-9]*$ ]] ||
+			die "--jobs needs a number of guests (1 or more), not '$opt_jobs'"
+		((opt_run_set || opt_bench)) &&
+			die "--jobs splits the suite: not with --run or --bench"
 	fi
 	return 0
 }
@@ -252,9 +263,46 @@ stage_initramfs() {
 	mkdir -p "$RUN"
 	initramfs_base "$KBUILD" "$OUT/module/test_hmm.ko" "$OUT/tests" \
 		"$OUT/bin" "$OUT/base.cpio"
+	if suite_mode; then
+		stage_shards
+		return
+	fi
 	write_job "$RUN/job"
 	initramfs_job "$KBUILD" "$RUN/job.cpio" "$RUN/job" "${opt_adds[@]}"
 	cat "$OUT/base.cpio" "$RUN/job.cpio" > "$RUN/initrd.cpio"
+}
+
+suite_mode() {
+	((!opt_run_set && !opt_bench))
+}
+
+# The suite's tests split over JOBS guests (tools/vm/shard.sh): each
+# guest's job names its share, exactly. Shares are balanced on the last
+# run's durations of this kernel, if there was one.
+stage_shards() {
+	local jobs=${opt_jobs:-$(nproc_build)} ntests k release
+	local -a bins=("$OUT"/tests/*_test)
+
+	release=$(cat "$KBUILD/include/config/kernel.release")
+	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") \
+		shard_order "$release" "${bins[@]}" > "$RUN/order"
+	ntests=$(wc -l < "$RUN/order")
+	((ntests > 0)) || die "no test matches the --filter globs (see --list)"
+	if ((jobs > ntests)); then
+		[[ -z $opt_jobs ]] || die "--jobs $opt_jobs: more guests than the $ntests tests selected"
+		jobs=$ntests
+	fi
+	touch "$OUT/durations.tsv"
+	shard_plan "$RUN/order" "$jobs" "$OUT/durations.tsv" "$SUITE_DIR/solo" "$RUN"
+	for ((k = 1; k <= jobs; k++)); do
+		mkdir -p "$RUN/$k"
+		opt_filters=()
+		mapfile -t opt_filters < "$RUN/$k.list"
+		write_job "$RUN/$k/job"
+		initramfs_job "$KBUILD" "$RUN/$k/job.cpio" "$RUN/$k/job" "${opt_adds[@]}"
+		cat "$OUT/base.cpio" "$RUN/$k/job.cpio" > "$RUN/$k/initrd.cpio"
+	done
+	SHARDS=$jobs
 }
 
 # Called through qemu_accel, only when a KVM probe is due.
@@ -290,6 +338,95 @@ report_wedged() {
 died_during() {
 	awk '/hmm-suite: begin /{t=$NF} /hmm-suite: end /{t=""} END{print t}' \
 		"$1" 2>/dev/null
+}
+
+# Boots guest K of the suite's shards: its KTAP stream goes to
+# RUN/K/ktap.raw, QEMU's status to RUN/K/status; RUN/K/start and
+# RUN/K/ended get the times it started and ended (ended also tells the
+# merger it is over, so it is written whatever happened).
+shard_boot() {
+	local k=$1 accel=$2 dir=$RUN/$1
+	local -a st
+
+	printf '%s\n' "$EPOCHREALTIME" > "$dir/start"
+	if qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$dir/initrd.cpio" \
+		"$dir/console.log" "$opt_timeout" |
+		qemu_reap_when_done "$dir/console.log.pid" "$QEMU_DONE_GRACE" \
+		> "$dir/ktap.raw"; then
+		st=("${PIPESTATUS[@]}")
+	else
+		st=("${PIPESTATUS[@]}")
+	fi
+	printf '%s\n' "${st[0]}" > "$dir/status"
+	printf '%s\n' "$EPOCHREALTIME" > "$dir/ended"
+}
+
+# What went wrong with guest K's run, if anything, after the merged
+# stream was parsed (status $2): a guest that did not power off, the
+# watchdog, a guest that died during a test (its name goes to
+# RUN/victims), QEMU's own failure. Returns 124 for the watchdog, 1 for
+# the others.
+shard_post_mortem() {
+	local k=$1 parse=$2 dir=$RUN/$1 victim status
+
+	if [[ -f $dir/console.log.pid.reaped ]]; then
+		report_wedged "$dir/console.log" "$RUN/results"
+		return 1
+	fi
+	status=$(cat "$dir/status")
+	if ((status == 124)); then
+		printf 'TIMEOUT: guest %s did not finish within %ss (--timeout); last console lines:\n' \
+			"$k" "$opt_timeout"
+		tail -n 20 "$dir/console.log"
+		return 124
+	fi
+	victim=$(died_during "$dir/console.log")
+	if [[ -n $victim && $parse != 0 ]]; then
+		printf '# guest %s died during %s; last console lines:\n' "$k" "$victim"
+		tail -n 30 "$dir/console.log" | sed 's/^/# /'
+		printf '%s\n' "$victim" >> "$RUN/victims"
+		return 1
+	elif ((status != 0)); then
+		printf '# qemu of guest %s exited with status %s:\n' "$k" "$status"
+		sed 's/^/# /' "$dir/console.log.qemu"
+		return 1
+	fi
+	return 0
+}
+
+# The suite on its SHARDS guests at once, their streams merged into one
+# (shard_merge) that is printed and parsed as one guest's would be.
+stage_boot_suite() {
+	local accel parse start=$SECONDS k status=0 one victims
+	local -a st
+
+	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
+	info "booting $SHARDS guest(s) at once ($accel, watchdog ${opt_timeout}s)"
+	for ((k = 1; k <= SHARDS; k++)); do
+		shard_boot "$k" "$accel" &
+	done
+	if shard_merge "$RUN" "$SHARDS" | tee "$RUN/ktap.raw" |
+		ktap_parse "$RUN/results"; then
+		st=("${PIPESTATUS[@]}")
+	else
+		st=("${PIPESTATUS[@]}")
+	fi
+	wait
+	parse=${st[2]}
+	info "guest ran for $((SECONDS - start))s"
+	: > "$RUN/victims"
+	for ((k = 1; k <= SHARDS; k++)); do
+		one=0
+		shard_post_mortem "$k" "$parse" || one=$?
+		((status == 124)) || ((one == 0)) || status=$one
+	done
+	if [[ -s $RUN/victims ]]; then
+		victims=$(paste -sd, "$RUN/victims")
+		sed -i "s/^missing\t(unreported)\t/missing\t${victims//,/, } (the guest died during it)\t/" \
+			"$RUN/results"
+	fi
+	((status != 0)) || status=$parse
+	return "$status"
 }
 
 stage_boot() {
@@ -333,13 +470,30 @@ stage_boot() {
 }
 
 stage_report() {
-	local dest
+	local dest stamp k durations=""
 
-	[[ -z $opt_junit ]] || junit_write "$RUN/results" "$opt_junit"
+	stamp=$(date +%Y%m%d-%H%M%S)
+	if suite_mode; then
+		RESULTS_DIR=$HMM_BUILD/results/$stamp
+		durations=$RESULTS_DIR/durations.tsv
+		mkdir -p "$RESULTS_DIR"
+		durations_write "$RUN" "$durations"
+		# The next run's shares are balanced on these.
+		cp "$durations" "$OUT/durations.tsv"
+	fi
+	[[ -z $opt_junit ]] || junit_write "$RUN/results" "$opt_junit" "$durations"
 	if ((opt_keep)); then
-		dest=$HMM_BUILD/logs/$(date +%Y%m%d-%H%M%S)
+		dest=$HMM_BUILD/logs/$stamp
 		mkdir -p "$dest"
-		cp "$RUN"/console.log "$RUN"/ktap.raw "$RUN"/results "$RUN"/job "$dest/"
+		cp "$RUN"/ktap.raw "$RUN"/results "$dest/"
+		if suite_mode; then
+			for ((k = 1; k <= SHARDS; k++)); do
+				cp "$RUN/$k/console.log" "$dest/console-$k.log"
+				cp "$RUN/$k/job" "$dest/job-$k"
+			done
+		else
+			cp "$RUN"/console.log "$RUN"/job "$dest/"
+		fi
 		info "guest logs kept in $dest"
 	fi
 }
@@ -369,12 +523,17 @@ main() {
 	stage_tests
 	stage_initramfs
 	((opt_build_only)) && return 0
-	stage_boot || status=$?
+	if suite_mode; then
+		stage_boot_suite || status=$?
+	else
+		stage_boot || status=$?
+	fi
 	stage_report
 	if ((opt_bench)); then
 		stage_bench_report "$RUN/ktap.raw" || status=1
 		return "$status"
 	fi
+	! suite_mode || durations_summary "$RUN" "$SHARDS" "$RESULTS_DIR/durations.tsv"
 	# The verdict closes the output, after every other message.
 	((opt_run_set)) || ktap_verdict "$RUN/results"
 	return "$status"
