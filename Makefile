@@ -7,6 +7,9 @@
 #   make check-unit the unit tests only (no VM, seconds)
 #   make bench      the benchmark in the VM: table, CSV and plot in
 #                   build/results/<timestamp>/ (HMM_BENCH_ARGS: its options)
+#   make suite-bench  how long the suite takes here: a cold run (fresh
+#                   clone, empty kernel cache; SUITE_BENCH_COLD=0 skips
+#                   it) and a warm one, split into phases; figures only
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
 #   make matrix     the suite on every kernel release (5.10, 6.1, 6.12),
@@ -27,7 +30,7 @@ MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench matrix kselftest-tar clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -46,6 +49,9 @@ check-debug:
 
 bench:
 	./run_tests.sh --bench $(RUN_ARGS)
+
+suite-bench:
+	tools/vm/suite-bench.sh -- $(RUN_ARGS)
 
 matrix:
 	tools/vm/matrix.sh $(MATRIX_RELEASES) -- $(RUN_ARGS)

@@ -2,7 +2,8 @@
 # The project's own tests (make check). Each tools/tests/test_*.sh file
 # defines test_* functions; each runs in a subshell, and a function that
 # returns non-zero fails. Output is TAP, then "N passed, N failed, N
-# skipped". A test skips by returning 4 after printing its reason.
+# skipped". A test skips by returning 4 after printing its reason. Each
+# result is followed by the test's wall time ("# time=S.SSs").
 #
 #   tools/tests/run.sh [--unit] [FILE-GLOB [FUNCTION-GLOB]]
 # Files run in name order, the end-to-end ones (test_e2e*) last; --unit
@@ -28,9 +29,10 @@ skip=0
 n=0
 
 run_one() {
-	local file=$1 fn=$2 out status
+	local file=$1 fn=$2 out status start
 
 	out=$(mktemp)
+	start=$EPOCHREALTIME
 	set +e
 	(
 		set -euo pipefail
@@ -47,6 +49,7 @@ run_one() {
 	4) skip=$((skip + 1)); printf 'ok %d %s # SKIP %s\n' "$n" "$fn" "$(tail -n 1 "$out")" ;;
 	*) fail=$((fail + 1)); printf 'not ok %d %s\n' "$n" "$fn" ;;
 	esac
+	awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "# time=%.2fs\n", b - a }'
 	rm -f "$out"
 }
 

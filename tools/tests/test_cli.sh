@@ -66,3 +66,18 @@ test_cli_missing_tool_is_named_with_install_command() {
 	assert_contains "$out" "missing: hmm-no-such-tool"
 	assert_contains "$out" "apt-get install --no-install-recommends hmm-no-such-package"
 }
+
+test_cli_jobs_must_be_a_number_of_guests() {
+	local bad
+	for bad in 0 abc -1 2x; do
+		cli --jobs "$bad"
+		assert_eq 2 "$rc" "status of --jobs $bad"
+		assert_contains "$out" "--jobs needs a number of guests (1 or more), not '$bad'"
+	done
+}
+
+test_cli_jobs_split_only_the_suite() {
+	cli --jobs 2 --run true
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "--jobs splits the suite: not with --run or --bench"
+}

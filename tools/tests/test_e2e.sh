@@ -17,8 +17,10 @@ e2e() {
 	printf '%s\n' "$out" | tail -n 5
 }
 
+# The whole suite, in as many guests as this host has CPUs (--jobs'
+# default): the one run of it that make check makes.
 test_e2e_whole_suite_is_green() {
-	local junit
+	local junit tsv results times
 	junit=$(mktemp)
 	e2e --junit "$junit"
 	assert_eq 0 "$rc" status
@@ -27,7 +29,17 @@ test_e2e_whole_suite_is_green() {
 	[[ $(tail -n 1 <<< "$out") =~ ^[1-9][0-9]*\ passed,\ 0\ failed,\ [0-9]+\ skipped$ ]] ||
 		{ echo "bad verdict line"; return 1; }
 	assert_contains "$(cat "$junit")" '<testsuite name="hmm_nocopy"'
+	assert_contains "$(cat "$junit")" 'time="'
 	rm -f "$junit"
+	# Every result numbered in order, each followed by its time.
+	results=$(grep -E '^(not )?ok [0-9]+ ' <<< "$out")
+	assert_eq "$(seq 1 "$(wc -l <<< "$results")")" \
+		"$(awk '{ print ($1 == "not" ? $3 : $2) }' <<< "$results")" "result numbers"
+	times=$(grep -A1 -E '^(not )?ok [0-9]+ ' <<< "$out" | grep -c '^# time=[0-9]*\.[0-9][0-9]s$')
+	assert_eq "$(wc -l <<< "$results")" "$times" "results followed by their time"
+	assert_contains "$out" "# the 10 slowest tests:"
+	tsv=$(sed -n "s/^# every test's time: //p" <<< "$out")
+	assert_eq "$(($(wc -l <<< "$results") + 1))" "$(wc -l < "$tsv")" "lines of $tsv"
 	# Only the skips listed for the default kernel, with their reasons.
 	unexpected_skips "$(expected_skips_file)" <<< "$out"
 }
@@ -48,10 +60,10 @@ test_e2e_run_sees_the_module_and_added_files() {
 }
 
 test_e2e_hung_command_is_stopped_by_the_watchdog() {
-	e2e --timeout 30 --run 'sleep 100000'
+	e2e --timeout 10 --run 'sleep 100000'
 	assert_eq 124 "$rc" status
 	assert_contains "$out" "TIMEOUT"
-	((secs < 30 + 60)) || { echo "took ${secs}s"; return 1; }
+	((secs < 10 + 60)) || { echo "took ${secs}s"; return 1; }
 }
 
 test_e2e_filter_runs_only_what_it_names() {
@@ -67,4 +79,10 @@ test_e2e_list_prints_test_names() {
 	e2e --list
 	assert_eq 0 "$rc" status
 	assert_contains "$out" "device.unknown_ioctl_is_enotty"
+}
+
+test_e2e_more_guests_than_tests_is_refused() {
+	e2e --filter 'device.unknown_ioctl_is_enotty' --jobs 3
+	assert_eq 2 "$rc" status
+	assert_contains "$out" "--jobs 3: more guests than the 1 tests selected"
 }

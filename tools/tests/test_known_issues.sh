@@ -283,6 +283,8 @@ test_known_results_as_lkft_reads_them() {
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_file_bad_page_other fail not"
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_file_bad_page_gone fail XPASS"
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_anon_sometimes pass XPASS"
+	# The "# time=" after each result adds none.
+	assert_eq 5 "$(wc -l <<< "$res")" "results" || { echo "$res"; return 1; }
 }
 
 test_the_suites_known_issues_file_is_well_formed() {

@@ -145,6 +145,7 @@ test_runner_recorded_kselftest_output_reads_as_one_result_per_test() {
 	local res
 	res=$(python_tap < "$DATA/kselftest-hmm_nocopy-6.1.txt") || return
 	check_lkft_view "$res"
+	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_stress_load_use_unload_100_cycles pass -"
 	# One result per line the runner printed: none from a test's own
 	# output nested under it.
 	assert_eq "$(grep -c '^# ok [0-9]* \|^# not ok [0-9]* ' "$DATA/kselftest-hmm_nocopy-6.1.txt")" \
