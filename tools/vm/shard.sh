@@ -38,39 +38,55 @@ shard_order() {
 # time so far (its seconds in DURATIONS, a previous run's durations.tsv,
 # else 1 s), so the shares end together and advance through the list
 # together (the merged stream flows). Tests that SOLO names (globs, one
-# a line, "#" comments) all go to share 1. DIR/plan gets "name share".
+# a line, "#" comments) all go to share 1, which counts them from the
+# start. DIR/plan gets "name share".
 shard_plan() {
 	local order=$1 n=$2 durations=$3 solo=$4 dir=$5
 
-	awk -v n="$n" -v dir="$dir" '
+	awk -v n="$n" -v dir="$dir" -v durations="$durations" -v solos="$solo" \
+		-v order="$order" '
 		function glob_re(g) {
 			gsub(/[.+^${}()|\\]/, "\\\\&", g)
 			gsub(/\*/, ".*", g)
 			gsub(/\?/, ".", g)
 			return "^" g "$"
 		}
-		FILENAME == ARGV[1] { secs[$1] = $2 + 0; next }
-		FILENAME == ARGV[2] {
-			sub(/#.*/, "")
-			if (NF)
-				solo[++nsolo] = glob_re($1)
-			next
+		function cost(t) {
+			return (t in secs) && secs[t] > 0 ? secs[t] : 1
+		}
+		function is_solo(t,	i) {
+			for (i = 1; i <= nsolo; i++)
+				if (t ~ solo[i])
+					return 1
+			return 0
+		}
+		BEGIN {
+			while ((getline line < durations) > 0) {
+				split(line, w)
+				secs[w[1]] = w[2] + 0
+			}
+			while ((getline line < solos) > 0) {
+				sub(/#.*/, "", line)
+				if (split(line, w))
+					solo[++nsolo] = glob_re(w[1])
+			}
+			# Share 1 starts with its solo tests counted: the others
+			# take the rest first.
+			while ((getline line < order) > 0)
+				if (is_solo(line))
+					load[1] += cost(line)
 		}
 		{
-			k = 0
-			for (i = 1; i <= nsolo; i++)
-				if ($1 ~ solo[i])
-					k = 1
-			if (!k) {
-				k = 1
+			k = 1
+			if (!is_solo($1)) {
 				for (i = 2; i <= n; i++)
 					if (load[i] < load[k])
 						k = i
+				load[k] += cost($1)
 			}
-			load[k] += ($1 in secs) && secs[$1] > 0 ? secs[$1] : 1
 			print $1 > (dir "/" k ".list")
 			print $1, k > (dir "/plan")
-		}' "$durations" "$solo" "$order"
+		}' "$order"
 }
 
 # One shard's stream is cut into blocks: a test's nested output, its

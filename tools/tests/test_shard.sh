@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The suite in shards (tools/vm/shard.sh) on recorded guest streams: the
+# plan's shares, and the merged stream that ktap_parse reads as one.
+# shellcheck source=tools/tests/assert.sh
+source "$HMM_TOP/tools/tests/assert.sh"
+# shellcheck source=tools/vm/shard.sh
+source "$HMM_TOP/tools/vm/shard.sh"
+
+DATA=$HMM_TOP/tools/tests/data/shards
+
+# two_guests [DIE]: a run directory of two guests that ran the plan
+# a.one a.three (guest 1), a.two b.four (guest 2); with DIE, guest 2's
+# stream stops after its first test, as a crashed guest's does. Sets dir.
+two_guests() {
+	dir=$(mktemp -d)
+	mkdir -p "$dir/1" "$dir/2"
+	printf 'a.one 1\na.two 2\na.three 1\nb.four 2\n' > "$dir/plan"
+	printf 'a.one\na.three\n' > "$dir/1.list"
+	printf 'a.two\nb.four\n' > "$dir/2.list"
+	cp "$DATA/guest1.ktap" "$dir/1/ktap.raw"
+	if [[ -n ${1:-} ]]; then
+		sed '/^ok 3 b.four/,$d' "$DATA/guest2.ktap" > "$dir/2/ktap.raw"
+	else
+		cp "$DATA/guest2.ktap" "$dir/2/ktap.raw"
+	fi
+	touch "$dir/1/ended" "$dir/2/ended"
+}
+
+test_shard_merge_is_one_stream_in_plan_order() {
+	local out
+	two_guests
+	out=$(shard_merge "$dir" 2)
+	assert_eq "KTAP version 1
+1..6
+ok 1 module.load
+ok 2 a.one
+not ok 3 a.two # kernel log: WARNING: x
+ok 4 a.three # SKIP why not
+ok 5 b.four # XFAIL known
+not ok 6 module.unload # guest 2: exit status 1" "$(grep -E '^(KTAP|1\.\.|ok|not ok)' <<< "$out")" results
+	assert_contains "$out" "# a.two: kernel: WARNING: x"
+	assert_contains "$out" "# hmm_nocopy: 2 passed, 2 failed, 1 skipped, 1 xfail, 0 xpass"
+	assert_eq "# guest: done" "$(tail -n 1 <<< "$out")" "last line"
+	assert_eq "6" "$(wc -l < "$dir/durations")" "durations"
+	assert_contains "$(cat "$dir/durations")" "a.two	2.00	2"
+	rm -rf "$dir"
+}
+
+# Every result is followed by its own time, not another guest's.
+test_shard_merge_keeps_each_time_with_its_result() {
+	local out
+	two_guests
+	out=$(shard_merge "$dir" 2)
+	assert_eq "# time=2.00s" "$(grep -A1 '^not ok 3 a.two' <<< "$out" | tail -n 1)" "time of a.two"
+	assert_eq "# time=0.05s" "$(grep -A1 '^ok 1 module.load' <<< "$out" | tail -n 1)" "longest module.load"
+	rm -rf "$dir"
+}
+
+# A guest that died: its missing tests are left out for the parser to
+# count, the others all come, and the stream does not say it is done.
+test_shard_merge_of_a_dead_guest_leaves_out_what_never_came() {
+	local out
+	two_guests die
+	out=$(shard_merge "$dir" 2)
+	assert_contains "$out" "1..6"
+	assert_contains "$out" "ok 4 a.three # SKIP why not"
+	assert_not_contains "$out" "b.four"
+	assert_contains "$out" "not ok 6 module.unload # guest 2: no result"
+	assert_not_contains "$out" "# guest: done"
+	rm -rf "$dir"
+}
+
+test_shard_plan_balances_on_durations_and_keeps_solo_tests_together() {
+	local d
+	d=$(mktemp -d)
+	printf 'a.x\nstress.load_use_unload_100_cycles\na.y\na.z\nb.w\n' > "$d/order"
+	printf 'test\tseconds\na.x\t5\nstress.load_use_unload_100_cycles\t10\na.y\t3\na.z\t4\nb.w\t3\n' > "$d/durations"
+	shard_plan "$d/order" 2 "$d/durations" "$HMM_TOP/tools/testing/selftests/hmm_nocopy/solo" "$d"
+	# Share 1 starts at 10 s of solo tests; share 2 takes tests until
+	# it has more.
+	assert_eq "stress.load_use_unload_100_cycles
+b.w" "$(cat "$d/1.list")" "share 1"
+	assert_eq "a.x
+a.y
+a.z" "$(cat "$d/2.list")" "share 2"
+	assert_eq "$(cat "$d/order")" "$(cut -d' ' -f1 "$d/plan")" "plan order"
+	rm -rf "$d"
+}
