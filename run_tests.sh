@@ -30,6 +30,7 @@ opt_timeout=1200
 opt_filters=()
 opt_adds=()
 opt_jobs=""
+opt_long=0
 
 usage() {
 	cat <<EOF
@@ -60,6 +61,8 @@ command's own status.
   --jobs N           run the suite in N guests at once, each on its share
                      of the tests, merged into one stream (default: the
                      number of CPUs, $(nproc_build) here)
+  --long             also run the long soaks (tests of kind "long" in
+                     the suite's schedule file), left out by default
   --keep             keep the guest's full logs and print where
   --timeout SECONDS  watchdog for the whole guest (default $opt_timeout)
   --build-only       build everything, boot nothing
@@ -91,6 +94,7 @@ parse_args() {
 		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
 		--timeout) need_arg "$1" $#; opt_timeout=$2; shift ;;
 		--jobs) need_arg "$1" $#; opt_jobs=$2; shift ;;
+		--long) opt_long=1 ;;
 		-h|--help) usage; exit 0 ;;
 		*) die "unknown option '$1' (see --help)" ;;
 		esac
@@ -195,7 +199,7 @@ stage_tests() {
 		show_tail "$log"
 		die "selftests build failed (log: $log)"
 	}
-	cp "$SUITE_DIR"/{settings,config,run_hmm_nocopy.sh,klog-gate.awk,known-issues} \
+	cp "$SUITE_DIR"/{settings,config,run_hmm_nocopy.sh,klog-gate.awk,known-issues,schedule} \
 		"$OUT/tests/"
 }
 
@@ -225,13 +229,30 @@ stage_kselftest_tar() {
 	info "kselftest tarball for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_tar"
 }
 
-# Test names come from the binaries themselves (-l), run on the host.
+# Test names come from the binaries themselves (-l), run on the host;
+# the long soaks only with --long.
 list_tests() {
 	local bin name glob
 
 	for bin in "$OUT"/tests/*_test; do
 		"$bin" -l
-	done | while read -r name; do
+	done | awk -v long="$opt_long" -v schedule="$SUITE_DIR/schedule" '
+		BEGIN {
+			while (!long && (getline line < schedule) > 0)
+				if (line !~ /^#/ && split(line, w) >= 2 && w[2] ~ /(^|,)long(,|$)/)
+					globs[w[1]] = 1
+		}
+		{
+			for (g in globs) {
+				re = g
+				gsub(/[.+^${}()|\\]/, "\\\\&", re)
+				gsub(/\*/, ".*", re)
+				gsub(/\?/, ".", re)
+				if ($0 ~ ("^" re "$"))
+					next
+			}
+			print
+		}' | while read -r name; do
 		((${#opt_filters[@]} == 0)) && { echo "$name"; continue; }
 		for glob in "${opt_filters[@]}"; do
 			# shellcheck disable=SC2053
@@ -254,6 +275,7 @@ write_job() {
 			printf 'HMM_MODE=suite\n'
 		fi
 		printf 'HMM_FILTERS=%q\n' "$(printf '%s\n' "${opt_filters[@]}")"
+		printf 'HMM_LONG=%q\n' "$opt_long"
 	} > "$job"
 }
 
@@ -284,7 +306,7 @@ stage_shards() {
 	local -a bins=("$OUT"/tests/*_test)
 
 	release=$(cat "$KBUILD/include/config/kernel.release")
-	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") \
+	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") HMM_LONG=$opt_long \
 		shard_order "$release" "${bins[@]}" > "$RUN/order"
 	ntests=$(wc -l < "$RUN/order")
 	((ntests > 0)) || die "no test matches the --filter globs (see --list)"
@@ -293,7 +315,7 @@ stage_shards() {
 		jobs=$ntests
 	fi
 	touch "$OUT/durations.tsv"
-	shard_plan "$RUN/order" "$jobs" "$OUT/durations.tsv" "$SUITE_DIR/solo" "$RUN"
+	shard_plan "$RUN/order" "$jobs" "$OUT/durations.tsv" "$SUITE_DIR/schedule" "$RUN"
 	# Solo tests alone may leave the last shares empty: fewer guests.
 	while [[ ! -s $RUN/$jobs.list ]]; do
 		jobs=$((jobs - 1))

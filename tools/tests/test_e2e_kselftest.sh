@@ -10,7 +10,7 @@
 # the known issue flagged "last" turns XFAIL, the module goes at the
 # end), and the quick fixtures, so that LKFT's view is checked over
 # many test cases.
-KSFT_SUBSET='device.* anon.* huge.* file.kernel_* stress.load_use_unload_100_cycles refuse.unload_returns_held_pages_counters_zero'
+KSFT_SUBSET='device.* anon.* huge.* file.kernel_* stress.load_use_unload_25_cycles refuse.unload_returns_held_pages_counters_zero'
 
 # The names of the subset's tests, one a line.
 ksft_subset_names() {
@@ -74,7 +74,7 @@ test_e2e_kselftest_tarball_on_a_bare_guest() {
 	res=$(python_tap <<< "$ksft") || return
 	# Each test of the subset once, module.load and module.unload.
 	check_lkft_view "$res" "$(($(wc -l <<< "$names") + 2))"
-	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_stress_load_use_unload_100_cycles pass -"
+	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_stress_load_use_unload_25_cycles pass -"
 	printf '%s\n' "$res" | awk '{ n[$2 " " $3]++ } END { for (k in n) print "# " n[k], k }'
 	# Only the skips listed for the default kernel, with their reasons.
 	unexpected_skips "$(expected_skips_file)" <<< "$ksft"

@@ -75,7 +75,7 @@ test_shard_plan_balances_on_durations_and_keeps_solo_tests_together() {
 	d=$(mktemp -d)
 	printf 'a.x\nstress.load_use_unload_100_cycles\na.y\na.z\nb.w\n' > "$d/order"
 	printf 'test\tseconds\na.x\t5\nstress.load_use_unload_100_cycles\t10\na.y\t3\na.z\t4\nb.w\t3\n' > "$d/durations"
-	shard_plan "$d/order" 2 "$d/durations" "$HMM_TOP/tools/testing/selftests/hmm_nocopy/solo" "$d"
+	shard_plan "$d/order" 2 "$d/durations" "$HMM_TOP/tools/testing/selftests/hmm_nocopy/schedule" "$d"
 	# Share 1 starts at 10 s of solo tests; share 2 takes tests until
 	# it has more.
 	assert_eq "stress.load_use_unload_100_cycles

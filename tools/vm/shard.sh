@@ -37,13 +37,13 @@ shard_order() {
 # down the list, each test goes to the share with the least expected
 # time so far (its seconds in DURATIONS, a previous run's durations.tsv,
 # else 1 s), so the shares end together and advance through the list
-# together (the merged stream flows). Tests that SOLO names (globs, one
-# a line, "#" comments) all go to share 1, which counts them from the
-# start. DIR/plan gets "name share".
+# together (the merged stream flows). Tests of kind "solo" in SCHEDULE
+# (the suite's schedule file: glob, kinds, why) all go to share 1, which
+# counts them from the start. DIR/plan gets "name share".
 shard_plan() {
 	local order=$1 n=$2 durations=$3 solo=$4 dir=$5
 
-	awk -v n="$n" -v dir="$dir" -v durations="$durations" -v solos="$solo" \
+	awk -v n="$n" -v dir="$dir" -v durations="$durations" -v schedule="$solo" \
 		-v order="$order" '
 		function glob_re(g) {
 			gsub(/[.+^${}()|\\]/, "\\\\&", g)
@@ -65,9 +65,9 @@ shard_plan() {
 				split(line, w)
 				secs[w[1]] = w[2] + 0
 			}
-			while ((getline line < solos) > 0) {
+			while ((getline line < schedule) > 0) {
 				sub(/#.*/, "", line)
-				if (split(line, w))
+				if (split(line, w) >= 2 && w[2] ~ /(^|,)solo(,|$)/)
 					solo[++nsolo] = glob_re(w[1])
 			}
 			# Share 1 starts with its solo tests counted: the others

@@ -33,6 +33,7 @@
 #   BINARY    run only these test binaries (default: all *_test here)
 # Environment: HMM_MODULE_KO (the module file), HMM_TEST_TIMEOUT
 # (seconds per test, default 600), HMM_FILTERS (globs, one a line),
+# HMM_LONG=1 (the long soaks too: tests of kind "long" in schedule),
 # HMM_KCONFIG (the kernel config to check; default /proc/config.gz or
 # /boot/config-$(uname -r)), HMM_KLOG_FROM_BOOT=1 (charge what the kernel
 # logged before the module's load to module.load: for test VMs).
@@ -43,6 +44,7 @@ SELF=$HERE/$(basename "$0")
 MARK=hmm-suite
 GATE=$HERE/klog-gate.awk
 KNOWN=$HERE/known-issues
+SCHEDULE=$HERE/schedule
 DEV=/dev/hmm_dmirror0
 KMEMLEAK=/sys/kernel/debug/kmemleak
 # What the module needs from the kernel, besides loadable modules.
@@ -529,16 +531,41 @@ selected() {
 	return $found
 }
 
+# The globs of the long soaks (schedule), one a line: left out of the
+# run unless HMM_LONG=1.
+long_globs() {
+	[ "${HMM_LONG:-0}" = 1 ] && return
+	[ -r "$SCHEDULE" ] || return 0
+	awk '!/^#/ && $2 ~ /(^|,)long(,|$)/ { print $1 }' "$SCHEDULE"
+}
+
+# Whether test $1 is one of the globs $2 (one a line).
+one_of() {
+	local glob
+
+	set -f
+	for glob in $2; do
+		# shellcheck disable=SC2254  # a glob, on purpose
+		case $1 in
+		$glob) set +f; return 0 ;;
+		esac
+	done
+	set +f
+	return 1
+}
+
 # Writes "binary test-name" lines for every selected test of the
-# binaries "$@"; tests whose known issue says "last" (they may taint the
-# kernel) come after all others.
+# binaries "$@", long soaks left out unless asked for; tests whose known
+# issue says "last" (they may taint the kernel) come after all others.
 list_selected() {
-	local bin name flags later=$WORK/later
+	local bin name flags later=$WORK/later long
 
 	: > "$later"
+	long=$(long_globs)
 	for bin in "$@"; do
 		"$bin" -l | while read -r name; do
 			selected "$name" || continue
+			one_of "$name" "$long" && continue
 			flags=$(known_issue "$name")
 			case ,${flags%% *}, in
 			*,last,*) echo "$bin $name" >> "$later" ;;
