@@ -928,6 +928,7 @@ static void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
 	x->loop = hmm_loop_attach(XFS_BACK, 384LL << 20, x->path,
 				  sizeof(x->path));
 	ASSERT_LE(0, x->loop) TH_LOG("no loop device: %s", strerror(-x->loop));
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.xfs -q -f -b size=%u %s >/dev/null",
 		 bsize, x->path);
 	ASSERT_EQ(0, run(cmd));
@@ -1365,6 +1366,7 @@ static int mkfs_on(const char *mkfs, const char *disk)
 {
 	char cmd[160];
 
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", mkfs, disk);
 	return run(cmd) ? -EIO : 0;
 }

@@ -1118,6 +1118,7 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 				     sizeof(self->disk));
 	if (self->loop < 0)
 		SKIP(return, "no loop device: %s", strerror(-self->loop));
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	ASSERT_EQ(0, shell("/sbin/mkfs.ext4 -q -F -b 1024 %s >/dev/null 2>&1",
 			   self->disk));
 	mount_stress_dir(_metadata, &self->mounts, self->disk, "ext4", NULL);
