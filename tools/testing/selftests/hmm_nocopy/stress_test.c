@@ -775,11 +775,22 @@ static void *race_close_migrate(void *arg)
 	return NULL;
 }
 
+/*
+ * The file is closed while the threads migrate: once they have made two
+ * round trips a thread between them, or after CLOSE_AFTER_MS. Each
+ * thread then has CLOSE_EBADF_SECONDS to see EBADF and stop; one still
+ * running after that is stopped, which counts as bad.
+ */
+#define CLOSE_AFTER_MS		500
+#define CLOSE_EBADF_SECONDS	2
+
 TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 {
 	size_t size = STABLE_PAGES * self->ps;
 	struct race r = { .ps = self->ps };
 	pthread_t threads[2];
+	bool joined[2] = { false, false };
+	struct timespec deadline;
 	unsigned int i;
 
 	race_setup(_metadata, &r, STABLE_PAGES);
@@ -787,12 +798,22 @@ TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
 					    race_close_migrate, &r));
-	usleep(500 * 1000);
+	for (i = 0; i < CLOSE_AFTER_MS; i++) {
+		if (atomic_load(&r.migrations) >= 2 * ARRAY_SIZE(threads))
+			break;
+		usleep(1000);
+	}
 	ASSERT_EQ(0, close(r.fd));
-	sleep(2);
-	atomic_store(&r.stop, true);
+	/* pthread_timedjoin_np() takes a CLOCK_REALTIME deadline. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CLOSE_EBADF_SECONDS;
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
-		pthread_join(threads[i], NULL);
+		joined[i] = !pthread_timedjoin_np(threads[i], NULL, &deadline);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < ARRAY_SIZE(threads); i++) {
+		if (!joined[i])
+			pthread_join(threads[i], NULL);
+	}
 	EXPECT_EQ(0, atomic_load(&r.bad)) TH_LOG("a thread never saw EBADF");
 	/* Pages left on the device come back on access, intact. */
 	EXPECT_EQ(-1, hmm_verify(r.region, size, 7));
