@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -851,6 +852,14 @@ long hmm_free_kb(void)
 	if (kb < 0)
 		return kb;
 	return kb + hmm_pcp_free_pages() * (long)(hmm_page_size() / 1024);
+}
+
+void hmm_random_ready(void)
+{
+	char byte;
+
+	while (getrandom(&byte, 1, 0) < 0 && errno == EINTR)
+		;
 }
 
 int hmm_write_str(const char *path, const char *s)

@@ -201,6 +201,18 @@ long hmm_vmstat(const char *key);
  */
 long hmm_free_kb(void);
 
+/*
+ * Waits until the kernel's random number generator is ready, as a
+ * blocking getrandom() does: at once on a machine that booted with
+ * entropy, about a second of the kernel's own timer jitter in a guest
+ * without (no virtio-rng, no trusted RDRAND). Call it before running a
+ * program that asks for random bytes without blocking: libuuid (mkfs's
+ * UUIDs) sleeps and retries each such request before it falls back to
+ * /dev/urandom, seconds per mkfs. Best effort: without it (no
+ * getrandom()) such a program is only slower.
+ */
+void hmm_random_ready(void);
+
 /* Writes s to the file at path (sysfs, procfs, cgroupfs): 0 or -errno. */
 int hmm_write_str(const char *path, const char *s);
 

@@ -820,6 +820,7 @@ TEST_F(badinput, kernel_pages_on_ext4_is_einval)
 	loop = hmm_loop_attach(KP_DIR, 16LL << 20, disk, sizeof(disk));
 	if (loop < 0)
 		SKIP(return, "no loop device: %s", strerror(-loop));
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	snprintf(cmdline, sizeof(cmdline),
 		 "/sbin/mkfs.ext4 -q -F %s >/dev/null 2>&1", disk);
 	if (system(cmdline))

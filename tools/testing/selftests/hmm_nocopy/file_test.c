@@ -47,8 +47,6 @@
 #define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
 #define IMG_DIR		"/tmp/hmm_bh_img"
-#define WB_NULLB	"hmm_bh_wb"	/* the writeback test's null_blk */
-#define WB_NULLB_MS	1000		/* ... and how long a request takes */
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
 #ifndef FIFREEZE
@@ -928,6 +926,7 @@ static void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
 	x->loop = hmm_loop_attach(XFS_BACK, 384LL << 20, x->path,
 				  sizeof(x->path));
 	ASSERT_LE(0, x->loop) TH_LOG("no loop device: %s", strerror(-x->loop));
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.xfs -q -f -b size=%u %s >/dev/null",
 		 bsize, x->path);
 	ASSERT_EQ(0, run(cmd));
@@ -1320,7 +1319,6 @@ FIXTURE(bufferhead) {
 	struct env e;
 	bool mounted;
 	bool frozen;	/* the loop device's backing file system */
-	bool nullb;	/* a slow null_blk of ours is configured */
 	long flusher;	/* vm.dirty_writeback_centisecs before, or -1 */
 	struct bh_disks d;
 };
@@ -1365,6 +1363,7 @@ static int mkfs_on(const char *mkfs, const char *disk)
 {
 	char cmd[160];
 
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", mkfs, disk);
 	return run(cmd) ? -EIO : 0;
 }
@@ -1479,8 +1478,6 @@ FIXTURE_TEARDOWN(bufferhead)
 	if (self->mounted)
 		umount2(BH_DIR, MNT_DETACH);
 	bh_done(&self->d);
-	if (self->nullb)
-		hmm_nullb_remove(WB_NULLB);
 	if (self->flusher >= 0)
 		flusher_set(self->flusher);
 }
@@ -1547,39 +1544,28 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 }
 
 /*
- * The writeback test's disk when the variant has no backing file system
- * to freeze: a null_blk whose every request takes WB_NULLB_MS, with a
- * fresh file system of the variant's kind on it, on BH_DIR in place of
- * the fixture's. 1 KiB blocks, as small as the file systems' blocks.
- * mkfs runs while requests complete at once (a minute otherwise).
+ * The writeback test's disk when the variant's is on the ramfs, which
+ * cannot be frozen: a fresh file system of the variant's kind on a loop
+ * device over a file on a backing ext2 (the ext2_loop variant's kind of
+ * disk), on BH_DIR in place of the fixture's. Freezing the backing ext2
+ * holds the loop device's writes, so the pages' writeback, in flight for
+ * exactly as long as the test needs, whatever the host's speed.
  */
-static int bh_mount_slow(FIXTURE_DATA(bufferhead) * self,
-			 const struct bh_fs *v)
+static int bh_mount_backed(FIXTURE_DATA(bufferhead) * self,
+			   const struct bh_fs *v)
 {
-	char name[16], path[HMM_LOOP_PATH_LEN];
+	struct bh_fs backed = *v;
 	int ret;
 
-	ret = hmm_nullb_slow(WB_NULLB, 16, 1024, 0, name, sizeof(name));
-	if (ret == -ENODEV)
-		return ret;
-	self->nullb = true;
-	if (ret)
-		return ret;
-	snprintf(path, sizeof(path), "/dev/%s", name);
-	if (mkfs_on(v->mkfs, path))
-		return -EIO;
-	ret = hmm_nullb_delay(WB_NULLB, WB_NULLB_MS, name, sizeof(name));
-	if (ret)
-		return ret;
-	snprintf(path, sizeof(path), "/dev/%s", name);
 	if (umount(BH_DIR))
 		return -errno;
 	self->mounted = false;
-	if (mount(path, BH_DIR, v->fstype, 0, NULL))
-		return -errno;
-	self->mounted = true;
-	memcpy(self->d.path, path, sizeof(path));
-	return 0;
+	bh_done(&self->d);
+	backed.backed = true;
+	ret = bh_mount(&self->d, &backed);
+	if (!ret)
+		self->mounted = true;
+	return ret;
 }
 
 /* Whether a page is under writeback, from /proc/kpageflags. */
@@ -1596,9 +1582,8 @@ static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
  * Of a file of WB_PAGES pages: pages [0, WB_FIRST) clean, written back
  * before; [WB_FIRST, WB_LAST) rewritten and put under writeback
  * (sync_file_range() WRITE without WAIT), which stays in flight: the
- * slow null_blk takes WB_NULLB_MS a request, and on the loop device
- * the backing file system is frozen; [WB_LAST, WB_PAGES) rewritten and
- * left dirty. /proc/kpageflags shows which pages are under writeback.
+ * loop device's backing file system is frozen; [WB_LAST, WB_PAGES)
+ * rewritten and left dirty. /proc/kpageflags shows which pages are under writeback.
  * A NO_COPY migration of the whole file leaves exactly the pages under
  * writeback where they are (HMM_NC_PS_WRITEBACK, same PFN, still under
  * writeback afterwards: the write really was in flight all along) and
@@ -1616,17 +1601,15 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 	__u64 before[WB_PAGES], after[WB_PAGES];
 	struct hmm_nc_file_page *recs;
 	struct hmm_nc_counters d;
-	char *p, *want, name[16], cmd[80];
+	char *p, *want;
 	bool wb, dirty;
 	int fd, ret;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	if (!variant->fs.backed) {
-		ret = bh_mount_slow(self, &variant->fs);
-		if (ret == -ENODEV)
-			SKIP(return, "no null_blk in configfs (CONFIG_BLK_DEV_NULL_BLK)");
-		ASSERT_EQ(0, ret) TH_LOG("%s on a slow null_blk: %s",
+		ret = bh_mount_backed(self, &variant->fs);
+		ASSERT_EQ(0, ret) TH_LOG("%s on a loop device over an ext2: %s",
 					 variant->fs.fstype, strerror(-ret));
 	}
 	/*
@@ -1645,10 +1628,8 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	ASSERT_EQ((ssize_t)rewrite, pwrite(fd, want + WB_FIRST * ps, rewrite,
 					   WB_FIRST * ps));
-	if (variant->fs.backed) {
-		ASSERT_EQ(0, freeze(BACK_DIR, true));
-		self->frozen = true;
-	}
+	ASSERT_EQ(0, freeze(BACK_DIR, true));
+	self->frozen = true;
 	ASSERT_EQ(0, sync_file_range(fd, WB_FIRST * ps, (WB_LAST - WB_FIRST) * ps,
 				     SYNC_FILE_RANGE_WRITE));
 	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
@@ -1698,10 +1679,8 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 			TH_LOG("page %zu", i);
 	}
 	free(recs);
-	if (self->frozen) {
-		ASSERT_EQ(0, freeze(BACK_DIR, false));
-		self->frozen = false;
-	}
+	ASSERT_EQ(0, freeze(BACK_DIR, false));
+	self->frozen = false;
 	ASSERT_EQ(0, memcmp(p, want, size)) TH_LOG("the mapping is wrong");
 	delta_of(_metadata, &self->e, &d);
 	EXPECT_EQ(npages - (WB_LAST - WB_FIRST),
@@ -1711,16 +1690,6 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 	assert_disk_holds(_metadata, fd, want, size);
 	free(want);
 	close(fd);
-	if (self->nullb) {
-		/* e2fsck reads fast once requests complete at once again. */
-		ASSERT_EQ(0, umount(BH_DIR));
-		self->mounted = false;
-		ASSERT_EQ(0, hmm_nullb_delay(WB_NULLB, 0, name, sizeof(name)));
-		snprintf(cmd, sizeof(cmd), "/sbin/e2fsck -fn /dev/%s >/dev/null 2>&1",
-			 name);
-		ASSERT_EQ(0, run(cmd)) TH_LOG("e2fsck found errors");
-		return;
-	}
 	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
 }
 

@@ -45,10 +45,16 @@
 #define CG_ROOT		"/sys/fs/cgroup"
 #define CG_NAME_MAX	64	/* CG_ROOT "/hmm_pressure.<pid>" */
 
-/* memory.max: room for the backing pages of a quarter of the region. */
+/* memory.max: room for the backing pages of half the region. */
 #define LIMIT_BYTES	(4UL << 20)
-/* 16 MiB: four times what the limit lets onto the device. */
-#define REGION_PAGES	4096
+/*
+ * 8 MiB: twice what the limit lets onto the device, so the limit stops
+ * the migration halfway, 1024 pages short, far more than the charge
+ * batches could hide (charge_slack_pages(): 128 on 2 CPUs). Every page
+ * of the region costs each round's MIGRATE_TO_DEV its share (collected,
+ * unmapped, put back when its charge fails) and hmm_verify() its read.
+ */
+#define REGION_PAGES	2048
 #define SEED		0x6d656d6367ULL	/* "memcg" */
 /* Enough for charges that creep up by a page a round to show. */
 #define ROUNDS		20

@@ -3,7 +3,9 @@
  * stress.*: the module under repetition and under races. Bounded in
  * time; each test states its bound.
  *
- * load_use_unload_100_cycles: the module's lifecycle, repeated.
+ * load_use_unload_{25,100}_cycles: the module's lifecycle, repeated; the
+ *   100 cycles are the long soak (a --long run), the 25 the default run's
+ *   shorter version with the same bound a cycle.
  * migrate_races_munmap_mremap_mprotect_fork_write: migrations to the
  *   device and back, and NO_COPY migrations of anonymous pages (SYNC
  *   where the kernel has no NO_COPY), racing munmap, mremap, mprotect,
@@ -44,7 +46,8 @@
 #include "hmm_harness.h"
 #include "libhmm.h"
 
-#define CYCLES		100
+#define CYCLES		100	/* the long soak; MEMFREE_SLACK_KB's */
+#define SHORT_CYCLES	25
 #define WARMUP_CYCLES	10
 #define CYCLE_PAGES	64
 
@@ -54,7 +57,8 @@
  * (up to a few thousand a CPU) are counted as free, not left to chance:
  * 4 MiB covers that on 2 CPUs. A leak of 10 pages per cycle (4 MiB over 100
  * cycles), of a cycle's device chunk memmap (2 MiB each) or of its
- * backing pages (256 KiB each) exceeds it.
+ * backing pages (256 KiB each) exceeds it. Fewer cycles get the same
+ * bound a cycle (1 MiB over 25): still 5 times the drift measured.
  */
 #define MEMFREE_SLACK_KB	(4 * 1024)
 /*
@@ -189,19 +193,22 @@ out:
 }
 
 /*
- * 100 cycles of unload, load, use: every cycle's module comes up, moves
- * data both ways intact, and goes away; afterwards free memory is back
- * within MEMFREE_SLACK_KB, and the module is loaded again if it was
- * before: whatever runs next finds what it would have found without this
- * test. A module file that cannot be loaded here (HMM_MODULE_KO, e.g.
- * built for another kernel) skips the test. The first WARMUP_CYCLES are
- * not measured: the first loads grow caches that stay (slab and per-CPU
- * chunks, vmalloc areas), which is not a leak; a leak grows with every
- * cycle. Under KASAN the quarantine is drained before each measurement.
- * About 25 s under TCG, 3 min on the debug kernel.
+ * Unload, load, use, for the given number of cycles: every cycle's
+ * module comes up, moves data both ways intact, and goes away; afterwards
+ * free memory is back within MEMFREE_SLACK_KB (scaled to the cycles), and
+ * the module is loaded again if it was before: whatever runs next finds
+ * what it would have found without this test. A module file that cannot
+ * be loaded here (HMM_MODULE_KO, e.g. built for another kernel) skips
+ * the test. The first WARMUP_CYCLES are not measured: the first loads
+ * grow caches that stay (slab and per-CPU chunks, vmalloc areas), which
+ * is not a leak; a leak grows with every cycle. Under KASAN the
+ * quarantine is drained before each measurement. About 0.15 s a cycle
+ * under TCG, 1.5 s on the debug kernel.
  */
-TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
+static void load_use_unload(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(stress) * self, unsigned int cycles)
 {
+	long slack = MEMFREE_SLACK_KB * (long)cycles / CYCLES;
 	const char *ko = hmm_module_ko();
 	bool kasan = kernel_has_kasan();
 	long before = 0, after;
@@ -216,7 +223,7 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 			SKIP(return, "cannot load the module: %s", strerror(-ret));
 	}
 	ASSERT_EQ(0, hmm_module_unload());
-	for (i = 0; i < WARMUP_CYCLES + CYCLES; i++) {
+	for (i = 0; i < WARMUP_CYCLES + cycles; i++) {
 		if (i == WARMUP_CYCLES) {
 			before = free_kb(kasan);
 			ASSERT_GT(before, 0);
@@ -236,8 +243,20 @@ TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
 	TH_LOG("free before %ld kB, after %ld kB%s", before, after,
 	       kasan ? " (KASAN quarantine drained)" : "");
 	ASSERT_LT(0, after);
-	EXPECT_GE(after, before - MEMFREE_SLACK_KB)
-		TH_LOG("lost %ld kB over %u cycles", before - after, CYCLES);
+	EXPECT_GE(after, before - slack)
+		TH_LOG("lost %ld kB over %u cycles", before - after, cycles);
+}
+
+/* The default run's version: about 5 s under TCG. */
+TEST_F_TIMEOUT(stress, load_use_unload_25_cycles, 120)
+{
+	load_use_unload(_metadata, self, SHORT_CYCLES);
+}
+
+/* The long soak (a --long run): about 16 s under TCG, 3 min on debug. */
+TEST_F_TIMEOUT(stress, load_use_unload_100_cycles, 300)
+{
+	load_use_unload(_metadata, self, CYCLES);
 }
 
 #define RACE_SECONDS	5
@@ -775,11 +794,22 @@ static void *race_close_migrate(void *arg)
 	return NULL;
 }
 
+/*
+ * The file is closed while the threads migrate: once they have made two
+ * round trips a thread between them, or after CLOSE_AFTER_MS. Each
+ * thread then has CLOSE_EBADF_SECONDS to see EBADF and stop; one still
+ * running after that is stopped, which counts as bad.
+ */
+#define CLOSE_AFTER_MS		500
+#define CLOSE_EBADF_SECONDS	2
+
 TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 {
 	size_t size = STABLE_PAGES * self->ps;
 	struct race r = { .ps = self->ps };
 	pthread_t threads[2];
+	bool joined[2] = { false, false };
+	struct timespec deadline;
 	unsigned int i;
 
 	race_setup(_metadata, &r, STABLE_PAGES);
@@ -787,12 +817,22 @@ TEST_F_TIMEOUT(stress, close_while_threads_migrate, 60)
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
 					    race_close_migrate, &r));
-	usleep(500 * 1000);
+	for (i = 0; i < CLOSE_AFTER_MS; i++) {
+		if (atomic_load(&r.migrations) >= 2 * ARRAY_SIZE(threads))
+			break;
+		usleep(1000);
+	}
 	ASSERT_EQ(0, close(r.fd));
-	sleep(2);
-	atomic_store(&r.stop, true);
+	/* pthread_timedjoin_np() takes a CLOCK_REALTIME deadline. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CLOSE_EBADF_SECONDS;
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
-		pthread_join(threads[i], NULL);
+		joined[i] = !pthread_timedjoin_np(threads[i], NULL, &deadline);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < ARRAY_SIZE(threads); i++) {
+		if (!joined[i])
+			pthread_join(threads[i], NULL);
+	}
 	EXPECT_EQ(0, atomic_load(&r.bad)) TH_LOG("a thread never saw EBADF");
 	/* Pages left on the device come back on access, intact. */
 	EXPECT_EQ(-1, hmm_verify(r.region, size, 7));
@@ -1118,6 +1158,7 @@ TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync_ext4, 90)
 				     sizeof(self->disk));
 	if (self->loop < 0)
 		SKIP(return, "no loop device: %s", strerror(-self->loop));
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
 	ASSERT_EQ(0, shell("/sbin/mkfs.ext4 -q -F -b 1024 %s >/dev/null 2>&1",
 			   self->disk));
 	mount_stress_dir(_metadata, &self->mounts, self->disk, "ext4", NULL);
