@@ -86,3 +86,12 @@ test_e2e_more_guests_than_tests_is_refused() {
 	assert_eq 2 "$rc" status
 	assert_contains "$out" "--jobs 3: more guests than the 1 tests selected"
 }
+
+# The long soaks (schedule) only with --long.
+test_e2e_list_leaves_long_soaks_to_long() {
+	e2e --list
+	assert_not_contains "$out" "stress.load_use_unload_100_cycles"
+	assert_contains "$out" "stress.load_use_unload_25_cycles"
+	e2e --list --long
+	assert_contains "$out" "stress.load_use_unload_100_cycles"
+}
