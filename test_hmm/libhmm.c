@@ -744,23 +744,6 @@ int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
 	return hmm_nullb_name(dir, config, name, len);
 }
 
-int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
-		    size_t len)
-{
-	char dir[96];
-	int ret;
-
-	snprintf(dir, sizeof(dir), NULLB_CONFIG "/%s", config);
-	ret = hmm_nullb_set(dir, "power", 0);
-	if (!ret)
-		ret = hmm_nullb_set(dir, "completion_nsec", ms * 1000000UL);
-	if (!ret)
-		ret = hmm_nullb_set(dir, "power", 1);
-	if (ret)
-		return ret;
-	return hmm_nullb_name(dir, config, name, len);
-}
-
 void hmm_nullb_remove(const char *config)
 {
 	char dir[96];

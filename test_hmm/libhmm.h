@@ -260,12 +260,6 @@ int hmm_loop_attach(const char *dir, long long size, char *path, size_t len);
 int hmm_nullb_slow(const char *config, unsigned int size_mb, unsigned int bs,
 		   unsigned int ms, char *name, size_t len);
 void hmm_nullb_remove(const char *config);
-/*
- * Another delay for it: powered off and on again, which keeps its data
- * (nothing may use it meanwhile: unmount first). Its name to name[len].
- */
-int hmm_nullb_delay(const char *config, unsigned int ms, char *name,
-		    size_t len);
 
 /*
  * The kernel log from now on: hmm_kmsg_open() returns a reader of

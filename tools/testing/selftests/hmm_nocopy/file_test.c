@@ -1583,12 +1583,12 @@ static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
  * before; [WB_FIRST, WB_LAST) rewritten and put under writeback
  * (sync_file_range() WRITE without WAIT), which stays in flight: the
  * loop device's backing file system is frozen; [WB_LAST, WB_PAGES)
- * rewritten and left dirty. /proc/kpageflags shows which pages are under writeback.
- * A NO_COPY migration of the whole file leaves exactly the pages under
- * writeback where they are (HMM_NC_PS_WRITEBACK, same PFN, still under
- * writeback afterwards: the write really was in flight all along) and
- * moves every other page (the dirty ones still dirty). Once the
- * writeback completes, the disk holds every page's latest data.
+ * rewritten and left dirty. /proc/kpageflags shows which pages are
+ * under writeback. A NO_COPY migration of the whole file leaves exactly
+ * the pages under writeback where they are (HMM_NC_PS_WRITEBACK, same
+ * PFN, still under writeback afterwards: the write really was in flight
+ * all along) and moves every other page (the dirty ones still dirty).
+ * Once the writeback completes, the disk holds every page's latest data.
  */
 #define WB_PAGES	16
 #define WB_FIRST	4
