@@ -23,7 +23,7 @@ qemu_boot() {
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1" \
+		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1 random.trust_cpu=on" \
 		-serial "file:$console" \
 		-chardev stdio,id=ktap,signal=off -serial chardev:ktap \
 		< /dev/null 2> "$console.qemu"

@@ -27,6 +27,7 @@ shard_order() {
 		source "$SUITE_DIR/run_hmm_nocopy.sh"
 		WORK=$work
 		KNOWN=$SUITE_DIR/known-issues
+		SCHEDULE=$SUITE_DIR/schedule
 		list_selected "$@"
 	) | cut -d' ' -f2
 	rm -rf "$work"
@@ -281,6 +282,15 @@ shard_count() {
 	done <<< "$1"
 }
 
+# shard_plans_told DIR N: whether every guest's plan line was read.
+shard_plans_told() {
+	local k
+
+	for ((k = 1; k <= $2; k++)); do
+		[[ -n ${plan_extra[k]-} ]] || return 1
+	done
+}
+
 # shard_poll DIR N: reads what every stream gained; sleeps a little when
 # none had anything.
 shard_poll() {
@@ -301,7 +311,7 @@ shard_poll() {
 # ended (DIR/K/ended) and its stream is read; "# guest: done" only if
 # every guest said it.
 shard_merge() {
-	local dir=$1 n=$2 k name next=0 ended=0 extra tests fd
+	local dir=$1 n=$2 k name next=0 ended=0 extra told tests fd
 	local durations=$dir/durations
 	local -a order=(module.load) fds sh_buf sh_part sh_pend sh_done \
 		plan_extra trail sh_first counts=(0 0 0 0 0)
@@ -322,12 +332,17 @@ shard_merge() {
 		sh_pend[k]=""
 	done
 	printf 'KTAP version 1\n'
-	# The plan once share 1 has told how many steps it runs besides tests.
-	until [[ -n ${plan_extra[1]-} ]] || ((ended)); do
+	# The plan once every guest has told how many steps it runs besides
+	# its tests (the most any tells: a guest that plans fewer tests than
+	# its share leaves the rest missing).
+	until shard_plans_told "$dir" "$n" || ((ended)); do
 		shard_poll "$dir" "$n"
 	done
-	extra=$((${plan_extra[1]:-0} - $(wc -l < "$dir/1.list")))
-	((extra >= 1)) || extra=1
+	extra=1
+	for ((k = 1; k <= n; k++)); do
+		told=$((${plan_extra[k]:-0} - $(wc -l < "$dir/$k.list")))
+		((told <= extra)) || extra=$told
+	done
 	printf '1..%d\n' "$((tests + extra))"
 	until ((ended)); do
 		shard_poll "$dir" "$n"
