@@ -229,36 +229,12 @@ stage_kselftest_tar() {
 	info "kselftest tarball for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_tar"
 }
 
-# Test names come from the binaries themselves (-l), run on the host;
-# the long soaks only with --long.
+# Test names come from the binaries themselves (-l), run on the host,
+# selected by the runner's own rules (filters; the long soaks only with
+# --long), in the binaries' order.
 list_tests() {
-	local bin name glob
-
-	for bin in "$OUT"/tests/*_test; do
-		"$bin" -l
-	done | awk -v long="$opt_long" -v schedule="$SUITE_DIR/schedule" '
-		BEGIN {
-			while (!long && (getline line < schedule) > 0)
-				if (line !~ /^#/ && split(line, w) >= 2 && w[2] ~ /(^|,)long(,|$)/)
-					globs[w[1]] = 1
-		}
-		{
-			for (g in globs) {
-				re = g
-				gsub(/[.+^${}()|\\]/, "\\\\&", re)
-				gsub(/\*/, ".*", re)
-				gsub(/\?/, ".", re)
-				if ($0 ~ ("^" re "$"))
-					next
-			}
-			print
-		}' | while read -r name; do
-		((${#opt_filters[@]} == 0)) && { echo "$name"; continue; }
-		for glob in "${opt_filters[@]}"; do
-			# shellcheck disable=SC2053
-			[[ $name == $glob ]] && { echo "$name"; break; }
-		done
-	done
+	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") HMM_LONG=$opt_long \
+		shard_order none "$OUT"/tests/*_test
 }
 
 write_job() {

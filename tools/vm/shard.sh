@@ -33,53 +33,55 @@ shard_order() {
 	rm -rf "$work"
 }
 
-# shard_plan ORDER N DURATIONS SOLO DIR: splits the tests of file ORDER
-# into N shares, DIR/1.list ... DIR/N.list, each in ORDER's order. Going
-# down the list, each test goes to the share with the least expected
-# time so far (its seconds in DURATIONS, a previous run's durations.tsv,
-# else 1 s), so the shares end together and advance through the list
-# together (the merged stream flows). Tests of kind "solo" in SCHEDULE
-# (the suite's schedule file: glob, kinds, why) all go to share 1, which
-# counts them from the start. DIR/plan gets "name share".
-shard_plan() {
-	local order=$1 n=$2 durations=$3 solo=$4 dir=$5
+# shard_solo SCHEDULE < ORDER: each test of ORDER, then 1 if the suite's
+# schedule file says it is of kind "solo" (glob, kinds, why), else 0.
+shard_solo() {
+	local name glob kinds solo
+	local -a globs=()
 
-	awk -v n="$n" -v dir="$dir" -v durations="$durations" -v schedule="$solo" \
-		-v order="$order" '
-		function glob_re(g) {
-			gsub(/[.+^${}()|\\]/, "\\\\&", g)
-			gsub(/\*/, ".*", g)
-			gsub(/\?/, ".", g)
-			return "^" g "$"
-		}
+	while read -r glob kinds _; do
+		[[ $glob != \#* && ,$kinds, == *,solo,* ]] && globs+=("$glob")
+	done < "$1"
+	while read -r name; do
+		solo=0
+		for glob in "${globs[@]}"; do
+			# shellcheck disable=SC2053  # a glob, on purpose
+			[[ $name == $glob ]] && { solo=1; break; }
+		done
+		printf '%s %s\n' "$name" "$solo"
+	done
+}
+
+# shard_plan ORDER N DURATIONS SCHEDULE DIR: splits the tests of file
+# ORDER into N shares, DIR/1.list ... DIR/N.list, each in ORDER's order.
+# Going down the list, each test goes to the share with the least
+# expected time so far (its seconds in DURATIONS, a previous run's
+# durations.tsv, else 1 s), so the shares end together and advance
+# through the list together (the merged stream flows). Tests of kind
+# "solo" in SCHEDULE all go to share 1, which counts them from the
+# start. DIR/plan gets "name share".
+shard_plan() {
+	local order=$1 n=$2 durations=$3 schedule=$4 dir=$5
+
+	shard_solo "$schedule" < "$order" > "$dir/solo"
+	awk -v n="$n" -v dir="$dir" -v durations="$durations" -v tests="$dir/solo" '
 		function cost(t) {
 			return (t in secs) && secs[t] > 0 ? secs[t] : 1
-		}
-		function is_solo(t,	i) {
-			for (i = 1; i <= nsolo; i++)
-				if (t ~ solo[i])
-					return 1
-			return 0
 		}
 		BEGIN {
 			while ((getline line < durations) > 0) {
 				split(line, w)
 				secs[w[1]] = w[2] + 0
 			}
-			while ((getline line < schedule) > 0) {
-				sub(/#.*/, "", line)
-				if (split(line, w) >= 2 && w[2] ~ /(^|,)solo(,|$)/)
-					solo[++nsolo] = glob_re(w[1])
-			}
 			# Share 1 starts with its solo tests counted: the others
 			# take the rest first.
-			while ((getline line < order) > 0)
-				if (is_solo(line))
-					load[1] += cost(line)
+			while ((getline line < tests) > 0)
+				if (split(line, w) == 2 && w[2] == 1)
+					load[1] += cost(w[1])
 		}
 		{
 			k = 1
-			if (!is_solo($1)) {
+			if (!$2) {
 				for (i = 2; i <= n; i++)
 					if (load[i] < load[k])
 						k = i
@@ -87,7 +89,7 @@ shard_plan() {
 			}
 			print $1 > (dir "/" k ".list")
 			print $1, k > (dir "/plan")
-		}' "$order"
+		}' "$dir/solo"
 }
 
 # One shard's stream is cut into blocks: a test's nested output, its
