@@ -9,9 +9,13 @@
 #
 # It loads test_hmm.ko (beside it) when no /dev/hmm_dmirror0 is there and
 # unloads it at the end, runs each test on its own (binary -r NAME)
-# between two kernel-log markers, and prints one KTAP result per test:
+# between two kernel-log markers, and prints one KTAP result per test,
+# followed by the test's wall time ("# time=S.SSs"):
 #  - a kernel report (BUG, WARNING, ...) logged while a test ran fails
-#    it (klog-gate.awk), and so do module counters left unbalanced;
+#    it (klog-gate.awk, over the records since the previous test, read
+#    from /dev/kmsg by hmmctl klog-until), and so do module counters
+#    left unbalanced;
+#  - the long soaks (kind "long" in schedule) run only with HMM_LONG=1;
 #  - a test that known-issues lists for this kernel reports XFAIL when
 #    it failed exactly as its entry expects (regular expressions over
 #    its output and kernel-log findings), and fails otherwise (another
