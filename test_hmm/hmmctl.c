@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,10 +315,16 @@ static int cmd_probe(int fd, const struct opts *o)
  * nothing past it: the next caller starts there. /dev/kmsg gives one
  * record a read() and refuses (EINVAL) a buffer shorter than the record,
  * which is why this is not done by awk, whose buffer starts small.
- * Exit 0 once TEXT was seen; 1 if the input ended or failed first
- * (EPIPE: records were overwritten before they were read).
+ * Records overwritten before they were read (EPIPE) are said with a
+ * record of ours, "hmm-klog: records lost", which the gate counts as a
+ * finding; reading goes on from the oldest record left. Exit 0 once
+ * TEXT was seen; 1 if the input ended, failed, or stayed silent for
+ * KLOG_WAIT_MS first (TEXT was written before this started: a reader
+ * that waited for ever would hang the run).
  */
 #define KLOG_RECORD_MAX	8192	/* the kernel's CONSOLE_EXT_LOG_MAX */
+#define KLOG_WAIT_MS	30000
+#define KLOG_LOST	"0,0,0,-;hmm-klog: records lost (the log buffer wrapped)\n"
 
 static bool klog_record_is(const char *rec, size_t len, const char *text)
 {
@@ -337,12 +344,19 @@ static bool klog_record_is(const char *rec, size_t len, const char *text)
 static int cmd_klog_until(const char *text)
 {
 	static char rec[KLOG_RECORD_MAX];
+	struct pollfd in = { .fd = STDIN_FILENO, .events = POLLIN };
 	ssize_t n;
 
 	for (;;) {
+		if (poll(&in, 1, KLOG_WAIT_MS) == 0)
+			return fail("reading the kernel log", -ETIMEDOUT);
 		n = read(STDIN_FILENO, rec, sizeof(rec));
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EPIPE) {
+			fputs(KLOG_LOST, stdout);
+			continue;
+		}
 		if (n < 0)
 			return fail("reading the kernel log", -errno);
 		if (n == 0)

@@ -144,3 +144,14 @@ KMSG
 	assert_eq 1 "$rc" status
 	assert_contains "$out" 'kernel log: records lost before "hmm-suite: end anon.x"'
 }
+
+# Records overwritten before the cursor read them may have been the
+# test's: the reader says so, and that fails the test.
+test_gate_kmsg_records_lost_is_a_finding() {
+	kmsg_gate <<'KMSG'
+0,0,0,-;hmm-klog: records lost (the log buffer wrapped)
+12,14,1004,-;hmm-suite: end anon.x
+KMSG
+	assert_eq 1 "$rc" status
+	assert_eq "kernel log: hmm-klog: records lost (the log buffer wrapped)" "$out" findings
+}

@@ -14,8 +14,9 @@
 #
 # With -v kmsg=1 the input is /dev/kmsg records ("PRIO,SEQ,USEC,FLAGS;
 # text", continuation lines " KEY=VALUE") from the runner's cursor,
-# which end with the test's end marker; input that ends before it
-# (records overwritten before they were read) is a finding.
+# which end with the test's end marker; input that ends before it, or
+# the reader's "hmm-klog: records lost" (records overwritten before they
+# were read), is a finding.
 #
 #   awk -v test=NAME -v mark=hmm-suite -f klog-gate.awk < dmesg.txt
 #   hmmctl klog-until "hmm-suite: end NAME" <&7 |
@@ -52,6 +53,12 @@ kmsg && /^ / {
 		sub(/^\[ *[0-9.]+\] /, "", tail)
 }
 
+# Lost since the previous test's end: maybe this test's own records.
+kmsg && tail ~ /^hmm-klog: records lost/ {
+	lost = "kernel log: " tail
+	next
+}
+
 tail == begin_tag {
 	inside = !after_end
 	if (!from_start)
@@ -83,6 +90,8 @@ inside && is_report(tail) {
 END {
 	if (kmsg && !ended)
 		found[++n] = "kernel log: records lost before \"" end_tag "\" (the log buffer wrapped?)"
+	if (lost)
+		found[++n] = lost
 	for (i = 1; i <= n; i++)
 		print found[i]
 	exit n > 0
