@@ -55,6 +55,12 @@ run_one() {
 
 main() {
 	local file fn
+
+	# What the tests of one run may share (a kselftest tarball), gone
+	# with the run.
+	HMM_CHECK_DIR=$(mktemp -d)
+	export HMM_CHECK_DIR
+	trap 'rm -rf "$HMM_CHECK_DIR"' EXIT
 	local -a funcs
 
 	local -a files=() e2e=()
