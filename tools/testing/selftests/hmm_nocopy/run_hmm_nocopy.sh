@@ -32,6 +32,10 @@
 # that is not ours (the kernel's own test_hmm.ko) fails each binary,
 # saying so.
 #
+# Its parts, sourced from beside it: klog.sh (the markers, and the
+# gate's findings), known.sh over known-issues.awk (the known issues),
+# judge.sh (a step's verdict and the run's status).
+#
 # Usage: run_hmm_nocopy.sh [-f GLOB]... [BINARY...]
 #   -f GLOB   run only the tests whose fixture.test name matches
 #   BINARY    run only these test binaries (default: all *_test here)
