@@ -199,8 +199,7 @@ stage_tests() {
 		show_tail "$log"
 		die "selftests build failed (log: $log)"
 	}
-	cp "$SUITE_DIR"/{settings,config,run_hmm_nocopy.sh,klog-gate.awk,known-issues,schedule} \
-		"$OUT/tests/"
+	runner_files | xargs cp -t "$OUT/tests/" "$SUITE_DIR"/{settings,config}
 }
 
 # The suite as a CI bot builds it: in a copy of the kernel's source tree

@@ -25,6 +25,7 @@ load_runner() {
 	HMM_RUN_WORK=$(mktemp -d)
 	# shellcheck disable=SC2064  # this one, now
 	trap "rm -rf '$HMM_RUN_WORK'" EXIT
+	HMM_RUN_DIR=$SUITE
 	# shellcheck source=tools/testing/selftests/hmm_nocopy/run_hmm_nocopy.sh
 	source "$SUITE/run_hmm_nocopy.sh"
 	WORK=$HMM_RUN_WORK
@@ -299,7 +300,7 @@ test_the_suites_known_issues_file_is_well_formed() {
 malformed() {
 	local dir rc=0
 	dir=$(mktemp -d)
-	cp "$SUITE"/{run_hmm_nocopy.sh,klog-gate.awk} "$dir/"
+	runner_files | xargs cp -t "$dir/"
 	printf '%s\n' "$1" > "$dir/known-issues"
 	# shellcheck disable=SC2016  # a script
 	printf '#!/bin/sh\necho ran >> "%s/ran"\n' "$dir" > "$dir/a_test"
@@ -393,4 +394,35 @@ test_step_result_is_followed_by_its_wall_time() {
 	assert_eq "ok 7 anon.quick" "$(grep -v '^#' <<< "$out" | tail -n 1)" result
 	[[ $(tail -n 1 <<< "$out") =~ ^#\ time=[0-9]+\.[0-9]{2}s$ ]] ||
 		{ echo "last line: $(tail -n 1 <<< "$out")"; return 1; }
+}
+
+# The engine on its own (known-issues.awk), as the runner calls it.
+engine() {
+	awk -v mode="$1" -v test="${2:-}" -v release="${3:-6.1.192}" \
+		-f "$SUITE/known-issues.awk" "$WORK/k" "${@:4}"
+}
+
+test_engine_lists_lookups_and_checks_entries() {
+	load_runner
+	cat > "$WORK/k" <<-'EOF2'
+	test:   anon.*
+	kernel: 6.1.*
+	flags:  last
+	expect: :Expected
+	reason: why
+
+	test:   anon.x
+	kernel: 5.10.*
+	expect: y
+	reason: other
+	EOF2
+	assert_eq "anon.*" "$(engine globs)" "globs on 6.1"
+	assert_eq "last why" "$(engine lookup anon.z)" "lookup"
+	assert_eq "other" "$(engine lookup anon.x 5.10.1 | cut -d' ' -f2-)" "lookup on 5.10"
+	printf 'test: a.b\nkernal: 6.1\n' > "$WORK/k"
+	set +e
+	out=$(engine check)
+	set -e
+	assert_contains "$out" '2: unknown key "kernal:"'
+	assert_contains "$out" '1: entry without "expect:"'
 }

@@ -7,7 +7,6 @@ source "$HMM_TOP/tools/tests/assert.sh"
 # shellcheck source=tools/tests/lkft.sh
 source "$HMM_TOP/tools/tests/lkft.sh"
 
-SUITE=$HMM_TOP/tools/testing/selftests/hmm_nocopy
 DATA=$HMM_TOP/tools/tests/data
 
 # A kselftest install dir of the runner with test binaries: the suite's
@@ -16,7 +15,7 @@ DATA=$HMM_TOP/tools/tests/data
 install_runner() {
 	local -a built=("$HMM_BUILD"/*/tests/device_test)
 	dir=$(mktemp -d)
-	cp "$SUITE"/{run_hmm_nocopy.sh,klog-gate.awk,known-issues} "$dir/"
+	runner_files | xargs cp -t "$dir/"
 	if [[ -x ${built[0]} ]]; then
 		cp "$(dirname "${built[0]}")"/*_test "$dir/"
 	else

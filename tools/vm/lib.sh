@@ -41,6 +41,17 @@ content_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# The files the suite's runner needs beside it, as its Makefile installs
+# them (HMM_RUNNER_FILES), one a line, with the runner first.
+runner_files() {
+	local dir=$HMM_TOP/tools/testing/selftests/hmm_nocopy
+
+	printf '%s\n' "$dir/run_hmm_nocopy.sh"
+	sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' "$dir/Makefile" |
+		sed -n 's/^HMM_RUNNER_FILES := //p' | tr -s ' \t' '\n' |
+		sed "s|^|$dir/|"
+}
+
 nproc_build() {
 	nproc 2>/dev/null || echo 2
 }

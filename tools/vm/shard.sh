@@ -23,11 +23,10 @@ shard_order() {
 		# shellcheck disable=SC2317  # called by the runner's functions
 		uname() { printf '%s\n' "$release"; }
 		HMM_RUN_LIB=1
+		HMM_RUN_DIR=$SUITE_DIR
 		# shellcheck source=tools/testing/selftests/hmm_nocopy/run_hmm_nocopy.sh
 		source "$SUITE_DIR/run_hmm_nocopy.sh"
 		WORK=$work
-		KNOWN=$SUITE_DIR/known-issues
-		SCHEDULE=$SUITE_DIR/schedule
 		list_selected "$@"
 	) | cut -d' ' -f2
 	rm -rf "$work"

@@ -32,6 +32,10 @@
 # that is not ours (the kernel's own test_hmm.ko) fails each binary,
 # saying so.
 #
+# Its parts, sourced from beside it: klog.sh (the markers, and the
+# gate's findings), known.sh over known-issues.awk (the known issues),
+# judge.sh (a step's verdict and the run's status).
+#
 # Usage: run_hmm_nocopy.sh [-f GLOB]... [BINARY...]
 #   -f GLOB   run only the tests whose fixture.test name matches
 #   BINARY    run only these test binaries (default: all *_test here)
@@ -43,11 +47,14 @@
 # logged before the module's load to module.load: for test VMs).
 # Exit status: 0 nothing failed, 1 something failed, 4 all skipped.
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-SELF=$HERE/$(basename "$0")
+# Where the runner and its parts are; whoever sources it (the project's
+# tests, with HMM_RUN_LIB) says so with HMM_RUN_DIR.
+HERE=${HMM_RUN_DIR:-$(cd "$(dirname "$0")" && pwd)}
+SELF=$HERE/run_hmm_nocopy.sh
 MARK=hmm-suite
 GATE=$HERE/klog-gate.awk
 KNOWN=$HERE/known-issues
+KNOWN_ENGINE=$HERE/known-issues.awk
 SCHEDULE=$HERE/schedule
 DEV=/dev/hmm_dmirror0
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -61,6 +68,15 @@ WORK=${HMM_RUN_WORK:-}
 ktap() {
 	printf '%s\n' "$*"
 }
+
+# Its parts: the kernel-log gate's shell side, the known issues, the
+# verdicts.
+# shellcheck source=tools/testing/selftests/hmm_nocopy/klog.sh
+. "$HERE/klog.sh"
+# shellcheck source=tools/testing/selftests/hmm_nocopy/known.sh
+. "$HERE/known.sh"
+# shellcheck source=tools/testing/selftests/hmm_nocopy/judge.sh
+. "$HERE/judge.sh"
 
 # A test's own output, nested: each line a KTAP diagnostic, and the
 # lines that are not comments already (its TAP plan and results) made
@@ -95,344 +111,6 @@ ktap_time() {
 	local cs=$(($2 - $1))
 
 	ktap "# time=$((cs / 100)).$((cs % 100 / 10))$((cs % 10))s"
-}
-
-# A marker in the kernel log; the gate cuts the log at these.
-klog_mark() {
-	echo "$MARK: $1 $2" > /dev/kmsg 2>/dev/null
-}
-
-# The kernel log is read from a cursor where it can be: /dev/kmsg, opened
-# once on fd 7 (klog_open), so that each test's gate reads only what was
-# logged since the previous one's end marker (hmmctl klog-until), and the
-# first gate what the kernel logged from boot on. Elsewhere (no hmmctl,
-# no /dev/kmsg) dmesg is read whole each time.
-KLOG_CURSOR=0
-
-klog_open() {
-	[ -x "$HERE/hmmctl" ] || command -v hmmctl > /dev/null 2>&1 || return 0
-	# A failed redirection of exec would end the shell: try it in a
-	# subshell first.
-	(exec 7< /dev/kmsg) 2>/dev/null || return 0
-	exec 7< /dev/kmsg
-	KLOG_CURSOR=1
-}
-
-# Prints the kernel reports logged between the markers of $1; in a test
-# VM (HMM_KLOG_FROM_BOOT=1), module.load is also charged with what the
-# kernel logged while booting. From the cursor the reader stops at the
-# end marker, which run_step has written; $2 = 0 says it could not be
-# written, and a reader that waited for it would wait for ever.
-klog_findings() {
-	local from_start=0
-
-	[ "$1" = module.load ] && [ "${HMM_KLOG_FROM_BOOT:-0}" = 1 ] && from_start=1
-	if [ $KLOG_CURSOR = 1 ] && [ "${2:-1}" = 1 ]; then
-		hmmctl_cmd klog-until "$MARK: end $1" <&7 | awk -v test="$1" \
-			-v mark="$MARK" -v from_start=$from_start -v kmsg=1 -f "$GATE"
-		return
-	fi
-	[ "${2:-1}" = 1 ] || echo "kernel log: no end marker (writing /dev/kmsg failed): not checked"
-	dmesg 2>/dev/null | awk -v test="$1" -v mark="$MARK" \
-		-v from_start=$from_start -f "$GATE"
-}
-
-# The known-issues file, read by awk (see its head for the format).
-# -v mode=check: prints "LINE: error" for each malformed line or entry,
-#   then "expect LINE" for each expect (the shell tries the regexes).
-# -v mode=globs -v release=R: prints the test globs of the entries for R.
-# -v mode=lookup -v test=NAME -v release=R: prints "FLAGS REASON" of the
-#   first entry for NAME on R ("-" for no flags).
-# -v mode=judge (same), with the test's output and kernel-log findings
-#   files after known-issues: prints "missing RE" for each expect that
-#   matched no line, and "unexplained LINE" for each finding and harness
-#   assertion that matched no expect; nothing when it failed as expected.
-# Regexes are never passed with -v (awk would take their backslashes for
-# escapes): they are read from the file.
-# shellcheck disable=SC2016  # an awk program
-KNOWN_AWK='
-function err(line, msg) {
-	printf "%d: %s\n", line, msg
-	bad = 1
-}
-
-# A glob (*, ?, [...]) as an anchored ERE.
-function glob_re(g,	re, i, n, c) {
-	re = "^"
-	n = length(g)
-	for (i = 1; i <= n; i++) {
-		c = substr(g, i, 1)
-		if (c == "*") {
-			re = re ".*"
-		} else if (c == "?") {
-			re = re "."
-		} else if (c == "[") {
-			re = re "["
-			if (substr(g, i + 1, 1) == "!") {
-				re = re "^"
-				i++
-			}
-			while (i < n) {
-				c = substr(g, ++i, 1)
-				re = re c
-				if (c == "]")
-					break
-			}
-		} else if (index("\\^$.|+(){}", c)) {
-			re = re "\\" c
-		} else {
-			re = re c
-		}
-	}
-	return re "$"
-}
-
-function end_entry(	i) {
-	if (!start)
-		return
-	if (!("test" in e))
-		err(start, "entry without \"test:\"")
-	if (!("kernel" in e))
-		err(start, "entry without \"kernel:\"")
-	if (!("reason" in e))
-		err(start, "entry without \"reason:\"")
-	if (!nexp)
-		err(start, "entry without \"expect:\"")
-	if (mode == "globs" && !bad && release ~ glob_re(e["kernel"]))
-		print e["test"]
-	if (mode ~ /lookup|judge/ && !found && !bad && test ~ glob_re(e["test"]) &&
-	    release ~ glob_re(e["kernel"])) {
-		found = 1
-		flags = ("flags" in e) ? e["flags"] : "-"
-		reason = e["reason"]
-		for (i = 1; i <= nexp; i++)
-			want[i] = x[i]
-		nwant = nexp
-	}
-	start = 0
-	nexp = 0
-	split("", e)
-}
-
-BEGIN {
-	kfile = ARGV[1]
-	findings = ARGV[3]
-}
-
-FILENAME == kfile {
-	line = $0
-	sub(/\r$/, "", line)
-	if (line ~ /^[ \t]*$/) {
-		end_entry()
-		next
-	}
-	if (line ~ /^#/)
-		next
-	if (!start)
-		start = FNR
-	if (!match(line, /^[a-z]+:/)) {
-		err(FNR, "not \"key: value\": " line)
-		next
-	}
-	key = substr(line, 1, RLENGTH - 1)
-	val = substr(line, RLENGTH + 1)
-	sub(/^[ \t]+/, "", val)
-	sub(/[ \t]+$/, "", val)
-	if (key !~ /^(test|kernel|expect|flags|reason)$/) {
-		err(FNR, "unknown key \"" key ":\"")
-		next
-	}
-	if (val == "") {
-		err(FNR, "empty \"" key ":\"")
-		next
-	}
-	if (key == "expect") {
-		if (val ~ /\\[A-Za-z0-9<>]/)
-			err(FNR, "not a POSIX ERE (\\d \\s \\w \\b \\< and back-references are not): " val)
-		x[++nexp] = val
-		if (mode == "check")
-			expline[++nchk] = FNR
-		next
-	}
-	if (key in e) {
-		err(FNR, "a second \"" key ":\" in one entry")
-		next
-	}
-	if ((key == "test" || key == "kernel") && val ~ /[ \t]/)
-		err(FNR, key ": one glob, no spaces: " val)
-	if (key == "flags") {
-		n = split(val, f, ",")
-		for (i = 1; i <= n; i++)
-			if (f[i] != "last" && f[i] != "flaky")
-				err(FNR, "unknown flag \"" f[i] "\" (last, flaky)")
-	}
-	e[key] = val
-	next
-}
-
-# The test output and the findings, once the entry is known.
-!judged {
-	end_entry()
-	judged = 1
-}
-
-found {
-	hit = 0
-	for (i = 1; i <= nwant; i++)
-		if ($0 ~ want[i])
-			seen[i] = hit = 1
-	if (!hit && (FILENAME == findings ||
-	    $0 ~ /^# [^ :]+:[0-9]+:[^:]*:Expected /))
-		unexplained[++nun] = $0
-}
-
-END {
-	if (!judged)
-		end_entry()
-	if (mode == "check") {
-		for (i = 1; i <= nchk; i++)
-			print "expect " expline[i]
-		exit bad
-	}
-	if (!found || mode == "globs")
-		exit 0
-	if (mode == "lookup") {
-		print flags " " reason
-		exit 0
-	}
-	for (i = 1; i <= nwant; i++)
-		if (!seen[i])
-			print "missing " want[i]
-	for (i = 1; i <= nun; i++)
-		print "unexplained " unexplained[i]
-}'
-
-# known_awk MODE TEST [FILE...]: runs KNOWN_AWK on the known-issues file.
-known_awk() {
-	local mode=$1 test=$2
-
-	shift 2
-	awk -v mode="$mode" -v test="$test" -v release="$(uname -r)" \
-		"$KNOWN_AWK" "$KNOWN" "$@"
-}
-
-# Prints what is wrong with the known-issues file, if anything: its
-# format, then each expect that is no regular expression awk takes.
-known_issues_malformed() {
-	local out line
-
-	[ -r "$KNOWN" ] || return 0
-	if ! out=$(known_awk check "" 2>&1); then
-		printf '%s\n' "$out" | grep -v '^expect '
-		return
-	fi
-	printf '%s\n' "$out" | sed -n 's/^expect //p' | while read -r line; do
-		awk -v n="$line" 'NR == n { sub(/^expect:[ \t]*/, ""); if ("" ~ $0) x = 1 }' \
-			"$KNOWN" > /dev/null 2>&1 ||
-			echo "$line: not a regular expression awk takes: $(sed -n "${line}s/^expect:[[:blank:]]*//p" "$KNOWN")"
-	done
-}
-
-# Whether a known issue of this kernel may name test $1: the test globs
-# of this kernel's entries, read once into $WORK/known-here, spare most
-# tests an awk, and this asks them without a process of its own.
-known_listed() {
-	local glob
-
-	[ -r "$KNOWN" ] || return 1
-	[ -e "$WORK/known-here" ] || known_awk globs "" > "$WORK/known-here"
-	set -f
-	while read -r glob; do
-		# shellcheck disable=SC2254  # a glob, on purpose
-		case $1 in
-		$glob)	set +f; return 0 ;;
-		esac
-	done < "$WORK/known-here"
-	set +f
-	return 1
-}
-
-# Prints "FLAGS REASON" of the known issue that names test $1 on this
-# kernel, if one does.
-known_issue() {
-	known_listed "$1" || return 0
-	known_awk lookup "$1"
-}
-
-n_pass=0
-n_fail=0
-n_skip=0
-n_xfail=0
-n_xpass=0
-
-# Emits one result line. $1 number, $2 name, $3 ok|fail|skip, $4 reason.
-result() {
-	case $3 in
-	ok)	ktap "ok $1 $2"; n_pass=$((n_pass + 1)) ;;
-	skip)	ktap "ok $1 $2 # SKIP ${4:-no reason given}"; n_skip=$((n_skip + 1)) ;;
-	*)	ktap "not ok $1 $2${4:+ # $4}"; n_fail=$((n_fail + 1)) ;;
-	esac
-}
-
-# Why the test of output $1, exit status $2, did not just fail: it timed
-# out or was killed, by the runner or in the harness. Nothing if it
-# failed or passed.
-crashed() {
-	case $2 in
-	124|137) echo "TIMEOUT after ${HMM_TEST_TIMEOUT}s"; return ;;
-	esac
-	if [ "$2" -gt 128 ] && [ "$2" -le 192 ]; then
-		echo "killed by signal $(($2 - 128))"
-		return
-	fi
-	sed -n 's/^# [^ ]*: \(Test terminated by timeout\)$/harness: \1/p
-		s/^# [^ ]*: \(Test terminated unexpectedly by signal [0-9]*\)$/harness: \1/p
-		s/^# [^ ]*: \(Test ended in some other way .*\)$/harness: \1/p' "$1" | head -n 1
-}
-
-# The result of test $2 (number $1) that known issue $7 ("FLAGS REASON")
-# lists for this kernel: $3 ok|fail, $4 the failure's
-# reason, $5 the test's output, $6 its exit status; the kernel-log
-# findings are in $WORK/findings, the counters left unbalanced in
-# $WORK/leaks.
-known_result() {
-	local num=$1 name=$2 how=$3 why=$4 out=$5 status=$6
-	local flags=${7%% *} reason=${7#* } crash judged
-
-	crash=$(crashed "$out" "$status")
-	[ -z "$crash" ] && [ -s "$WORK/leaks" ] && crash="counters: $(head -n 1 "$WORK/leaks")"
-	if [ -n "$crash" ]; then
-		ktap "# $name: known issue listed, but a timeout, a crash or unbalanced counters are never it"
-		result "$num" "$name" fail "$crash"
-		return
-	fi
-	if [ "$how" = ok ]; then
-		case ,$flags, in
-		*,flaky,*)
-			ktap "# $name: XPASS: passed on $(uname -r), where known-issues expects it to fail (flaky: not counted as a failure)"
-			ktap "ok $num $name # XPASS $reason"
-			n_xpass=$((n_xpass + 1))
-			;;
-		*)
-			ktap "# $name: XPASS: passed on $(uname -r), where known-issues expects it to fail: the bug is gone or the test no longer finds it; update known-issues"
-			ktap "not ok $num $name # XPASS $reason"
-			n_fail=$((n_fail + 1))
-			;;
-		esac
-		return
-	fi
-	judged=$(known_awk judge "$name" "$out" "$WORK/findings")
-	if [ -z "$judged" ]; then
-		ktap "ok $num $name # XFAIL $reason"
-		n_xfail=$((n_xfail + 1))
-		return
-	fi
-	ktap "# $name: failed, but not in the expected way ($reason)"
-	printf '%s\n' "$judged" | sed -e "s/^missing /# $name: expected, not seen: /" \
-		-e "s/^unexplained /# $name: not expected: /"
-	result "$num" "$name" fail "not the known issue: $(printf '%s\n' "$judged" |
-		sed -e '1!d' -e 's/^missing \(.*\)/no match for \/\1\//' \
-			-e 's/^unexplained \(# \)*//')"
 }
 
 hmmctl_cmd() {
@@ -490,42 +168,6 @@ run_step() {
 	[ -s "$WORK/leaks" ] && sed "s/^/# $name: counters: /" "$WORK/leaks"
 	step_result "$num" "$name" "$out" "$status"
 	ktap_time "$t0" "$NOW_CS"
-}
-
-# The result of step $1, named $2, from its output $3, its exit status
-# $4, and the gates' files ($WORK/findings, $WORK/leaks, $WORK/skip).
-step_result() {
-	local num=$1 name=$2 out=$3 status=$4 first="" skip="" known how why=""
-
-	[ -s "$WORK/skip" ] && read -r skip < "$WORK/skip"
-	# The 6.1 harness exits 0 after a skip: its "# SKIP" line tells.
-	[ "$status" = 0 ] && [ -n "$skip" ] && status=4
-	if [ "$status" = 4 ] && [ ! -s "$WORK/findings" ] && [ ! -s "$WORK/leaks" ]; then
-		result "$num" "$name" skip "$skip"
-		return
-	fi
-	if [ -s "$WORK/findings" ]; then
-		read -r first < "$WORK/findings"
-		why="kernel log: $first"
-	elif [ -s "$WORK/leaks" ]; then
-		read -r first < "$WORK/leaks"
-		why="counters: $first"
-	else
-		case $status in
-		0)	;;
-		124|137) why="TIMEOUT after ${HMM_TEST_TIMEOUT}s" ;;
-		*)	why="exit status $status" ;;
-		esac
-	fi
-	how=ok
-	[ -n "$why" ] && how=fail
-	known=""
-	known_listed "$name" && known=$(known_issue "$name")
-	if [ -n "$known" ]; then
-		known_result "$num" "$name" "$how" "$why" "$out" "$status" "$known"
-		return
-	fi
-	result "$num" "$name" "$how" "$why"
 }
 
 # Globs match test names, never files: no pathname expansion here.
@@ -739,14 +381,6 @@ run_tests() {
 		n=$((n + 1))
 		run_step "$n" module.unload sh "$SELF" --unload
 	fi
-}
-
-# The exit status of the run, from the counts: a failure (an XPASS not
-# flagged flaky among them) fails it; all skipped is 4.
-run_status() {
-	[ $n_fail = 0 ] || return 1
-	[ $((n_pass + n_xfail + n_xpass)) = 0 ] && [ $n_skip != 0 ] && return 4
-	return 0
 }
 
 main() {

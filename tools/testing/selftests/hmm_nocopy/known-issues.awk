@@ -1,0 +1,173 @@
+# known-issues.awk: the known-issues engine of the hmm_nocopy runner. It
+# reads the known-issues file (see its head for the format) and, in
+# mode judge, a test's output and kernel-log findings after it.
+# -v mode=check: prints "LINE: error" for each malformed line or entry,
+#   then "expect LINE" for each expect (the shell tries the regexes).
+# -v mode=globs -v release=R: prints the test globs of the entries for R.
+# -v mode=lookup -v test=NAME -v release=R: prints "FLAGS REASON" of the
+#   first entry for NAME on R ("-" for no flags).
+# -v mode=judge (same), with the test's output and kernel-log findings
+#   files after known-issues: prints "missing RE" for each expect that
+#   matched no line, and "unexplained LINE" for each finding and harness
+#   assertion that matched no expect; nothing when it failed as expected.
+# Regexes are never passed with -v (awk would take their backslashes for
+# escapes): they are read from the file.
+#
+#   awk -v mode=MODE -v test=NAME -v release=R -f known-issues.awk \
+#	known-issues [OUTPUT FINDINGS]
+
+function err(line, msg) {
+	printf "%d: %s\n", line, msg
+	bad = 1
+}
+
+# A glob (*, ?, [...]) as an anchored ERE.
+function glob_re(g,	re, i, n, c) {
+	re = "^"
+	n = length(g)
+	for (i = 1; i <= n; i++) {
+		c = substr(g, i, 1)
+		if (c == "*") {
+			re = re ".*"
+		} else if (c == "?") {
+			re = re "."
+		} else if (c == "[") {
+			re = re "["
+			if (substr(g, i + 1, 1) == "!") {
+				re = re "^"
+				i++
+			}
+			while (i < n) {
+				c = substr(g, ++i, 1)
+				re = re c
+				if (c == "]")
+					break
+			}
+		} else if (index("\\^$.|+(){}", c)) {
+			re = re "\\" c
+		} else {
+			re = re c
+		}
+	}
+	return re "$"
+}
+
+function end_entry(	i) {
+	if (!start)
+		return
+	if (!("test" in e))
+		err(start, "entry without \"test:\"")
+	if (!("kernel" in e))
+		err(start, "entry without \"kernel:\"")
+	if (!("reason" in e))
+		err(start, "entry without \"reason:\"")
+	if (!nexp)
+		err(start, "entry without \"expect:\"")
+	if (mode == "globs" && !bad && release ~ glob_re(e["kernel"]))
+		print e["test"]
+	if (mode ~ /lookup|judge/ && !found && !bad && test ~ glob_re(e["test"]) &&
+	    release ~ glob_re(e["kernel"])) {
+		found = 1
+		flags = ("flags" in e) ? e["flags"] : "-"
+		reason = e["reason"]
+		for (i = 1; i <= nexp; i++)
+			want[i] = x[i]
+		nwant = nexp
+	}
+	start = 0
+	nexp = 0
+	split("", e)
+}
+
+BEGIN {
+	kfile = ARGV[1]
+	findings = ARGV[3]
+}
+
+FILENAME == kfile {
+	line = $0
+	sub(/\r$/, "", line)
+	if (line ~ /^[ \t]*$/) {
+		end_entry()
+		next
+	}
+	if (line ~ /^#/)
+		next
+	if (!start)
+		start = FNR
+	if (!match(line, /^[a-z]+:/)) {
+		err(FNR, "not \"key: value\": " line)
+		next
+	}
+	key = substr(line, 1, RLENGTH - 1)
+	val = substr(line, RLENGTH + 1)
+	sub(/^[ \t]+/, "", val)
+	sub(/[ \t]+$/, "", val)
+	if (key !~ /^(test|kernel|expect|flags|reason)$/) {
+		err(FNR, "unknown key \"" key ":\"")
+		next
+	}
+	if (val == "") {
+		err(FNR, "empty \"" key ":\"")
+		next
+	}
+	if (key == "expect") {
+		if (val ~ /\\[A-Za-z0-9<>]/)
+			err(FNR, "not a POSIX ERE (\\d \\s \\w \\b \\< and back-references are not): " val)
+		x[++nexp] = val
+		if (mode == "check")
+			expline[++nchk] = FNR
+		next
+	}
+	if (key in e) {
+		err(FNR, "a second \"" key ":\" in one entry")
+		next
+	}
+	if ((key == "test" || key == "kernel") && val ~ /[ \t]/)
+		err(FNR, key ": one glob, no spaces: " val)
+	if (key == "flags") {
+		n = split(val, f, ",")
+		for (i = 1; i <= n; i++)
+			if (f[i] != "last" && f[i] != "flaky")
+				err(FNR, "unknown flag \"" f[i] "\" (last, flaky)")
+	}
+	e[key] = val
+	next
+}
+
+# The test output and the findings, once the entry is known.
+!judged {
+	end_entry()
+	judged = 1
+}
+
+found {
+	hit = 0
+	for (i = 1; i <= nwant; i++)
+		if ($0 ~ want[i])
+			seen[i] = hit = 1
+	if (!hit && (FILENAME == findings ||
+	    $0 ~ /^# [^ :]+:[0-9]+:[^:]*:Expected /))
+		unexplained[++nun] = $0
+}
+
+END {
+	if (!judged)
+		end_entry()
+	if (mode == "check") {
+		for (i = 1; i <= nchk; i++)
+			print "expect " expline[i]
+		exit bad
+	}
+	if (!found || mode == "globs")
+		exit 0
+	if (mode == "lookup") {
+		print flags " " reason
+		exit 0
+	}
+	for (i = 1; i <= nwant; i++)
+		if (!seen[i])
+			print "missing " want[i]
+	for (i = 1; i <= nun; i++)
+		print "unexplained " unexplained[i]
+}
