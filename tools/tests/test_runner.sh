@@ -57,11 +57,36 @@ runner() {
 	done
 }
 
+# The tests the runner runs by default, one a line: what the binaries
+# of $dir list, less the long soaks of its schedule.
+default_tests() {
+	local bin name glob kinds
+	local -a long=()
+
+	while read -r glob kinds _; do
+		[[ $glob != \#* && ,$kinds, == *,long,* ]] && long+=("$glob")
+	done < "$dir/schedule"
+	for bin in "$dir"/*_test; do
+		"$bin" -l
+	done | while read -r name; do
+		for glob in "${long[@]}"; do
+			# shellcheck disable=SC2053  # a glob, on purpose
+			[[ $name == $glob ]] && continue 2
+		done
+		echo "$name"
+	done
+}
+
 # Every test line of the runner's output is a skip with REASON, as many
-# as the binaries list.
+# as the runner runs by default (or, with a third argument, all the
+# binaries list).
 assert_all_skip() {
 	local reason=$1 want got
-	want=$(for bin in "$dir"/*_test; do "$bin" -l; done | wc -l)
+	if [[ -n ${2:-} ]]; then
+		want=$(for bin in "$dir"/*_test; do "$bin" -l; done | wc -l)
+	else
+		want=$(default_tests | wc -l)
+	fi
 	got=$(grep -c "^ok [0-9]* [a-z_.0-9]* # SKIP $reason\$" <<< "$out")
 	assert_eq "$want" "$got" "skip lines with the reason" || { head -n 5 <<< "$out"; return 1; }
 	assert_eq 0 "$(grep -c '^not ok' <<< "$out" || true)" "failures"
@@ -92,6 +117,20 @@ test_runner_missing_module_file_skips_every_test() {
 	runner HMM_KCONFIG="$dir/config" HMM_MODULE_KO="$dir/none.ko"
 	assert_eq "$(all_fours)" "$rcs" "exit statuses"
 	assert_all_skip "no test_hmm.ko"
+	rm -rf "$dir"
+}
+
+# The long soaks run only when asked for (HMM_LONG=1).
+test_runner_long_soaks_only_when_asked_for() {
+	host_has_device && return 4
+	install_runner
+	[[ -x $dir/stress_test ]] || { rm -rf "$dir"; echo "no stress_test built yet"; return 4; }
+	config_ok "$dir/config"
+	runner HMM_KCONFIG="$dir/config" HMM_MODULE_KO="$dir/none.ko"
+	assert_not_contains "$out" "stress.load_use_unload_100_cycles"
+	runner HMM_KCONFIG="$dir/config" HMM_MODULE_KO="$dir/none.ko" HMM_LONG=1
+	assert_all_skip "no test_hmm.ko" all
+	assert_contains "$out" "stress.load_use_unload_100_cycles # SKIP"
 	rm -rf "$dir"
 }
 
@@ -130,7 +169,7 @@ test_runner_skips_keep_their_names_for_lkft() {
 		sh "$dir/run_hmm_nocopy.sh" | kselftest_wrap 4)
 	set -e
 	res=$(python_tap <<< "$out") || return
-	want=$(for bin in "$dir"/*_test; do "$bin" -l; done | wc -l)
+	want=$(default_tests | wc -l)
 	assert_eq "$want" "$(grep -c '^hmm_nocopy_run_hmm_nocopy_sh_.* skip -\?SKIP$' <<< "$res")" \
 		"skipped test cases" || { head -n 5 <<< "$res"; return 1; }
 	assert_not_contains "$res" "_dup" "results"
