@@ -273,6 +273,20 @@ suite_mode() {
 	((!opt_run_set && !opt_bench))
 }
 
+# What the shares are balanced on: this kernel's last run, else the
+# durations recorded for its release in tools/vm/durations/, else none.
+shard_durations() {
+	local recorded=$HMM_VM_DIR/durations/$opt_kernel.tsv
+
+	if [[ -s $OUT/durations.tsv ]]; then
+		printf '%s\n' "$OUT/durations.tsv"
+	elif [[ -z $opt_kernel_src && -s $recorded ]]; then
+		printf '%s\n' "$recorded"
+	else
+		printf '/dev/null\n'
+	fi
+}
+
 # The suite's tests split over JOBS guests (tools/vm/shard.sh): each
 # guest's job names its share, exactly. Shares are balanced on the last
 # run's durations of this kernel, if there was one.
@@ -289,8 +303,7 @@ stage_shards() {
 		[[ -z $opt_jobs ]] || die "--jobs $opt_jobs: more guests than the $ntests tests selected"
 		jobs=$ntests
 	fi
-	touch "$OUT/durations.tsv"
-	shard_plan "$RUN/order" "$jobs" "$OUT/durations.tsv" "$SUITE_DIR/schedule" "$RUN"
+	shard_plan "$RUN/order" "$jobs" "$(shard_durations)" "$SUITE_DIR/schedule" "$RUN"
 	# Solo tests alone may leave the last shares empty: fewer guests.
 	while [[ ! -s $RUN/$jobs.list ]]; do
 		jobs=$((jobs - 1))
