@@ -54,3 +54,18 @@ test_qemu_channel_ends_when_the_guest_does() {
 	((SECONDS - start < 10)) || { echo "the pipe stayed open $((SECONDS - start))s"; return 1; }
 	rm -rf "$dir"
 }
+
+# Once the channel has ended, nothing of the reaper holds what the run
+# holds open: the next run takes the lock at once.
+test_qemu_reaper_leaves_nothing_holding_the_lock() {
+	local dir fd
+
+	dir=$(mktemp -d)
+	echo 999999 > "$dir/pid"
+	exec {fd}> "$dir/lock"
+	flock "$fd"
+	{ printf '# guest: done\n'; sleep 1; } | qemu_reap_when_done "$dir/pid" 30 > /dev/null
+	exec {fd}>&-
+	flock -n "$dir/lock" true || { echo "the lock is still held"; return 1; }
+	rm -rf "$dir"
+}

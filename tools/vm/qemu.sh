@@ -83,7 +83,11 @@ qemu_reap_when_done() {
 qemu_reap_later() {
 	local pidfile=$1 grace=$2 pid
 
-	sleep "$grace"
+	# The shell's own sleep (a read that times out on a pipe that never
+	# gets a line): a sleep process would outlive the kill of this one
+	# and hold what it inherited, the run's lock among them, for the
+	# whole grace period.
+	read -r -t "$grace" _ <> <(:) || true
 	pid=$(cat "$pidfile" 2>/dev/null) || return 0
 	[[ $pid =~ ^[0-9]+$ ]] || return 0
 	kill "$pid" 2>/dev/null && touch "$pidfile.reaped"
