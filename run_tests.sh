@@ -492,8 +492,9 @@ stage_report() {
 		durations=$RESULTS_DIR/durations.tsv
 		mkdir -p "$RESULTS_DIR"
 		durations_write "$RUN" "$durations"
-		# The next run's shares are balanced on these.
-		cp "$durations" "$OUT/durations.tsv"
+		# The next run's shares are balanced on these, and on what
+		# earlier runs measured of the tests this one left out.
+		durations_update "$OUT/durations.tsv" "$durations"
 	fi
 	[[ -z $opt_junit ]] || junit_write "$RUN/results" "$opt_junit" "$durations"
 	if ((opt_keep)); then

@@ -99,3 +99,16 @@ test_shard_merge_plan_counts_tests_a_guest_left_out() {
 	assert_not_contains "$out" "b.four"
 	rm -rf "$dir"
 }
+
+# A filtered run updates the kept durations of its tests only.
+test_durations_update_keeps_what_a_run_left_out() {
+	local d
+	d=$(mktemp -d)
+	# shellcheck source=tools/vm/durations.sh
+	source "$HMM_TOP/tools/vm/durations.sh"
+	printf 'test\tseconds\tguest\tresult\na.x\t5\t1\tpass\na.y\t3\t2\tpass\n' > "$d/kept"
+	printf 'test\tseconds\tguest\tresult\na.y\t9\t1\tpass\n' > "$d/run"
+	durations_update "$d/kept" "$d/run"
+	assert_eq $'test\tseconds\tguest\tresult\na.y\t9\t1\tpass\na.x\t5\t1\tpass' "$(cat "$d/kept")" kept
+	rm -rf "$d"
+}

@@ -18,6 +18,17 @@ durations_write() {
 		"$run/results" "$run/durations" > "$tsv"
 }
 
+# durations_update KEPT TSV: KEPT gets TSV's times, keeping its own
+# lines for the tests TSV does not have (a filtered run measures few).
+durations_update() {
+	local kept=$1 tsv=$2
+
+	touch "$kept"
+	awk -F '\t' 'FNR == NR { if (FNR > 1) seen[$1] = 1; print; next }
+		FNR > 1 && !($1 in seen)' "$tsv" "$kept" > "$kept.new"
+	mv "$kept.new" "$kept"
+}
+
 # durations_slowest TSV N: the N slowest tests, as diagnostics.
 durations_slowest() {
 	local tsv=$1 n=$2
