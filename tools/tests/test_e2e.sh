@@ -23,7 +23,8 @@ test_e2e_whole_suite_is_green() {
 	local junit tsv results times
 	junit=$(mktemp)
 	e2e --junit "$junit"
-	assert_eq 0 "$rc" status
+	# What failed, with the output it nested, for whoever reads the log.
+	assert_eq 0 "$rc" status || { grep -B 40 '^not ok' <<< "$out"; return 1; }
 	assert_contains "$out" "KTAP version 1"
 	assert_contains "$out" "ok 1 module.load"
 	[[ $(tail -n 1 <<< "$out") =~ ^[1-9][0-9]*\ passed,\ 0\ failed,\ [0-9]+\ skipped$ ]] ||
