@@ -2142,6 +2142,9 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 	 * The split: nothing collected, every page still cached. A folio
 	 * that is busy for a moment (locked, or referenced by someone
 	 * else) is skipped whole and not split: then again, a few times.
+	 * Whether it was split shows once the range is faulted in again:
+	 * collecting unmapped its PMD either way, and a folio still whole
+	 * is mapped by a PMD again.
 	 */
 	for (tries = 1; ; tries++) {
 		recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0,
@@ -2152,6 +2155,7 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 				TH_LOG("page %zu", i);
 			EXPECT_EQ(i, recs[i].index);
 		}
+		touch(_metadata, p, TWO_MB);
 		if (!smaps_kb(p, "ShmemPmdMapped:") || tries == SPLIT_TRIES)
 			break;
 		TH_LOG("try %d: the THP stayed whole (busy)", tries);
@@ -2160,7 +2164,6 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 	}
 
 	/* Small pages now, mapped by PTEs: each moves on its own. */
-	touch(_metadata, p, TWO_MB);
 	EXPECT_EQ(0, smaps_kb(p, "ShmemPmdMapped:"));
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	log_statuses(_metadata, recs, npages);
