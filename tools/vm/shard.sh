@@ -95,9 +95,10 @@ shard_plan() {
 # result line and the "# time=" line after it. Globals of shard_merge:
 # sh_buf[K] (lines of the block being read), sh_part[K] (a line not yet
 # ended), sh_pend[K] (the name of a result awaiting its time line),
-# sh_first[K] and sh_done[K] (when its first and "# guest: done" lines
-# were read), blocks (block text by "K name"), trail (share 1's steps
-# after its tests), counts (results emitted, by kind).
+# sh_plan[K] (its plan's count), sh_first[K] and sh_done[K] (when its
+# first and "# guest: done" lines were read), blocks (block text by
+# "K name"), trail (share 1's steps after its tests), counts (results
+# emitted, by kind).
 shard_block_end() {
 	local k=$1 name=${sh_pend[$1]}
 
@@ -122,7 +123,7 @@ shard_line() {
 	fi
 	case $line in
 	"KTAP version "*) sh_first[k]=$EPOCHREALTIME; return ;;
-	"1.."*) plan_extra[k]=${line#1..}; plan_extra[k]=${plan_extra[k]%% *} ;;
+	"1.."*) sh_plan[k]=${line#1..}; sh_plan[k]=${sh_plan[k]%% *} ;;
 	"Bail out!"*) printf '%s\n' "$line" ;;
 	"# guest: done") sh_done[k]=$EPOCHREALTIME ;;
 	"# hmm_nocopy: "*" passed, "*) ;;
@@ -288,7 +289,7 @@ shard_plans_told() {
 	local k
 
 	for ((k = 1; k <= $2; k++)); do
-		[[ -n ${plan_extra[k]-} ]] || return 1
+		[[ -n ${sh_plan[k]-} ]] || return 1
 	done
 }
 
@@ -315,7 +316,7 @@ shard_merge() {
 	local dir=$1 n=$2 k name next=0 ended=0 extra told tests fd
 	local durations=$dir/durations
 	local -a order=(module.load) fds sh_buf sh_part sh_pend sh_done \
-		plan_extra trail sh_first counts=(0 0 0 0 0)
+		sh_plan trail sh_first counts=(0 0 0 0 0)
 	local -A share=([module.load]=all) blocks
 
 	while read -r name k; do
@@ -341,7 +342,7 @@ shard_merge() {
 	done
 	extra=1
 	for ((k = 1; k <= n; k++)); do
-		told=$((${plan_extra[k]:-0} - $(wc -l < "$dir/$k.list")))
+		told=$((${sh_plan[k]:-0} - $(wc -l < "$dir/$k.list")))
 		((told <= extra)) || extra=$told
 	done
 	printf '1..%d\n' "$((tests + extra))"
