@@ -96,3 +96,24 @@ test_e2e_list_leaves_long_soaks_to_long() {
 	e2e --list --long
 	assert_contains "$out" "stress.load_use_unload_100_cycles"
 }
+
+# A guest that dies during a test (a stand-in QEMU, no boot): the run
+# fails, names the test, counts what never reported as failed, and the
+# other guest's results all come.
+test_e2e_guest_that_dies_is_named_and_its_rest_fails() {
+	local victim=device.unknown_ioctl_is_enotty n
+	n=$("$HMM_TOP/run_tests.sh" --list --filter 'device.*' 2> /dev/null | wc -l)
+	set +e
+	out=$(QEMU=$HMM_TOP/tools/tests/data/fake-qemu HMM_ACCEL=tcg FAKE_DIE_IN=$victim \
+		"$HMM_TOP/run_tests.sh" --filter 'device.*' --jobs 2 2>&1)
+	rc=$?
+	set -e
+	assert_eq 1 "$rc" status || { tail -n 20 <<< "$out"; return 1; }
+	assert_contains "$out" "died during $victim"
+	assert_contains "$out" "Kernel panic - not syncing: fake"
+	assert_contains "$out" "not ok $((n + 2)) module.unload # guest"
+	[[ $(tail -n 1 <<< "$out") =~ ^([0-9]+)\ passed,\ ([1-9][0-9]*)\ failed,\ 0\ skipped$ ]] ||
+		{ echo "verdict: $(tail -n 1 <<< "$out")"; return 1; }
+	# Every test either passed or is counted failed: none is lost.
+	assert_eq "$((n + 2))" "$((BASH_REMATCH[1] + BASH_REMATCH[2]))" "results counted"
+}

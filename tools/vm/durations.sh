@@ -52,8 +52,9 @@ durations_guest() {
 		END {
 			boot = first == "" ? "" : first - start
 			runner = done == "" || first == "" ? "" : done - first - tests
-			# Lines are read every 0.2 s: a guest may end before its
-			# last line was seen.
+			# Lines are read every 0.2 s: never below nothing.
+			if (runner != "" && runner < 0)
+				runner = 0
 			off = done == "" ? "" : (ended > done ? ended - done : 0)
 			printf "#   guest %s: %d tests, %.1f s in all: boot %s, tests %.1f s, runner %s, power-off %s\n",
 				k, n, ended - start, s(boot), tests, s(runner), s(off)
