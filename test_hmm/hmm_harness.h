@@ -58,13 +58,6 @@
 #define HMM_SETUP_SKIP(fmt, ...) \
 	SKIP(_exit(HMM_SETUP_SKIP_EXIT), fmt, ##__VA_ARGS__)
 
-/* Whether the running test has skipped (SKIP() was called). */
-#if HMM_HARNESS_PRIO
-#define HMM_SKIPPED()	(_metadata->exit_code == KSFT_SKIP)
-#else
-#define HMM_SKIPPED()	(_metadata->skip)
-#endif
-
 /*
  * Skips the test, with libhmm's reason, unless the device behind fd and
  * its kernel offer every need (enum hmm_need): in a test body, and in a

@@ -79,13 +79,15 @@ FIXTURE_SETUP(refuse)
 	self->fd = -1;
 	self->aio.data_fd = -1;
 	if (geteuid())
-		SKIP(return, "needs root (module load, page frame numbers)");
+		HMM_SETUP_SKIP("needs root (module load, page frame numbers)");
 	self->fd = hmm_open(UNIT);
 	if (self->fd < 0)
-		SKIP(return, "no /dev/hmm_dmirror%u (is test_hmm loaded?)",
-		     UNIT);
-	if (hmm_rf_state(self->fd, &st) == -ENOTTY)
-		SKIP(return, "this test_hmm has no refusal-path commands");
+		HMM_SETUP_SKIP("no /dev/hmm_dmirror%u (is test_hmm loaded?)",
+			       UNIT);
+	if (hmm_rf_state(self->fd, &st) == -ENOTTY) {
+		close(self->fd);
+		HMM_SETUP_SKIP("this test_hmm has no refusal-path commands");
+	}
 	/* Start from an empty device whatever a crashed test left. */
 	release_everything(self->fd);
 }
@@ -222,8 +224,6 @@ TEST_F(refuse, balloon_no_copy_einval_page_kept_then_sync_moves)
 {
 	struct hmm_nc_counters before, d;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	ASSERT_EQ(16, hmm_rf_hold(self->fd, BALLOON, 16));
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
@@ -241,8 +241,6 @@ TEST_F(refuse, balloon_sync_moves_pages_data_intact)
 	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_rf_migrate out;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	ASSERT_EQ(8, hmm_rf_hold(self->fd, BALLOON, 8));
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
 	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 2, &out));
@@ -258,8 +256,6 @@ TEST_F(refuse, zsmalloc_no_copy_einval_object_kept_then_sync_moves)
 	struct hmm_nc_counters before, d;
 	struct hmm_nc_rf_state st;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	ASSERT_EQ(64, hmm_rf_hold(self->fd, ZSMALLOC, 64));
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
@@ -279,8 +275,6 @@ TEST_F(refuse, zsmalloc_sync_moves_page_all_objects_intact)
 	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_rf_page p;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	ASSERT_EQ(32, hmm_rf_hold(self->fd, ZSMALLOC, 32));
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
 	ASSERT_EQ(0, rf_one(self->fd, SYNC, ZSMALLOC, 0, 0, &p));
@@ -386,8 +380,6 @@ TEST_F(refuse, balloon_pages_offline_in_kpageflags_stay_then_sync_moves)
 	struct hmm_nc_rf_page p;
 	long nb, nh, nn, i;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	base = calloc(OFFLINE_MAX, sizeof(__u64));
 	held = calloc(OFFLINE_MAX, sizeof(__u64));
@@ -475,8 +467,6 @@ TEST_F(refuse, zsmalloc_page_in_kpageflags_stays_then_sync_moves)
 	struct hmm_nc_rf_page p;
 	__u64 pfn;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	ASSERT_EQ(64, hmm_rf_hold(self->fd, ZSMALLOC, 64));
 	ASSERT_EQ(0, rf_one(self->fd, NC, ZSMALLOC, 37, 0, &p));
@@ -574,13 +564,9 @@ TEST_F(refuse, aio_no_copy_einval_ring_kept_then_sync_moves)
 	__u64 pfn;
 	int i;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS |
 		    HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	check_aio_works(_metadata, &self->aio);
 	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
@@ -611,12 +597,8 @@ TEST_F(refuse, aio_sync_moves_ring_pages_io_completes)
 	struct hmm_nc_rf_page p[2] = { rf_page(AIO, 0, 0), rf_page(AIO, 1, 0) };
 	struct hmm_nc_rf_migrate out;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	p[0].ctx = self->aio.ctx;
 	p[1].ctx = self->aio.ctx;
 	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, 2, &out));
@@ -707,12 +689,8 @@ TEST_F(refuse, aio_batches_in_opposite_orders_do_not_deadlock)
 	unsigned int i;
 	int fd1;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	fd1 = hmm_open(UNIT + 1);
 	if (fd1 < 0)
 		SKIP(return, "no /dev/hmm_dmirror%u", UNIT + 1);
@@ -762,12 +740,8 @@ TEST_F(refuse, aio_same_ring_page_twice_einval_nothing_moves)
 	__u64 ctx, pfn0, pfn1;
 	unsigned int i, mode, nmodes;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	nmodes = hmm_unmet(self->fd, HMM_NEED_NOCOPY) ? 1 : ARRAY_SIZE(modes);
 	ctx = self->aio.ctx;
 	pfn0 = aio_ring_pfn(_metadata, ctx, 0);
@@ -846,8 +820,6 @@ static void batch_with_refuser(struct __test_metadata *_metadata, int fd,
 
 TEST_F(refuse, batch_no_copy_balloon_refused_put_back_others_move)
 {
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
 	batch_with_refuser(_metadata, self->fd, BALLOON, 2, 0);
@@ -855,8 +827,6 @@ TEST_F(refuse, batch_no_copy_balloon_refused_put_back_others_move)
 
 TEST_F(refuse, batch_no_copy_zsmalloc_refused_put_back_others_move)
 {
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS);
 	ASSERT_EQ(40, hmm_rf_hold(self->fd, ZSMALLOC, 40));
 	batch_with_refuser(_metadata, self->fd, ZSMALLOC, 20, 0);
@@ -866,13 +836,9 @@ TEST_F(refuse, batch_no_copy_aio_refused_put_back_others_move)
 {
 	__u64 pfn;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS |
 		    HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
 	batch_with_refuser(_metadata, self->fd, AIO, 0, self->aio.ctx);
 	EXPECT_EQ(pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0));
@@ -923,16 +889,12 @@ static void batch_sync_all_move(struct __test_metadata *_metadata, int fd,
 
 TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
 {
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	ASSERT_EQ(4, hmm_rf_hold(self->fd, BALLOON, 4));
 	batch_sync_all_move(_metadata, self->fd, BALLOON, 2, 0);
 }
 
 TEST_F(refuse, batch_sync_zsmalloc_all_move_engine_copies_nothing)
 {
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	ASSERT_EQ(40, hmm_rf_hold(self->fd, ZSMALLOC, 40));
 	batch_sync_all_move(_metadata, self->fd, ZSMALLOC, 20, 0);
 }
@@ -941,12 +903,8 @@ TEST_F(refuse, batch_sync_aio_all_move_engine_copies_nothing)
 {
 	__u64 pfn;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	HMM_REQUIRE(self->fd, HMM_NEED_AIO_RING);
 	aio_setup(_metadata, &self->aio);
-	if (HMM_SKIPPED())
-		return;
 	pfn = aio_ring_pfn(_metadata, self->aio.ctx, 0);
 	batch_sync_all_move(_metadata, self->fd, AIO, 0, self->aio.ctx);
 	EXPECT_NE(pfn, aio_ring_pfn(_metadata, self->aio.ctx, 0))
@@ -1074,8 +1032,6 @@ TEST_F(refuse, unload_returns_held_pages_counters_zero)
 	int kmsg, ret, batches = 1;
 	__u64 flags;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	if (access(ko, R_OK))
 		SKIP(return, "no module file %s (set HMM_MODULE_KO)", ko);
 	zs_before = hmm_vmstat("nr_zspages");
@@ -1227,8 +1183,6 @@ TEST_F(refuse, rejects_bad_arguments_changes_nothing)
 	size_t page = hmm_page_size();
 	void *anon;
 
-	if (HMM_SKIPPED())	/* the 6.1 harness runs skipped tests */
-		return;
 	anon = hmm_map_anon(page, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, anon);
 	memset(anon, 1, page);
