@@ -6,6 +6,8 @@
 source "$HMM_TOP/tools/tests/assert.sh"
 # shellcheck source=tools/tests/lkft.sh
 source "$HMM_TOP/tools/tests/lkft.sh"
+# shellcheck source=tools/vm/shard.sh
+source "$HMM_TOP/tools/vm/shard.sh"
 
 DATA=$HMM_TOP/tools/tests/data
 
@@ -60,12 +62,10 @@ runner() {
 # The tests the runner runs by default, one a line: what the binaries
 # of $dir list, less the long soaks of its schedule.
 default_tests() {
-	local bin name glob kinds
-	local -a long=()
+	local bin name glob
+	local -a long
 
-	while read -r glob kinds _; do
-		[[ $glob != \#* && ,$kinds, == *,long,* ]] && long+=("$glob")
-	done < "$dir/schedule"
+	mapfile -t long < <(schedule_globs "$dir/schedule" long)
 	for bin in "$dir"/*_test; do
 		"$bin" -l
 	done | while read -r name; do

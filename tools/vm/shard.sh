@@ -32,15 +32,23 @@ shard_order() {
 	rm -rf "$work"
 }
 
-# shard_solo SCHEDULE < ORDER: each test of ORDER, then 1 if the suite's
-# schedule file says it is of kind "solo" (glob, kinds, why), else 0.
-shard_solo() {
-	local name glob kinds solo
-	local -a globs=()
+# schedule_globs SCHEDULE KIND: the test globs that the suite's schedule
+# file (glob, kinds, why) gives KIND (long, solo), one a line.
+schedule_globs() {
+	local glob kinds
 
 	while read -r glob kinds _; do
-		[[ $glob != \#* && ,$kinds, == *,solo,* ]] && globs+=("$glob")
+		[[ $glob == \#* || ,$kinds, != *,$2,* ]] || printf '%s\n' "$glob"
 	done < "$1"
+}
+
+# shard_solo SCHEDULE < ORDER: each test of ORDER, then 1 if the suite's
+# schedule file says it is of kind "solo", else 0.
+shard_solo() {
+	local name glob solo
+	local -a globs
+
+	mapfile -t globs < <(schedule_globs "$1" solo)
 	while read -r name; do
 		solo=0
 		for glob in "${globs[@]}"; do
