@@ -80,27 +80,22 @@ static inline void dmirror_count(struct dmirror_device *mdev, size_t offset,
 
 void dmirror_counters_read(const struct dmirror_counters *c,
 			   struct hmm_nc_counters *out);
-long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
-			    void *data);
+long dmirror_ioctl_counters(struct dmirror *dmirror, void *data);
 
 /* test_hmm_refuse_cmd.c: balloon, zsmalloc and aio refusal paths. */
 struct dmirror_refuse;
 int dmirror_refuse_init(struct dmirror_device *mdevice);
 void dmirror_refuse_fini(struct dmirror_device *mdevice);
-long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
-			       void *data);
-long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
-				  unsigned int command, void *data);
-long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
-				void *data);
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_release(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data);
 
 /* test_hmm_coremig.c: the kernel's migration core, migrate_pages(). */
 void dmirror_core_init(void);
 int dmirror_core_wq_init(void);
 void dmirror_core_fini(void);
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data);
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data);
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data);
 
 #endif /* _TEST_HMM_H */

@@ -525,8 +525,7 @@ out:
 	return ret;
 }
 
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_core_cmd *cmd = data;
 	struct hmm_nc_core_page *recs;
@@ -586,8 +585,7 @@ static void dmirror_core_release(struct work_struct *work)
 	kfree(hold);
 }
 
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data)
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_core_lock *cmd = data;
 	struct mm_struct *mm = current->mm;
@@ -661,14 +659,12 @@ void dmirror_core_fini(void)
 {
 }
 
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data)
 {
 	return -EOPNOTSUPP;
 }
 
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data)
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data)
 {
 	return -EOPNOTSUPP;
 }

@@ -473,8 +473,7 @@ static void dmirror_file_hide_pfns(struct hmm_nc_file_page *pages,
 	}
 }
 
-long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_file_cmd *cmd = data;
 	struct hmm_nc_file_page *pages;

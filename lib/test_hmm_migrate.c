@@ -745,8 +745,7 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	return ret;
 }
 
-long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_migrate_cmd *cmd = data;
 	u8 __user *ustatus;

@@ -60,9 +60,12 @@ static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
 	dmirror_movable_state(rf, st);
 }
 
-static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
-				  unsigned int command,
-				  struct hmm_nc_rf_hold *cmd)
+/*
+ * HMM_NC_RF_HOLD (release false) and HMM_NC_RF_RELEASE (release true) of
+ * the kind cmd names.
+ */
+static long dmirror_rf_hold_or_release(struct dmirror_refuse *rf,
+				       struct hmm_nc_rf_hold *cmd, bool release)
 {
 	const struct dmirror_rf_holder *h;
 	int ret;
@@ -73,10 +76,10 @@ static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
 		return -EINVAL;
 
 	mutex_lock(&rf->lock);
-	if (command == HMM_NC_RF_HOLD)
-		ret = h->hold(rf, cmd->count, &cmd->done);
-	else
+	if (release)
 		ret = h->release(rf, cmd->count, &cmd->done);
+	else
+		ret = h->hold(rf, cmd->count, &cmd->done);
 	cmd->held = h->held(rf);
 	mutex_unlock(&rf->lock);
 	return ret;
@@ -96,20 +99,24 @@ static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
 }
 
 /* Handlers of the command table (lib/test_hmm_core.c). */
-long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
-			       void *data)
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, void *data)
 {
-	return dmirror_rf_ioctl_hold(dmirror->mdevice->refuse, command, data);
+	return dmirror_rf_hold_or_release(dmirror->mdevice->refuse, data,
+					  false);
 }
 
-long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
-				  unsigned int command, void *data)
+long dmirror_refuse_ioctl_release(struct dmirror *dmirror, void *data)
+{
+	return dmirror_rf_hold_or_release(dmirror->mdevice->refuse, data,
+					  true);
+}
+
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror, void *data)
 {
 	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, data);
 }
 
-long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data)
 {
 	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, data);
 }
