@@ -103,8 +103,8 @@ static long dmirror_opener_only(struct dmirror *dmirror)
  * copies the argument in and out, as DRM's drm_ioctl() and amdkfd's
  * kfd_ioctl() do: a handler gets the argument in kernel memory and leaves
  * its answer there, and serves one command, so it never looks at the
- * number again. Buffers the argument points at (page arrays) stay the
- * handler's own.
+ * number again. The page arrays an argument points at go through
+ * dmirror_user_array().
  */
 struct dmirror_ioctl_desc {
 	unsigned int cmd;
@@ -227,7 +227,8 @@ static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
  * handler, and the argument copied back for a command that returns one.
  * As with the 6.1 device, the argument is written back only when the
  * command succeeded: a failed command leaves the caller's copy as it
- * was (page arrays a handler writes follow their command's own rules).
+ * was. The page arrays it points at follow their own rule, the same for
+ * every command (dmirror_user_array()).
  */
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 					unsigned long arg)

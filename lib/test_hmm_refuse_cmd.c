@@ -98,6 +98,22 @@ static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
 	return 0;
 }
 
+static int dmirror_rf_migrate_run(struct dmirror *dmirror, void *cmd,
+				  void *pages)
+{
+	return dmirror_rf_migrate(dmirror->mdevice->refuse, cmd, pages);
+}
+
+/* The caller's entries, read in and answered in place. */
+static const struct dmirror_user_array dmirror_rf_pages = {
+	.entry_size = sizeof(struct hmm_nc_rf_page),
+	.max_entries = HMM_NC_RF_MAX_BATCH,
+	.copy_in = true,
+	.npfns = 2,
+	.pfn_offset = DMIRROR_PFN_PAIR(struct hmm_nc_rf_page),
+	.run = dmirror_rf_migrate_run,
+};
+
 /* Handlers of the command table (lib/test_hmm_core.c). */
 long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, void *data)
 {
@@ -111,9 +127,22 @@ long dmirror_refuse_ioctl_release(struct dmirror *dmirror, void *data)
 					  true);
 }
 
+/**
+ * dmirror_refuse_ioctl_migrate() - HMM_NC_RF_MIGRATE
+ * @dmirror: the open file the command came through
+ * @data: struct hmm_nc_rf_migrate, in kernel memory
+ *
+ * A batch of held items through their migrate callbacks, with the
+ * caller's entries under the rule of dmirror_user_array().
+ *
+ * Return: 0 or -errno, as lib/test_hmm_uapi.h documents.
+ */
 long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror, void *data)
 {
-	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, data);
+	struct hmm_nc_rf_migrate *cmd = data;
+
+	return dmirror_user_array(dmirror, cmd, cmd->pages, cmd->npages,
+				  &dmirror_rf_pages);
 }
 
 long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data)
