@@ -80,27 +80,58 @@ static inline void dmirror_count(struct dmirror_device *mdev, size_t offset,
 
 void dmirror_counters_read(const struct dmirror_counters *c,
 			   struct hmm_nc_counters *out);
-long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
-			    void *data);
+long dmirror_ioctl_counters(struct dmirror *dmirror, void *data);
+
+/**
+ * struct dmirror_user_array - the page array of one command
+ * @entry_size: bytes of one entry, as lib/test_hmm_uapi.h lays it out
+ * @max_entries: the most entries one call may name
+ * @copy_in: the caller fills the entries in, and the array must be there
+ *	(HMM_NC_RF_MIGRATE); otherwise the entries are only the command's
+ *	answers, and the caller may pass no array (0)
+ * @npfns: PFN fields in an entry (0, or 2: old_pfn and new_pfn), hidden
+ *	from a caller without CAP_SYS_ADMIN
+ * @pfn_offset: where in an entry they start (DMIRROR_PFN_PAIR())
+ * @run: the command itself: gets the command's argument and the kernel's
+ *	copy of the entries, fills the entries in, returns 0 or -errno
+ *
+ * One constant of these per command; dmirror_user_array() does the rest.
+ */
+struct dmirror_user_array {
+	size_t entry_size;
+	u64 max_entries;
+	bool copy_in;
+	unsigned int npfns;
+	size_t pfn_offset;
+	int (*run)(struct dmirror *dmirror, void *cmd, void *entries);
+};
+
+/*
+ * The offset of the old_pfn/new_pfn pair of an entry of type @type, which
+ * must be two adjacent __u64 fields: .npfns = 2 goes with it.
+ */
+#define DMIRROR_PFN_PAIR(type)						\
+	(offsetof(type, old_pfn) +					\
+	 BUILD_BUG_ON_ZERO(offsetof(type, new_pfn) !=			\
+			   offsetof(type, old_pfn) + sizeof(__u64)))
+
+long dmirror_user_array(struct dmirror *dmirror, void *cmd, u64 uaddr, u64 nr,
+			const struct dmirror_user_array *ua);
 
 /* test_hmm_refuse_cmd.c: balloon, zsmalloc and aio refusal paths. */
 struct dmirror_refuse;
 int dmirror_refuse_init(struct dmirror_device *mdevice);
 void dmirror_refuse_fini(struct dmirror_device *mdevice);
-long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
-			       void *data);
-long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
-				  unsigned int command, void *data);
-long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
-				void *data);
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_release(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror, void *data);
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data);
 
 /* test_hmm_coremig.c: the kernel's migration core, migrate_pages(). */
 void dmirror_core_init(void);
 int dmirror_core_wq_init(void);
 void dmirror_core_fini(void);
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data);
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data);
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data);
 
 #endif /* _TEST_HMM_H */

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -98,60 +99,77 @@ static long dmirror_opener_only(struct dmirror *dmirror)
 
 /*
  * One command: its number (which carries the size and direction of its
- * argument), its handler and its needs. The dispatcher alone copies the
- * argument in and out, as DRM's drm_ioctl() and amdkfd's kfd_ioctl() do:
- * a handler gets the argument in kernel memory and leaves its answer
- * there; buffers the argument points at (page arrays) stay its own.
+ * argument), its handler, its needs and its name. The dispatcher alone
+ * copies the argument in and out, as DRM's drm_ioctl() and amdkfd's
+ * kfd_ioctl() do: a handler gets the argument in kernel memory and leaves
+ * its answer there, and serves one command, so it never looks at the
+ * number again. The page arrays an argument points at go through
+ * dmirror_user_array().
  */
 struct dmirror_ioctl_desc {
 	unsigned int cmd;
-	long (*func)(struct dmirror *dmirror, unsigned int cmd, void *data);
 	unsigned int flags;
+	long (*func)(struct dmirror *dmirror, void *data);
+	const char *name;
 };
 
-static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
-			       void *data);
+static long dmirror_ioctl_info(struct dmirror *dmirror, void *data);
 
-#define DMIRROR_IOCTL(_cmd, _func, _flags) \
-	{ .cmd = (_cmd), .func = (_func), .flags = (_flags) }
+/*
+ * The entry of command HMM_DMIRROR_<name> (a base command) or
+ * HMM_NC_<name> (an extension), at its number.
+ */
+#define __DMIRROR_IOCTL(_nr, _cmd, _name, _func, _flags)		\
+	[_nr] = {							\
+		.cmd = (_cmd), .func = (_func), .flags = (_flags),	\
+		.name = (_name),					\
+	}
+#define DMIRROR_BASE_IOCTL(_name, _func, _flags)			\
+	__DMIRROR_IOCTL(_IOC_NR(HMM_DMIRROR_##_name),			\
+			HMM_DMIRROR_##_name, "HMM_DMIRROR_" #_name,	\
+			_func, _flags)
+#define DMIRROR_NC_IOCTL(_name, _func, _flags)				\
+	__DMIRROR_IOCTL(_IOC_NR(HMM_NC_##_name), HMM_NC_##_name,	\
+			"HMM_NC_" #_name, _func, _flags)
 
-/* Every command of the device, base and extension, in one table. */
+/*
+ * Every command of the device, base and extension, in one table indexed
+ * by command number; the numbers between are holes (no handler).
+ */
 static const struct dmirror_ioctl_desc dmirror_ioctls[] = {
-	DMIRROR_IOCTL(HMM_DMIRROR_READ, dmirror_ioctl_base, DMIRROR_OPENER),
-	DMIRROR_IOCTL(HMM_DMIRROR_WRITE, dmirror_ioctl_base, DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_DEV, dmirror_ioctl_base,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_DMIRROR_MIGRATE_TO_SYS, dmirror_ioctl_base,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_DMIRROR_SNAPSHOT, dmirror_ioctl_base, DMIRROR_OPENER),
-	DMIRROR_IOCTL(HMM_DMIRROR_EXCLUSIVE, dmirror_ioctl_base,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_DMIRROR_CHECK_EXCLUSIVE, dmirror_ioctl_base,
-		      DMIRROR_OPENER),
+	DMIRROR_BASE_IOCTL(READ, dmirror_ioctl_read, DMIRROR_OPENER),
+	DMIRROR_BASE_IOCTL(WRITE, dmirror_ioctl_write, DMIRROR_CHANGE),
+	DMIRROR_BASE_IOCTL(MIGRATE_TO_DEV, dmirror_ioctl_migrate_to_dev,
+			   DMIRROR_CHANGE),
+	DMIRROR_BASE_IOCTL(MIGRATE_TO_SYS, dmirror_ioctl_migrate_to_sys,
+			   DMIRROR_CHANGE),
+	DMIRROR_BASE_IOCTL(SNAPSHOT, dmirror_ioctl_snapshot, DMIRROR_OPENER),
+	DMIRROR_BASE_IOCTL(EXCLUSIVE, dmirror_ioctl_exclusive, DMIRROR_CHANGE),
+	DMIRROR_BASE_IOCTL(CHECK_EXCLUSIVE, dmirror_ioctl_check_exclusive,
+			   DMIRROR_OPENER),
 	/* Evicts every page of the device, whoever put it there. */
-	DMIRROR_IOCTL(HMM_DMIRROR_RELEASE, dmirror_ioctl_base,
-		      DMIRROR_CHANGE | DMIRROR_ADMIN),
-	DMIRROR_IOCTL(HMM_NC_GET_COUNTERS, dmirror_ioctl_counters, 0),
-	DMIRROR_IOCTL(HMM_NC_INFO, dmirror_ioctl_info, 0),
-	DMIRROR_IOCTL(HMM_NC_MIGRATE_ANON, dmirror_ioctl_migrate_anon,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_NC_MIGRATE_FILE, dmirror_ioctl_migrate_file,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_NC_ENGINE_SET, dmirror_ioctl_engine, DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_ENGINE_GET, dmirror_ioctl_engine, 0),
-	DMIRROR_IOCTL(HMM_NC_FAULT_SET, dmirror_ioctl_fault, DMIRROR_WRITE),
-	DMIRROR_IOCTL(HMM_NC_FAULT_GET, dmirror_ioctl_fault, 0),
-	DMIRROR_IOCTL(HMM_NC_RF_HOLD, dmirror_refuse_ioctl_hold,
-		      DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_RELEASE, dmirror_refuse_ioctl_hold,
-		      DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_MIGRATE, dmirror_refuse_ioctl_migrate,
-		      DMIRROR_DEVICE),
-	DMIRROR_IOCTL(HMM_NC_RF_STATE, dmirror_refuse_ioctl_state, 0),
-	DMIRROR_IOCTL(HMM_NC_CORE_MIGRATE, dmirror_ioctl_core_migrate,
-		      DMIRROR_CHANGE),
-	DMIRROR_IOCTL(HMM_NC_CORE_LOCK, dmirror_ioctl_core_lock,
-		      DMIRROR_CHANGE | DMIRROR_ADMIN),
+	DMIRROR_BASE_IOCTL(RELEASE, dmirror_ioctl_release,
+			   DMIRROR_CHANGE | DMIRROR_ADMIN),
+	DMIRROR_NC_IOCTL(GET_COUNTERS, dmirror_ioctl_counters, 0),
+	DMIRROR_NC_IOCTL(INFO, dmirror_ioctl_info, 0),
+	DMIRROR_NC_IOCTL(MIGRATE_ANON, dmirror_ioctl_migrate_anon,
+			 DMIRROR_CHANGE),
+	DMIRROR_NC_IOCTL(MIGRATE_FILE, dmirror_ioctl_migrate_file,
+			 DMIRROR_CHANGE),
+	DMIRROR_NC_IOCTL(ENGINE_SET, dmirror_ioctl_engine_set, DMIRROR_DEVICE),
+	DMIRROR_NC_IOCTL(ENGINE_GET, dmirror_ioctl_engine_get, 0),
+	DMIRROR_NC_IOCTL(FAULT_SET, dmirror_ioctl_fault_set, DMIRROR_WRITE),
+	DMIRROR_NC_IOCTL(FAULT_GET, dmirror_ioctl_fault_get, 0),
+	DMIRROR_NC_IOCTL(RF_HOLD, dmirror_refuse_ioctl_hold, DMIRROR_DEVICE),
+	DMIRROR_NC_IOCTL(RF_RELEASE, dmirror_refuse_ioctl_release,
+			 DMIRROR_DEVICE),
+	DMIRROR_NC_IOCTL(RF_MIGRATE, dmirror_refuse_ioctl_migrate,
+			 DMIRROR_DEVICE),
+	DMIRROR_NC_IOCTL(RF_STATE, dmirror_refuse_ioctl_state, 0),
+	DMIRROR_NC_IOCTL(CORE_MIGRATE, dmirror_ioctl_core_migrate,
+			 DMIRROR_CHANGE),
+	DMIRROR_NC_IOCTL(CORE_LOCK, dmirror_ioctl_core_lock,
+			 DMIRROR_CHANGE | DMIRROR_ADMIN),
 };
 
 /* Whether this kernel can serve a command of the table. */
@@ -160,11 +178,10 @@ static bool dmirror_ioctl_served(const struct dmirror_ioctl_desc *desc)
 	return dmirror_kernel_serves(desc->cmd);
 }
 
-static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
-			       void *data)
+static long dmirror_ioctl_info(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_info *info = data;
-	unsigned int i, nr;
+	unsigned int nr;
 
 	if (info->flags ||
 	    memchr_inv(info->reserved, 0, sizeof(info->reserved)))
@@ -175,35 +192,30 @@ static long dmirror_ioctl_info(struct dmirror *dmirror, unsigned int command,
 	info->kernel_version = DMIRROR_KERNEL_VERSION;
 	info->modes = dmirror_kernel_modes();
 	info->features = dmirror_kernel_features();
-	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
-		if (!dmirror_ioctl_served(&dmirror_ioctls[i]))
-			continue;
-		nr = _IOC_NR(dmirror_ioctls[i].cmd);
-		info->commands[nr / 64] |= 1ULL << (nr % 64);
-	}
+	for (nr = 0; nr < ARRAY_SIZE(dmirror_ioctls); nr++)
+		if (dmirror_ioctls[nr].func &&
+		    dmirror_ioctl_served(&dmirror_ioctls[nr]))
+			info->commands[nr / 64] |= 1ULL << (nr % 64);
 	strscpy(info->module, DMIRROR_MODULE_NAME, sizeof(info->module));
 	strscpy(info->version, DMIRROR_VERSION, sizeof(info->version));
 	return 0;
 }
 
 /*
- * The table's entry for cmd: its number names an entry, and the size
- * and direction of its argument are that entry's (a size this module
- * does not know is another command to it, as to the 6.1 device).
+ * The table's entry for cmd: its number names an entry, and the type,
+ * size and direction of its argument are that entry's (a size this
+ * module does not know is another command to it, as to the 6.1 device).
  */
 static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
 {
-	unsigned int i;
+	const struct dmirror_ioctl_desc *desc;
+	unsigned int nr = _IOC_NR(cmd);
 
-	for (i = 0; i < ARRAY_SIZE(dmirror_ioctls); i++) {
-		if (_IOC_TYPE(cmd) != _IOC_TYPE(dmirror_ioctls[i].cmd) ||
-		    _IOC_NR(cmd) != _IOC_NR(dmirror_ioctls[i].cmd))
-			continue;
-		if (cmd != dmirror_ioctls[i].cmd)
-			return NULL;
-		return &dmirror_ioctls[i];
-	}
-	return NULL;
+	if (nr >= ARRAY_SIZE(dmirror_ioctls))
+		return NULL;
+	desc = &dmirror_ioctls[array_index_nospec(nr,
+						  ARRAY_SIZE(dmirror_ioctls))];
+	return desc->func && desc->cmd == cmd ? desc : NULL;
 }
 
 /* Arguments up to this size are copied to the stack, larger to kmalloc. */
@@ -215,7 +227,8 @@ static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
  * handler, and the argument copied back for a command that returns one.
  * As with the 6.1 device, the argument is written back only when the
  * command succeeded: a failed command leaves the caller's copy as it
- * was (page arrays a handler writes follow their command's own rules).
+ * was. The page arrays it points at follow their own rule, the same for
+ * every command (dmirror_user_array()).
  */
 static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 					unsigned long arg)
@@ -252,11 +265,14 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 	} else {
 		memset(kdata, 0, size);
 	}
-	ret = desc->func(dmirror, cmd, kdata);
+	ret = desc->func(dmirror, kdata);
 	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
 	    copy_to_user(uarg, kdata, size))
 		ret = -EFAULT;
 out:
+	if (ret)
+		pr_debug("test_hmm: %s (pid %d): %ld\n", desc->name,
+			 task_pid_nr(current), ret);
 	if (kdata != stack_kdata)
 		kfree(kdata);
 	return ret;

@@ -27,7 +27,6 @@
 #include <linux/mm_inline.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/vmstat.h>
 #include <linux/workqueue.h>
 
@@ -456,10 +455,10 @@ static int dmirror_core_check(struct hmm_nc_core_cmd *cmd,
 	return dmirror_kernel_core_mode(cmd->mode, kmode);
 }
 
-static int dmirror_core_run(struct dmirror *dmirror,
-			    struct hmm_nc_core_cmd *cmd,
-			    struct hmm_nc_core_page *recs, long *idx)
+static int dmirror_core_run(struct dmirror *dmirror, void *data, void *pages)
 {
+	struct hmm_nc_core_cmd *cmd = data;
+	struct hmm_nc_core_page *recs = pages;
 	struct dmirror_core_run run = {
 		.mdevice = dmirror->mdevice,
 		.mode = cmd->mode,
@@ -468,17 +467,23 @@ static int dmirror_core_run(struct dmirror *dmirror,
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	struct mm_struct *mm = current->mm;
 	unsigned int succeeded = 0;
+	long *idx;
 	LIST_HEAD(list);
 	int ret;
 
+	cmd->moved = 0;
+	cmd->folios = 0;
+	cmd->failed = 0;
+	cmd->result = 0;
 	ret = dmirror_core_check(cmd, &run.kmode);
 	if (ret)
 		return ret;
+	idx = kvcalloc(cmd->npages, sizeof(*idx), DMIRROR_GFP_USER_BUF);
 	run.folios = kvcalloc(cmd->npages, sizeof(*run.folios),
 			      DMIRROR_GFP_USER_BUF);
 	run.dpages = kcalloc(HPAGE_PMD_NR, sizeof(*run.dpages), GFP_KERNEL);
 	run.spages = kcalloc(HPAGE_PMD_NR, sizeof(*run.spages), GFP_KERNEL);
-	if (!run.folios || !run.dpages || !run.spages) {
+	if (!idx || !run.folios || !run.dpages || !run.spages) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -522,42 +527,35 @@ out:
 	kfree(run.spages);
 	kfree(run.dpages);
 	kvfree(run.folios);
+	kvfree(idx);
 	return ret;
 }
 
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data)
+/* One struct hmm_nc_core_page a page. */
+static const struct dmirror_user_array dmirror_core_pages = {
+	.entry_size = sizeof(struct hmm_nc_core_page),
+	.max_entries = HMM_NC_CORE_MAX_PAGES,
+	.npfns = 2,
+	.pfn_offset = DMIRROR_PFN_PAIR(struct hmm_nc_core_page),
+	.run = dmirror_core_run,
+};
+
+/**
+ * dmirror_ioctl_core_migrate() - HMM_NC_CORE_MIGRATE
+ * @dmirror: the open file the command came through
+ * @data: struct hmm_nc_core_cmd, in kernel memory
+ *
+ * The range's folios through the kernel's migrate_pages(), with the page
+ * records under the rule of dmirror_user_array().
+ *
+ * Return: 0 or -errno, as lib/test_hmm_uapi.h documents.
+ */
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_core_cmd *cmd = data;
-	struct hmm_nc_core_page *recs;
-	void __user *urecs;
-	size_t size;
-	long *idx;
-	int ret;
 
-	if (!cmd->npages || cmd->npages > HMM_NC_CORE_MAX_PAGES)
-		return -EINVAL;
-	cmd->moved = 0;
-	cmd->folios = 0;
-	cmd->failed = 0;
-	cmd->result = 0;
-	size = cmd->npages * sizeof(*recs);
-	urecs = u64_to_user_ptr(cmd->pages);
-	if (urecs && clear_user(urecs, size))
-		return -EFAULT;
-	recs = kvzalloc(size, DMIRROR_GFP_USER_BUF);
-	idx = kvcalloc(cmd->npages, sizeof(*idx), DMIRROR_GFP_USER_BUF);
-	if (!recs || !idx) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = dmirror_core_run(dmirror, cmd, recs, idx);
-	if (!ret && urecs && copy_to_user(urecs, recs, size))
-		ret = -EFAULT;
-out:
-	kvfree(idx);
-	kvfree(recs);
-	return ret;
+	return dmirror_user_array(dmirror, cmd, cmd->pages, cmd->npages,
+				  &dmirror_core_pages);
 }
 
 /* Page locks held for a while (HMM_NC_CORE_LOCK). */
@@ -586,8 +584,7 @@ static void dmirror_core_release(struct work_struct *work)
 	kfree(hold);
 }
 
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data)
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_core_lock *cmd = data;
 	struct mm_struct *mm = current->mm;
@@ -661,14 +658,12 @@ void dmirror_core_fini(void)
 {
 }
 
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, unsigned int command,
-				void *data)
+long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data)
 {
 	return -EOPNOTSUPP;
 }
 
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, unsigned int command,
-			     void *data)
+long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data)
 {
 	return -EOPNOTSUPP;
 }

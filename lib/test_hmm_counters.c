@@ -43,8 +43,7 @@ void dmirror_counters_read(const struct dmirror_counters *c,
 	}
 }
 
-long dmirror_ioctl_counters(struct dmirror *dmirror, unsigned int command,
-			    void *data)
+long dmirror_ioctl_counters(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_counters_cmd *cmd = data;
 	const struct dmirror_counters *src;

@@ -119,8 +119,14 @@ static inline int dmirror_migrate_args_valid(u64 addr, u64 npages, u32 mode,
 
 int dmirror_mirror_init(struct dmirror *dmirror);
 void dmirror_mirror_fini(struct dmirror *dmirror);
-long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
-			void *data);
+long dmirror_ioctl_read(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_write(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_snapshot(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_exclusive(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_check_exclusive(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_release(struct dmirror *dmirror, void *data);
 int dmirror_mirror_map_device(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end);
 int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
@@ -136,15 +142,15 @@ void dmirror_dma_prime(struct dmirror_device *mdevice, struct page **dst,
 void dmirror_dma_engine(struct dmirror_device *mdevice,
 			struct dmirror_engine *engine);
 unsigned long dmirror_dma_batch_pages(const struct dmirror_engine *engine);
-long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
-			  void *data);
+long dmirror_ioctl_engine_set(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_engine_get(struct dmirror *dmirror, void *data);
 
 /* test_hmm_fault.c */
 void dmirror_faults_init(struct dmirror_faults *faults);
 bool dmirror_fault(struct dmirror_faults *faults,
 		   struct dmirror_device *mdevice, u32 point);
-long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
-			 void *data);
+long dmirror_ioctl_fault_set(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_fault_get(struct dmirror *dmirror, void *data);
 
 /* test_hmm_migrate.c */
 int dmirror_migrate_to_device(struct dmirror *dmirror,
@@ -154,11 +160,9 @@ int dmirror_migrate_to_system(struct dmirror *dmirror,
 vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
 void dmirror_migrate_evict(struct dmirror_device *mdevice,
 			   unsigned long start_pfn, unsigned long npages);
-long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void *data);
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void *data);
 
 /* test_hmm_filemig.c */
-long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-				void *data);
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void *data);
 
 #endif /* _TEST_HMM_DEVICE_H */

@@ -145,30 +145,43 @@ static int dmirror_engine_check(const struct hmm_nc_engine *cmd)
 	return 0;
 }
 
-/* HMM_NC_ENGINE_SET and HMM_NC_ENGINE_GET */
-long dmirror_ioctl_engine(struct dmirror *dmirror, unsigned int command,
-			  void *data)
+/* The engine as it now stands, as ENGINE_SET and ENGINE_GET answer it. */
+static long dmirror_engine_answer(struct dmirror_device *mdevice,
+				  struct hmm_nc_engine *cmd)
 {
-	struct dmirror_device *mdevice = dmirror->mdevice;
-	struct hmm_nc_engine *cmd = data;
 	struct dmirror_engine engine;
 
-	if (dmirror_engine_check(cmd))
-		return -EINVAL;
-	if (command == HMM_NC_ENGINE_GET) {
-		if (cmd->flags || cmd->batch_pages || cmd->setup_us)
-			return -EINVAL;
-	} else {
-		engine.flags = cmd->flags;
-		engine.batch_pages = cmd->batch_pages;
-		engine.setup_us = cmd->setup_us;
-		spin_lock(&dmirror_engine_lock);
-		mdevice->engine = engine;
-		spin_unlock(&dmirror_engine_lock);
-	}
 	dmirror_dma_engine(mdevice, &engine);
 	cmd->flags = engine.flags;
 	cmd->batch_pages = dmirror_dma_batch_pages(&engine);
 	cmd->setup_us = engine.setup_us;
 	return 0;
+}
+
+long dmirror_ioctl_engine_set(struct dmirror *dmirror, void *data)
+{
+	struct dmirror_device *mdevice = dmirror->mdevice;
+	struct hmm_nc_engine *cmd = data;
+	struct dmirror_engine engine = {
+		.flags = cmd->flags,
+		.batch_pages = cmd->batch_pages,
+		.setup_us = cmd->setup_us,
+	};
+
+	if (dmirror_engine_check(cmd))
+		return -EINVAL;
+	spin_lock(&dmirror_engine_lock);
+	mdevice->engine = engine;
+	spin_unlock(&dmirror_engine_lock);
+	return dmirror_engine_answer(mdevice, cmd);
+}
+
+long dmirror_ioctl_engine_get(struct dmirror *dmirror, void *data)
+{
+	struct hmm_nc_engine *cmd = data;
+
+	if (dmirror_engine_check(cmd) || cmd->flags || cmd->batch_pages ||
+	    cmd->setup_us)
+		return -EINVAL;
+	return dmirror_engine_answer(dmirror->mdevice, cmd);
 }

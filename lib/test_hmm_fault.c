@@ -48,30 +48,27 @@ bool dmirror_fault(struct dmirror_faults *faults,
 	return fail;
 }
 
-static int dmirror_fault_check(const struct hmm_nc_fault *cmd,
-			       unsigned int command)
+static int dmirror_fault_check(const struct hmm_nc_fault *cmd)
 {
 	if (cmd->point >= HMM_NC_FAULT_COUNT || cmd->flags ||
 	    cmd->reserved[0] || cmd->reserved[1])
 		return -EINVAL;
-	if (command == HMM_NC_FAULT_GET &&
-	    (cmd->skip || cmd->times || cmd->injected))
-		return -EINVAL;
 	return 0;
 }
 
-long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
-			 void *data)
+/*
+ * FAULT_SET (set true) and FAULT_GET: the point cmd names, changed or
+ * not, then read back into cmd.
+ */
+static long dmirror_fault_point_cmd(struct dmirror *dmirror,
+				    struct hmm_nc_fault *cmd, bool set)
 {
 	struct dmirror_faults *faults = &dmirror->faults;
-	struct hmm_nc_fault *cmd = data;
 	struct dmirror_fault_point *p;
 
-	if (dmirror_fault_check(cmd, command))
-		return -EINVAL;
 	p = &faults->point[array_index_nospec(cmd->point, HMM_NC_FAULT_COUNT)];
 	spin_lock(&faults->lock);
-	if (command == HMM_NC_FAULT_SET) {
+	if (set) {
 		p->skip = cmd->skip;
 		p->times = cmd->times;
 	}
@@ -80,4 +77,21 @@ long dmirror_ioctl_fault(struct dmirror *dmirror, unsigned int command,
 	cmd->injected = p->injected;
 	spin_unlock(&faults->lock);
 	return 0;
+}
+
+long dmirror_ioctl_fault_set(struct dmirror *dmirror, void *data)
+{
+	if (dmirror_fault_check(data))
+		return -EINVAL;
+	return dmirror_fault_point_cmd(dmirror, data, true);
+}
+
+long dmirror_ioctl_fault_get(struct dmirror *dmirror, void *data)
+{
+	struct hmm_nc_fault *cmd = data;
+
+	if (dmirror_fault_check(cmd) ||
+	    cmd->skip || cmd->times || cmd->injected)
+		return -EINVAL;
+	return dmirror_fault_point_cmd(dmirror, cmd, false);
 }

@@ -23,12 +23,10 @@
  *
  * The job, its batches and the DMA step are test_hmm_migrate.c's.
  */
-#include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
@@ -423,10 +421,9 @@ static int dmirror_file_check(struct hmm_nc_file_cmd *cmd,
 	return 0;
 }
 
-static int dmirror_file_run(struct dmirror *dmirror,
-			    struct hmm_nc_file_cmd *cmd,
-			    struct hmm_nc_file_page *pages)
+static int dmirror_file_run(struct dmirror *dmirror, void *data, void *pages)
 {
+	struct hmm_nc_file_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	struct dmirror_filemig fm = { .pages = pages };
 	struct dmirror_job job;
@@ -459,45 +456,29 @@ static int dmirror_file_run(struct dmirror *dmirror,
 	return ret;
 }
 
-/* Page frame numbers are for CAP_SYS_ADMIN only, as in /proc/PID/pagemap. */
-static void dmirror_file_hide_pfns(struct hmm_nc_file_page *pages,
-				   unsigned long npages)
-{
-	unsigned long i;
+/* One struct hmm_nc_file_page a page. */
+static const struct dmirror_user_array dmirror_file_pages = {
+	.entry_size = sizeof(struct hmm_nc_file_page),
+	.max_entries = HMM_NC_MIGRATE_MAX_PAGES,
+	.npfns = 2,
+	.pfn_offset = DMIRROR_PFN_PAIR(struct hmm_nc_file_page),
+	.run = dmirror_file_run,
+};
 
-	if (capable(CAP_SYS_ADMIN))
-		return;
-	for (i = 0; i < npages; i++) {
-		pages[i].old_pfn = 0;
-		pages[i].new_pfn = 0;
-	}
-}
-
-long dmirror_ioctl_migrate_file(struct dmirror *dmirror, unsigned int command,
-				void *data)
+/**
+ * dmirror_ioctl_migrate_file() - HMM_NC_MIGRATE_FILE
+ * @dmirror: the open file the command came through
+ * @data: struct hmm_nc_file_cmd, in kernel memory
+ *
+ * The range's file pages through the device's batch workflow, with the
+ * page records under the rule of dmirror_user_array().
+ *
+ * Return: 0 or -errno, as lib/test_hmm_uapi.h documents.
+ */
+long dmirror_ioctl_migrate_file(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_file_cmd *cmd = data;
-	struct hmm_nc_file_page *pages;
-	void __user *upages;
-	size_t size;
-	int ret;
 
-	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
-		return -EINVAL;
-	size = cmd->npages * sizeof(*pages);
-	upages = u64_to_user_ptr(cmd->pages);
-	/* A page array we could not write back is refused up front. */
-	if (upages && clear_user(upages, size))
-		return -EFAULT;
-	pages = kvzalloc(size, DMIRROR_GFP_USER_BUF);
-	if (!pages)
-		return -ENOMEM;
-
-	ret = dmirror_file_run(dmirror, cmd, pages);
-	dmirror_file_hide_pfns(pages, cmd->npages);
-	/* The page array even on an error: it says what stayed. */
-	if (upages && copy_to_user(upages, pages, size) && !ret)
-		ret = -EFAULT;
-	kvfree(pages);
-	return ret;
+	return dmirror_user_array(dmirror, cmd, cmd->pages, cmd->npages,
+				  &dmirror_file_pages);
 }

@@ -22,7 +22,6 @@
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
@@ -716,9 +715,9 @@ static int dmirror_anon_check(struct hmm_nc_migrate_cmd *cmd,
 	return dmirror_kernel_mode(cmd->mode, kmode);
 }
 
-static int dmirror_anon_run(struct dmirror *dmirror,
-			    struct hmm_nc_migrate_cmd *cmd, u8 *status)
+static int dmirror_anon_run(struct dmirror *dmirror, void *data, void *status)
 {
+	struct hmm_nc_migrate_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	struct dmirror_job job;
 	enum migrate_mode kmode;
@@ -745,28 +744,27 @@ static int dmirror_anon_run(struct dmirror *dmirror,
 	return ret;
 }
 
-long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, unsigned int command,
-				void *data)
+/* One byte of enum hmm_nc_page_status a page. */
+static const struct dmirror_user_array dmirror_anon_status = {
+	.entry_size = sizeof(u8),
+	.max_entries = HMM_NC_MIGRATE_MAX_PAGES,
+	.run = dmirror_anon_run,
+};
+
+/**
+ * dmirror_ioctl_migrate_anon() - HMM_NC_MIGRATE_ANON
+ * @dmirror: the open file the command came through
+ * @data: struct hmm_nc_migrate_cmd, in kernel memory
+ *
+ * The range's anonymous pages through the device's batch workflow, with
+ * the status array under the rule of dmirror_user_array().
+ *
+ * Return: 0 or -errno, as lib/test_hmm_uapi.h documents.
+ */
+long dmirror_ioctl_migrate_anon(struct dmirror *dmirror, void *data)
 {
 	struct hmm_nc_migrate_cmd *cmd = data;
-	u8 __user *ustatus;
-	u8 *status;
-	int ret;
 
-	if (!cmd->npages || cmd->npages > HMM_NC_MIGRATE_MAX_PAGES)
-		return -EINVAL;
-	ustatus = u64_to_user_ptr(cmd->status);
-	/* A status array we could not write back is refused up front. */
-	if (ustatus && clear_user(ustatus, cmd->npages))
-		return -EFAULT;
-	status = kvzalloc(cmd->npages, DMIRROR_GFP_USER_BUF);
-	if (!status)
-		return -ENOMEM;
-
-	ret = dmirror_anon_run(dmirror, cmd, status);
-	/* The status array even on an error: it says what stayed. */
-	if (ustatus && copy_to_user(ustatus, status, cmd->npages) && !ret)
-		ret = -EFAULT;
-	kvfree(status);
-	return ret;
+	return dmirror_user_array(dmirror, cmd, cmd->status, cmd->npages,
+				  &dmirror_anon_status);
 }

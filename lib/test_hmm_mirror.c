@@ -657,50 +657,68 @@ static int dmirror_check_exclusive(struct dmirror *dmirror,
 	return ret;
 }
 
-/* The 6.1 device's argument checks, made overflow-proof. */
-static int dmirror_cmd_check(const struct hmm_dmirror_cmd *cmd)
+/*
+ * What every base command does first: the 6.1 device's argument checks,
+ * made overflow-proof, and its outputs cleared.
+ */
+static int dmirror_base_start(struct hmm_dmirror_cmd *cmd)
 {
-	return dmirror_range_valid(cmd->addr, cmd->npages);
-}
+	int ret = dmirror_range_valid(cmd->addr, cmd->npages);
 
-static int dmirror_base_run(struct dmirror *dmirror, unsigned int command,
-			    struct hmm_dmirror_cmd *cmd)
-{
-	switch (command) {
-	case HMM_DMIRROR_READ:
-		return dmirror_mirror_read(dmirror, cmd, true);
-	case HMM_DMIRROR_WRITE:
-		return dmirror_mirror_write(dmirror, cmd);
-	case HMM_DMIRROR_MIGRATE_TO_DEV:
-		return dmirror_migrate_to_device(dmirror, cmd);
-	case HMM_DMIRROR_MIGRATE_TO_SYS:
-		return dmirror_migrate_to_system(dmirror, cmd);
-	case HMM_DMIRROR_SNAPSHOT:
-		return dmirror_snapshot(dmirror, cmd);
-	case HMM_DMIRROR_EXCLUSIVE:
-		return dmirror_exclusive(dmirror, cmd);
-	case HMM_DMIRROR_CHECK_EXCLUSIVE:
-		return dmirror_check_exclusive(dmirror, cmd);
-	case HMM_DMIRROR_RELEASE:
-		return dmirror_devmem_release(dmirror->mdevice, true);
-	default:
-		return -ENOTTY;
-	}
-}
-
-/* The base commands: struct hmm_dmirror_cmd, results in cpages/faults. */
-long dmirror_ioctl_base(struct dmirror *dmirror, unsigned int command,
-			void *data)
-{
-	struct hmm_dmirror_cmd *cmd = data;
-	int ret;
-
-	ret = dmirror_cmd_check(cmd);
 	if (ret)
 		return ret;
 	cmd->cpages = 0;
 	cmd->faults = 0;
-	return dmirror_base_run(dmirror, command, cmd);
+	return 0;
+}
+
+/*
+ * The base commands, one handler each: struct hmm_dmirror_cmd in, results
+ * in cpages and faults.
+ */
+long dmirror_ioctl_read(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?:
+	       dmirror_mirror_read(dmirror, data, true);
+}
+
+long dmirror_ioctl_write(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?: dmirror_mirror_write(dmirror, data);
+}
+
+long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?:
+	       dmirror_migrate_to_device(dmirror, data);
+}
+
+long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?:
+	       dmirror_migrate_to_system(dmirror, data);
+}
+
+long dmirror_ioctl_snapshot(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?: dmirror_snapshot(dmirror, data);
+}
+
+long dmirror_ioctl_exclusive(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?: dmirror_exclusive(dmirror, data);
+}
+
+long dmirror_ioctl_check_exclusive(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?:
+	       dmirror_check_exclusive(dmirror, data);
+}
+
+long dmirror_ioctl_release(struct dmirror *dmirror, void *data)
+{
+	return dmirror_base_start(data) ?:
+	       dmirror_devmem_release(dmirror->mdevice, true);
 }
 
 /*

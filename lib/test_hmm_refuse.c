@@ -626,37 +626,29 @@ static int dmirror_rf_migrate_check(const struct hmm_nc_rf_migrate *cmd,
 {
 	if (cmd->flags || memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)))
 		return -EINVAL;
-	if (!cmd->npages || cmd->npages > HMM_NC_RF_MAX_BATCH)
-		return -EINVAL;
 	b->n = cmd->npages;
 	b->hmode = cmd->mode;
 	return dmirror_kernel_mode(cmd->mode, &b->mode);
 }
 
-long dmirror_rf_ioctl_migrate(struct dmirror_refuse *rf,
-			      struct hmm_nc_rf_migrate *cmd)
+/*
+ * HMM_NC_RF_MIGRATE on the kernel's copy of the caller's entries (their
+ * number checked by dmirror_user_array()): the results go into them.
+ */
+int dmirror_rf_migrate(struct dmirror_refuse *rf, struct hmm_nc_rf_migrate *cmd,
+		       struct hmm_nc_rf_page *pages)
 {
 	struct dmirror_rf_batch b = { };
-	struct hmm_nc_rf_page *pages;
-	void __user *upages;
 	int ret;
 
 	ret = dmirror_rf_migrate_check(cmd, &b);
 	if (ret)
 		return ret;
-	upages = u64_to_user_ptr(cmd->pages);
-	pages = memdup_user(upages, b.n * sizeof(*pages));
-	if (IS_ERR(pages))
-		return PTR_ERR(pages);
 	ret = dmirror_rf_migrate_pages(rf, &b, pages);
 	if (ret)
-		goto out;
+		return ret;
 	cmd->migrated = b.migrated;
 	cmd->refused = b.refused;
 	cmd->failed = b.failed;
-	if (copy_to_user(upages, pages, b.n * sizeof(*pages)))
-		ret = -EFAULT;
-out:
-	kfree(pages);
-	return ret;
+	return 0;
 }

@@ -97,8 +97,8 @@ int dmirror_nonlru_migrate(struct dmirror_rf_item *it,
 			   enum migrate_mode mode);
 void dmirror_nonlru_put_back(struct dmirror_rf_item *it);
 void dmirror_nonlru_finish(struct dmirror_rf_item *it);
-long dmirror_rf_ioctl_migrate(struct dmirror_refuse *rf,
-			      struct hmm_nc_rf_migrate *cmd);
+int dmirror_rf_migrate(struct dmirror_refuse *rf, struct hmm_nc_rf_migrate *cmd,
+		       struct hmm_nc_rf_page *pages);
 
 /* test_hmm_balloon.c */
 extern const struct dmirror_rf_kind dmirror_rf_balloon;

@@ -60,9 +60,12 @@ static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
 	dmirror_movable_state(rf, st);
 }
 
-static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
-				  unsigned int command,
-				  struct hmm_nc_rf_hold *cmd)
+/*
+ * HMM_NC_RF_HOLD (release false) and HMM_NC_RF_RELEASE (release true) of
+ * the kind cmd names.
+ */
+static long dmirror_rf_hold_or_release(struct dmirror_refuse *rf,
+				       struct hmm_nc_rf_hold *cmd, bool release)
 {
 	const struct dmirror_rf_holder *h;
 	int ret;
@@ -73,10 +76,10 @@ static long dmirror_rf_ioctl_hold(struct dmirror_refuse *rf,
 		return -EINVAL;
 
 	mutex_lock(&rf->lock);
-	if (command == HMM_NC_RF_HOLD)
-		ret = h->hold(rf, cmd->count, &cmd->done);
-	else
+	if (release)
 		ret = h->release(rf, cmd->count, &cmd->done);
+	else
+		ret = h->hold(rf, cmd->count, &cmd->done);
 	cmd->held = h->held(rf);
 	mutex_unlock(&rf->lock);
 	return ret;
@@ -95,21 +98,54 @@ static long dmirror_rf_ioctl_state(struct dmirror_refuse *rf,
 	return 0;
 }
 
+static int dmirror_rf_migrate_run(struct dmirror *dmirror, void *cmd,
+				  void *pages)
+{
+	return dmirror_rf_migrate(dmirror->mdevice->refuse, cmd, pages);
+}
+
+/* The caller's entries, read in and answered in place. */
+static const struct dmirror_user_array dmirror_rf_pages = {
+	.entry_size = sizeof(struct hmm_nc_rf_page),
+	.max_entries = HMM_NC_RF_MAX_BATCH,
+	.copy_in = true,
+	.npfns = 2,
+	.pfn_offset = DMIRROR_PFN_PAIR(struct hmm_nc_rf_page),
+	.run = dmirror_rf_migrate_run,
+};
+
 /* Handlers of the command table (lib/test_hmm_core.c). */
-long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, unsigned int command,
-			       void *data)
+long dmirror_refuse_ioctl_hold(struct dmirror *dmirror, void *data)
 {
-	return dmirror_rf_ioctl_hold(dmirror->mdevice->refuse, command, data);
+	return dmirror_rf_hold_or_release(dmirror->mdevice->refuse, data,
+					  false);
 }
 
-long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror,
-				  unsigned int command, void *data)
+long dmirror_refuse_ioctl_release(struct dmirror *dmirror, void *data)
 {
-	return dmirror_rf_ioctl_migrate(dmirror->mdevice->refuse, data);
+	return dmirror_rf_hold_or_release(dmirror->mdevice->refuse, data,
+					  true);
 }
 
-long dmirror_refuse_ioctl_state(struct dmirror *dmirror, unsigned int command,
-				void *data)
+/**
+ * dmirror_refuse_ioctl_migrate() - HMM_NC_RF_MIGRATE
+ * @dmirror: the open file the command came through
+ * @data: struct hmm_nc_rf_migrate, in kernel memory
+ *
+ * A batch of held items through their migrate callbacks, with the
+ * caller's entries under the rule of dmirror_user_array().
+ *
+ * Return: 0 or -errno, as lib/test_hmm_uapi.h documents.
+ */
+long dmirror_refuse_ioctl_migrate(struct dmirror *dmirror, void *data)
+{
+	struct hmm_nc_rf_migrate *cmd = data;
+
+	return dmirror_user_array(dmirror, cmd, cmd->pages, cmd->npages,
+				  &dmirror_rf_pages);
+}
+
+long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data)
 {
 	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, data);
 }

@@ -12,8 +12,8 @@
  * Every command is _IOWR: the device reads the whole structure
  * (_IOC_SIZE bytes) before the command runs, and writes it back only
  * when the command succeeds (returns 0), as the 6.1 device does: after
- * an error the caller's structure is as it was. Arrays a structure
- * points at (status, page records) follow their command's own rules.
+ * an error the caller's structure is as it was. The page arrays a
+ * structure points at follow one rule of their own ("Page arrays").
  * A known command number with another size or direction answers ENOTTY.
  */
 #ifndef _TEST_HMM_UAPI_H
@@ -45,16 +45,42 @@
  *               for) need CAP_SYS_ADMIN at the time of the call:
  *               EPERM for a caller that dropped it after open().
  *  PFNs         old_pfn/new_pfn read zero for a caller without
- *               CAP_SYS_ADMIN, as /proc/PID/pagemap does.
+ *               CAP_SYS_ADMIN, as /proc/PID/pagemap does, in the page
+ *               records of every command (below).
  * So root with CAP_SYS_ADMIN and an O_RDWR fd may do everything the 6.1
  * test device allowed (the kernel's hmm-tests run unchanged); nobody
  * else may do anything: there is no unprivileged use of this device.
  * Every check is one flag of one table (lib/test_hmm_core.c), checked
- * by the dispatcher before a command runs.
+ * by the dispatcher before a command runs; the PFNs are hidden by the
+ * one helper every page array goes through (lib/test_hmm_uarray.c).
  *
  * Memory the device refuses to touch, whoever asks: memfd_secret()
  * mappings (not in the kernel's direct map) answer EINVAL from every
  * command that names them.
+ */
+
+/*
+ * Page arrays: one entry a page, at an address a command names, in
+ * HMM_NC_MIGRATE_ANON (status), HMM_NC_MIGRATE_FILE, HMM_NC_CORE_MIGRATE
+ * and HMM_NC_RF_MIGRATE (pages). Every one follows the same rule:
+ *  1. npages is checked first: EINVAL for 0 or above the command's cap.
+ *  2. The array is taken in before the command runs. RF_MIGRATE's
+ *     entries are read (the caller fills them in): EFAULT if they cannot
+ *     be. The other arrays are the command's answers only: address 0
+ *     asks for none; any other is cleared first, EFAULT if it cannot be
+ *     written, so that nothing has happened when the answer could not
+ *     be given.
+ *  3. The array is written back when the command ends, whether it
+ *     succeeded or failed: after an error (EIO after a failed DMA copy,
+ *     say) it still says what became of each page, and a page the
+ *     command did not reach reads as HMM_NC_PS_UNTOUCHED. RF_MIGRATE
+ *     fails only before any callback ran: its entries then come back as
+ *     the caller wrote them. An error of the command wins over a failed
+ *     write-back; after a success, a failed write-back answers EFAULT.
+ *  4. old_pfn and new_pfn read zero for a caller without CAP_SYS_ADMIN.
+ * Why written back on error: the array is how a caller learns which
+ * pages moved, and it matters most when a command stopped halfway, as
+ * move_pages(2) fills its status array for the pages it reached.
  */
 
 /* Base commands: the 6.1 test device ABI. */
@@ -248,8 +274,8 @@ struct hmm_nc_info {
  *
  * Memory cgroups: what a caller makes the device hold or allocate at the
  * size it asks for is charged to the caller's memory cgroup: device pages
- * (their backing pages), mirror entries, and the status and page arrays
- * of HMM_NC_MIGRATE_ANON, HMM_NC_MIGRATE_FILE and HMM_NC_CORE_MIGRATE.
+ * (their backing pages), mirror entries, and the kernel's copy of every
+ * page array (above).
  * At the cgroup's limit these fail without an OOM kill and without a
  * warning in the kernel log. Not charged: the fixed-size buffers of one
  * call (at most 2 MiB, freed before it returns), and the memory of the

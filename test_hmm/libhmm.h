@@ -31,6 +31,12 @@ int hmm_open_wait(unsigned int unit);
 
 /* Devices. */
 int hmm_open(unsigned int unit);
+/*
+ * Drops CAP_SYS_ADMIN from the calling process's effective set, for tests
+ * of what a caller without it may do (lib/test_hmm_uapi.h, "Who may do
+ * what"): call it in a child of its own. 0 or -errno.
+ */
+int hmm_drop_sys_admin(void);
 int hmm_cmd(int fd, unsigned long request, void *addr, void *ptr,
 	    __u64 npages, struct hmm_dmirror_cmd *out);
 int hmm_counters(int fd, bool global, struct hmm_nc_counters *out);

@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/mman.h>		/* MAP_HUGE_2MB */
 
 #include "hmm_harness.h"
@@ -485,21 +484,6 @@ TEST_F(badinput, file_probe_needs_the_file_open_for_writing)
 	unlink(path);
 }
 
-/* Drops CAP_SYS_ADMIN from the effective set of the calling process. */
-static int drop_sys_admin(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &=
-		~CAP_TO_MASK(CAP_SYS_ADMIN);
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 /* A root process without CAP_SYS_ADMIN cannot open the device. */
 TEST_F(badinput, open_without_cap_sys_admin_is_eperm)
 {
@@ -509,7 +493,7 @@ TEST_F(badinput, open_without_cap_sys_admin_is_eperm)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		if (drop_sys_admin())
+		if (hmm_drop_sys_admin())
 			_exit(100);
 		_exit(hmm_open(0) == -EPERM ? 0 : 1);
 	}
@@ -539,7 +523,7 @@ TEST_F(badinput, device_wide_commands_and_pfns_need_cap_sys_admin)
 		char *map;
 		int dev = hmm_open(0), fd;
 
-		if (dev < 0 || drop_sys_admin())
+		if (dev < 0 || hmm_drop_sys_admin())
 			_exit(100);
 		for (i = 0; i < ARRAY_SIZE(admins); i++)
 			if (raw_ioctl(dev, admins[i], arg) !=

@@ -572,6 +572,45 @@ TEST_F(core, locked_page_async_gives_up)
 	lock_given_up(_metadata, self, false, ASYNC);
 }
 
+/*
+ * Page frame numbers are for CAP_SYS_ADMIN only (lib/test_hmm_uapi.h,
+ * "Who may do what"): a caller that dropped it after open() still has
+ * its page moved and its record filled, with old_pfn and new_pfn zero.
+ */
+TEST_F(core, pfns_need_cap_sys_admin)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct hmm_nc_core_page rec = { 0 };
+		int bad = 0, dev = hmm_open(0);
+		char *p = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+
+		if (dev < 0 || !p || hmm_drop_sys_admin())
+			_exit(100);
+		hmm_fill(p, self->ps, 260);
+		if (hmm_core_migrate(dev, p, 1, SYNC, 0, &rec, NULL) ||
+		    rec.status != HMM_NC_PS_MOVED)
+			bad |= 1;
+		if (rec.old_pfn || rec.new_pfn)
+			bad |= 2;
+		if (hmm_verify(p, self->ps, 260) != -1)
+			bad |= 4;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_NE(100, WEXITSTATUS(status)) TH_LOG("child set-up failed");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 1) TH_LOG("the page did not move");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 2)
+		TH_LOG("page frame numbers shown without CAP_SYS_ADMIN");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 4) TH_LOG("data lost");
+	assert_counted(_metadata, self, HMM_NC_CB_FOLIO, SYNC, 1, 0);
+}
+
 /* The command's arguments, each refused with EINVAL. */
 TEST_F(core, bad_arguments_einval)
 {
