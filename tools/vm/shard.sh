@@ -105,13 +105,17 @@ shard_plan() {
 # ended), sh_pend[K] (the name of a result awaiting its time line),
 # sh_plan[K] (its plan's count), sh_first[K] and sh_done[K] (when its
 # first and "# guest: done" lines were read), blocks (block text by
-# "K name"), trail (share 1's steps after its tests), counts (results
-# emitted, by kind).
+# "K name"), trail (the steps every guest runs after its tests),
+# counts (results emitted, by kind).
 shard_block_end() {
 	local k=$1 name=${sh_pend[$1]}
 
-	# Share 1's steps besides module.load and the tests come last.
-	[[ $k != 1 || -n ${share[$name]+x} ]] || trail+=("$name")
+	# The steps besides module.load and the tests come last, in the
+	# order the first guest to tell of each told it (a guest may die).
+	if [[ -z ${share[$name]+x} ]]; then
+		share[$name]=all
+		trail+=("$name")
+	fi
 	blocks["$k $name"]=${sh_buf[k]}
 	sh_buf[k]=""
 	sh_pend[k]=""
@@ -366,7 +370,6 @@ shard_merge() {
 	done
 	shard_emit_ready "$n"
 	for name in "${trail[@]}"; do
-		share[$name]=all
 		next=$((next + 1))
 		shard_emit "$next" "$name" "$n"
 	done
