@@ -233,7 +233,7 @@ stage_kselftest_tar() {
 # --long), in the binaries' order.
 list_tests() {
 	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") HMM_LONG=$opt_long \
-		shard_order none "$OUT"/tests/*_test
+		suite_order none "$OUT"/tests/*_test
 }
 
 write_job() {
@@ -296,7 +296,7 @@ stage_shards() {
 
 	release=$(cat "$KBUILD/include/config/kernel.release")
 	HMM_FILTERS=$(printf '%s\n' "${opt_filters[@]}") HMM_LONG=$opt_long \
-		shard_order "$release" "${bins[@]}" > "$RUN/order"
+		suite_order "$release" "${bins[@]}" > "$RUN/order"
 	ntests=$(wc -l < "$RUN/order")
 	((ntests > 0)) || die "no test matches the --filter globs (see --list)"
 	if ((jobs > ntests)); then
@@ -375,13 +375,13 @@ shard_boot() {
 	printf '%s\n' "$EPOCHREALTIME" > "$dir/ended"
 }
 
-# What went wrong with guest K's run, if anything, after the merged
-# stream was parsed (status $2): a guest that did not power off, the
-# watchdog, a guest that died during a test (its name goes to
-# RUN/victims), QEMU's own failure. Returns 124 for the watchdog, 1 for
-# the others.
-shard_post_mortem() {
-	local k=$1 parse=$2 dir=$RUN/$1 victim status
+# What went wrong with the guest whose files are in DIR (console.log,
+# status: QEMU's), named LABEL in the messages, once its stream was
+# parsed (status PARSE): a guest that did not power off (its last step
+# fails: return 1), the watchdog (return 124), a guest that died during
+# a test (its name goes to RUN/victims) or QEMU's own failure (return 1).
+guest_post_mortem() {
+	local dir=$1 label=$2 parse=$3 victim status
 
 	if [[ -f $dir/console.log.pid.reaped ]]; then
 		report_wedged "$dir/console.log" "$RUN/results"
@@ -389,29 +389,40 @@ shard_post_mortem() {
 	fi
 	status=$(cat "$dir/status")
 	if ((status == 124)); then
-		printf 'TIMEOUT: guest %s did not finish within %ss (--timeout); last console lines:\n' \
-			"$k" "$opt_timeout"
+		printf 'TIMEOUT: %s did not finish within %ss (--timeout); last console lines:\n' \
+			"$label" "$opt_timeout"
 		tail -n 20 "$dir/console.log"
 		return 124
 	fi
 	victim=$(died_during "$dir/console.log")
 	if [[ -n $victim && $parse != 0 ]]; then
-		printf '# guest %s died during %s; last console lines:\n' "$k" "$victim"
+		printf '# %s died during %s; last console lines:\n' "$label" "$victim"
 		tail -n 30 "$dir/console.log" | sed 's/^/# /'
 		printf '%s\n' "$victim" >> "$RUN/victims"
 		return 1
 	elif ((status != 0)); then
-		printf '# qemu of guest %s exited with status %s:\n' "$k" "$status"
+		printf '# qemu of %s exited with status %s:\n' "$label" "$status"
 		sed 's/^/# /' "$dir/console.log.qemu"
 		return 1
 	fi
 	return 0
 }
 
+# The tests the guests died during (RUN/victims) name the results that
+# never came.
+name_victims() {
+	local victims
+
+	[[ -s $RUN/victims ]] || return 0
+	victims=$(paste -sd, "$RUN/victims")
+	sed -i "s/^missing\t(unreported)\t/missing\t${victims//,/, } (the guest died during it)\t/" \
+		"$RUN/results"
+}
+
 # The suite on its SHARDS guests at once, their streams merged into one
 # (shard_merge) that is printed and parsed as one guest's would be.
 stage_boot_suite() {
-	local accel parse start=$SECONDS k status=0 one victims
+	local accel parse start=$SECONDS k status=0 one
 	local -a st
 
 	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
@@ -431,20 +442,16 @@ stage_boot_suite() {
 	: > "$RUN/victims"
 	for ((k = 1; k <= SHARDS; k++)); do
 		one=0
-		shard_post_mortem "$k" "$parse" || one=$?
+		guest_post_mortem "$RUN/$k" "guest $k" "$parse" || one=$?
 		((status == 124)) || ((one == 0)) || status=$one
 	done
-	if [[ -s $RUN/victims ]]; then
-		victims=$(paste -sd, "$RUN/victims")
-		sed -i "s/^missing\t(unreported)\t/missing\t${victims//,/, } (the guest died during it)\t/" \
-			"$RUN/results"
-	fi
+	name_victims
 	((status != 0)) || status=$parse
 	return "$status"
 }
 
 stage_boot() {
-	local accel parse start=$SECONDS victim
+	local accel parse start=$SECONDS why=0
 	local -a st
 
 	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
@@ -457,29 +464,16 @@ stage_boot() {
 	else
 		st=("${PIPESTATUS[@]}")
 	fi
+	printf '%s\n' "${st[0]}" > "$RUN/status"
 	parse=${st[3]}
 	info "guest ran for $((SECONDS - start))s"
-	if [[ -f $RUN/console.log.pid.reaped ]]; then
-		report_wedged "$RUN/console.log" "$RUN/results"
-		return 1
-	fi
-
-	if ((st[0] == 124)); then
-		printf 'TIMEOUT: the guest did not finish within %ss (--timeout); last console lines:\n' \
-			"$opt_timeout"
-		tail -n 20 "$RUN/console.log"
-		return 124
-	fi
-	victim=$(died_during "$RUN/console.log")
-	if [[ -n $victim && $parse != 0 ]]; then
-		printf '# the guest died during %s; last console lines:\n' "$victim"
-		tail -n 30 "$RUN/console.log" | sed 's/^/# /'
-		sed -i "s/^missing\t(unreported)\t/missing\t$victim (the guest died during it)\t/" \
-			"$RUN/results"
-	elif ((st[0] != 0)); then
-		printf '# qemu exited with status %s:\n' "${st[0]}"
-		sed 's/^/# /' "$RUN/console.log.qemu"
-	fi
+	: > "$RUN/victims"
+	guest_post_mortem "$RUN" "the guest" "$parse" || why=$?
+	name_victims
+	# The watchdog and a wedged guest decide; else the stream's status
+	# (with --run, the command's own).
+	((why == 124)) && return 124
+	[[ ! -f $RUN/console.log.pid.reaped ]] || return 1
 	return "$parse"
 }
 

@@ -3,6 +3,8 @@
 # plan's shares, and the merged stream that ktap_parse reads as one.
 # shellcheck source=tools/tests/assert.sh
 source "$HMM_TOP/tools/tests/assert.sh"
+# shellcheck source=tools/vm/ktap.sh
+source "$HMM_TOP/tools/vm/ktap.sh"
 # shellcheck source=tools/vm/shard.sh
 source "$HMM_TOP/tools/vm/shard.sh"
 

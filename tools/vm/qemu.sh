@@ -72,8 +72,7 @@ qemu_reap_when_done() {
 	while IFS= read -r line || [[ -n $line ]]; do
 		printf '%s\n' "$line"
 		[[ -z $timer && ${line%$'\r'} == "# guest: done" ]] || continue
-		# Not on our stdout: the pipe would wait for its sleep.
-		qemu_reap_later "$pidfile" "$grace" > /dev/null 2>&1 &
+		qemu_reap_later "$pidfile" "$grace" &
 		timer=$!
 	done
 	[[ -z $timer ]] || kill "$timer" 2>/dev/null || true
@@ -85,8 +84,8 @@ qemu_reap_later() {
 
 	# The shell's own sleep (a read that times out on a pipe that never
 	# gets a line): a sleep process would outlive the kill of this one
-	# and hold what it inherited, the run's lock among them, for the
-	# whole grace period.
+	# and hold what it inherited, the KTAP pipe and the run's lock, for
+	# the whole grace period.
 	read -r -t "$grace" _ <> <(:) || true
 	pid=$(cat "$pidfile" 2>/dev/null) || return 0
 	[[ $pid =~ ^[0-9]+$ ]] || return 0

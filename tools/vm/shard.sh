@@ -5,16 +5,17 @@
 # one verdict. Each guest runs the suite's own runner on its share, so
 # each shard has its own kernel-log gate, counters check and known
 # issues, and keeps the runner's "last" ordering within its share.
+# Needs ktap.sh (ktap_result_fields) and SUITE_DIR.
 #
-#   shard_order RELEASE BIN...     the tests in one guest's order
-#   shard_plan ORDER N DURATIONS SOLO DIR
+#   suite_order RELEASE BIN...     the tests in one guest's order
+#   shard_plan ORDER N DURATIONS SCHEDULE DIR
 #                                  DIR/K.list: the share of guest K
 #   shard_merge DIR N              the merged stream, on stdout
 
-# shard_order RELEASE BIN...: prints the selected tests (HMM_FILTERS) in
+# suite_order RELEASE BIN...: prints the selected tests (HMM_FILTERS) in
 # the order the runner gives them on kernel RELEASE, from the runner's
 # own list_selected (run on the host: the binaries are static).
-shard_order() {
+suite_order() {
 	local release=$1 work
 	shift
 
@@ -179,9 +180,10 @@ shard_renumber() {
 	done <<< "${text%$'\n'}"
 }
 
-# shard_step_merged NUM NAME N: a step every shard runs (module.load,
-# module.unload, ...), as one result: each shard's output under a
-# "# shard K:" line, ok only if it was ok everywhere, the longest time.
+# shard_step_merged NUM NAME N: a step every guest runs (module.load,
+# module.unload, ...), as one result: what each guest's step printed
+# under a "# guest K:" line, ok only if it was ok everywhere, the
+# longest time.
 shard_step_merged() {
 	local num=$1 name=$2 n=$3 k text line status=ok why="" secs best=0 best_line=""
 
@@ -279,18 +281,20 @@ shard_all_ended() {
 }
 
 # shard_count TEXT: counts the result of an emitted block in counts[]
-# (passed, failed, skipped, xfail, xpass), as the runner's summary does.
+# (passed, failed, skipped, xfail, xpass), read as the host's parser
+# reads it.
 shard_count() {
-	local line
+	# shellcheck disable=SC2034  # set by ktap_result_fields, not read here
+	local line r_status r_name r_reason
 
 	while IFS= read -r line; do
-		case $line in
-		"not ok "*) counts[1]=$((counts[1] + 1)) ;;
-		"ok "*"# SKIP"*) counts[2]=$((counts[2] + 1)) ;;
-		"ok "*"# XFAIL"*) counts[3]=$((counts[3] + 1)) ;;
-		"ok "*"# XPASS"*) counts[4]=$((counts[4] + 1)) ;;
-		"ok "*) counts[0]=$((counts[0] + 1)) ;;
-		*) continue ;;
+		ktap_result_fields "$line" || continue
+		case $r_status in
+		pass) counts[0]=$((counts[0] + 1)) ;;
+		skip) counts[2]=$((counts[2] + 1)) ;;
+		xfail) counts[3]=$((counts[3] + 1)) ;;
+		xpass) counts[4]=$((counts[4] + 1)) ;;
+		*) counts[1]=$((counts[1] + 1)) ;;
 		esac
 		return
 	done <<< "$1"
@@ -320,7 +324,8 @@ shard_poll() {
 # shard_merge DIR N: the merged stream of the shards' DIR/K/ktap.raw, in
 # DIR/plan's order, as they are written. The plan counts all tests and
 # the steps each guest runs around them (module.load first; the others,
-# such as module.unload, last, in share 1's order), each step merged
+# such as module.unload, last, in the order a guest first told of
+# them), each step merged
 # over the shards; every result is renumbered. Ends once every guest has
 # ended (DIR/K/ended) and its stream is read; "# guest: done" only if
 # every guest said it.
