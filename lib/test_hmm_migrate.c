@@ -272,6 +272,15 @@ int dmirror_job_run(struct dmirror *dmirror, struct dmirror_job *job,
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	job->notifier = &dmirror->mirror.notifier;
+	/*
+	 * migrate_vma_setup() drains only this CPU's LRU batches, and the
+	 * others' only when it meets a page off the LRU. A page another
+	 * CPU's batch still holds (activated, say) is on the LRU with one
+	 * more reference: it looks pinned and is skipped. A driver would
+	 * try again later; the device drains them all first, so that a
+	 * page it skips is one that is really held.
+	 */
+	dmirror_lru_drain_all();
 	mmap_read_lock(mm);
 	ret = dmirror_range_readable(mm, start, end, job->kernel_vma_check);
 	if (!ret && job->range_ok)
