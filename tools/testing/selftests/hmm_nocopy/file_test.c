@@ -1160,7 +1160,7 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 		SKIP(return, "%s", why);
 	fd = write_file(_metadata, XFS_DIR "/blocks", npages, ps, 240, true);
 	/* Nothing older left to write back, the log included. */
-	sync();
+	ASSERT_EQ(0, syncfs(fd));
 	page = zalloc(_metadata, ps);
 	tmp = zalloc(_metadata, ps);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
@@ -1942,8 +1942,13 @@ static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
 	int fd;
 
 	fd = make_file(_metadata, BH_DIR "/blocks", npages, ps, 160);
-	/* Nothing older left to write back: bitmaps, inodes, the journal. */
-	sync();
+	/*
+	 * Nothing older left to write back: bitmaps, inodes, the journal.
+	 * syncfs(), not sync(): sync() also sets every disk's flusher off
+	 * to write all it finds dirty, and when that flusher runs late
+	 * (a loaded host) it writes the blocks the test dirties next.
+	 */
+	ASSERT_EQ(0, syncfs(fd));
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	bs = dirty_one_block_a_page(_metadata, fd, want, npages, 160);
 	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
@@ -2000,7 +2005,7 @@ TEST_F(bufferhead, nocopy_mapped_store_writes_whole_pages)
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
-	sync();
+	ASSERT_EQ(0, syncfs(fd));	/* see bh_writeback_dirty_blocks() */
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	fill_pages(want, npages, ps, 170);
 	for (i = 0; i < npages; i++) {
