@@ -18,6 +18,8 @@
 #   make kselftest-tar  the suite as a kselftest tarball for the kernel
 #                   (run_kselftest.sh, hmm_nocopy with its module), to
 #                   copy to a board that boots that kernel: $(KSFT_TAR)
+#   make docs       redraw the module's call graph (docs/module-calls.dot
+#                   and .svg, from lib/); docs/architecture.md shows it
 #   make clean      remove build/ (the kernel cache stays)
 #   make clean-cache  also remove the cached kernel builds and source
 #
@@ -30,7 +32,7 @@ MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar docs clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -61,6 +63,9 @@ kselftest-tar:
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'
+
+docs:
+	tools/docs/callgraph.sh --update
 
 clean:
 	rm -rf build

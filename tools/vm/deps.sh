@@ -26,9 +26,14 @@ DEPS_RUN=(
 # python3-tap: the tap.parser LKFT's kselftest parser is built on, with
 # what it recommends (its TAP 13 mode).
 DEPS_CHECK=("shellcheck|shellcheck"
+	"ctags-universal|universal-ctags"
 	"/usr/lib/python3/dist-packages/tap/parser.py|python3-tap"
 	"/usr/lib/python3/dist-packages/more_itertools/__init__.py|python3-more-itertools"
 	"/usr/lib/python3/dist-packages/yaml/__init__.py|python3-yaml")
+# Only for make docs: the module's call graph (tools/docs/callgraph.sh);
+# make check needs only ctags, to compare the graph with lib/.
+# shellcheck disable=SC2034
+DEPS_DOCS=("ctags-universal|universal-ctags" "dot|graphviz")
 # Only for --bench: the plot.
 # shellcheck disable=SC2034
 DEPS_BENCH=("gnuplot|gnuplot-nox")
