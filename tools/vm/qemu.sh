@@ -75,7 +75,12 @@ qemu_reap_when_done() {
 		qemu_reap_later "$pidfile" "$grace" &
 		timer=$!
 	done
-	[[ -z $timer ]] || kill "$timer" 2>/dev/null || true
+	# Gone before this returns, not just told to go: what comes next
+	# may take the run's lock.
+	if [[ -n $timer ]]; then
+		kill "$timer" 2>/dev/null || true
+		wait "$timer" 2>/dev/null || true
+	fi
 	return 0
 }
 
