@@ -126,6 +126,7 @@ static inline void dmirror_migrate_vma_fault_page(struct migrate_vma *args,
 {
 }
 
+/* No migrate_device_range() (6.2): nothing to collect, move or finish. */
 #define dmirror_migrate_device_range dmirror_migrate_device_range
 static inline int dmirror_migrate_device_range(unsigned long *src,
 					       unsigned long start_pfn,
@@ -134,17 +135,13 @@ static inline int dmirror_migrate_device_range(unsigned long *src,
 	return -EOPNOTSUPP;
 }
 
-#define dmirror_migrate_device_pages dmirror_migrate_device_pages
 static inline void dmirror_migrate_device_pages(unsigned long *src,
-						unsigned long *dst,
-						unsigned long npages)
+						unsigned long *dst, unsigned long npages)
 {
 }
 
-#define dmirror_migrate_device_finalize dmirror_migrate_device_finalize
 static inline void dmirror_migrate_device_finalize(unsigned long *src,
-						   unsigned long *dst,
-						   unsigned long npages)
+						   unsigned long *dst, unsigned long npages)
 {
 }
 

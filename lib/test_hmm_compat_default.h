@@ -184,6 +184,10 @@ static inline void dmirror_devmem_unpin_module(void)
 }
 #endif
 
+/*
+ * migrate_device_range() and its two steps came together (6.2, in
+ * Debian's 6.1): a release overrides the three or none.
+ */
 #ifndef dmirror_migrate_device_range
 static inline int dmirror_migrate_device_range(unsigned long *src,
 					       unsigned long start_pfn,
@@ -191,21 +195,15 @@ static inline int dmirror_migrate_device_range(unsigned long *src,
 {
 	return migrate_device_range(src, start_pfn, npages);
 }
-#endif
 
-#ifndef dmirror_migrate_device_pages
 static inline void dmirror_migrate_device_pages(unsigned long *src,
-						unsigned long *dst,
-						unsigned long npages)
+						unsigned long *dst, unsigned long npages)
 {
 	migrate_device_pages(src, dst, npages);
 }
-#endif
 
-#ifndef dmirror_migrate_device_finalize
 static inline void dmirror_migrate_device_finalize(unsigned long *src,
-						   unsigned long *dst,
-						   unsigned long npages)
+						   unsigned long *dst, unsigned long npages)
 {
 	migrate_device_finalize(src, dst, npages);
 }
@@ -617,16 +615,10 @@ static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
 #ifndef dmirror_kernel_core_mode
 static inline int dmirror_kernel_core_mode(u32 mode, enum migrate_mode *kmode)
 {
-	switch (mode) {
-	case HMM_NC_MODE_SYNC_LIGHT:
-		*kmode = MIGRATE_SYNC_LIGHT;
-		return 0;
-	case HMM_NC_MODE_ASYNC:
-		*kmode = MIGRATE_ASYNC;
-		return 0;
-	default:
+	if (mode != HMM_NC_MODE_SYNC_LIGHT && mode != HMM_NC_MODE_ASYNC)
 		return dmirror_kernel_mode(mode, kmode);
-	}
+	*kmode = mode == HMM_NC_MODE_ASYNC ? MIGRATE_ASYNC : MIGRATE_SYNC_LIGHT;
+	return 0;
 }
 #endif
 
