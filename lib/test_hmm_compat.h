@@ -119,6 +119,8 @@ static inline struct page *dmirror_alloc_user_page(struct vm_area_struct *vma,
  *
  * That memory is not in the kernel's direct map: the device must never
  * touch it. Always false before 5.14, which has no memfd_secret().
+ *
+ * Return: true for memfd_secret() memory.
  */
 static inline bool dmirror_vma_is_secret(struct vm_area_struct *vma);
 
@@ -128,6 +130,8 @@ static inline bool dmirror_vma_is_secret(struct vm_area_struct *vma);
  *
  * Shared after fork, or merged by KSM. From 6.12 the estimate is of the
  * page's folio.
+ *
+ * Return: true when the page is not the caller's alone.
  */
 static inline bool dmirror_page_shared(struct page *page);
 
@@ -142,6 +146,8 @@ static inline struct address_space *dmirror_page_mapping(struct page *page);
 /**
  * dmirror_page_index() - A page's offset in its mapping, in pages.
  * @page: a page-cache page
+ *
+ * Return: the index.
  */
 static inline pgoff_t dmirror_page_index(struct page *page);
 
@@ -149,6 +155,8 @@ static inline pgoff_t dmirror_page_index(struct page *page);
  * dmirror_page_lru_kept() - Whether a page is on the active or the
  *                           unevictable LRU list.
  * @page: the page
+ *
+ * Return: true on either list.
  */
 static inline bool dmirror_page_lru_kept(struct page *page);
 
@@ -168,6 +176,8 @@ static inline int dmirror_migrate_state(struct page *dst, struct page *src,
  * dmirror_migrate_dst_pfn() - The destination entry of a migrate_vma
  *                             batch for a page.
  * @page: the destination page, locked
+ *
+ * Return: the entry (5.10 also marks it locked).
  */
 static inline unsigned long dmirror_migrate_dst_pfn(struct page *page);
 
@@ -262,6 +272,8 @@ static inline int dmirror_make_exclusive(struct mm_struct *mm,
  *                                 dmirror_make_exclusive() made.
  * @range: the invalidated range
  * @owner: the device's owner cookie
+ *
+ * Return: true for the device's own; it needs no action.
  */
 static inline bool
 dmirror_range_own_exclusive(const struct mmu_notifier_range *range,
@@ -295,6 +307,8 @@ static inline void dmirror_lru_drain_all(void);
 /**
  * dmirror_mapping_is_shmem() - Whether a mapping is a tmpfs or memfd file's.
  * @mapping: the mapping
+ *
+ * Return: true for tmpfs and memfd files.
  */
 static inline bool dmirror_mapping_is_shmem(struct address_space *mapping);
 
@@ -303,6 +317,8 @@ static inline bool dmirror_mapping_is_shmem(struct address_space *mapping);
  * @mapping: the mapping
  *
  * Its pages must keep what they hold.
+ *
+ * Return: true when F_SEAL_WRITE or F_SEAL_FUTURE_WRITE is set.
  */
 static inline bool dmirror_mapping_write_sealed(struct address_space *mapping);
 
@@ -310,6 +326,8 @@ static inline bool dmirror_mapping_write_sealed(struct address_space *mapping);
  * dmirror_mapping_migrates() - Whether a mapping's pages have a migrate
  *                              callback of their own.
  * @mapping: the mapping
+ *
+ * Return: true when a_ops has one.
  */
 static inline bool dmirror_mapping_migrates(struct address_space *mapping);
 
@@ -351,6 +369,8 @@ static inline void dmirror_cache_forget(struct page *src);
 /**
  * dmirror_cache_forgotten() - Whether the old page's mapping is gone.
  * @src: the old page (anonymous pages keep theirs)
+ *
+ * Return: true when it has no page-cache mapping left.
  */
 static inline bool dmirror_cache_forgotten(struct page *src);
 
@@ -359,6 +379,8 @@ static inline bool dmirror_cache_forgotten(struct page *src);
  *                      the new one.
  * @dst: the new page, whose buffer heads must all point at it
  * @src: the old page, which must have none left
+ *
+ * Return: true when every buffer head moved.
  */
 static inline bool dmirror_bh_moved(struct page *dst, struct page *src);
 
@@ -436,6 +458,8 @@ static inline void dmirror_page_clear_movable(struct page *page);
  * dmirror_page_movable_by() - Whether a movable page is the owner's.
  * @page: the page
  * @reg: the owner's registration
+ *
+ * Return: true for the owner's pages.
  */
 static inline bool dmirror_page_movable_by(struct page *page,
 					   struct dmirror_movable_reg *reg);
@@ -444,6 +468,8 @@ static inline bool dmirror_page_movable_by(struct page *page,
  * dmirror_page_movable_locked() - PageMovable(), which 6.12 no longer
  *                                 exports.
  * @page: the page, locked
+ *
+ * Return: true for a non-LRU movable page.
  */
 static inline bool dmirror_page_movable_locked(struct page *page);
 
