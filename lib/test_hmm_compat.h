@@ -24,8 +24,9 @@
  * An entry a release neither overrides nor gets from the defaults is
  * "declared static but never defined": the build says so.
  *
- * Adding a release: a line in tools/vm/releases.sh, and its compat file
- * here, with the overrides it needs (none: a comment saying so).
+ * Adding a release: the README's checklist ("Kernel releases"). Here it
+ * takes the release's compat file alone, with the overrides it needs (a
+ * comment saying so when it needs none).
  */
 #ifndef _TEST_HMM_COMPAT_H
 #define _TEST_HMM_COMPAT_H
