@@ -12,9 +12,10 @@
 #                   it) and a warm one, split into phases; figures only
 #   make check-debug  the suite on a debug kernel (KASAN, lockdep,
 #                   kmemleak; its own kernel build, long the first time)
-#   make matrix     the suite on every kernel release (5.10, 6.1, 6.12),
-#                   one after another, then one table; MATRIX_RELEASES
-#                   picks some. Markdown and JUnit in build/results/
+#   make matrix     the suite on every kernel release of
+#                   tools/vm/releases.sh, one after another, then one
+#                   table; MATRIX_RELEASES picks some. Markdown and JUnit
+#                   in build/results/
 #   make kselftest-tar  the suite as a kselftest tarball for the kernel
 #                   (run_kselftest.sh, hmm_nocopy with its module), to
 #                   copy to a board that boots that kernel: $(KSFT_TAR)

@@ -15,7 +15,7 @@
  * kernel patch or a module built inside the tree would not test the
  * user's kernel as it is, and copying migrate_pages() into the module
  * would test our copy, not the kernel's switches. The names and the
- * types the pointers must have live in test_hmm_compat.h; without
+ * types the pointers must have live in the compat files; without
  * CONFIG_KPROBES, or where a name is missing, the commands that need it
  * answer EOPNOTSUPP and HMM_NC_INFO does not report the feature, so the
  * tests that need it skip with the reason and the rest runs.
@@ -33,7 +33,7 @@
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
 
-#ifdef DMIRROR_CORE_SYMS
+#if DMIRROR_CORE_SYMS
 
 static struct dmirror_core_syms dmirror_core;
 static u64 dmirror_core_found;	/* HMM_NC_FEAT_CORE_* complete */
@@ -130,8 +130,8 @@ int dmirror_core_isolate_lru_page(struct page *page)
 #else /* !DMIRROR_CORE_SYMS */
 
 /*
- * A kernel whose compat block describes no entry point to find: no
- * feature, nothing to isolate.
+ * A release without a table of entry points to find (DMIRROR_CORE_SYMS,
+ * test_hmm_release.h): no feature, nothing to isolate.
  */
 u64 dmirror_core_features(void)
 {
@@ -149,7 +149,7 @@ int dmirror_core_isolate_lru_page(struct page *page)
 
 #endif /* DMIRROR_CORE_SYMS */
 
-#ifdef DMIRROR_CORE_MIGRATE
+#if DMIRROR_CORE_MIGRATE
 
 /* One folio handed to the core, as the device saw it. */
 struct dmirror_core_folio {
@@ -645,9 +645,9 @@ void dmirror_core_fini(void)
 #else /* !DMIRROR_CORE_MIGRATE */
 
 /*
- * A kernel whose compat block does not (yet) describe the migration
- * core's entry points: the commands answer EOPNOTSUPP, and the tests
- * that need them skip with libhmm's reason.
+ * A release the core commands are not (yet) ported to
+ * (DMIRROR_CORE_MIGRATE, test_hmm_release.h): they answer EOPNOTSUPP,
+ * and the tests that need them skip with libhmm's reason.
  */
 int dmirror_core_wq_init(void)
 {

@@ -99,8 +99,8 @@ static struct page *dmirror_file_alloc_page(struct page *spage)
 
 /*
  * What 5.10's setup may have lost of the writes through the mapping
- * (dmirror_file_taken_dirty() in test_hmm_compat.h): first on the pages
- * the batch holds, before they are described and moved...
+ * (dmirror_file_taken_dirty() in test_hmm_compat_5.10.h): first on the
+ * pages the batch holds, before they are described and moved...
  */
 static void dmirror_file_taken(struct dmirror_job *job)
 {

@@ -39,7 +39,7 @@ test_lint_checkpatch_is_clean() {
 }
 
 # Findings that are the point of the files they are in, and only there
-# (file glob -> checkpatch type): the compat header is where the module
+# (file glob -> checkpatch type): the version gate is where the module
 # may look at the kernel's version; the harness header's macros take a
 # flow-control statement as kselftest_harness.h's own SKIP() and
 # ASSERT_*() do; in the tests, EXPECT_*() ... TH_LOG() is two statements
@@ -47,7 +47,7 @@ test_lint_checkpatch_is_clean() {
 # needs braces or its message is printed after the loop, with the loop
 # variable past its end.
 declare -A CHECKPATCH_ALLOWED=(
-	[lib/test_hmm_compat.h]=LINUX_VERSION_CODE
+	[lib/test_hmm_release.h]=LINUX_VERSION_CODE
 	[test_hmm/hmm_harness.h]=MACRO_WITH_FLOW_CONTROL
 	[tools/testing/selftests/hmm_nocopy/*_test.c]=BRACES
 )

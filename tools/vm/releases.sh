@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The kernel releases the suite runs on, and everything the harness
-# knows about each: the one place for release differences on the host
-# side (the module's are in lib/test_hmm_compat.h). To add a release,
-# add a line here and, if its options differ, a fragment in configs/.
+# knows about each: the one list of releases (run_tests.sh --kernel,
+# make matrix and the project's tests read it; a unit test holds the
+# README's table and the module's compat files to it) and the one place
+# for release differences on the host side. The module's are in its
+# compat files, lib/test_hmm_compat_<release>.h. Adding a release: the
+# README's checklist ("Kernel releases").
 #
 # release|Debian source package|Debian codename that has it|extra fragment
 # The codename is the machine's own when its apt lists carry the
