@@ -21,8 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hmm_harness.h"
-#include "libhmm.h"
+#include "hmm_fixture.h"
 
 #define TWO_MB			(2UL * 1024 * 1024)
 
@@ -61,17 +60,6 @@ FIXTURE_TEARDOWN(anon)
 	close(self->fd1);
 }
 
-/* What a device's counters did since the test began. */
-static void delta_of(struct __test_metadata *_metadata, int fd, bool global,
-		     const struct hmm_nc_counters *before,
-		     struct hmm_nc_counters *d)
-{
-	struct hmm_nc_counters now;
-
-	ASSERT_EQ(0, hmm_counters(fd, global, &now));
-	hmm_counters_delta(before, &now, d);
-}
-
 /* Nothing is held: every lock and reference taken was given back. */
 static void assert_balanced(struct __test_metadata *_metadata,
 			    const struct hmm_nc_counters *d)
@@ -83,14 +71,6 @@ static void assert_balanced(struct __test_metadata *_metadata,
 static char *map_anon(struct __test_metadata *_metadata, size_t size)
 {
 	char *p = hmm_map_anon(size, PROT_READ | PROT_WRITE);
-
-	ASSERT_NE(NULL, p);
-	return p;
-}
-
-static void *zalloc(struct __test_metadata *_metadata, size_t size)
-{
-	void *p = calloc(1, size);
 
 	ASSERT_NE(NULL, p);
 	return p;
