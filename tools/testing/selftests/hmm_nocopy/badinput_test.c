@@ -20,6 +20,7 @@
 #include <linux/mman.h>		/* MAP_HUGE_2MB */
 
 #include "badinput_common.h"
+#include "hmm_fixture.h"
 
 TEST_F(badinput, null_command_pointer_is_efault)
 {
@@ -309,26 +310,22 @@ TEST_F(badinput, migration_over_hugetlb_is_einval)
  */
 TEST_F(badinput, kernel_pages_on_ext4_is_einval)
 {
-	char disk[HMM_LOOP_PATH_LEN], cmdline[160];
+	char disk[HMM_LOOP_PATH_LEN];
 	struct hmm_nc_file_page rec;
 	int loop, fd;
 	char *map;
 
 	if (hmm_private_mounts())
 		SKIP(return, "no mount namespace of its own");
-	mkdir(KP_DIR, 0755);
-	if (mount("none", KP_DIR, "ramfs", 0, NULL))
+	if (mount_image_dir(KP_DIR))
 		SKIP(return, "cannot mount ramfs");
-	loop = hmm_loop_attach(KP_DIR, 16LL << 20, disk, sizeof(disk));
+	loop = mkfs_loop(KP_DIR, 16LL << 20, "/sbin/mkfs.ext4 -q -F", disk,
+			 sizeof(disk));
+	if (loop == -EIO)
+		SKIP(return, "mkfs.ext4 failed");
 	if (loop < 0)
 		SKIP(return, "no loop device: %s", strerror(-loop));
-	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
-	snprintf(cmdline, sizeof(cmdline),
-		 "/sbin/mkfs.ext4 -q -F %s >/dev/null 2>&1", disk);
-	if (system(cmdline))
-		SKIP(return, "mkfs.ext4 failed");
-	mkdir(KP_FS, 0755);
-	ASSERT_EQ(0, mount(disk, KP_FS, "ext4", 0, NULL));
+	ASSERT_EQ(0, mount_dev(disk, KP_FS, "ext4", NULL));
 	fd = open(KP_FS "/f", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ((ssize_t)self->ps, write(fd, self->buf, self->ps));

@@ -184,7 +184,7 @@ TEST_F(refuse, aio_same_ring_page_twice_einval_nothing_moves)
 						  NULL)) TH_LOG("one name");
 	}
 
-	counters_since(_metadata, self->fd, &c0, &d);
+	delta_of(_metadata, self->fd, false, &c0, &d);
 	EXPECT_EQ(0, d.batches + d.pages_locked + d.pages_copied);
 	EXPECT_EQ(d.pages_taken, d.pages_returned);
 	for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hmm_fixture.h"
 #include "hmm_harness.h"
 #include "libhmm.h"
 
@@ -167,16 +168,6 @@ static inline void check_state_same(struct __test_metadata *_metadata,
 	EXPECT_EQ(a->movable_pages, b->movable_pages);
 	EXPECT_EQ(0, b->movable_isolated);
 	EXPECT_EQ(0, b->bad);
-}
-
-static inline void counters_since(struct __test_metadata *_metadata, int fd,
-				  const struct hmm_nc_counters *before,
-				  struct hmm_nc_counters *delta)
-{
-	struct hmm_nc_counters now;
-
-	ASSERT_EQ(0, hmm_counters(fd, false, &now));
-	hmm_counters_delta(before, &now, delta);
 }
 
 /*

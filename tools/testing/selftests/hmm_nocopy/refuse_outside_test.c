@@ -507,7 +507,7 @@ TEST_F(refuse, rejects_bad_arguments_changes_nothing)
 	check_bad_batches(_metadata, self->fd, (uintptr_t)anon);
 	check_bad_holds(_metadata, self->fd);
 
-	counters_since(_metadata, self->fd, &c0, &d);
+	delta_of(_metadata, self->fd, false, &c0, &d);
 	check_no_migration(_metadata, &d);
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &after));
 	check_state_same(_metadata, &before, &after);

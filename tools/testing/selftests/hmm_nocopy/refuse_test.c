@@ -203,7 +203,7 @@ TEST_F(refuse, no_copy_einval_kept_then_sync_moves)
 	check_seen(_metadata, self, variant, variant->index, 0);
 	ASSERT_EQ(0, hmm_counters(self->fd, false, &before));
 	refuse_twice_then_move(_metadata, self, variant);
-	counters_since(_metadata, self->fd, &before, &d);
+	delta_of(_metadata, self->fd, false, &before, &d);
 	check_refusal_counted(_metadata, &d, variant->kind, 2);
 	check_serves_then_goes(_metadata, self, variant);
 }
@@ -294,7 +294,7 @@ TEST_F(refuse, batch_no_copy_refused_put_back_others_move)
 		else
 			check_moved(_metadata, &p[i], true);
 	}
-	counters_since(_metadata, self->fd, &c0, &d);
+	delta_of(_metadata, self->fd, false, &c0, &d);
 	EXPECT_EQ(1, d.batches);
 	EXPECT_EQ(2 * BATCH_SIDE, d.pages_copied);
 	EXPECT_EQ(2 * BATCH_SIDE, d.migrated[MOVABLE][NC]);
@@ -324,7 +324,7 @@ TEST_F(refuse, batch_sync_all_move_engine_copies_nothing)
 	EXPECT_EQ(0, out.failed);
 	for (i = 0; i < BATCH_PAGES; i++)
 		check_moved(_metadata, &p[i], false);
-	counters_since(_metadata, self->fd, &c0, &d);
+	delta_of(_metadata, self->fd, false, &c0, &d);
 	EXPECT_EQ(0, d.batches);
 	EXPECT_EQ(0, d.pages_copied);
 	EXPECT_EQ(0, d.refusals);

@@ -24,10 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hmm_fixture.h"
 #include "stress_race.h"
 
-/* Where the races mount the file system they run on. */
+/* Where the races mount the file system they run on, and its image. */
 #define STRESS_DIR	"/tmp/hmm_stress"
+#define IMAGE_DIR	"/tmp/hmm_stress_img"
 
 /*
  * The page-cache races: a file of FILE_PAGES in three regions, each
@@ -291,33 +293,9 @@ static void file_race(struct __test_metadata *_metadata, size_t ps, __u8 cb)
 	close(r.fd);
 }
 
-/* Runs a command line through the shell: its exit status, or -1. */
-static int shell(const char *fmt, ...)
-{
-	char cmd[256];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void mount_stress_dir(struct __test_metadata *_metadata,
-			     int *mounts, const char *source,
-			     const char *fstype, const char *opts)
-{
-	mkdir(STRESS_DIR, 0755);
-	ASSERT_EQ(0, mount(source, STRESS_DIR, fstype, 0, opts))
-		TH_LOG("mount %s on %s: %s", fstype, STRESS_DIR, strerror(errno));
-	(*mounts)++;
-}
-
 FIXTURE(stress) {
 	size_t ps;
-	int mounts;		/* file systems stacked on STRESS_DIR */
+	bool mounted;		/* a file system on STRESS_DIR */
 	int loop;		/* the loop device under it, or -1 */
 	char disk[HMM_LOOP_PATH_LEN];	/* its path */
 };
@@ -335,10 +313,7 @@ FIXTURE_VARIANT_ADD(stress, tmpfs) {
 /*
  * ext4 with 1 KiB blocks: each page has four buffer heads and moves
  * through __buffer_migrate_folio(). Afterwards e2fsck finds nothing to
- * fix. Its loop device's image is on ramfs, mounted beneath it: with no
- * fallocate() there, the loop device offers no write-zeroes, which it
- * would fail over tmpfs (no FALLOC_FL_ZERO_RANGE), logging I/O errors
- * while mkfs zeroes.
+ * fix. Its loop device's image is on ramfs (see mount_image_dir()).
  */
 FIXTURE_VARIANT_ADD(stress, ext4) {
 	.cb = HMM_NC_CB_BUFFER,
@@ -351,16 +326,15 @@ static void ext4_setup(struct __test_metadata *_metadata,
 {
 	if (access("/sbin/mkfs.ext4", X_OK) || access("/sbin/e2fsck", X_OK))
 		HMM_SETUP_SKIP("no /sbin/mkfs.ext4 or /sbin/e2fsck");
-	mount_stress_dir(_metadata, &self->mounts, "ramfs", "ramfs", NULL);
-	self->loop = hmm_loop_attach(STRESS_DIR, EXT4_IMAGE_SIZE, self->disk,
-				     sizeof(self->disk));
-	/* The skip ends the process: its mounts and loop device go with it. */
+	ASSERT_EQ(0, mount_image_dir(IMAGE_DIR));
+	self->loop = mkfs_loop(IMAGE_DIR, EXT4_IMAGE_SIZE,
+			       "/sbin/mkfs.ext4 -q -F -b 1024", self->disk,
+			       sizeof(self->disk));
+	ASSERT_NE(-EIO, self->loop) TH_LOG("mkfs.ext4 %s failed", self->disk);
+	/* The skip ends the process: its mounts go with it. */
 	if (self->loop < 0)
 		HMM_SETUP_SKIP("no loop device: %s", strerror(-self->loop));
-	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
-	ASSERT_EQ(0, shell("/sbin/mkfs.ext4 -q -F -b 1024 %s >/dev/null 2>&1",
-			   self->disk));
-	mount_stress_dir(_metadata, &self->mounts, self->disk, "ext4", NULL);
+	ASSERT_EQ(0, mount_dev(self->disk, STRESS_DIR, "ext4", NULL));
 }
 
 /* The kernel has NO_COPY; the row's file system is mounted on STRESS_DIR. */
@@ -379,11 +353,13 @@ FIXTURE_SETUP(stress)
 		HMM_SETUP_SKIP("%s", why);
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
-	if (variant->ext4)
+	/* Braces: ASSERT_EQ() is two statements, and would end the else. */
+	if (variant->ext4) {
 		ext4_setup(_metadata, self);
-	else
-		mount_stress_dir(_metadata, &self->mounts, "tmpfs", "tmpfs",
-				 "size=16m");
+	} else {
+		ASSERT_EQ(0, mount_tmpfs(STRESS_DIR, "size=16m"));
+	}
+	self->mounted = true;
 }
 
 /*
@@ -394,7 +370,7 @@ FIXTURE_SETUP(stress)
  */
 FIXTURE_TEARDOWN(stress)
 {
-	while (self->mounts-- > 0)
+	if (self->mounted)
 		umount2(STRESS_DIR, MNT_DETACH);
 	if (self->loop >= 0) {
 		ioctl(self->loop, LOOP_CLR_FD, 0);
@@ -405,12 +381,10 @@ FIXTURE_TEARDOWN(stress)
 TEST_F_TIMEOUT(stress, file_nocopy_races_truncate_punch_write_fsync, 90)
 {
 	file_race(_metadata, self->ps, variant->cb);
-	if (!variant->ext4)
-		return;
-	ASSERT_EQ(0, umount(STRESS_DIR)) TH_LOG("umount: %s", strerror(errno));
-	self->mounts--;
-	ASSERT_EQ(0, shell("/sbin/e2fsck -fn %s >/dev/null 2>&1", self->disk))
-		TH_LOG("e2fsck -fn %s found errors", self->disk);
+	/* Afterwards e2fsck finds nothing to fix. */
+	if (variant->ext4)
+		assert_fsck_clean(_metadata, STRESS_DIR, &self->mounted,
+				  "/sbin/e2fsck -fn", self->disk);
 }
 
 HMM_TEST_MAIN
