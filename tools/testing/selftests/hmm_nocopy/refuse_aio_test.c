@@ -19,20 +19,7 @@
 
 FIXTURE_SETUP(refuse)
 {
-	const char *why;
-	int err;
-
-	rf_open(_metadata, self);
-	why = hmm_unmet(self->fd, HMM_NEED_AIO_RING);
-	if (why) {
-		close(self->fd);
-		HMM_SETUP_SKIP("%s", why);
-	}
-	err = aio_setup(_metadata, &self->aio);
-	if (err) {
-		close(self->fd);
-		HMM_SETUP_SKIP("io_setup: %s", strerror(err));
-	}
+	rf_open_for(_metadata, self, HMM_NEED_AIO_RING, true);
 }
 
 FIXTURE_TEARDOWN(refuse)

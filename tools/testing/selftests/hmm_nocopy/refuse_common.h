@@ -245,4 +245,31 @@ static inline void check_aio_works(struct __test_metadata *_metadata,
 		  aio_read_page(aio->ctx, aio->data_fd, aio->buf));
 }
 
+/*
+ * rf_open(), then a skip (ending the test) unless the kernel offers
+ * what needs (enum hmm_need) names; with_aio, the test's aio context
+ * too, or a skip where io_setup() fails.
+ */
+static inline void rf_open_for(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(refuse) * self, unsigned int needs,
+			       bool with_aio)
+{
+	const char *why;
+	int err;
+
+	rf_open(_metadata, self);
+	why = hmm_unmet(self->fd, needs);
+	if (why) {
+		close(self->fd);
+		HMM_SETUP_SKIP("%s", why);
+	}
+	if (!with_aio)
+		return;
+	err = aio_setup(_metadata, &self->aio);
+	if (err) {
+		close(self->fd);
+		HMM_SETUP_SKIP("io_setup: %s", strerror(err));
+	}
+}
+
 #endif /* _REFUSE_COMMON_H */

@@ -65,25 +65,10 @@ FIXTURE_VARIANT_ADD(refuse, aio) {
 
 FIXTURE_SETUP(refuse)
 {
-	const char *why;
-	int err;
-
-	rf_open(_metadata, self);
-	why = hmm_unmet(self->fd, variant->needs);
-	if (why) {
-		close(self->fd);
-		HMM_SETUP_SKIP("%s", why);
-	}
-	if (variant->kind != AIO) {
+	rf_open_for(_metadata, self, variant->needs, variant->kind == AIO);
+	if (variant->kind != AIO)
 		ASSERT_EQ(variant->held, hmm_rf_hold(self->fd, variant->kind,
 						     variant->held));
-		return;
-	}
-	err = aio_setup(_metadata, &self->aio);
-	if (err) {
-		close(self->fd);
-		HMM_SETUP_SKIP("io_setup: %s", strerror(err));
-	}
 }
 
 FIXTURE_TEARDOWN(refuse)
