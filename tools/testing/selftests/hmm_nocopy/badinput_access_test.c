@@ -279,26 +279,14 @@ TEST_F(badinput, probe_of_page_shared_after_fork_is_refused)
 /* A memfd sealed against writes keeps its data, even opened O_RDWR. */
 TEST_F(badinput, file_probe_refuses_write_sealed_memfd)
 {
-	struct hmm_nc_file_page rec;
-	char *map;
 	int fd;
 
 	fd = memfd_create("hmm-sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ((ssize_t)self->ps, write(fd, self->buf, self->ps));
 	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
-	map = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(-EACCES, hmm_migrate_file(self->fd, map, 1,
-					    HMM_NC_MODE_SYNC,
-					    HMM_NC_MIGRATE_PROBE, &rec, NULL));
-	EXPECT_EQ(-EACCES, hmm_migrate_file(self->fd, map, 1,
-					    HMM_NC_MODE_SYNC_NO_COPY,
-					    HMM_NC_FILE_KERNEL_PAGES, &rec,
-					    NULL));
-	EXPECT_EQ(-1, hmm_verify(map, self->ps, SEED));
-	munmap(map, self->ps);
-	close(fd);
+	expect_file_page_kept(_metadata, self->fd, self->ps, fd, PROT_READ,
+			      -EACCES, -EACCES);
 }
 
 #define SWAP_VMAS	64

@@ -130,4 +130,31 @@ static inline int bad_input_errno(int fd, unsigned long req, int err)
 	return hmm_unmet_cmd(fd, req) ? -EOPNOTSUPP : err;
 }
 
+/*
+ * The first page of file fd, which holds the pattern, mapped shared
+ * with prot: a SYNC probe of it fails with probe_err (unless that is 0,
+ * then none is tried), a NO_COPY migration with HMM_NC_FILE_KERNEL_PAGES
+ * with err, and the page keeps the pattern. Closes fd.
+ */
+static inline void expect_file_page_kept(struct __test_metadata *_metadata,
+					 int dev, size_t ps, int fd, int prot,
+					 int probe_err, int err)
+{
+	struct hmm_nc_file_page rec;
+	char *map;
+
+	map = mmap(NULL, ps, prot, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	if (probe_err)
+		EXPECT_EQ(probe_err, hmm_migrate_file(dev, map, 1,
+						      HMM_NC_MODE_SYNC,
+						      HMM_NC_MIGRATE_PROBE,
+						      &rec, NULL));
+	EXPECT_EQ(err, hmm_migrate_file(dev, map, 1, HMM_NC_MODE_SYNC_NO_COPY,
+					HMM_NC_FILE_KERNEL_PAGES, &rec, NULL));
+	EXPECT_EQ(-1, hmm_verify(map, ps, SEED));
+	munmap(map, ps);
+	close(fd);
+}
+
 #endif /* _BADINPUT_COMMON_H */

@@ -311,9 +311,7 @@ TEST_F(badinput, migration_over_hugetlb_is_einval)
 TEST_F(badinput, kernel_pages_on_ext4_is_einval)
 {
 	char disk[HMM_LOOP_PATH_LEN];
-	struct hmm_nc_file_page rec;
 	int loop, fd;
-	char *map;
 
 	if (hmm_private_mounts())
 		SKIP(return, "no mount namespace of its own");
@@ -329,15 +327,8 @@ TEST_F(badinput, kernel_pages_on_ext4_is_einval)
 	fd = open(KP_FS "/f", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ((ssize_t)self->ps, write(fd, self->buf, self->ps));
-	map = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(-EINVAL, hmm_migrate_file(self->fd, map, 1,
-					    HMM_NC_MODE_SYNC_NO_COPY,
-					    HMM_NC_FILE_KERNEL_PAGES, &rec,
-					    NULL));
-	EXPECT_EQ(-1, hmm_verify(map, self->ps, SEED));
-	munmap(map, self->ps);
-	close(fd);
+	expect_file_page_kept(_metadata, self->fd, self->ps, fd,
+			      PROT_READ | PROT_WRITE, 0, -EINVAL);
 	umount2(KP_FS, MNT_DETACH);
 	close(loop);
 	umount2(KP_DIR, MNT_DETACH);
