@@ -33,9 +33,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
-#include "libhmm.h"
-#include "hmm_harness.h"
+#include "hmm_fixture.h"
 
 #define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
 #define SYNC		HMM_NC_MODE_SYNC
@@ -52,9 +50,7 @@
 #define NULLB_MS	1000	/* how long each null_blk request takes */
 
 FIXTURE(core) {
-	int dev;
-	size_t ps;
-	struct hmm_nc_counters start;
+	struct hmm_env e;
 	int loop;		/* minix: its loop device, or -1 */
 	char loop_path[HMM_LOOP_PATH_LEN];
 	bool nullb;		/* a null_blk device of ours is configured */
@@ -66,13 +62,8 @@ FIXTURE_SETUP(core)
 	ASSERT_EQ(0, hmm_private_mounts());
 	self->loop = -1;
 	self->pool_was = -1;
-	self->ps = hmm_page_size();
-	self->dev = hmm_open(0);
-	if (self->dev < 0)
-		SKIP(_exit(HMM_SETUP_SKIP_EXIT),
-		     "need /dev/hmm_dmirror0 (is test_hmm loaded?)");
-	HMM_SETUP_REQUIRE(self->dev, HMM_NEED_CORE_MIGRATE);
-	ASSERT_EQ(0, hmm_counters(self->dev, false, &self->start));
+	env_setup(_metadata, &self->e);
+	HMM_SETUP_REQUIRE(self->e.dev, HMM_NEED_CORE_MIGRATE);
 }
 
 FIXTURE_TEARDOWN(core)
@@ -86,7 +77,7 @@ FIXTURE_TEARDOWN(core)
 		hmm_nullb_remove(NULLB_NAME);
 	if (self->pool_was >= 0)
 		hmm_hugetlb_pool_set(self->pool_was);
-	close(self->dev);
+	close(self->e.dev);
 }
 
 static long now_ms(void)
@@ -95,29 +86,6 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static int mount_fs(const char *dir, const char *fstype, const char *opts)
-{
-	mkdir(dir, 0755);
-	umount2(dir, MNT_DETACH);
-	return mount("none", dir, fstype, 0, opts) ? -errno : 0;
-}
-
-static __u64 pfn_of(struct __test_metadata *_metadata, const void *p)
-{
-	__u64 pfn = 0;
-
-	ASSERT_EQ(0, hmm_pfn(p, &pfn));
-	return pfn;
-}
-
-static bool page_flag(struct __test_metadata *_metadata, __u64 pfn, int bit)
-{
-	__u64 kf = 0;
-
-	ASSERT_EQ(0, hmm_kpageflags(pfn, &kf));
-	return kf & (1ULL << bit);
 }
 
 /* Field n (from 1) of /sys/block/<dev>/<file>, or -1. */
@@ -153,21 +121,7 @@ static int core_one(struct __test_metadata *_metadata,
 		    struct hmm_nc_core_page *rec, struct hmm_nc_core_cmd *cmd)
 {
 	memset(rec, 0, sizeof(*rec));
-	return hmm_core_migrate(self->dev, p, 1, mode, 0, rec, cmd);
-}
-
-/* The counters: n pages of callback kind cb moved (or failed) in mode. */
-static void assert_counted(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(core) * self, int cb, int mode,
-			   __u64 moved, __u64 failed)
-{
-	struct hmm_nc_counters now, d;
-
-	ASSERT_EQ(0, hmm_counters(self->dev, false, &now));
-	hmm_counters_delta(&self->start, &now, &d);
-	EXPECT_EQ(moved, d.migrated[cb][mode]);
-	EXPECT_EQ(failed, d.failed[cb][mode]);
-	EXPECT_EQ(d.pages_taken, d.pages_returned);
+	return hmm_core_migrate(self->e.dev, p, 1, mode, 0, rec, cmd);
 }
 
 /*
@@ -178,28 +132,26 @@ static void assert_counted(struct __test_metadata *_metadata,
 static char *minix_dirty_page(struct __test_metadata *_metadata,
 			      FIXTURE_DATA(core) * self, __u64 seed, int *fdp)
 {
-	char cmd[128], *p;
+	char *p;
 	int fd;
 
-	ASSERT_EQ(0, mount_fs(IMG_DIR, "ramfs", NULL));
-	self->loop = hmm_loop_attach(IMG_DIR, 8LL << 20, self->loop_path,
-				     sizeof(self->loop_path));
+	ASSERT_EQ(0, mount_image_dir(IMG_DIR));
+	self->loop = mkfs_loop(IMG_DIR, 8LL << 20, "/sbin/mkfs.minix",
+			       self->loop_path, sizeof(self->loop_path));
+	if (self->loop == -EIO)
+		SKIP(return NULL, "mkfs.minix failed (util-linux installed?)");
 	ASSERT_LE(0, self->loop) TH_LOG("no loop device: %s",
 					strerror(-self->loop));
-	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.minix %s >/dev/null 2>&1",
-		 self->loop_path);
-	if (system(cmd))
-		SKIP(return NULL, "mkfs.minix failed (util-linux installed?)");
-	mkdir(MINIX_DIR, 0755);
-	if (mount(self->loop_path, MINIX_DIR, "minix", 0, NULL))
-		SKIP(return NULL, "cannot mount minix: %s", strerror(errno));
+	fd = mount_dev(self->loop_path, MINIX_DIR, "minix", NULL);
+	if (fd)
+		SKIP(return NULL, "cannot mount minix: %s", strerror(-fd));
 	fd = open(MINIX_DIR "/f", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, self->ps));
+	ASSERT_EQ(0, ftruncate(fd, self->e.ps));
 	ASSERT_EQ(0, fsync(fd));
-	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, self->e.ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	hmm_fill(p, self->ps, seed);
+	hmm_fill(p, self->e.ps, seed);
 	ASSERT_TRUE(page_flag(_metadata, pfn_of(_metadata, p), HMM_KPF_DIRTY));
 	*fdp = fd;
 	return p;
@@ -240,7 +192,7 @@ TEST_F(core, fallback_dirty_page_written_out_nocopy)
 	char *p;
 	int fd;
 
-	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	p = minix_dirty_page(_metadata, self, 200, &fd);
 	if (!p)
 		return;
@@ -261,9 +213,9 @@ TEST_F(core, fallback_dirty_page_written_out_nocopy)
 	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
 	EXPECT_NE(old, rec.new_pfn);
 	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_DIRTY));
-	ASSERT_EQ(-1, hmm_verify(p, self->ps, 200));
-	assert_on_disk(_metadata, fd, p, self->ps, 200);
-	assert_counted(_metadata, self, HMM_NC_CB_FALLBACK, NO_COPY, 1, 0);
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 200));
+	assert_on_disk(_metadata, fd, p, self->e.ps, 200);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, NO_COPY, 1, 0);
 	close(fd);
 }
 
@@ -293,9 +245,9 @@ static void fallback_light(struct __test_metadata *_metadata,
 	EXPECT_EQ(w0, w1) TH_LOG("the core wrote the page");
 	EXPECT_EQ(old, pfn_of(_metadata, p));
 	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_DIRTY));
-	ASSERT_EQ(-1, hmm_verify(p, self->ps, 210));
-	assert_on_disk(_metadata, fd, p, self->ps, 210);
-	assert_counted(_metadata, self, HMM_NC_CB_FALLBACK, mode, 0, 1);
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 210));
+	assert_on_disk(_metadata, fd, p, self->e.ps, 210);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, mode, 0, 1);
 	close(fd);
 }
 
@@ -339,16 +291,16 @@ static char *under_writeback(struct __test_metadata *_metadata,
 			     FIXTURE_DATA(core) * self, int fd,
 			     const char *name, __u64 seed)
 {
-	char *buf = malloc(self->ps), *p;
+	char *buf = malloc(self->e.ps), *p;
 
 	ASSERT_NE(NULL, buf);
-	hmm_fill(buf, self->ps, seed);
-	ASSERT_EQ((ssize_t)self->ps, pwrite(fd, buf, self->ps, 0));
+	hmm_fill(buf, self->e.ps, seed);
+	ASSERT_EQ((ssize_t)self->e.ps, pwrite(fd, buf, self->e.ps, 0));
 	free(buf);
-	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, self->e.ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(-1, hmm_verify(p, self->ps, seed));
-	ASSERT_EQ(0, sync_file_range(fd, 0, self->ps, SYNC_FILE_RANGE_WRITE));
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, seed));
+	ASSERT_EQ(0, sync_file_range(fd, 0, self->e.ps, SYNC_FILE_RANGE_WRITE));
 	ASSERT_TRUE(page_flag(_metadata, pfn_of(_metadata, p),
 			      HMM_KPF_WRITEBACK));
 	ASSERT_LT(0, block_field(name, "inflight", 2))
@@ -371,7 +323,7 @@ TEST_F(core, writeback_nocopy_waits_then_moves)
 	char *p;
 	int fd;
 
-	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	fd = nullb_slow(_metadata, self, name, sizeof(name));
 	if (fd < 0)
 		return;
@@ -391,17 +343,17 @@ TEST_F(core, writeback_nocopy_waits_then_moves)
 	EXPECT_NE(old, rec.new_pfn);
 	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
 	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_WRITEBACK));
-	ASSERT_EQ(-1, hmm_verify(p, self->ps, 220));
-	munmap(p, self->ps);
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 220));
+	munmap(p, self->e.ps);
 	/* And the device holds the data. */
-	buf = malloc(self->ps);
+	buf = malloc(self->e.ps);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, fsync(fd));
 	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
-	ASSERT_EQ((ssize_t)self->ps, pread(fd, buf, self->ps, 0));
-	ASSERT_EQ(-1, hmm_verify(buf, self->ps, 220));
+	ASSERT_EQ((ssize_t)self->e.ps, pread(fd, buf, self->e.ps, 0));
+	ASSERT_EQ(-1, hmm_verify(buf, self->e.ps, 220));
 	free(buf);
-	assert_counted(_metadata, self, HMM_NC_CB_BUFFER, NO_COPY, 1, 0);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1, 0);
 	close(fd);
 }
 
@@ -431,10 +383,10 @@ static void writeback_light(struct __test_metadata *_metadata,
 	EXPECT_GT(NULLB_MS / 2, t1 - t0);
 	EXPECT_EQ(old, pfn_of(_metadata, p));
 	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_WRITEBACK));
-	ASSERT_EQ(-1, hmm_verify(p, self->ps, 230));
-	munmap(p, self->ps);
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 230));
+	munmap(p, self->e.ps);
 	ASSERT_EQ(0, fsync(fd));
-	assert_counted(_metadata, self, HMM_NC_CB_BUFFER, mode, 0, 1);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, mode, 0, 1);
 	close(fd);
 }
 
@@ -457,7 +409,7 @@ static char *locked_page(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(core) * self, bool hugetlb, __u64 seed,
 			 long *locked_at)
 {
-	size_t size = hugetlb ? TWO_MB : self->ps;
+	size_t size = hugetlb ? TWO_MB : self->e.ps;
 	__u64 pfn;
 	char *p;
 	int fd;
@@ -479,7 +431,7 @@ static char *locked_page(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, p);
 	hmm_fill(p, size, seed);
 	*locked_at = now_ms();
-	ASSERT_EQ(0, hmm_core_lock(self->dev, p, HOLD_MS, &pfn));
+	ASSERT_EQ(0, hmm_core_lock(self->e.dev, p, HOLD_MS, &pfn));
 	EXPECT_EQ(pfn_of(_metadata, p), pfn);
 	ASSERT_TRUE(page_flag(_metadata, pfn, HMM_KPF_LOCKED));
 	return p;
@@ -489,7 +441,7 @@ static char *locked_page(struct __test_metadata *_metadata,
 static void lock_waited(struct __test_metadata *_metadata,
 			FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
 {
-	size_t size = hugetlb ? TWO_MB : self->ps;
+	size_t size = hugetlb ? TWO_MB : self->e.ps;
 	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
@@ -511,7 +463,7 @@ static void lock_waited(struct __test_metadata *_metadata,
 	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
 	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
 	ASSERT_EQ(-1, hmm_verify(p, size, 240));
-	assert_counted(_metadata, self, cb, mode, hugetlb ? 512 : 1, 0);
+	expect_counts(_metadata, &self->e, cb, mode, hugetlb ? 512 : 1, 0);
 	munmap(p, size);
 }
 
@@ -519,7 +471,7 @@ static void lock_waited(struct __test_metadata *_metadata,
 static void lock_given_up(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
 {
-	size_t size = hugetlb ? TWO_MB : self->ps;
+	size_t size = hugetlb ? TWO_MB : self->e.ps;
 	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
@@ -542,28 +494,28 @@ static void lock_given_up(struct __test_metadata *_metadata,
 	/* Let the hold end before the page goes. */
 	usleep((HOLD_MS + 200) * 1000);
 	ASSERT_EQ(-1, hmm_verify(p, size, 250));
-	assert_counted(_metadata, self, cb, mode, 0, hugetlb ? 512 : 1);
+	expect_counts(_metadata, &self->e, cb, mode, 0, hugetlb ? 512 : 1);
 	munmap(p, size);
 }
 
 /* unmap_and_move_huge_page(): NO_COPY takes the lock like SYNC... */
 TEST_F(core, hugetlb_locked_nocopy_waits_for_lock)
 {
-	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY | HMM_NEED_HUGETLB);
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY | HMM_NEED_HUGETLB);
 	lock_waited(_metadata, self, true, NO_COPY);
 }
 
 /* ... where SYNC_LIGHT never does. */
 TEST_F(core, hugetlb_locked_sync_light_gives_up)
 {
-	HMM_REQUIRE(self->dev, HMM_NEED_HUGETLB);
+	HMM_REQUIRE(self->e.dev, HMM_NEED_HUGETLB);
 	lock_given_up(_metadata, self, true, SYNC_LIGHT);
 }
 
 /* An LRU page's lock: every mode but ASYNC waits for it. */
 TEST_F(core, locked_page_nocopy_waits_for_lock)
 {
-	HMM_REQUIRE(self->dev, HMM_NEED_NOCOPY);
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	lock_waited(_metadata, self, false, NO_COPY);
 }
 
@@ -587,17 +539,17 @@ TEST_F(core, pfns_need_cap_sys_admin)
 	if (pid == 0) {
 		struct hmm_nc_core_page rec = { 0 };
 		int bad = 0, dev = hmm_open(0);
-		char *p = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+		char *p = hmm_map_anon(self->e.ps, PROT_READ | PROT_WRITE);
 
 		if (dev < 0 || !p || hmm_drop_sys_admin())
 			_exit(100);
-		hmm_fill(p, self->ps, 260);
+		hmm_fill(p, self->e.ps, 260);
 		if (hmm_core_migrate(dev, p, 1, SYNC, 0, &rec, NULL) ||
 		    rec.status != HMM_NC_PS_MOVED)
 			bad |= 1;
 		if (rec.old_pfn || rec.new_pfn)
 			bad |= 2;
-		if (hmm_verify(p, self->ps, 260) != -1)
+		if (hmm_verify(p, self->e.ps, 260) != -1)
 			bad |= 4;
 		_exit(bad);
 	}
@@ -608,7 +560,7 @@ TEST_F(core, pfns_need_cap_sys_admin)
 	EXPECT_EQ(0, WEXITSTATUS(status) & 2)
 		TH_LOG("page frame numbers shown without CAP_SYS_ADMIN");
 	EXPECT_EQ(0, WEXITSTATUS(status) & 4) TH_LOG("data lost");
-	assert_counted(_metadata, self, HMM_NC_CB_FOLIO, SYNC, 1, 0);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, 1, 0);
 }
 
 /* The command's arguments, each refused with EINVAL. */
@@ -616,40 +568,40 @@ TEST_F(core, bad_arguments_einval)
 {
 	struct hmm_nc_core_cmd cmd;
 	struct hmm_nc_core_lock lk;
-	char *p = hmm_map_anon(self->ps, PROT_READ | PROT_WRITE);
+	char *p = hmm_map_anon(self->e.ps, PROT_READ | PROT_WRITE);
 
 	ASSERT_NE(NULL, p);
 	p[0] = 1;
-	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 1, HMM_NC_MODE_COUNT,
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->e.dev, p, 1, HMM_NC_MODE_COUNT,
 					    0, NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 1, SYNC, 0x100,
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->e.dev, p, 1, SYNC, 0x100,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p + 1, 1, SYNC, 0,
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->e.dev, p + 1, 1, SYNC, 0,
 					    NULL, NULL));
-	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p, 0, SYNC, 0, NULL,
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->e.dev, p, 0, SYNC, 0, NULL,
 					    NULL));
-	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->dev, p,
+	EXPECT_EQ(-EINVAL, hmm_core_migrate(self->e.dev, p,
 					    HMM_NC_CORE_MAX_PAGES + 1, SYNC, 0,
 					    NULL, NULL));
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.addr = (uintptr_t)p;
 	cmd.npages = 1;
 	cmd.reserved[3] = 1;
-	EXPECT_EQ(-1, ioctl(self->dev, HMM_NC_CORE_MIGRATE, &cmd));
+	EXPECT_EQ(-1, ioctl(self->e.dev, HMM_NC_CORE_MIGRATE, &cmd));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-EINVAL, hmm_core_lock(self->dev, p, 0, NULL));
-	EXPECT_EQ(-EINVAL, hmm_core_lock(self->dev, p,
+	EXPECT_EQ(-EINVAL, hmm_core_lock(self->e.dev, p, 0, NULL));
+	EXPECT_EQ(-EINVAL, hmm_core_lock(self->e.dev, p,
 					 HMM_NC_CORE_MAX_HOLD_MS + 1, NULL));
 	memset(&lk, 0, sizeof(lk));
 	lk.addr = (uintptr_t)p;
 	lk.hold_ms = 1;
 	lk.flags = 1;
-	EXPECT_EQ(-1, ioctl(self->dev, HMM_NC_CORE_LOCK, &lk));
+	EXPECT_EQ(-1, ioctl(self->e.dev, HMM_NC_CORE_LOCK, &lk));
 	EXPECT_EQ(EINVAL, errno);
 	/* The device's own workflows take only SYNC and NO_COPY. */
-	EXPECT_EQ(-EINVAL, hmm_migrate_anon(self->dev, p, 1, ASYNC, 0, NULL,
+	EXPECT_EQ(-EINVAL, hmm_migrate_anon(self->e.dev, p, 1, ASYNC, 0, NULL,
 					    NULL));
-	munmap(p, self->ps);
+	munmap(p, self->e.ps);
 }
 
 HMM_TEST_MAIN

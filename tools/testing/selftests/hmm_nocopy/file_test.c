@@ -29,8 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hmm_harness.h"
-#include "libhmm.h"
+#include "hmm_fixture.h"
 
 #define TWO_MB		(2UL * 1024 * 1024)
 #define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
@@ -47,83 +46,14 @@
 #define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
 #define IMG_DIR		"/tmp/hmm_bh_img"
+#define E2FSCK		"/sbin/e2fsck -fn"
+#define XFS_CHECK	"/sbin/xfs_repair -n"
 
 /* <linux/fs.h> would clash with <sys/mount.h>. */
 #ifndef FIFREEZE
 #define FIFREEZE	_IOWR('X', 119, int)
 #define FITHAW		_IOWR('X', 120, int)
 #endif
-
-/* The state every fixture keeps: the device and where it stood. */
-struct env {
-	int dev;
-	size_t psize;
-	struct hmm_nc_counters start;
-};
-
-static void env_open(struct __test_metadata *_metadata, struct env *e)
-{
-	e->dev = hmm_open(0);
-	e->psize = hmm_page_size();
-	if (e->dev >= 0)
-		ASSERT_EQ(0, hmm_counters(e->dev, false, &e->start));
-}
-
-/* What the device's counters did since the test began. */
-static void delta_of(struct __test_metadata *_metadata, struct env *e,
-		     struct hmm_nc_counters *d)
-{
-	struct hmm_nc_counters now;
-
-	ASSERT_EQ(0, hmm_counters(e->dev, false, &now));
-	hmm_counters_delta(&e->start, &now, d);
-}
-
-/*
- * Exactly n pages moved through callbacks of kind cb in mode, none
- * failed, and every lock and reference was given back.
- */
-static void assert_counted(struct __test_metadata *_metadata, struct env *e,
-			   int cb, int mode, __u64 n)
-{
-	struct hmm_nc_counters d;
-
-	delta_of(_metadata, e, &d);
-	EXPECT_EQ(n, d.migrated[cb][mode]);
-	EXPECT_EQ(0, d.failed[cb][mode]);
-	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
-	EXPECT_EQ(d.pages_taken, d.pages_returned);
-}
-
-static int run(const char *cmd)
-{
-	int status = system(cmd);
-
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int mount_fs(const char *dir, const char *fstype, const char *opts)
-{
-	mkdir(dir, 0755);
-	umount2(dir, MNT_DETACH);
-	return mount("none", dir, fstype, 0, opts) ? -errno : 0;
-}
-
-static int mount_tmpfs(const char *dir, const char *opts)
-{
-	return mount_fs(dir, "tmpfs", opts);
-}
-
-/*
- * Where loop devices' images go: ramfs, not tmpfs. A loop device over a
- * tmpfs file offers to zero blocks (tmpfs has fallocate) but cannot
- * (no FALLOC_FL_ZERO_RANGE), and every mkfs that tries it puts an
- * "operation not supported" error in the kernel log.
- */
-static int mount_image_dir(const char *dir)
-{
-	return mount_fs(dir, "ramfs", NULL);
-}
 
 /* Each page gets a pattern of its own: a page in the wrong slot shows. */
 static void fill_pages(void *buf, size_t npages, size_t psize, __u64 seed)
@@ -144,14 +74,6 @@ static ssize_t bad_page(const void *buf, size_t npages, size_t psize,
 		if (hmm_verify((const char *)buf + i * psize, psize, seed + i) >= 0)
 			return i;
 	return -1;
-}
-
-static void *zalloc(struct __test_metadata *_metadata, size_t size)
-{
-	void *p = calloc(1, size);
-
-	ASSERT_NE(NULL, p);
-	return p;
 }
 
 /*
@@ -251,7 +173,7 @@ static void assert_mapped_as(struct __test_metadata *_metadata, const char *p,
 }
 
 static struct hmm_nc_file_page *
-migrate(struct __test_metadata *_metadata, struct env *e, void *p,
+migrate(struct __test_metadata *_metadata, struct hmm_env *e, void *p,
 	size_t npages, __u32 mode, __u32 flags, __u64 want_moved)
 {
 	struct hmm_nc_file_page *recs = zalloc(_metadata,
@@ -288,7 +210,7 @@ static void assert_rec(struct __test_metadata *_metadata,
  * Migrate a mapped range and check each page's record against pagemap:
  * every page moved through cb with the flags in want.
  */
-static void migrate_all(struct __test_metadata *_metadata, struct env *e,
+static void migrate_all(struct __test_metadata *_metadata, struct hmm_env *e,
 			char *p, size_t npages, __u32 mode, __u32 flags,
 			int cb, __u16 want)
 {
@@ -414,7 +336,7 @@ struct xfs_disk {
 };
 
 FIXTURE(file) {
-	struct env e;
+	struct hmm_env e;
 	struct xfs_disk xfs;
 };
 
@@ -423,9 +345,7 @@ FIXTURE_SETUP(file)
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
 	self->xfs.loop = -1;
-	env_open(_metadata, &self->e);
-	if (self->e.dev < 0)
-		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	env_setup(_metadata, &self->e);
 	if (mount_tmpfs(FILE_DIR, "size=64m")) {
 		close(self->e.dev);
 		HMM_SETUP_SKIP("cannot mount tmpfs on %s", FILE_DIR);
@@ -464,10 +384,10 @@ static void assert_cache_holds(struct __test_metadata *_metadata, int fd,
 }
 
 /* Dirty shmem pages written with write(), mapped shared. */
-static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
+static void shmem_dirty(struct __test_metadata *_metadata, struct hmm_env *e,
 			size_t npages)
 {
-	size_t ps = e->psize, size = npages * ps;
+	size_t ps = e->ps, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/dirty", npages, ps, 10);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	struct hmm_nc_counters d;
@@ -479,7 +399,7 @@ static void shmem_dirty(struct __test_metadata *_metadata, struct env *e,
 	assert_mapped(_metadata, p, npages, ps, 10);
 	assert_read(_metadata, fd, npages, ps, 10);
 	assert_counted(_metadata, e, HMM_NC_CB_FOLIO, NO_COPY, npages);
-	delta_of(_metadata, e, &d);
+	env_delta(_metadata, e, &d);
 	EXPECT_EQ(npages, d.pages_copied);
 
 	/* The new pages take writes like the old ones did. */
@@ -503,7 +423,7 @@ TEST_F(file, shmem_dirty_nocopy_two_batches)
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	shmem_dirty(_metadata, &self->e, HMM_NC_BATCH_PAGES + 3);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(2, d.batches);
 	EXPECT_EQ(HMM_NC_BATCH_PAGES + 3, d.pages_copied);
 }
@@ -516,7 +436,7 @@ TEST_F(file, shmem_dirty_nocopy_two_batches)
  */
 TEST_F(file, shmem_clean_nocopy_stays_clean)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps, i;
 	struct hmm_nc_file_page *recs;
 	ssize_t bad;
 	char *p;
@@ -553,7 +473,7 @@ TEST_F(file, shmem_clean_nocopy_stays_clean)
  */
 TEST_F(file, shmem_written_through_mapping_nocopy_survives_drop_caches)
 {
-	size_t npages = 4, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 4, ps = self->e.ps, size = npages * ps, i;
 	struct hmm_nc_file_page *recs;
 	char *p;
 	int fd;
@@ -586,7 +506,7 @@ TEST_F(file, shmem_written_through_mapping_nocopy_survives_drop_caches)
  */
 TEST_F(file, shmem_private_cow_pages_stay_with_owner)
 {
-	size_t npages = 8, half = 4, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, half = 4, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/private", npages, ps, 30);
 	char *p = map_file(_metadata, fd, size, MAP_PRIVATE);
 	struct hmm_nc_file_page *recs;
@@ -616,7 +536,7 @@ TEST_F(file, shmem_private_cow_pages_stay_with_owner)
  */
 TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/probe", npages, ps, 50);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	char *buf = zalloc(_metadata, size);
@@ -635,7 +555,7 @@ TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("read(): data, not the sentinel, at %zd",
 				  bad);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(0, d.pages_copied);
 	munmap(p, size);
 	close(fd);
@@ -644,7 +564,7 @@ TEST_F(file, shmem_nocopy_probe_leaves_sentinel)
 /* The control: under MIGRATE_SYNC the kernel copies over the sentinel. */
 TEST_F(file, shmem_sync_probe_control_shows_data)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/control", npages, ps, 60);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
@@ -655,7 +575,7 @@ TEST_F(file, shmem_sync_probe_control_shows_data)
 	assert_mapped(_metadata, p, npages, ps, 60);
 	assert_read(_metadata, fd, npages, ps, 60);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC, npages);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(0, d.pages_copied);
 	munmap(p, size);
 	close(fd);
@@ -667,7 +587,7 @@ TEST_F(file, shmem_sync_probe_control_shows_data)
  */
 TEST_F(file, unmapped_pages_are_reported_not_moved)
 {
-	size_t npages = 4, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 4, ps = self->e.ps, size = npages * ps, i;
 	int fd = make_file(_metadata, FILE_DIR "/holes", npages, ps, 70);
 	struct hmm_nc_file_page *recs;
 	char *p;
@@ -697,7 +617,7 @@ TEST_F(file, unmapped_pages_are_reported_not_moved)
 
 TEST_F(file, bad_arguments_are_refused_before_anything_moves)
 {
-	size_t npages = 4, ps = self->e.psize, size = npages * ps;
+	size_t npages = 4, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, FILE_DIR "/bad", npages, ps, 80);
 	int fd2 = make_file(_metadata, FILE_DIR "/bad2", npages, ps, 90);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
@@ -803,7 +723,7 @@ static void tally(struct __test_metadata *_metadata,
  */
 TEST_F(file, nocopy_concurrent_read_never_sees_uncopied_data)
 {
-	size_t npages = 64, ps = self->e.psize, size = npages * ps, round;
+	size_t npages = 64, ps = self->e.ps, size = npages * ps, round;
 	int fd = make_file(_metadata, FILE_DIR "/race", npages, ps, 75);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	struct hmm_nc_file_page *recs = zalloc(_metadata,
@@ -834,24 +754,11 @@ TEST_F(file, nocopy_concurrent_read_never_sees_uncopied_data)
 	EXPECT_LE(20, atomic_load(&r.reads));
 	EXPECT_LT(0, moved);
 	assert_mapped(_metadata, p, npages, ps, 75);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_FOLIO][NO_COPY]);
 	EXPECT_EQ(busy, d.failed[HMM_NC_CB_FOLIO][NO_COPY]);
 	munmap(p, size);
 	close(fd);
-}
-
-/* The flags of a page, from /proc/kpageflags. */
-static int page_flags(__u64 pfn, __u64 *flags)
-{
-	int fd = open("/proc/kpageflags", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags));
-	close(fd);
-	return n == sizeof(*flags) ? 0 : -EIO;
 }
 
 #define KPF_MLOCKED	33
@@ -859,11 +766,10 @@ static int page_flags(__u64 pfn, __u64 *flags)
 /* An mlocked page's new page is mlocked too. */
 TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps, i;
 	int fd = make_file(_metadata, FILE_DIR "/mlock", npages, ps, 77);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	struct hmm_nc_file_page *recs;
-	__u64 flags;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
@@ -871,8 +777,8 @@ TEST_F(file, shmem_mlocked_pages_stay_mlocked)
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
 	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
-		ASSERT_EQ(0, page_flags(recs[i].new_pfn, &flags));
-		EXPECT_TRUE(flags & (1ULL << KPF_MLOCKED)) TH_LOG("page %zu", i);
+		EXPECT_TRUE(page_flag(_metadata, recs[i].new_pfn, KPF_MLOCKED))
+			TH_LOG("page %zu", i);
 	}
 	assert_mapped(_metadata, p, npages, ps, 77);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, NO_COPY, npages);
@@ -919,21 +825,18 @@ static const char *xfs_missing(void)
 static void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
 		      unsigned int bsize)
 {
-	char cmd[128];
+	char mkfs[64];
+	int ret;
 
 	ASSERT_EQ(0, mount_image_dir(XFS_BACK));
 	x->backed = true;
-	x->loop = hmm_loop_attach(XFS_BACK, 384LL << 20, x->path,
-				  sizeof(x->path));
-	ASSERT_LE(0, x->loop) TH_LOG("no loop device: %s", strerror(-x->loop));
-	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
-	snprintf(cmd, sizeof(cmd), "/sbin/mkfs.xfs -q -f -b size=%u %s >/dev/null",
-		 bsize, x->path);
-	ASSERT_EQ(0, run(cmd));
-	mkdir(XFS_DIR, 0755);
-	umount2(XFS_DIR, MNT_DETACH);
-	ASSERT_EQ(0, mount(x->path, XFS_DIR, "xfs", 0, NULL))
-		TH_LOG("mount %s: %s", x->path, strerror(errno));
+	snprintf(mkfs, sizeof(mkfs), "/sbin/mkfs.xfs -q -f -b size=%u", bsize);
+	x->loop = mkfs_loop(XFS_BACK, 384LL << 20, mkfs, x->path,
+			    sizeof(x->path));
+	ASSERT_LE(0, x->loop) TH_LOG("no XFS on a loop device: %s",
+				     strerror(-x->loop));
+	ret = mount_dev(x->path, XFS_DIR, "xfs", NULL);
+	ASSERT_EQ(0, ret) TH_LOG("mount %s: %s", x->path, strerror(-ret));
 	x->mounted = true;
 }
 
@@ -955,19 +858,6 @@ static void xfs_done(struct xfs_disk *x)
 	x->backed = false;
 }
 
-/* Unmount and check the file system: xfs_repair -n finds nothing. */
-static void assert_xfs_clean(struct __test_metadata *_metadata,
-			     struct xfs_disk *x)
-{
-	char cmd[128];
-
-	ASSERT_EQ(0, umount(XFS_DIR)) TH_LOG("umount: %s", strerror(errno));
-	x->mounted = false;
-	snprintf(cmd, sizeof(cmd), "/sbin/xfs_repair -n %s >/dev/null 2>&1",
-		 x->path);
-	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: xfs_repair -n found errors", x->path);
-}
-
 /* Why XFS cannot be had here, or NULL with a fresh XFS mounted. */
 static const char *xfs_begin(struct __test_metadata *_metadata,
 			     struct xfs_disk *x, unsigned int bsize)
@@ -986,7 +876,7 @@ static const char *xfs_begin(struct __test_metadata *_metadata,
  */
 TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 {
-	size_t npages = 16, ps = self->e.psize, size = npages * ps;
+	size_t npages = 16, ps = self->e.ps, size = npages * ps;
 	struct hmm_nc_counters d;
 	char *p;
 	const char *why;
@@ -1008,7 +898,7 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	assert_read(_metadata, fd, npages, ps, 190);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
 		       npages);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(npages, d.pages_copied);
 	TH_LOG("filemap_migrate_folio: %llu pages in NO_COPY, %llu in SYNC",
 	       (unsigned long long)d.migrated[HMM_NC_CB_FILEMAP][NO_COPY],
@@ -1016,7 +906,8 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 190);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs);
+	assert_fsck_clean(_metadata, XFS_DIR, &self->xfs.mounted, XFS_CHECK,
+			  self->xfs.path);
 }
 
 /*
@@ -1025,7 +916,7 @@ TEST_F(file, xfs_dirty_nocopy_through_filemap_migrate_folio)
  */
 TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 {
-	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 16, ps = self->e.ps, size = npages * ps, i;
 	struct hmm_nc_file_page *recs;
 	char *p;
 	const char *why;
@@ -1058,7 +949,8 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 210);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs);
+	assert_fsck_clean(_metadata, XFS_DIR, &self->xfs.mounted, XFS_CHECK,
+			  self->xfs.path);
 }
 
 /*
@@ -1068,7 +960,7 @@ TEST_F(file, xfs_clean_nocopy_stays_clean_and_takes_writes)
  */
 TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	struct hmm_nc_counters d;
 	ssize_t bad;
 	char *p, *buf;
@@ -1102,11 +994,12 @@ TEST_F(file, xfs_nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, NO_COPY,
 		       npages);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(0, d.pages_copied);
 	free(buf);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs);
+	assert_fsck_clean(_metadata, XFS_DIR, &self->xfs.mounted, XFS_CHECK,
+			  self->xfs.path);
 }
 
 /*
@@ -1146,7 +1039,7 @@ static void assert_page_read(struct __test_metadata *_metadata, int fd,
  */
 TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 {
-	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 16, ps = self->e.ps, size = npages * ps, i;
 	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
 	long long sectors;
 	char *p, *page, *tmp;
@@ -1199,13 +1092,14 @@ TEST_F(file, xfs_sub_page_blocks_nocopy_moves_per_block_state)
 	free(tmp);
 	free(pm);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs);
+	assert_fsck_clean(_metadata, XFS_DIR, &self->xfs.mounted, XFS_CHECK,
+			  self->xfs.path);
 }
 
 /* The control: under MIGRATE_SYNC filemap_migrate_folio() copies. */
 TEST_F(file, xfs_sync_probe_control_shows_data)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	char *p;
 	const char *why;
 	int fd;
@@ -1223,7 +1117,8 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
 	assert_on_disk(_metadata, fd, npages, ps, 230);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FILEMAP, SYNC, npages);
 	close(fd);
-	assert_xfs_clean(_metadata, &self->xfs);
+	assert_fsck_clean(_metadata, XFS_DIR, &self->xfs.mounted, XFS_CHECK,
+			  self->xfs.path);
 }
 
 /*
@@ -1235,7 +1130,7 @@ TEST_F(file, xfs_sync_probe_control_shows_data)
  */
 TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 {
-	size_t ps = self->e.psize;
+	size_t ps = self->e.ps;
 	int fd = make_file(_metadata, FILE_DIR "/kernel", 1, ps, 100);
 	char *p = map_file(_metadata, fd, ps, MAP_SHARED);
 	struct hmm_nc_file_page *recs;
@@ -1246,7 +1141,7 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
 	ASSERT_EQ(HMM_NC_PS_MOVED, recs[0].status);
 	assert_mapped(_metadata, p, 1, ps, 100);
 	assert_read(_metadata, fd, 1, ps, 100);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(1, d.migrated[HMM_NC_CB_DEVICE][NO_COPY]);
 	EXPECT_TRUE(recs[0].flags & HMM_NC_FP_CACHED);
 	EXPECT_TRUE(recs[0].flags & HMM_NC_FP_OLD_CLEAR)
@@ -1266,7 +1161,7 @@ TEST_F(file, kernel_migrate_vma_pages_clears_old_shmem_mapping)
  */
 TEST_F(file, kernel_migrate_vma_setup_keeps_pte_dirty_of_shmem_page)
 {
-	size_t ps = self->e.psize;
+	size_t ps = self->e.ps;
 	char *mirror = zalloc(_metadata, ps);
 	struct hmm_dmirror_cmd cmd;
 	struct hmm_nc_counters d;
@@ -1281,7 +1176,7 @@ TEST_F(file, kernel_migrate_vma_setup_keeps_pte_dirty_of_shmem_page)
 	/* Nothing moved: the device has no page of the range to show. */
 	EXPECT_EQ(-ENOENT, hmm_cmd(self->e.dev, HMM_DMIRROR_MIGRATE_TO_DEV, p,
 				   mirror, 1, &cmd));
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(1, d.pages_taken) TH_LOG("the kernel did not collect the page");
 	EXPECT_EQ(0, d.migrated[HMM_NC_CB_DEVICE][NO_COPY]);
 	assert_mapped(_metadata, p, 1, ps, 320);
@@ -1316,7 +1211,7 @@ struct bh_disks {
 };
 
 FIXTURE(bufferhead) {
-	struct env e;
+	struct hmm_env e;
 	bool mounted;
 	bool frozen;	/* the loop device's backing file system */
 	long flusher;	/* vm.dirty_writeback_centisecs before, or -1 */
@@ -1359,30 +1254,18 @@ FIXTURE_VARIANT_ADD(bufferhead, ext4_4k) {
 		false, "commit=600" },
 };
 
-static int mkfs_on(const char *mkfs, const char *disk)
-{
-	char cmd[160];
-
-	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
-	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", mkfs, disk);
-	return run(cmd) ? -EIO : 0;
-}
-
 /* The ext2 that holds the test's disk image, on BACK_DIR. */
 static int bh_backing(struct bh_disks *d)
 {
-	d->back = hmm_loop_attach(IMG_DIR, 64LL << 20, d->back_path,
-				  sizeof(d->back_path));
+	int ret;
+
+	d->back = mkfs_loop(IMG_DIR, 64LL << 20, "/sbin/mkfs.ext2 -q -F",
+			    d->back_path, sizeof(d->back_path));
 	if (d->back < 0)
 		return d->back;
-	if (mkfs_on("/sbin/mkfs.ext2 -q -F", d->back_path))
-		return -EIO;
-	mkdir(BACK_DIR, 0755);
-	umount2(BACK_DIR, MNT_DETACH);
-	if (mount(d->back_path, BACK_DIR, "ext2", 0, NULL))
-		return -errno;
-	d->back_mounted = true;
-	return 0;
+	ret = mount_dev(d->back_path, BACK_DIR, "ext2", NULL);
+	d->back_mounted = !ret;
+	return ret;
 }
 
 /* A fresh file system of kind v on BH_DIR. */
@@ -1398,15 +1281,11 @@ static int bh_mount(struct bh_disks *d, const struct bh_fs *v)
 		if (ret)
 			return ret;
 	}
-	d->loop = hmm_loop_attach(v->backed ? BACK_DIR : IMG_DIR, 48LL << 20,
-				  d->path, sizeof(d->path));
+	d->loop = mkfs_loop(v->backed ? BACK_DIR : IMG_DIR, 48LL << 20, v->mkfs,
+			    d->path, sizeof(d->path));
 	if (d->loop < 0)
 		return d->loop;
-	if (mkfs_on(v->mkfs, d->path))
-		return -EIO;
-	mkdir(BH_DIR, 0755);
-	umount2(BH_DIR, MNT_DETACH);
-	return mount(d->path, BH_DIR, v->fstype, 0, v->opts) ? -errno : 0;
+	return mount_dev(d->path, BH_DIR, v->fstype, v->opts);
 }
 
 /* The loop devices clear themselves once closed and unmounted. */
@@ -1455,9 +1334,7 @@ FIXTURE_SETUP(bufferhead)
 
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
-	env_open(_metadata, &self->e);
-	if (self->e.dev < 0)
-		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	env_setup(_metadata, &self->e);
 	self->d.back = -1;
 	self->d.loop = -1;
 	self->flusher = -1;
@@ -1482,26 +1359,13 @@ FIXTURE_TEARDOWN(bufferhead)
 		flusher_set(self->flusher);
 }
 
-/* Unmount and check the file system: e2fsck finds nothing to fix. */
-static void assert_fsck_clean(struct __test_metadata *_metadata,
-			      bool *mounted, const char *disk)
-{
-	char cmd[128];
-
-	ASSERT_EQ(0, umount(BH_DIR)) TH_LOG("umount: %s", strerror(errno));
-	*mounted = false;
-	snprintf(cmd, sizeof(cmd), "/sbin/e2fsck -fn %s >/dev/null 2>&1",
-		 disk);
-	ASSERT_EQ(0, run(cmd)) TH_LOG("%s: e2fsck found errors", disk);
-}
-
 /*
  * Dirty pages written with write(): state and buffer heads move to the
  * new pages, writes through the mapping afterwards reach the disk.
  */
 TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
 {
-	size_t npages = 16, ps = self->e.psize, size = npages * ps;
+	size_t npages = 16, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/dirty", npages, ps, 110);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
@@ -1518,13 +1382,13 @@ TEST_F(bufferhead, nocopy_moves_buffer_heads_and_dirty_data)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 110);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /* The new pages take writes through the mapping, and write them back. */
 TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/rewrite", npages, ps, 115);
 	char *p;
 
@@ -1540,7 +1404,7 @@ TEST_F(bufferhead, nocopy_new_pages_take_writes_to_disk)
 	assert_on_disk(_metadata, fd, npages, ps, 120);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1568,16 +1432,6 @@ static int bh_mount_backed(FIXTURE_DATA(bufferhead) * self,
 	return ret;
 }
 
-/* Whether a page is under writeback, from /proc/kpageflags. */
-static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
-{
-	__u64 flags = 0;
-
-	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags))
-		TH_LOG("pfn 0x%llx", (unsigned long long)pfn);
-	return flags & (1ULL << HMM_KPF_WRITEBACK);
-}
-
 /*
  * Of a file of WB_PAGES pages: pages [0, WB_FIRST) clean, written back
  * before; [WB_FIRST, WB_LAST) rewritten and put under writeback
@@ -1596,7 +1450,7 @@ static bool under_wb(struct __test_metadata *_metadata, __u64 pfn)
 
 TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 {
-	size_t npages = WB_PAGES, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = WB_PAGES, ps = self->e.ps, size = npages * ps, i;
 	size_t rewrite = (WB_PAGES - WB_FIRST) * ps;
 	__u64 before[WB_PAGES], after[WB_PAGES];
 	struct hmm_nc_file_page *recs;
@@ -1635,7 +1489,7 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
 	for (i = 0; i < npages; i++) {
 		wb = i >= WB_FIRST && i < WB_LAST;
-		ASSERT_EQ(wb, under_wb(_metadata, hmm_pm_pfn(before[i])))
+		ASSERT_EQ(wb, page_flag(_metadata, hmm_pm_pfn(before[i]), HMM_KPF_WRITEBACK))
 			TH_LOG("page %zu: writeback flag", i);
 	}
 
@@ -1655,7 +1509,7 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 			EXPECT_EQ(0, recs[i].new_pfn) TH_LOG("page %zu", i);
 			EXPECT_EQ(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]))
 				TH_LOG("page %zu moved", i);
-			EXPECT_TRUE(under_wb(_metadata, hmm_pm_pfn(after[i])))
+			EXPECT_TRUE(page_flag(_metadata, hmm_pm_pfn(after[i]), HMM_KPF_WRITEBACK))
 				TH_LOG("page %zu: writeback over too soon", i);
 			continue;
 		}
@@ -1675,14 +1529,14 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 			  recs[i].flags & (HMM_NC_FP_DIRTY |
 					   HMM_NC_FP_DIRTY_KEPT))
 			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
-		EXPECT_FALSE(under_wb(_metadata, hmm_pm_pfn(after[i])))
+		EXPECT_FALSE(page_flag(_metadata, hmm_pm_pfn(after[i]), HMM_KPF_WRITEBACK))
 			TH_LOG("page %zu", i);
 	}
 	free(recs);
 	ASSERT_EQ(0, freeze(BACK_DIR, false));
 	self->frozen = false;
 	ASSERT_EQ(0, memcmp(p, want, size)) TH_LOG("the mapping is wrong");
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(npages - (WB_LAST - WB_FIRST),
 		  d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
 	EXPECT_EQ(0, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
@@ -1690,7 +1544,7 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 	assert_disk_holds(_metadata, fd, want, size);
 	free(want);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1700,7 +1554,7 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
  */
 TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
 {
-	size_t npages = 8, half = 4, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, half = 4, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/private", npages, ps, 117);
 	char *p = map_file(_metadata, fd, size, MAP_PRIVATE);
 	struct hmm_nc_file_page *recs;
@@ -1721,19 +1575,19 @@ TEST_F(bufferhead, nocopy_private_cow_pages_stay_with_owner)
 	}
 	assert_mapped(_metadata, p, half, ps, 118);
 	assert_mapped(_metadata, p + half * ps, npages - half, ps, 117 + half);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(half, d.migrated[HMM_NC_CB_FOLIO][NO_COPY]);
 	EXPECT_EQ(npages - half, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 117);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /* Written back before the move: clean pages with buffers stay clean. */
 TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps, i;
 	int fd = make_file(_metadata, BH_DIR "/clean", npages, ps, 130);
 	struct hmm_nc_file_page *recs;
 	char *p;
@@ -1754,7 +1608,7 @@ TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	assert_on_disk(_metadata, fd, npages, ps, 130);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1763,7 +1617,7 @@ TEST_F(bufferhead, nocopy_clean_pages_after_fsync)
  */
 TEST_F(bufferhead, nocopy_partially_written_page)
 {
-	size_t ps = self->e.psize, len = 1536, i;
+	size_t ps = self->e.ps, len = 1536, i;
 	char *buf = zalloc(_metadata, ps), *want = zalloc(_metadata, ps);
 	struct hmm_nc_file_page *recs;
 	char *p;
@@ -1789,7 +1643,7 @@ TEST_F(bufferhead, nocopy_partially_written_page)
 	ASSERT_EQ(0, memcmp(buf, want, len));
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1801,7 +1655,7 @@ TEST_F(bufferhead, nocopy_partially_written_page)
  */
 TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 {
-	size_t npages = 64, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 64, ps = self->e.ps, size = npages * ps, i;
 	char *want = zalloc(_metadata, size), *got = zalloc(_metadata, size);
 	struct hmm_nc_file_page *recs;
 	__u64 moved = 0, busy = 0;
@@ -1840,18 +1694,18 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	ASSERT_EQ(0, memcmp(p, want, size));
 	ASSERT_EQ((ssize_t)size, pread(fd, got, size, 0));
 	ASSERT_EQ(0, memcmp(got, want, size));
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(moved, d.migrated[HMM_NC_CB_BUFFER][NO_COPY]);
 	EXPECT_EQ(busy, d.failed[HMM_NC_CB_BUFFER][NO_COPY]);
 	munmap(p, size);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /* Under NO_COPY __buffer_migrate_folio() copies nothing: the sentinel. */
 TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/probe", npages, ps, 140);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 	char *buf = zalloc(_metadata, size);
@@ -1872,13 +1726,13 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /* The control: under MIGRATE_SYNC the callback copies the data. */
 TEST_F(bufferhead, sync_probe_control_shows_data)
 {
-	size_t npages = 8, ps = self->e.psize, size = npages * ps;
+	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/control", npages, ps, 150);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
 
@@ -1889,7 +1743,7 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 	assert_on_disk(_metadata, fd, npages, ps, 150);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, SYNC, npages);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1931,10 +1785,10 @@ static size_t dirty_one_block_a_page(struct __test_metadata *_metadata,
  * With a block a page (ext4_4k) the dirty block is the whole page.
  */
 static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
-				      struct env *e, const char *disk,
+				      struct hmm_env *e, const char *disk,
 				      __u32 mode)
 {
-	size_t npages = 16, ps = e->psize, size = npages * ps, bs;
+	size_t npages = 16, ps = e->ps, size = npages * ps, bs;
 	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
 	char *want = zalloc(_metadata, size);
 	long long sectors;
@@ -1980,14 +1834,14 @@ TEST_F(bufferhead, nocopy_writeback_writes_only_dirty_blocks)
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	bh_writeback_dirty_blocks(_metadata, &self->e, self->d.path, NO_COPY);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /* The control: the kernel's own copy in MIGRATE_SYNC does the same. */
 TEST_F(bufferhead, sync_writeback_writes_only_dirty_blocks)
 {
 	bh_writeback_dirty_blocks(_metadata, &self->e, self->d.path, SYNC);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -1997,7 +1851,7 @@ TEST_F(bufferhead, sync_writeback_writes_only_dirty_blocks)
  */
 TEST_F(bufferhead, nocopy_mapped_store_writes_whole_pages)
 {
-	size_t npages = 16, ps = self->e.psize, size = npages * ps, i;
+	size_t npages = 16, ps = self->e.ps, size = npages * ps, i;
 	int fd = make_file(_metadata, BH_DIR "/stores", npages, ps, 170);
 	char *want = zalloc(_metadata, size);
 	long long sectors;
@@ -2023,7 +1877,7 @@ TEST_F(bufferhead, nocopy_mapped_store_writes_whole_pages)
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	free(want);
 	close(fd);
-	assert_fsck_clean(_metadata, &self->mounted, self->d.path);
+	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
 
 /*
@@ -2032,7 +1886,7 @@ TEST_F(bufferhead, nocopy_mapped_store_writes_whole_pages)
  */
 
 FIXTURE(huge) {
-	struct env e;
+	struct hmm_env e;
 	long pool_was;	/* the 2 MiB pool before the test grew it, or -1 */
 };
 
@@ -2041,9 +1895,7 @@ FIXTURE_SETUP(huge)
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
 	self->pool_was = -1;
-	env_open(_metadata, &self->e);
-	if (self->e.dev < 0)
-		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	env_setup(_metadata, &self->e);
 }
 
 /* A pool the test raised goes back to its size: the machine's setting. */
@@ -2095,12 +1947,10 @@ static long smaps_kb(const void *p, const char *field)
 /* Whether the page mapped at p belongs to a THP, by the kernel's flags. */
 static bool in_thp(struct __test_metadata *_metadata, const void *p)
 {
-	__u64 pfn, flags;
+	__u64 pfn = pfn_of(_metadata, p);
 
-	ASSERT_EQ(0, hmm_pfn(p, &pfn));
 	ASSERT_NE(0, pfn);
-	ASSERT_EQ(0, hmm_kpageflags(pfn, &flags));
-	return flags & (1ULL << HMM_KPF_THP);
+	return page_flag(_metadata, pfn, HMM_KPF_THP);
 }
 
 /* How many records of a range have each status, in the log. */
@@ -2129,7 +1979,7 @@ static void log_statuses(struct __test_metadata *_metadata,
 
 TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
 {
-	size_t ps = self->e.psize, npages = TWO_MB / ps;
+	size_t ps = self->e.ps, npages = TWO_MB / ps;
 	struct hmm_nc_file_page *recs;
 	int fd, tries;
 	size_t i;
@@ -2216,7 +2066,7 @@ TEST_F(huge, shmem_thp_is_split_and_skipped_then_each_page_moves)
  */
 TEST_F(huge, anon_thp_is_split_then_each_page_moves_nocopy)
 {
-	size_t ps = self->e.psize, npages = TWO_MB / ps, i;
+	size_t ps = self->e.ps, npages = TWO_MB / ps, i;
 	char *raw = hmm_map_anon(2 * TWO_MB, PROT_READ | PROT_WRITE);
 	__u8 *status = zalloc(_metadata, npages), prot;
 	struct hmm_nc_migrate_cmd cmd;
@@ -2275,7 +2125,7 @@ static int hugetlb_file(long *was, long n)
  */
 TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma_setup)
 {
-	size_t ps = self->e.psize, npages = TWO_MB / ps;
+	size_t ps = self->e.ps, npages = TWO_MB / ps;
 	char *buf = zalloc(_metadata, TWO_MB);
 	struct hmm_nc_file_page *recs;
 	struct hmm_nc_file_cmd fcmd;
@@ -2325,7 +2175,7 @@ TEST_F(huge, hugetlbfs_mirrored_but_refused_by_migrate_vma_setup)
 	EXPECT_EQ(HMM_NC_PS_UNTOUCHED, recs[0].status)
 		TH_LOG("%s", hmm_status_str(recs[0].status));
 	free(recs);
-	delta_of(_metadata, &self->e, &d);
+	env_delta(_metadata, &self->e, &d);
 	/* migrate_vma_setup() collected, locked and took nothing. */
 	EXPECT_EQ(0, d.pages_taken);
 	EXPECT_EQ(0, d.pages_locked);
@@ -2367,10 +2217,10 @@ static void pool_read(struct pool *pl)
 
 /* The 2 MiB range of kind at *p, filled with seed's patterns; its fd. */
 static int core_huge_setup(struct __test_metadata *_metadata,
-			   struct env *e, long *pool_was,
+			   struct hmm_env *e, long *pool_was,
 			   enum core_kind kind, __u64 seed, char **p)
 {
-	size_t ps = e->psize, npages = TWO_MB / ps;
+	size_t ps = e->ps, npages = TWO_MB / ps;
 	char *raw;
 	int fd = -1;
 
@@ -2410,11 +2260,11 @@ static int core_huge_setup(struct __test_metadata *_metadata,
  * (want_data) or as the probe's sentinel, through the mapping and, for a
  * file, through read() and a fresh mapping of the page-cache slot.
  */
-static void core_huge(struct __test_metadata *_metadata, struct env *e,
+static void core_huge(struct __test_metadata *_metadata, struct hmm_env *e,
 		      long *pool_was, enum core_kind kind, __u32 mode,
 		      __u32 flags, bool want_data)
 {
-	size_t ps = e->psize, npages = TWO_MB / ps, i;
+	size_t ps = e->ps, npages = TWO_MB / ps, i;
 	int kpf = kind == CORE_HUGETLB ? HMM_KPF_HUGE : HMM_KPF_THP;
 	int cb = kind == CORE_HUGETLB ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
 	__u64 *before = zalloc(_metadata, npages * sizeof(__u64));
@@ -2509,7 +2359,7 @@ static void core_huge(struct __test_metadata *_metadata, struct env *e,
 		EXPECT_EQ(pl0.surplus, pl1.surplus);
 	}
 	/* The device copied under NO_COPY, and only there. */
-	delta_of(_metadata, e, &d);
+	env_delta(_metadata, e, &d);
 	EXPECT_EQ(mode == NO_COPY && !flags ? npages : 0, d.pages_copied);
 	assert_counted(_metadata, e, cb, mode, npages);
 	if (fd >= 0)

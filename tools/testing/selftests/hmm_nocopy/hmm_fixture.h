@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the fixtures of several test files need alike: the device and the
+ * counters it had when the test began, counter deltas and the checks
+ * made on them, memory that fails the test rather than come back NULL,
+ * mounts (tmpfs, ramfs, a file system of the test's own on a loop
+ * device) and the kernel's flags of a mapped page.
+ *
+ * Everything is static inline: each test binary takes what it uses, and
+ * the kselftest build (lib.mk) needs no extra object. Include it after
+ * hmm_harness.h, in place of a file's own copies.
+ */
+#ifndef _HMM_FIXTURE_H
+#define _HMM_FIXTURE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hmm_harness.h"
+#include "libhmm.h"
+
+/* calloc(), or the test fails there. */
+static inline void *zalloc(struct __test_metadata *_metadata, size_t size)
+{
+	void *p = calloc(1, size);
+
+	ASSERT_NE(NULL, p);
+	return p;
+}
+
+/* Runs a command line through the shell: its exit status, or -1. */
+static inline int shell(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* What a device's counters (global: the module's) did since before. */
+static inline void delta_of(struct __test_metadata *_metadata, int fd,
+			    bool global, const struct hmm_nc_counters *before,
+			    struct hmm_nc_counters *d)
+{
+	struct hmm_nc_counters now;
+
+	ASSERT_EQ(0, hmm_counters(fd, global, &now));
+	hmm_counters_delta(before, &now, d);
+}
+
+/*
+ * The state most fixtures keep: device 0, the page size and the device's
+ * counters when the test began, which the checks below count from.
+ */
+struct hmm_env {
+	int dev;
+	size_t ps;
+	struct hmm_nc_counters start;
+};
+
+/*
+ * For a FIXTURE_SETUP: opens device 0 and reads its counters, or skips
+ * the test there (nothing to release yet).
+ */
+static inline void env_setup(struct __test_metadata *_metadata,
+			     struct hmm_env *e)
+{
+	e->ps = hmm_page_size();
+	e->dev = hmm_open(0);
+	if (e->dev < 0)
+		HMM_SETUP_SKIP("need /dev/hmm_dmirror0 (is test_hmm loaded?)");
+	ASSERT_EQ(0, hmm_counters(e->dev, false, &e->start));
+}
+
+/* What the device's counters did since the test began. */
+static inline void env_delta(struct __test_metadata *_metadata,
+			     const struct hmm_env *e,
+			     struct hmm_nc_counters *d)
+{
+	delta_of(_metadata, e->dev, false, &e->start, d);
+}
+
+/*
+ * Since the test began: moved pages went through callbacks of kind cb
+ * in mode and failed of them failed there, and every page lock and
+ * reference the device took was given back.
+ */
+static inline void expect_counts(struct __test_metadata *_metadata,
+				 const struct hmm_env *e, int cb, int mode,
+				 __u64 moved, __u64 failed)
+{
+	struct hmm_nc_counters d;
+
+	env_delta(_metadata, e, &d);
+	EXPECT_EQ(moved, d.migrated[cb][mode]);
+	EXPECT_EQ(failed, d.failed[cb][mode]);
+	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
+	EXPECT_EQ(d.pages_taken, d.pages_returned);
+}
+
+/* Exactly n pages moved through cb in mode, and none failed. */
+static inline void assert_counted(struct __test_metadata *_metadata,
+				  const struct hmm_env *e, int cb, int mode,
+				  __u64 n)
+{
+	expect_counts(_metadata, e, cb, mode, n, 0);
+}
+
+/* Mounts source (a device, or "none") on dir, made if missing: -errno. */
+static inline int mount_dev(const char *source, const char *dir,
+			    const char *fstype, const char *opts)
+{
+	mkdir(dir, 0755);
+	umount2(dir, MNT_DETACH);
+	return mount(source, dir, fstype, 0, opts) ? -errno : 0;
+}
+
+static inline int mount_fs(const char *dir, const char *fstype,
+			   const char *opts)
+{
+	return mount_dev("none", dir, fstype, opts);
+}
+
+static inline int mount_tmpfs(const char *dir, const char *opts)
+{
+	return mount_fs(dir, "tmpfs", opts);
+}
+
+/*
+ * Where loop devices' images go: ramfs, not tmpfs. A loop device over a
+ * tmpfs file offers to zero blocks (tmpfs has fallocate) but cannot
+ * (no FALLOC_FL_ZERO_RANGE), and every mkfs that tries it puts an
+ * "operation not supported" error in the kernel log.
+ */
+static inline int mount_image_dir(const char *dir)
+{
+	return mount_fs(dir, "ramfs", NULL);
+}
+
+/*
+ * A fresh file system on a free loop device over an image of size bytes
+ * in img_dir (see mount_image_dir()), made by mkfs (the command, less
+ * the device). Returns the open loop device, its path in path[len]: it
+ * detaches itself once closed and no longer mounted. Or -errno: -EIO
+ * when mkfs failed.
+ */
+static inline int mkfs_loop(const char *img_dir, long long size,
+			    const char *mkfs, char *path, size_t len)
+{
+	int loop = hmm_loop_attach(img_dir, size, path, len);
+
+	if (loop < 0)
+		return loop;
+	hmm_random_ready();	/* seconds a mkfs otherwise: see libhmm.h */
+	if (shell("%s %s >/dev/null 2>&1", mkfs, path)) {
+		close(loop);
+		return -EIO;
+	}
+	return loop;
+}
+
+/*
+ * Unmounts dir (*mounted: whether it still is) and checks the file
+ * system on disk with fsck (the command, less the device), which must
+ * find nothing to fix.
+ */
+static inline void assert_fsck_clean(struct __test_metadata *_metadata,
+				     const char *dir, bool *mounted,
+				     const char *fsck, const char *disk)
+{
+	ASSERT_EQ(0, umount(dir)) TH_LOG("umount %s: %s", dir, strerror(errno));
+	*mounted = false;
+	ASSERT_EQ(0, shell("%s %s >/dev/null 2>&1", fsck, disk))
+		TH_LOG("%s: %s found errors", disk, fsck);
+}
+
+/* The page frame the page mapped at p is in (0: none). */
+static inline __u64 pfn_of(struct __test_metadata *_metadata, const void *p)
+{
+	__u64 pfn = 0;
+
+	ASSERT_EQ(0, hmm_pfn(p, &pfn));
+	return pfn;
+}
+
+/* Whether /proc/kpageflags shows flag bit (HMM_KPF_*) on pfn. */
+static inline bool page_flag(struct __test_metadata *_metadata, __u64 pfn,
+			     int bit)
+{
+	__u64 kf = 0;
+
+	ASSERT_EQ(0, hmm_kpageflags(pfn, &kf))
+		TH_LOG("pfn 0x%llx", (unsigned long long)pfn);
+	return kf & (1ULL << bit);
+}
+
+#endif /* _HMM_FIXTURE_H */
