@@ -590,7 +590,6 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	size_t npages = 8, ps = self->e.ps, size = npages * ps;
 	int fd = make_file(_metadata, BH_DIR "/probe", npages, ps, 140);
 	char *p = map_file(_metadata, fd, size, MAP_SHARED);
-	char *buf = zalloc(_metadata, size);
 	ssize_t bad;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
@@ -601,11 +600,7 @@ TEST_F(bufferhead, nocopy_probe_leaves_sentinel)
 	bad = hmm_verify_word(p, size, HMM_NC_SENTINEL);
 	ASSERT_EQ(-1, bad) TH_LOG("data, not the sentinel, at %zd", bad);
 	munmap(p, size);
-	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
-	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
-	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
-	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
+	assert_disk_sentinel(_metadata, fd, size);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, npages);
 	close(fd);
 	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);

@@ -437,16 +437,22 @@ static char *locked_page(struct __test_metadata *_metadata,
 	return p;
 }
 
-/* The mode waits for the lock: the page moves once the holder lets go. */
-static void lock_waited(struct __test_metadata *_metadata,
-			FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
+/*
+ * The core meets a page whose lock the device holds, in mode. waits:
+ * the mode waits for the lock, and the page moves once the holder lets
+ * go; else the mode does not wait, and the page stays, locked, after
+ * every retry.
+ */
+static void lock_met(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode,
+		     bool waits)
 {
 	size_t size = hugetlb ? TWO_MB : self->e.ps;
 	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
+	__u64 old, npages = hugetlb ? 512 : 1;
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
 	long t0, t1;
-	__u64 old;
 	char *p;
 
 	p = locked_page(_metadata, self, hugetlb, 240, &t0);
@@ -455,46 +461,29 @@ static void lock_waited(struct __test_metadata *_metadata,
 	old = pfn_of(_metadata, p);
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
 	t1 = now_ms();
-	TH_LOG("attempts %u, %ld ms after the lock", rec.attempts, t1 - t0);
-	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
-	EXPECT_TRUE(rec.flags & HMM_NC_CP_LOCKED);
-	EXPECT_LE(HOLD_MS - 50, t1 - t0);
-	EXPECT_NE(old, rec.new_pfn);
-	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
-	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
+	if (waits) {
+		TH_LOG("attempts %u, %ld ms after the lock", rec.attempts,
+		       t1 - t0);
+		ASSERT_EQ(HMM_NC_PS_MOVED, rec.status)
+			TH_LOG("result %d", rec.result);
+		EXPECT_TRUE(rec.flags & HMM_NC_CP_LOCKED);
+		EXPECT_LE(HOLD_MS - 50, t1 - t0);
+		EXPECT_NE(old, rec.new_pfn);
+		EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+		EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
+	} else {
+		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+		EXPECT_EQ(-EAGAIN, rec.result);
+		EXPECT_LT(2, rec.attempts);
+		EXPECT_GT(HOLD_MS / 2, t1 - t0);
+		EXPECT_EQ(old, pfn_of(_metadata, p));
+		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
+		/* Let the hold end before the page goes. */
+		usleep((HOLD_MS + 200) * 1000);
+	}
 	ASSERT_EQ(-1, hmm_verify(p, size, 240));
-	expect_counts(_metadata, &self->e, cb, mode, hugetlb ? 512 : 1, 0);
-	munmap(p, size);
-}
-
-/* The mode does not wait: the page stays, locked, after every retry. */
-static void lock_given_up(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
-{
-	size_t size = hugetlb ? TWO_MB : self->e.ps;
-	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
-	struct hmm_nc_core_page rec;
-	struct hmm_nc_core_cmd cmd;
-	long t0, t1;
-	__u64 old;
-	char *p;
-
-	p = locked_page(_metadata, self, hugetlb, 250, &t0);
-	if (!p)
-		return;
-	old = pfn_of(_metadata, p);
-	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
-	t1 = now_ms();
-	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
-	EXPECT_EQ(-EAGAIN, rec.result);
-	EXPECT_LT(2, rec.attempts);
-	EXPECT_GT(HOLD_MS / 2, t1 - t0);
-	EXPECT_EQ(old, pfn_of(_metadata, p));
-	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
-	/* Let the hold end before the page goes. */
-	usleep((HOLD_MS + 200) * 1000);
-	ASSERT_EQ(-1, hmm_verify(p, size, 250));
-	expect_counts(_metadata, &self->e, cb, mode, 0, hugetlb ? 512 : 1);
+	expect_counts(_metadata, &self->e, cb, mode, waits ? npages : 0,
+		      waits ? 0 : npages);
 	munmap(p, size);
 }
 
@@ -502,26 +491,26 @@ static void lock_given_up(struct __test_metadata *_metadata,
 TEST_F(core, hugetlb_locked_nocopy_waits_for_lock)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY | HMM_NEED_HUGETLB);
-	lock_waited(_metadata, self, true, NO_COPY);
+	lock_met(_metadata, self, true, NO_COPY, true);
 }
 
 /* ... where SYNC_LIGHT never does. */
 TEST_F(core, hugetlb_locked_sync_light_gives_up)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_HUGETLB);
-	lock_given_up(_metadata, self, true, SYNC_LIGHT);
+	lock_met(_metadata, self, true, SYNC_LIGHT, false);
 }
 
 /* An LRU page's lock: every mode but ASYNC waits for it. */
 TEST_F(core, locked_page_nocopy_waits_for_lock)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
-	lock_waited(_metadata, self, false, NO_COPY);
+	lock_met(_metadata, self, false, NO_COPY, true);
 }
 
 TEST_F(core, locked_page_async_gives_up)
 {
-	lock_given_up(_metadata, self, false, ASYNC);
+	lock_met(_metadata, self, false, ASYNC, false);
 }
 
 /*

@@ -215,6 +215,24 @@ static inline void assert_on_disk(struct __test_metadata *_metadata, int fd,
 }
 
 /*
+ * After a no-copy probe: fsync, drop the page cache (the caller has
+ * unmapped the file), and the disk holds the sentinel nobody copied over.
+ */
+static inline void assert_disk_sentinel(struct __test_metadata *_metadata,
+					int fd, size_t size)
+{
+	char *buf = zalloc(_metadata, size);
+	ssize_t bad;
+
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
+	free(buf);
+}
+
+/*
  * Outside evidence of where the private state of a page (buffer heads,
  * iomap's per-block state: PG_private) and its dirtiness are: the PFNs
  * from /proc/self/pagemap, their flags from /proc/kpageflags, never the

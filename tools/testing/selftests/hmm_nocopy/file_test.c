@@ -184,15 +184,8 @@ TEST_F(file, nocopy_probe_leaves_sentinel)
 	ASSERT_EQ(-1, bad) TH_LOG("read(): data, not the sentinel, at %zd",
 				  bad);
 	munmap(p, size);
-	if (variant->disk) {
-		ASSERT_EQ(0, fsync(fd));
-		ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
-		memset(buf, 0, size);
-		ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
-		bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
-		ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd",
-					  bad);
-	}
+	if (variant->disk)
+		assert_disk_sentinel(_metadata, fd, size);
 	assert_counted(_metadata, &self->e, variant->cb, NO_COPY, npages);
 	env_delta(_metadata, &self->e, &d);
 	EXPECT_EQ(0, d.pages_copied);
