@@ -15,15 +15,7 @@
  */
 /* sync_file_range() */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "file_fixture.h"
 
@@ -173,18 +165,10 @@ static int bh_mount(struct bh_disks *d, const struct bh_fs *v)
 /* The loop devices clear themselves once closed and unmounted. */
 static void bh_done(struct bh_disks *d)
 {
-	if (d->loop >= 0)
-		close(d->loop);
-	d->loop = -1;
-	if (d->back_mounted)
-		umount2(BACK_DIR, MNT_DETACH);
-	d->back_mounted = false;
-	if (d->back >= 0)
-		close(d->back);
-	d->back = -1;
-	if (d->img_mounted)
-		umount2(IMG_DIR, MNT_DETACH);
-	d->img_mounted = false;
+	close_if(&d->loop);
+	umount_if(BACK_DIR, &d->back_mounted);
+	close_if(&d->back);
+	umount_if(IMG_DIR, &d->img_mounted);
 }
 
 static int freeze(const char *dir, bool on)
@@ -666,7 +650,6 @@ static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
 				      __u32 mode)
 {
 	size_t npages = 16, ps = e->ps, size = npages * ps, bs;
-	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
 	char *want = zalloc(_metadata, size);
 	long long sectors;
 	char *p;
@@ -677,16 +660,10 @@ static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
 	sync();
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	bs = dirty_one_block_a_page(_metadata, fd, want, npages, 160);
-	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
-	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
-		   "before the move");
-	migrate_all(_metadata, e, p, npages, mode, 0, HMM_NC_CB_BUFFER,
-		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
-		    HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED |
-		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
-	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
-	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
-		   "after the move");
+	migrate_all_private(_metadata, e, p, npages, mode, HMM_NC_CB_BUFFER,
+			    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+			    HMM_NC_FP_BUFFERS | HMM_NC_FP_BH_MOVED |
+			    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
 	sectors = written_back(_metadata, fd, size, disk);
 	TH_LOG("writeback of %zu pages with one dirty %zu-byte block each: %lld sectors",
 	       npages, bs, sectors);
@@ -698,7 +675,6 @@ static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
 	assert_counted(_metadata, e, HMM_NC_CB_BUFFER, mode, npages);
 	close(fd);
 	free(want);
-	free(pm);
 }
 
 TEST_F(bufferhead, nocopy_writeback_writes_only_dirty_blocks)

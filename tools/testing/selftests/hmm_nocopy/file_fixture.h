@@ -255,6 +255,28 @@ static inline void assert_kpf(struct __test_metadata *_metadata, const __u64 *pm
 }
 
 /*
+ * migrate_all() of dirty pages with private state (buffer heads, iomap's
+ * per-block state): /proc/kpageflags shows PG_private and PG_dirty on
+ * every page before the move, and on its new page right after it.
+ */
+static inline void migrate_all_private(struct __test_metadata *_metadata,
+				       struct hmm_env *e, char *p,
+				       size_t npages, __u32 mode, int cb,
+				       __u16 want)
+{
+	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "before the move");
+	migrate_all(_metadata, e, p, npages, mode, 0, cb, want);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "after the move");
+	free(pm);
+}
+
+/*
  * Writes back [0, size) of fd, data only (no inode, no journal commit,
  * no cache flush), and returns the sectors the disk wrote meanwhile, by
  * its own counter.
@@ -371,15 +393,9 @@ static inline void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk 
  */
 static inline void xfs_done(struct xfs_disk *x)
 {
-	if (x->mounted)
-		umount2(XFS_DIR, MNT_DETACH);
-	x->mounted = false;
-	if (x->loop >= 0)
-		close(x->loop);
-	x->loop = -1;
-	if (x->backed)
-		umount2(XFS_BACK, MNT_DETACH);
-	x->backed = false;
+	umount_if(XFS_DIR, &x->mounted);
+	close_if(&x->loop);
+	umount_if(XFS_BACK, &x->backed);
 }
 
 /* Unmount the XFS and check it: xfs_repair -n finds nothing. */

@@ -20,17 +20,9 @@
  */
 /* sync_file_range() */
 #define _GNU_SOURCE
-
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <unistd.h>
 
 #include "file_fixture.h"
 
@@ -234,6 +226,17 @@ FIXTURE_TEARDOWN(shmem)
 	fs_teardown(&self->e, &self->xfs);
 }
 
+/* A file of size bytes that is one hole: no page cached yet. */
+static int hole_file(struct __test_metadata *_metadata, const char *path,
+		     size_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	return fd;
+}
+
 /* More pages than one DMA batch: two batches, each copied once. */
 TEST_F(shmem, dirty_nocopy_two_batches)
 {
@@ -268,9 +271,7 @@ TEST_F(shmem, clean_nocopy_stays_clean)
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
-	fd = open(FILE_DIR "/clean", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, size));
+	fd = hole_file(_metadata, FILE_DIR "/clean", size);
 	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	touch(_metadata, p, size);
@@ -304,9 +305,7 @@ TEST_F(shmem, written_through_mapping_nocopy_survives_drop_caches)
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
-	fd = open(FILE_DIR "/written", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, size));
+	fd = hole_file(_metadata, FILE_DIR "/written", size);
 	p = map_file(_metadata, fd, size, MAP_SHARED);
 	fill_pages(p, npages, ps, 310);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
@@ -607,9 +606,7 @@ TEST_F(shmem, kernel_migrate_vma_setup_keeps_pte_dirty)
 	char *p;
 	int fd;
 
-	fd = open(FILE_DIR "/pte_dirty", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, ps));
+	fd = hole_file(_metadata, FILE_DIR "/pte_dirty", ps);
 	p = map_file(_metadata, fd, ps, MAP_SHARED);
 	fill_pages(p, 1, ps, 320);
 	/* Nothing moved: the device has no page of the range to show. */

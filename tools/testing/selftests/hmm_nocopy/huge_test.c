@@ -9,14 +9,6 @@
  * the file are 2 MiB aligned.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
 #include "file_fixture.h"
 
 #define TWO_MB		(2UL * 1024 * 1024)

@@ -8,13 +8,6 @@
  */
 /* sync_file_range() */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "file_fixture.h"
 
 #define XFS_SUB_BSIZE	1024	/* four blocks a page: per-block state */
@@ -112,7 +105,6 @@ static void assert_page_read(struct __test_metadata *_metadata, int fd,
 TEST_F(xfs, sub_page_blocks_nocopy_moves_per_block_state)
 {
 	size_t npages = 16, ps = self->e.ps, size = npages * ps, i;
-	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
 	long long sectors;
 	char *p, *page, *tmp;
 	int fd;
@@ -132,17 +124,11 @@ TEST_F(xfs, sub_page_blocks_nocopy_moves_per_block_state)
 			  pwrite(fd, page + XFS_SUB_BSIZE, XFS_SUB_BSIZE,
 				 i * ps + XFS_SUB_BSIZE));
 	}
-	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
-	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
-		   "before the move");
-	migrate_all(_metadata, &self->e, p, npages, NO_COPY, 0,
-		    HMM_NC_CB_FILEMAP,
-		    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
-		    HMM_NC_FP_PRIVATE | HMM_NC_FP_PRIVATE_MOVED |
-		    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
-	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
-	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
-		   "after the move");
+	migrate_all_private(_metadata, &self->e, p, npages, NO_COPY,
+			    HMM_NC_CB_FILEMAP,
+			    HMM_NC_FP_DIRTY | HMM_NC_FP_DIRTY_KEPT |
+			    HMM_NC_FP_PRIVATE | HMM_NC_FP_PRIVATE_MOVED |
+			    HMM_NC_FP_CACHED | HMM_NC_FP_OLD_CLEAR);
 	assert_cache_holds(_metadata, fd, p, npages);
 	sectors = written_back(_metadata, fd, size, self->xfs.path);
 	TH_LOG("writeback of %zu pages with one block rewritten each: %lld sectors",
@@ -159,7 +145,6 @@ TEST_F(xfs, sub_page_blocks_nocopy_moves_per_block_state)
 		       npages);
 	free(page);
 	free(tmp);
-	free(pm);
 	close(fd);
 	assert_xfs_clean(_metadata, &self->xfs);
 }
