@@ -10,7 +10,7 @@
 # the known issue flagged "last" turns XFAIL, the module goes at the
 # end), and the quick fixtures, so that LKFT's view is checked over
 # many test cases.
-KSFT_SUBSET='device.* anon.* huge.* file.kernel_* stress.load_use_unload_25_cycles refuse.unload_returns_held_pages_counters_zero'
+KSFT_SUBSET='device.* anon.* huge.* shmem.kernel_* stress.load_use_unload_25_cycles refuse.unload_returns_held_pages_counters_zero'
 
 # The names of the subset's tests, one a line.
 ksft_subset_names() {

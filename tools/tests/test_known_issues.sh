@@ -292,7 +292,7 @@ test_the_suites_known_issues_file_is_well_formed() {
 	load_runner
 	KNOWN=$SUITE/known-issues
 	assert_eq "" "$(known_issues_malformed)" "errors"
-	assert_contains "$(known_issue file.kernel_migrate_vma_pages_clears_old_shmem_mapping)" "last 6.1 "
+	assert_contains "$(known_issue shmem.kernel_migrate_vma_pages_clears_old_mapping)" "last 6.1 "
 }
 
 # malformed TEXT WANT: a known-issues file of TEXT stops the run with a
@@ -363,11 +363,11 @@ replay() {
 # suite's known-issues match them.
 test_known_issues_match_the_recorded_real_failures() {
 	replay known-6.1-shmem.ktap 6.1.192
-	assert_contains "$recorded" "ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # XFAIL 6.1 "
+	assert_contains "$recorded" "ok 2 shmem.kernel_migrate_vma_pages_clears_old_mapping # XFAIL 6.1 "
 	replay known-6.12-shmem.ktap 6.12.117
-	assert_contains "$recorded" "ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # XFAIL 6.12 "
+	assert_contains "$recorded" "ok 2 shmem.kernel_migrate_vma_pages_clears_old_mapping # XFAIL 6.12 "
 	replay known-5.10-shmem.ktap 5.10.262
-	assert_contains "$recorded" "ok 3 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # XFAIL 5.10 "
+	assert_contains "$recorded" "ok 3 shmem.kernel_migrate_vma_pages_clears_old_mapping # XFAIL 5.10 "
 	replay known-5.10-two-devices.ktap 5.10.262
 	assert_contains "$recorded" "ok 2 anon.two_devices_take_turns # XFAIL 5.10 "
 }
@@ -377,11 +377,11 @@ test_known_issues_match_the_recorded_real_failures() {
 # the harness's timeout after the expected failure.
 test_known_issue_recorded_broken_runs_fail() {
 	replay known-6.1-shmem-other-assertion.ktap 6.1.192
-	assert_contains "$recorded" "not ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # not the known issue: file_test.c:1115:"
+	assert_contains "$recorded" "not ok 2 shmem.kernel_migrate_vma_pages_clears_old_mapping # not the known issue: file_test.c:1115:"
 	assert_contains "$out" "failed, but not in the expected way"
 	assert_eq 1 "$rc" "run status"
 	replay known-6.1-shmem-timeout.ktap 6.1.192
-	assert_eq "not ok 2 file.kernel_migrate_vma_pages_clears_old_shmem_mapping # harness: Test terminated by timeout" \
+	assert_eq "not ok 2 shmem.kernel_migrate_vma_pages_clears_old_mapping # harness: Test terminated by timeout" \
 		"$recorded" result
 	assert_eq 1 "$rc" "run status"
 }

@@ -45,11 +45,12 @@ test_lint_checkpatch_is_clean() {
 # ASSERT_*() do; in the tests, EXPECT_*() ... TH_LOG() is two statements
 # (the check, then the loop that prints the log), so a loop around one
 # needs braces or its message is printed after the loop, with the loop
-# variable past its end.
+# variable past its end; so too in the tests' shared fixture helpers.
 declare -A CHECKPATCH_ALLOWED=(
 	[lib/test_hmm_release.h]=LINUX_VERSION_CODE
 	[test_hmm/hmm_harness.h]=MACRO_WITH_FLOW_CONTROL
 	[tools/testing/selftests/hmm_nocopy/*_test.c]=BRACES
+	[tools/testing/selftests/hmm_nocopy/*_fixture.h]=BRACES
 )
 
 drop_allowed() {

@@ -182,7 +182,9 @@ test_runner_skips_keep_their_names_for_lkft() {
 test_runner_recorded_kselftest_output_reads_as_one_result_per_test() {
 	local res
 	res=$(python_tap < "$DATA/kselftest-hmm_nocopy-6.1.txt") || return
-	check_lkft_view "$res"
+	# Recorded before the known bug's test became shmem.*.
+	check_lkft_view "$res" "" \
+		hmm_nocopy_run_hmm_nocopy_sh_file_kernel_migrate_vma_pages_clears_old_shmem_mapping
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_stress_load_use_unload_100_cycles pass -"
 	# One result per line the runner printed: none from a test's own
 	# output nested under it.

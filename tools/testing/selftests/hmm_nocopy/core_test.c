@@ -179,11 +179,14 @@ static void assert_on_disk(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * Under NO_COPY the core writes the dirty page out itself (writeout()),
- * retries, and moves the now clean page: the block device saw the
- * write before anyone synced, and the data is the device's copy.
+ * The core meets a dirty minix page (see minix_dirty_page()) in mode.
+ * writes: the mode writes the page out itself (writeout()), retries, and
+ * moves the now clean page: the block device saw the write before
+ * anyone synced, and the data is the device's copy. Else the mode gives
+ * up at once and writes nothing.
  */
-TEST_F(core, fallback_dirty_page_written_out_nocopy)
+static void fallback_met(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(core) * self, __u32 mode, bool writes)
 {
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
@@ -192,73 +195,62 @@ TEST_F(core, fallback_dirty_page_written_out_nocopy)
 	char *p;
 	int fd;
 
-	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	p = minix_dirty_page(_metadata, self, 200, &fd);
 	if (!p)
 		return;
 	old = pfn_of(_metadata, p);
 	w0 = sectors_written(loop_name(self));
-	ASSERT_LE(0, w0);
-
-	ASSERT_EQ(0, core_one(_metadata, self, p, NO_COPY, &rec, &cmd));
-	w1 = sectors_written(loop_name(self));
-	TH_LOG("attempts %u, sectors written %lld", rec.attempts, w1 - w0);
-	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
-	EXPECT_EQ(HMM_NC_CB_FALLBACK, rec.cb);
-	EXPECT_TRUE(rec.flags & HMM_NC_CP_DIRTY);
-	EXPECT_TRUE(rec.flags & HMM_NC_CP_COPIED);
-	/* The first attempt wrote it out and asked for another. */
-	EXPECT_LE(2, rec.attempts);
-	EXPECT_LT(w0, w1) TH_LOG("nothing written to %s", self->loop_path);
-	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
-	EXPECT_NE(old, rec.new_pfn);
-	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_DIRTY));
-	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 200));
-	assert_on_disk(_metadata, fd, p, self->e.ps, 200);
-	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, NO_COPY, 1, 0);
-	close(fd);
-}
-
-/* The controls: a lighter mode gives up at once and writes nothing. */
-static void fallback_light(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(core) * self, __u32 mode)
-{
-	struct hmm_nc_core_page rec;
-	struct hmm_nc_core_cmd cmd;
-	long long w0, w1;
-	__u64 old;
-	char *p;
-	int fd;
-
-	p = minix_dirty_page(_metadata, self, 210, &fd);
-	if (!p)
-		return;
-	old = pfn_of(_metadata, p);
-	w0 = sectors_written(loop_name(self));
+	if (writes)
+		ASSERT_LE(0, w0);
 
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
 	w1 = sectors_written(loop_name(self));
-	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
-	EXPECT_EQ(-EBUSY, rec.result);
-	EXPECT_EQ(1, rec.attempts);
-	EXPECT_EQ(1, cmd.failed);
-	EXPECT_EQ(w0, w1) TH_LOG("the core wrote the page");
-	EXPECT_EQ(old, pfn_of(_metadata, p));
-	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_DIRTY));
-	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 210));
-	assert_on_disk(_metadata, fd, p, self->e.ps, 210);
-	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, mode, 0, 1);
+	if (writes) {
+		TH_LOG("attempts %u, sectors written %lld", rec.attempts,
+		       w1 - w0);
+		ASSERT_EQ(HMM_NC_PS_MOVED, rec.status)
+			TH_LOG("result %d", rec.result);
+		EXPECT_EQ(HMM_NC_CB_FALLBACK, rec.cb);
+		EXPECT_TRUE(rec.flags & HMM_NC_CP_DIRTY);
+		EXPECT_TRUE(rec.flags & HMM_NC_CP_COPIED);
+		/* The first attempt wrote it out and asked for another. */
+		EXPECT_LE(2, rec.attempts);
+		EXPECT_LT(w0, w1) TH_LOG("nothing written to %s",
+					 self->loop_path);
+		EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+		EXPECT_NE(old, rec.new_pfn);
+		EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_DIRTY));
+	} else {
+		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+		EXPECT_EQ(-EBUSY, rec.result);
+		EXPECT_EQ(1, rec.attempts);
+		EXPECT_EQ(1, cmd.failed);
+		EXPECT_EQ(w0, w1) TH_LOG("the core wrote the page");
+		EXPECT_EQ(old, pfn_of(_metadata, p));
+		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_DIRTY));
+	}
+	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 200));
+	assert_on_disk(_metadata, fd, p, self->e.ps, 200);
+	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, mode,
+		      writes ? 1 : 0, writes ? 0 : 1);
 	close(fd);
 }
 
+TEST_F(core, fallback_dirty_page_written_out_nocopy)
+{
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+	fallback_met(_metadata, self, NO_COPY, true);
+}
+
+/* The controls: a lighter mode gives up at once and writes nothing. */
 TEST_F(core, fallback_dirty_page_sync_light_busy_unwritten)
 {
-	fallback_light(_metadata, self, SYNC_LIGHT);
+	fallback_met(_metadata, self, SYNC_LIGHT, false);
 }
 
 TEST_F(core, fallback_dirty_page_async_busy_unwritten)
 {
-	fallback_light(_metadata, self, ASYNC);
+	fallback_met(_metadata, self, ASYNC, false);
 }
 
 /*
@@ -309,12 +301,16 @@ static char *under_writeback(struct __test_metadata *_metadata,
 }
 
 /*
- * Under NO_COPY the core waits for the writeback to end (after its
- * first passes find it busy), then moves the page: it returns only once
- * the device completed the write.
+ * The core meets a page under writeback that stays in flight for about
+ * NULLB_MS, in mode. waits: the mode waits for the writeback to end
+ * (after its first passes find the page busy), then moves the page: it
+ * returns only once the device completed the write. Else the mode gives
+ * up at once (-EBUSY), without waiting.
  */
-TEST_F(core, writeback_nocopy_waits_then_moves)
+static void writeback_met(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(core) * self, __u32 mode, bool waits)
 {
+	size_t ps = self->e.ps;
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
 	char name[32], *buf;
@@ -323,81 +319,70 @@ TEST_F(core, writeback_nocopy_waits_then_moves)
 	char *p;
 	int fd;
 
-	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 	fd = nullb_slow(_metadata, self, name, sizeof(name));
 	if (fd < 0)
 		return;
 	p = under_writeback(_metadata, self, fd, name, 220);
 	old = pfn_of(_metadata, p);
 	t0 = now_ms();
-	ASSERT_EQ(0, core_one(_metadata, self, p, NO_COPY, &rec, &cmd));
-	t1 = now_ms();
-	TH_LOG("attempts %u, %ld ms", rec.attempts, t1 - t0);
-	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
-	EXPECT_TRUE(rec.flags & HMM_NC_CP_WRITEBACK);
-	EXPECT_EQ(HMM_NC_CB_BUFFER, rec.cb);
-	EXPECT_LE(2, rec.attempts);
-	/* It waited for the device: nothing is in flight any more. */
-	EXPECT_EQ(0, block_field(name, "inflight", 2));
-	EXPECT_LE(100, t1 - t0);
-	EXPECT_NE(old, rec.new_pfn);
-	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
-	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_WRITEBACK));
-	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 220));
-	munmap(p, self->e.ps);
-	/* And the device holds the data. */
-	buf = malloc(self->e.ps);
-	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
-	ASSERT_EQ((ssize_t)self->e.ps, pread(fd, buf, self->e.ps, 0));
-	ASSERT_EQ(-1, hmm_verify(buf, self->e.ps, 220));
-	free(buf);
-	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, NO_COPY, 1, 0);
-	close(fd);
-}
-
-/* The controls: lighter modes give up at once (-EBUSY), no wait. */
-static void writeback_light(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(core) * self, __u32 mode)
-{
-	struct hmm_nc_core_page rec;
-	struct hmm_nc_core_cmd cmd;
-	char name[32];
-	long t0, t1;
-	__u64 old;
-	char *p;
-	int fd;
-
-	fd = nullb_slow(_metadata, self, name, sizeof(name));
-	if (fd < 0)
-		return;
-	p = under_writeback(_metadata, self, fd, name, 230);
-	old = pfn_of(_metadata, p);
-	t0 = now_ms();
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
 	t1 = now_ms();
-	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
-	EXPECT_EQ(-EBUSY, rec.result);
-	EXPECT_EQ(1, rec.attempts);
-	EXPECT_GT(NULLB_MS / 2, t1 - t0);
-	EXPECT_EQ(old, pfn_of(_metadata, p));
-	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_WRITEBACK));
-	ASSERT_EQ(-1, hmm_verify(p, self->e.ps, 230));
-	munmap(p, self->e.ps);
-	ASSERT_EQ(0, fsync(fd));
-	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, mode, 0, 1);
+	if (waits) {
+		TH_LOG("attempts %u, %ld ms", rec.attempts, t1 - t0);
+		ASSERT_EQ(HMM_NC_PS_MOVED, rec.status)
+			TH_LOG("result %d", rec.result);
+		EXPECT_TRUE(rec.flags & HMM_NC_CP_WRITEBACK);
+		EXPECT_EQ(HMM_NC_CB_BUFFER, rec.cb);
+		EXPECT_LE(2, rec.attempts);
+		/* It waited for the device: nothing is in flight any more. */
+		EXPECT_EQ(0, block_field(name, "inflight", 2));
+		EXPECT_LE(100, t1 - t0);
+		EXPECT_NE(old, rec.new_pfn);
+		EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+		EXPECT_FALSE(page_flag(_metadata, rec.new_pfn,
+				       HMM_KPF_WRITEBACK));
+	} else {
+		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+		EXPECT_EQ(-EBUSY, rec.result);
+		EXPECT_EQ(1, rec.attempts);
+		EXPECT_GT(NULLB_MS / 2, t1 - t0);
+		EXPECT_EQ(old, pfn_of(_metadata, p));
+		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_WRITEBACK));
+	}
+	ASSERT_EQ(-1, hmm_verify(p, ps, 220));
+	munmap(p, ps);
+	if (waits) {
+		/* And the device holds the data. */
+		buf = malloc(ps);
+		ASSERT_NE(NULL, buf);
+		ASSERT_EQ(0, fsync(fd));
+		ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+		ASSERT_EQ((ssize_t)ps, pread(fd, buf, ps, 0));
+		ASSERT_EQ(-1, hmm_verify(buf, ps, 220));
+		free(buf);
+	} else {
+		ASSERT_EQ(0, fsync(fd));
+	}
+	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, mode,
+		      waits ? 1 : 0, waits ? 0 : 1);
 	close(fd);
 }
 
+TEST_F(core, writeback_nocopy_waits_then_moves)
+{
+	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
+	writeback_met(_metadata, self, NO_COPY, true);
+}
+
+/* The controls: lighter modes give up at once. */
 TEST_F(core, writeback_sync_light_busy)
 {
-	writeback_light(_metadata, self, SYNC_LIGHT);
+	writeback_met(_metadata, self, SYNC_LIGHT, false);
 }
 
 TEST_F(core, writeback_async_busy)
 {
-	writeback_light(_metadata, self, ASYNC);
+	writeback_met(_metadata, self, ASYNC, false);
 }
 
 /*
@@ -437,16 +422,22 @@ static char *locked_page(struct __test_metadata *_metadata,
 	return p;
 }
 
-/* The mode waits for the lock: the page moves once the holder lets go. */
-static void lock_waited(struct __test_metadata *_metadata,
-			FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
+/*
+ * The core meets a page whose lock the device holds, in mode. waits:
+ * the mode waits for the lock, and the page moves once the holder lets
+ * go; else the mode does not wait, and the page stays, locked, after
+ * every retry.
+ */
+static void lock_met(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode,
+		     bool waits)
 {
 	size_t size = hugetlb ? TWO_MB : self->e.ps;
 	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
+	__u64 old, npages = hugetlb ? 512 : 1;
 	struct hmm_nc_core_page rec;
 	struct hmm_nc_core_cmd cmd;
 	long t0, t1;
-	__u64 old;
 	char *p;
 
 	p = locked_page(_metadata, self, hugetlb, 240, &t0);
@@ -455,46 +446,29 @@ static void lock_waited(struct __test_metadata *_metadata,
 	old = pfn_of(_metadata, p);
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
 	t1 = now_ms();
-	TH_LOG("attempts %u, %ld ms after the lock", rec.attempts, t1 - t0);
-	ASSERT_EQ(HMM_NC_PS_MOVED, rec.status) TH_LOG("result %d", rec.result);
-	EXPECT_TRUE(rec.flags & HMM_NC_CP_LOCKED);
-	EXPECT_LE(HOLD_MS - 50, t1 - t0);
-	EXPECT_NE(old, rec.new_pfn);
-	EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
-	EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
+	if (waits) {
+		TH_LOG("attempts %u, %ld ms after the lock", rec.attempts,
+		       t1 - t0);
+		ASSERT_EQ(HMM_NC_PS_MOVED, rec.status)
+			TH_LOG("result %d", rec.result);
+		EXPECT_TRUE(rec.flags & HMM_NC_CP_LOCKED);
+		EXPECT_LE(HOLD_MS - 50, t1 - t0);
+		EXPECT_NE(old, rec.new_pfn);
+		EXPECT_EQ(rec.new_pfn, pfn_of(_metadata, p));
+		EXPECT_FALSE(page_flag(_metadata, rec.new_pfn, HMM_KPF_LOCKED));
+	} else {
+		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
+		EXPECT_EQ(-EAGAIN, rec.result);
+		EXPECT_LT(2, rec.attempts);
+		EXPECT_GT(HOLD_MS / 2, t1 - t0);
+		EXPECT_EQ(old, pfn_of(_metadata, p));
+		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
+		/* Let the hold end before the page goes. */
+		usleep((HOLD_MS + 200) * 1000);
+	}
 	ASSERT_EQ(-1, hmm_verify(p, size, 240));
-	expect_counts(_metadata, &self->e, cb, mode, hugetlb ? 512 : 1, 0);
-	munmap(p, size);
-}
-
-/* The mode does not wait: the page stays, locked, after every retry. */
-static void lock_given_up(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(core) * self, bool hugetlb, __u32 mode)
-{
-	size_t size = hugetlb ? TWO_MB : self->e.ps;
-	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
-	struct hmm_nc_core_page rec;
-	struct hmm_nc_core_cmd cmd;
-	long t0, t1;
-	__u64 old;
-	char *p;
-
-	p = locked_page(_metadata, self, hugetlb, 250, &t0);
-	if (!p)
-		return;
-	old = pfn_of(_metadata, p);
-	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
-	t1 = now_ms();
-	EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
-	EXPECT_EQ(-EAGAIN, rec.result);
-	EXPECT_LT(2, rec.attempts);
-	EXPECT_GT(HOLD_MS / 2, t1 - t0);
-	EXPECT_EQ(old, pfn_of(_metadata, p));
-	EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
-	/* Let the hold end before the page goes. */
-	usleep((HOLD_MS + 200) * 1000);
-	ASSERT_EQ(-1, hmm_verify(p, size, 250));
-	expect_counts(_metadata, &self->e, cb, mode, 0, hugetlb ? 512 : 1);
+	expect_counts(_metadata, &self->e, cb, mode, waits ? npages : 0,
+		      waits ? 0 : npages);
 	munmap(p, size);
 }
 
@@ -502,26 +476,26 @@ static void lock_given_up(struct __test_metadata *_metadata,
 TEST_F(core, hugetlb_locked_nocopy_waits_for_lock)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY | HMM_NEED_HUGETLB);
-	lock_waited(_metadata, self, true, NO_COPY);
+	lock_met(_metadata, self, true, NO_COPY, true);
 }
 
 /* ... where SYNC_LIGHT never does. */
 TEST_F(core, hugetlb_locked_sync_light_gives_up)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_HUGETLB);
-	lock_given_up(_metadata, self, true, SYNC_LIGHT);
+	lock_met(_metadata, self, true, SYNC_LIGHT, false);
 }
 
 /* An LRU page's lock: every mode but ASYNC waits for it. */
 TEST_F(core, locked_page_nocopy_waits_for_lock)
 {
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
-	lock_waited(_metadata, self, false, NO_COPY);
+	lock_met(_metadata, self, false, NO_COPY, true);
 }
 
 TEST_F(core, locked_page_async_gives_up)
 {
-	lock_given_up(_metadata, self, false, ASYNC);
+	lock_met(_metadata, self, false, ASYNC, false);
 }
 
 /*

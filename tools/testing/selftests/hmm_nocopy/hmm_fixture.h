@@ -139,6 +139,22 @@ static inline int mount_tmpfs(const char *dir, const char *opts)
 	return mount_fs(dir, "tmpfs", opts);
 }
 
+/* For a teardown: unmounts dir if *mounted says it is mounted. */
+static inline void umount_if(const char *dir, bool *mounted)
+{
+	if (*mounted)
+		umount2(dir, MNT_DETACH);
+	*mounted = false;
+}
+
+/* For a teardown: closes *fd if it is open, and marks it closed (-1). */
+static inline void close_if(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 /*
  * Where loop devices' images go: ramfs, not tmpfs. A loop device over a
  * tmpfs file offers to zero blocks (tmpfs has fallocate) but cannot

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the page-cache tests (file_test.c, bufferhead_test.c,
+ * huge_test.c) share: files whose every page holds a pattern of its
+ * own, mappings of them, the NO_COPY file engine (HMM_NC_MIGRATE_FILE)
+ * with its records checked against /proc/self/pagemap, and the checks
+ * on the data (the mapping, read(), the disk) and on the pages' flags.
+ */
+#ifndef _HMM_FILE_FIXTURE_H
+#define _HMM_FILE_FIXTURE_H
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "hmm_fixture.h"
+
+#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
+#define SYNC		HMM_NC_MODE_SYNC
+#define ANY_MOVED	((__u64)-1)	/* migrate(): do not check the count */
+
+#define KPF_BIT(n)	(1ULL << HMM_KPF_##n)
+
+/* Each page gets a pattern of its own: a page in the wrong slot shows. */
+static inline void fill_pages(void *buf, size_t npages, size_t psize, __u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		hmm_fill((char *)buf + i * psize, psize, seed + i);
+}
+
+/* The first page whose pattern is wrong, or -1. */
+static inline ssize_t bad_page(const void *buf, size_t npages, size_t psize,
+			       __u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		if (hmm_verify((const char *)buf + i * psize, psize, seed + i) >= 0)
+			return i;
+	return -1;
+}
+
+/*
+ * A file of npages pages written with write(), each page its pattern;
+ * by_page: one page a call, so that a file system that builds large
+ * folios for large writes (XFS from 6.6) keeps small ones, which
+ * migrate_vma_setup() collects (it skips large folios).
+ */
+static inline int write_file(struct __test_metadata *_metadata, const char *path,
+			     size_t npages, size_t psize, __u64 seed, bool by_page)
+{
+	size_t size = npages * psize, step = by_page ? psize : size, off;
+	char *buf = zalloc(_metadata, size);
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", path, strerror(errno));
+	fill_pages(buf, npages, psize, seed);
+	for (off = 0; off < size; off += step)
+		ASSERT_EQ((ssize_t)step, pwrite(fd, buf + off, step, off));
+	free(buf);
+	return fd;
+}
+
+static inline int make_file(struct __test_metadata *_metadata, const char *path,
+			    size_t npages, size_t psize, __u64 seed)
+{
+	return write_file(_metadata, path, npages, psize, seed, false);
+}
+
+/*
+ * Read-fault every page of [p, p + size) in: the kernel copies a byte of
+ * each through a pipe, which neither the compiler can drop nor a private
+ * mapping turns into a copy-on-write.
+ */
+static inline void touch(struct __test_metadata *_metadata, const char *p,
+			 size_t size)
+{
+	size_t off;
+	int fds[2];
+	char c;
+
+	ASSERT_EQ(0, pipe(fds));
+	for (off = 0; off < size; off += hmm_page_size()) {
+		ASSERT_EQ(1, write(fds[1], p + off, 1));
+		ASSERT_EQ(1, read(fds[0], &c, 1));
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Map a file and touch every page, so the device can reach it. */
+static inline char *map_file(struct __test_metadata *_metadata, int fd, size_t size,
+			     int flags)
+{
+	char *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	touch(_metadata, p, size);
+	return p;
+}
+
+/* read() sees every page's pattern. */
+static inline void assert_read(struct __test_metadata *_metadata, int fd,
+			       size_t npages, size_t psize, __u64 seed)
+{
+	size_t size = npages * psize;
+	char *buf = zalloc(_metadata, size);
+	ssize_t bad;
+
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = bad_page(buf, npages, psize, seed);
+	ASSERT_EQ(-1, bad) TH_LOG("read(): page %zd is wrong", bad);
+	free(buf);
+}
+
+static inline void assert_mapped(struct __test_metadata *_metadata, const char *p,
+				 size_t npages, size_t psize, __u64 seed)
+{
+	ssize_t bad = bad_page(p, npages, psize, seed);
+
+	ASSERT_EQ(-1, bad) TH_LOG("mapping: page %zd is wrong", bad);
+}
+
+static inline struct hmm_nc_file_page *
+migrate(struct __test_metadata *_metadata, struct hmm_env *e, void *p,
+	size_t npages, __u32 mode, __u32 flags, __u64 want_moved)
+{
+	struct hmm_nc_file_page *recs = zalloc(_metadata,
+					       npages * sizeof(*recs));
+	struct hmm_nc_file_cmd cmd;
+
+	ASSERT_EQ(0, hmm_migrate_file(e->dev, p, npages, mode, flags, recs,
+				      &cmd));
+	if (want_moved != ANY_MOVED)
+		EXPECT_EQ(want_moved, cmd.moved);
+	return recs;
+}
+
+/*
+ * Page i moved through a callback of kind cb, its record shows the
+ * flags in want, and the mapping now has its new page.
+ */
+static inline void assert_rec(struct __test_metadata *_metadata,
+			      const struct hmm_nc_file_page *r, size_t i, int cb,
+			      __u16 want, __u64 before, __u64 after)
+{
+	ASSERT_EQ(HMM_NC_PS_MOVED, r->status)
+		TH_LOG("page %zu: %s (%d)", i, hmm_status_str(r->status),
+		       r->result);
+	EXPECT_EQ(cb, r->cb) TH_LOG("page %zu", i);
+	EXPECT_EQ(want, r->flags & want)
+		TH_LOG("page %zu: flags 0x%x, want 0x%x", i, r->flags, want);
+	EXPECT_EQ(before, r->old_pfn) TH_LOG("page %zu", i);
+	EXPECT_NE(r->old_pfn, r->new_pfn) TH_LOG("page %zu", i);
+	EXPECT_EQ(r->new_pfn, after) TH_LOG("page %zu", i);
+}
+
+/*
+ * Migrate a mapped range and check each page's record against pagemap:
+ * every page moved through cb with the flags in want.
+ */
+static inline void migrate_all(struct __test_metadata *_metadata, struct hmm_env *e,
+			       char *p, size_t npages, __u32 mode, __u32 flags,
+			       int cb, __u16 want)
+{
+	__u64 *before = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *after = zalloc(_metadata, npages * sizeof(__u64));
+	struct hmm_nc_file_page *recs;
+	size_t i;
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
+	recs = migrate(_metadata, e, p, npages, mode, flags, npages);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, after));
+	for (i = 0; i < npages; i++)
+		assert_rec(_metadata, &recs[i], i, cb, want,
+			   hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]));
+	free(recs);
+	free(before);
+	free(after);
+}
+
+/* Nothing of the file is left in the page cache (mincore). */
+static inline void assert_uncached(struct __test_metadata *_metadata, int fd,
+				   size_t npages, size_t psize)
+{
+	unsigned char *vec = zalloc(_metadata, npages);
+	void *p;
+	size_t i;
+
+	p = mmap(NULL, npages * psize, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mincore(p, npages * psize, vec));
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(0, vec[i] & 1) TH_LOG("page %zu still cached", i);
+	}
+	munmap(p, npages * psize);
+	free(vec);
+}
+
+/*
+ * fsync, drop the page cache (the caller has unmapped the file), and
+ * read the data back from the disk.
+ */
+static inline void assert_on_disk(struct __test_metadata *_metadata, int fd,
+				  size_t npages, size_t psize, __u64 seed)
+{
+	ASSERT_EQ(0, fsync(fd));
+	sync();
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	assert_uncached(_metadata, fd, npages, psize);
+	assert_read(_metadata, fd, npages, psize, seed);
+}
+
+/*
+ * After a no-copy probe: fsync, drop the page cache (the caller has
+ * unmapped the file), and the disk holds the sentinel nobody copied over.
+ */
+static inline void assert_disk_sentinel(struct __test_metadata *_metadata,
+					int fd, size_t size)
+{
+	char *buf = zalloc(_metadata, size);
+	ssize_t bad;
+
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, hmm_write_str("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ((ssize_t)size, pread(fd, buf, size, 0));
+	bad = hmm_verify_word(buf, size, HMM_NC_SENTINEL);
+	ASSERT_EQ(-1, bad) TH_LOG("disk: data, not the sentinel, at %zd", bad);
+	free(buf);
+}
+
+/*
+ * Outside evidence of where the private state of a page (buffer heads,
+ * iomap's per-block state: PG_private) and its dirtiness are: the PFNs
+ * from /proc/self/pagemap, their flags from /proc/kpageflags, never the
+ * module's own records. want: the flags every page must show.
+ */
+static inline void assert_kpf(struct __test_metadata *_metadata, const __u64 *pm,
+			      size_t npages, __u64 want, const char *when)
+{
+	__u64 flags;
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		ASSERT_NE(0, hmm_pm_pfn(pm[i])) TH_LOG("%s: page %zu", when, i);
+		ASSERT_EQ(0, hmm_kpageflags(hmm_pm_pfn(pm[i]), &flags));
+		EXPECT_EQ(want, flags & want)
+			TH_LOG("%s: page %zu, pfn 0x%llx: kpageflags 0x%llx",
+			       when, i, (unsigned long long)hmm_pm_pfn(pm[i]),
+			       (unsigned long long)flags);
+	}
+}
+
+/*
+ * migrate_all() of dirty pages with private state (buffer heads, iomap's
+ * per-block state): /proc/kpageflags shows PG_private and PG_dirty on
+ * every page before the move, and on its new page right after it.
+ */
+static inline void migrate_all_private(struct __test_metadata *_metadata,
+				       struct hmm_env *e, char *p,
+				       size_t npages, __u32 mode, int cb,
+				       __u16 want)
+{
+	__u64 *pm = zalloc(_metadata, npages * sizeof(__u64));
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "before the move");
+	migrate_all(_metadata, e, p, npages, mode, 0, cb, want);
+	ASSERT_EQ(0, hmm_pagemap(p, npages, pm));
+	assert_kpf(_metadata, pm, npages, KPF_BIT(PRIVATE) | KPF_BIT(DIRTY),
+		   "after the move");
+	free(pm);
+}
+
+/*
+ * Writes back [0, size) of fd, data only (no inode, no journal commit,
+ * no cache flush), and returns the sectors the disk wrote meanwhile, by
+ * its own counter.
+ */
+static inline long long written_back(struct __test_metadata *_metadata, int fd,
+				     size_t size, const char *disk)
+{
+	long long before = hmm_disk_sectors(disk, true), after;
+
+	ASSERT_LE(0, before) TH_LOG("%s: no stat: %s", disk,
+				    strerror((int)-before));
+	ASSERT_EQ(0, sync_file_range(fd, 0, size,
+				     SYNC_FILE_RANGE_WAIT_BEFORE |
+				     SYNC_FILE_RANGE_WRITE |
+				     SYNC_FILE_RANGE_WAIT_AFTER));
+	after = hmm_disk_sectors(disk, true);
+	ASSERT_LE(before, after);
+	return after - before;
+}
+
+#define FILE_DIR	"/tmp/hmm_file"	/* a tmpfs */
+#define XFS_DIR		"/tmp/hmm_xfs"
+#define XFS_BACK	"/tmp/hmm_xfs_back"
+#define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
+#define XFS_CHECK	"/sbin/xfs_repair -n"
+
+/*
+ * A second, fresh mapping of the file finds the same pages as the
+ * first: the page cache holds the new pages, not only our page table.
+ */
+static inline void assert_cache_holds(struct __test_metadata *_metadata, int fd,
+				      const char *p, size_t npages)
+{
+	size_t size = npages * hmm_page_size(), i;
+	__u64 *a = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *b = zalloc(_metadata, npages * sizeof(__u64));
+	char *q = map_file(_metadata, fd, size, MAP_SHARED);
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, a));
+	ASSERT_EQ(0, hmm_pagemap(q, npages, b));
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(hmm_pm_pfn(a[i]), hmm_pm_pfn(b[i])) TH_LOG("page %zu", i);
+	}
+	munmap(q, size);
+	free(a);
+	free(b);
+}
+
+/*
+ * XFS: an iomap file system, whose pages migrate through
+ * filemap_migrate_folio(). It needs 300 MiB at least: a sparse image on
+ * a ramfs of its own, behind a loop device.
+ */
+
+/* Whether the kernel knows fstype (/proc/filesystems). */
+static inline bool fs_known(const char *fstype)
+{
+	char line[128], *name;
+	bool known = false;
+	FILE *f = fopen("/proc/filesystems", "r");
+
+	if (!f)
+		return false;
+	while (!known && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		name = strrchr(line, '\t');
+		known = !strcmp(name ? name + 1 : line, fstype);
+	}
+	fclose(f);
+	return known;
+}
+
+/* An XFS of the test's own: a loop device over a file on a ramfs. */
+struct xfs_disk {
+	bool backed;		/* the ramfs is mounted on XFS_BACK */
+	bool mounted;		/* the XFS is mounted on XFS_DIR */
+	int loop;		/* the loop device, or -1 */
+	char path[HMM_LOOP_PATH_LEN];
+};
+
+/* Why XFS cannot be had here, or NULL. */
+static inline const char *xfs_missing(void)
+{
+	if (!fs_known("xfs"))
+		return "the kernel has no XFS (CONFIG_XFS_FS)";
+	if (access("/sbin/mkfs.xfs", X_OK) || access("/sbin/xfs_repair", X_OK))
+		return "no /sbin/mkfs.xfs or /sbin/xfs_repair in the guest";
+	return NULL;
+}
+
+/* A fresh XFS with blocks of bsize bytes on XFS_DIR. */
+static inline void xfs_mount(struct __test_metadata *_metadata, struct xfs_disk *x,
+			     unsigned int bsize)
+{
+	char mkfs[64];
+	int ret;
+
+	ASSERT_EQ(0, mount_image_dir(XFS_BACK));
+	x->backed = true;
+	snprintf(mkfs, sizeof(mkfs), "/sbin/mkfs.xfs -q -f -b size=%u", bsize);
+	x->loop = mkfs_loop(XFS_BACK, 384LL << 20, mkfs, x->path,
+			    sizeof(x->path));
+	ASSERT_LE(0, x->loop) TH_LOG("no XFS on a loop device: %s",
+				     strerror(-x->loop));
+	ret = mount_dev(x->path, XFS_DIR, "xfs", NULL);
+	ASSERT_EQ(0, ret) TH_LOG("mount %s: %s", x->path, strerror(-ret));
+	x->mounted = true;
+}
+
+/*
+ * After a failed assertion the test may still hold a file open: the
+ * file system goes when the test's process does, and the loop device
+ * (set to clear itself) with it.
+ */
+static inline void xfs_done(struct xfs_disk *x)
+{
+	umount_if(XFS_DIR, &x->mounted);
+	close_if(&x->loop);
+	umount_if(XFS_BACK, &x->backed);
+}
+
+/* Unmount the XFS and check it: xfs_repair -n finds nothing. */
+static inline void assert_xfs_clean(struct __test_metadata *_metadata,
+				    struct xfs_disk *x)
+{
+	assert_fsck_clean(_metadata, XFS_DIR, &x->mounted, XFS_CHECK, x->path);
+}
+
+/*
+ * What the fixtures of file_test.c and xfs_test.c set up: the device,
+ * and where their tests write: a tmpfs on FILE_DIR, or (xfs) nothing
+ * yet, once it is known that XFS can be had (xfs_mount() makes one);
+ * else the test skips there.
+ */
+static inline void fs_setup(struct __test_metadata *_metadata, struct hmm_env *e,
+			    struct xfs_disk *x, bool xfs)
+{
+	const char *why = xfs ? xfs_missing() : NULL;
+
+	/* Mounts of its own, gone with the test (see libhmm.h). */
+	ASSERT_EQ(0, hmm_private_mounts());
+	x->loop = -1;
+	env_setup(_metadata, e);
+	if (why) {
+		close(e->dev);
+		HMM_SETUP_SKIP("%s", why);
+	}
+	if (!xfs && mount_tmpfs(FILE_DIR, "size=64m")) {
+		close(e->dev);
+		HMM_SETUP_SKIP("cannot mount tmpfs on %s", FILE_DIR);
+	}
+}
+
+static inline void fs_teardown(struct hmm_env *e, struct xfs_disk *x)
+{
+	close(e->dev);
+	umount2(FILE_DIR, MNT_DETACH);
+	xfs_done(x);
+}
+
+#endif /* _HMM_FILE_FIXTURE_H */
