@@ -128,10 +128,9 @@ enum {
 
 /*
  * Which migrate callback moved (or refused) a page's state: the one list
- * of page kinds, in ABI order (new kinds go last). Like the kernel's
- * trace/events/migrate.h, it expands HMM_NC_CB_KIND(id, name), which its
- * user defines: enum hmm_nc_cb below, the module's kind table
- * (lib/test_hmm_kind.c) and libhmm's names are all made from it.
+ * of page kinds, in ABI order (new ones last), expanded through
+ * HMM_NC_CB_KIND(id, name) as trace/events/migrate.h does: the enum, the
+ * module's kind table (lib/test_hmm_kind.c) and libhmm's names.
  */
 #define HMM_NC_CBS							\
 	HMM_NC_CB_KIND(DEVICE, "device")	/* migrate_vma_pages() */ \
