@@ -85,8 +85,7 @@ static void dmirror_aio_deactivate(struct dmirror_rf_item *it)
 	dmirror_lru_drain_all();
 }
 
-static int dmirror_aio_take(struct dmirror_refuse *rf,
-			    struct dmirror_rf_item *it)
+static int dmirror_aio_take(struct dmirror_rf_item *it)
 {
 	struct page *page;
 	int ret;
@@ -183,8 +182,7 @@ static void dmirror_aio_release(struct dmirror_rf_item *it)
 }
 
 /* Before the take, the ring is not known yet: nothing to look at. */
-static struct page *dmirror_aio_lookup(struct dmirror_refuse *rf,
-				       struct dmirror_rf_item *it)
+static struct page *dmirror_aio_lookup(struct dmirror_rf_item *it)
 {
 	struct page *page;
 
@@ -197,15 +195,7 @@ static struct page *dmirror_aio_lookup(struct dmirror_refuse *rf,
 	return page;
 }
 
-/* The ring's page-cache slot holds the page. */
-static bool dmirror_aio_home(struct dmirror_refuse *rf,
-			     struct dmirror_rf_item *it, struct page *page)
-{
-	return dmirror_aio_lookup(rf, it) == page;
-}
-
-static bool dmirror_aio_intact(struct dmirror_refuse *rf,
-			       struct dmirror_rf_item *it, struct page *page)
+static bool dmirror_aio_intact(struct dmirror_rf_item *it, struct page *page)
 {
 	void *p;
 	bool same;
@@ -218,8 +208,11 @@ static bool dmirror_aio_intact(struct dmirror_refuse *rf,
 	return same;
 }
 
-const struct dmirror_rf_kind dmirror_rf_aio = {
-	.cb		= HMM_NC_CB_AIO,
+/*
+ * An LRU page, referenced rather than isolated: every step is its own;
+ * home when the ring's page-cache slot holds the page.
+ */
+const struct dmirror_kind_ops dmirror_aio_ops = {
 	.lookup		= dmirror_aio_lookup,
 	.take		= dmirror_aio_take,
 	.prepare	= dmirror_aio_prepare,
@@ -227,6 +220,6 @@ const struct dmirror_rf_kind dmirror_rf_aio = {
 	.put_back	= dmirror_aio_put_back,
 	.finish		= dmirror_aio_finish,
 	.release	= dmirror_aio_release,
-	.home		= dmirror_aio_home,
+	.home		= dmirror_rf_found_home,
 	.intact		= dmirror_aio_intact,
 };

@@ -11,44 +11,22 @@
 #include <linux/balloon_compaction.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
-#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
 #include "test_hmm_compat.h"
 #include "test_hmm_refuse.h"
 
+/* The held store (h->pages) lists the balloon's pages. */
 struct dmirror_balloon {
 	struct balloon_dev_info info;
 	struct dmirror_balloon_reg reg;	/* what the kernel needs of us */
-	/*
-	 * slots[] lists the balloon's pages in the order they came, so a
-	 * test can name one; compaction may move a page at any time and
-	 * our migratepage updates its slot under this lock.
-	 */
-	spinlock_t slots_lock;
-	struct page **slots;
-	unsigned long nr;
+	struct dmirror_held *held;
 };
 
 static struct dmirror_balloon *dmirror_balloon_of(struct balloon_dev_info *info)
 {
 	return container_of(info, struct dmirror_balloon, info);
-}
-
-static void dmirror_balloon_replace(struct dmirror_balloon *b,
-				    struct page *old, struct page *new)
-{
-	unsigned long i;
-
-	spin_lock(&b->slots_lock);
-	for (i = 0; i < b->nr; i++) {
-		if (b->slots[i] == old) {
-			b->slots[i] = new;
-			break;
-		}
-	}
-	spin_unlock(&b->slots_lock);
 }
 
 /*
@@ -71,35 +49,21 @@ static int dmirror_balloon_migratepage(struct balloon_dev_info *info,
 	balloon_page_insert(info, newpage);
 	info->isolated_pages--;
 	spin_unlock_irqrestore(&info->pages_lock, flags);
-	dmirror_balloon_replace(b, page, newpage);
+	dmirror_held_replace(b->held, page, newpage, NULL);
 
 	balloon_page_finalize(page);
 	put_page(page);
 	return MIGRATEPAGE_SUCCESS;
 }
 
-int dmirror_balloon_init(struct dmirror_refuse *rf)
+static int dmirror_balloon_init(struct dmirror_held *h)
 {
-	struct dmirror_balloon *b;
-	int ret = -ENOMEM;
+	struct dmirror_balloon *b = h->priv;
 
-	b = kzalloc(sizeof(*b), GFP_KERNEL);
-	if (!b)
-		return -ENOMEM;
-	b->slots = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*b->slots),
-			    GFP_KERNEL);
+	b->held = h;
 	balloon_devinfo_init(&b->info);
-	if (b->slots)
-		ret = dmirror_balloon_register(&b->reg, &b->info);
-	if (ret) {
-		kvfree(b->slots);
-		kfree(b);
-		return ret;
-	}
 	b->info.migratepage = dmirror_balloon_migratepage;
-	spin_lock_init(&b->slots_lock);
-	rf->balloon = b;
-	return 0;
+	return dmirror_balloon_register(&b->reg, &b->info);
 }
 
 /*
@@ -108,99 +72,61 @@ int dmirror_balloon_init(struct dmirror_refuse *rf)
  * dmirror_rf_release_all()). A page left in it would point at the
  * balloon and at our migratepage after the module is gone.
  */
-void dmirror_balloon_fini(struct dmirror_refuse *rf)
+static bool dmirror_balloon_fini(struct dmirror_held *h)
 {
-	struct dmirror_balloon *b = rf->balloon;
+	struct dmirror_balloon *b = h->priv;
 
-	if (!b)
-		return;
-	WARN_ON(b->nr);
+	WARN_ON(h->nr);
 	dmirror_balloon_unregister(&b->reg, &b->info);
-	kvfree(b->slots);
-	kfree(b);
-	rf->balloon = NULL;
+	return true;
 }
 
-/*
- * The slot is filled before the page is enqueued: from then on
- * compaction may migrate it, and migratepage looks for it in slots[].
- */
-static int dmirror_balloon_inflate_one(struct dmirror_balloon *b)
+/* Inflates the balloon by one page. */
+static int dmirror_balloon_add(struct dmirror_held *h)
 {
+	struct dmirror_balloon *b = h->priv;
 	struct page *page = balloon_page_alloc();
 
 	if (!page)
 		return -ENOMEM;
 	dmirror_rf_fill_page(page, dmirror_rf_next_tag());
-	spin_lock(&b->slots_lock);
-	b->slots[b->nr++] = page;
-	spin_unlock(&b->slots_lock);
+	dmirror_held_push(h, page);
 	balloon_page_enqueue(&b->info, page);
 	return 0;
 }
 
-int dmirror_balloon_hold(struct dmirror_refuse *rf, u64 count, u64 *done)
-{
-	struct dmirror_balloon *b = rf->balloon;
-	int ret;
-
-	if (count > HMM_NC_RF_MAX_HELD - b->nr)
-		return -ENOSPC;
-	for (*done = 0; *done < count; (*done)++) {
-		ret = dmirror_balloon_inflate_one(b);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* The last slot fills the hole, so slots[] stays dense. */
-static void dmirror_balloon_forget(struct dmirror_balloon *b,
-				   struct page *page)
+/* The last slot fills the hole, so the store stays dense. */
+static void dmirror_balloon_forget(struct dmirror_held *h, struct page *page)
 {
 	unsigned long i;
 
-	spin_lock(&b->slots_lock);
-	for (i = 0; i < b->nr; i++) {
-		if (b->slots[i] == page) {
-			b->slots[i] = b->slots[--b->nr];
-			b->slots[b->nr] = NULL;
+	spin_lock(&h->lock);
+	for (i = 0; i < h->nr; i++) {
+		if (h->pages[i] == page) {
+			h->pages[i] = h->pages[--h->nr];
+			h->pages[h->nr] = NULL;
 			break;
 		}
 	}
-	spin_unlock(&b->slots_lock);
+	spin_unlock(&h->lock);
 }
 
 /*
  * balloon_page_dequeue() skips pages that compaction has isolated, and
- * returns NULL when it found none it could take: wait for them. The
- * balloon holds pages as long as b->nr says so, which keeps dequeue
- * from its "pages lost" BUG().
+ * returns NULL when it found none it could take: the caller waits for
+ * them. The balloon holds pages as long as h->nr says so, which keeps
+ * dequeue from its "pages lost" BUG().
  */
-int dmirror_balloon_release(struct dmirror_refuse *rf, u64 count, u64 *done)
+static int dmirror_balloon_drop(struct dmirror_held *h)
 {
-	struct dmirror_balloon *b = rf->balloon;
-	unsigned int attempt = 0;
-	struct page *page;
+	struct dmirror_balloon *b = h->priv;
+	struct page *page = balloon_page_dequeue(&b->info);
 
-	for (*done = 0; *done < count && b->nr; ) {
-		page = balloon_page_dequeue(&b->info);
-		if (!page) {
-			if (!dmirror_rf_backoff(attempt++))
-				return -EBUSY;
-			continue;
-		}
-		dmirror_balloon_forget(b, page);
-		put_page(page);
-		(*done)++;
-		attempt = 0;
-	}
+	if (!page)
+		return -EBUSY;
+	dmirror_balloon_forget(h, page);
+	put_page(page);
 	return 0;
-}
-
-u64 dmirror_balloon_held(struct dmirror_refuse *rf)
-{
-	return rf->balloon->nr;
 }
 
 static unsigned long dmirror_balloon_listed(struct dmirror_balloon *b,
@@ -221,80 +147,31 @@ static unsigned long dmirror_balloon_listed(struct dmirror_balloon *b,
 	return listed;
 }
 
-/*
- * A reference keeps the page from being freed if compaction moves it
- * meanwhile; its bytes stay as they were, so the check still holds.
- */
-static bool dmirror_balloon_slot_ok(struct dmirror_balloon *b,
-				    unsigned long i)
+static void dmirror_balloon_state(struct dmirror_held *h,
+				  struct hmm_nc_rf_state *st)
 {
-	struct page *page;
-	bool ok;
-
-	spin_lock(&b->slots_lock);
-	page = b->slots[i];
-	get_page(page);
-	spin_unlock(&b->slots_lock);
-	ok = dmirror_rf_check_page(page);
-	put_page(page);
-	return ok;
-}
-
-void dmirror_balloon_state(struct dmirror_refuse *rf,
-			   struct hmm_nc_rf_state *st)
-{
-	struct dmirror_balloon *b = rf->balloon;
-	unsigned long i, isolated;
+	unsigned long isolated;
 	bool found = false;
 
-	st->balloon_pages = b->nr;
-	st->balloon_listed = dmirror_balloon_listed(b, NULL, &found,
+	st->balloon_pages = h->nr;
+	st->balloon_listed = dmirror_balloon_listed(h->priv, NULL, &found,
 						    &isolated);
 	st->balloon_isolated = isolated;
-	for (i = 0; i < b->nr; i++)
-		if (!dmirror_balloon_slot_ok(b, i))
-			st->bad++;
+	st->bad += dmirror_held_bad(h);
 }
 
-static struct page *dmirror_balloon_lookup(struct dmirror_refuse *rf,
-					   struct dmirror_rf_item *it)
-{
-	struct dmirror_balloon *b = rf->balloon;
-	struct page *page = ERR_PTR(-EINVAL);
-
-	spin_lock(&b->slots_lock);
-	if (it->index < b->nr)
-		page = b->slots[array_index_nospec(it->index, b->nr)];
-	spin_unlock(&b->slots_lock);
-	return page;
-}
+DMIRROR_DEFINE_HELD_OPS(balloon, sizeof(struct dmirror_balloon));
 
 /* On the list, nothing isolated, and every page of the balloon back. */
-static bool dmirror_balloon_home(struct dmirror_refuse *rf,
-				 struct dmirror_rf_item *it, struct page *page)
+static bool dmirror_balloon_home(struct dmirror_rf_item *it, struct page *page)
 {
-	struct dmirror_balloon *b = rf->balloon;
 	unsigned long isolated, listed;
 	bool found = false;
 
-	listed = dmirror_balloon_listed(b, page, &found, &isolated);
-	return found && !isolated && listed == b->nr;
+	listed = dmirror_balloon_listed(it->held->priv, page, &found,
+					&isolated);
+	return found && !isolated && listed == it->held->nr;
 }
 
-static bool dmirror_balloon_intact(struct dmirror_refuse *rf,
-				   struct dmirror_rf_item *it,
-				   struct page *page)
-{
-	return dmirror_rf_check_page(page);
-}
-
-const struct dmirror_rf_kind dmirror_rf_balloon = {
-	.cb		= HMM_NC_CB_BALLOON,
-	.lookup		= dmirror_balloon_lookup,
-	.take		= dmirror_nonlru_take,
-	.migrate	= dmirror_nonlru_migrate,
-	.put_back	= dmirror_nonlru_put_back,
-	.finish		= dmirror_nonlru_finish,
-	.home		= dmirror_balloon_home,
-	.intact		= dmirror_balloon_intact,
-};
+DMIRROR_DEFINE_NONLRU_OPS(balloon, dmirror_held_lookup, dmirror_balloon_home,
+			  dmirror_held_intact);

@@ -16,15 +16,13 @@
 #include "test_hmm_compat.h"
 #include "test_hmm_refuse.h"
 
+/*
+ * The held store (h->pages) lists the pages; compaction may migrate any
+ * of them, and the callbacks update the store and the isolated count
+ * under its lock.
+ */
 struct dmirror_movable {
-	/*
-	 * slots[] lists the pages in the order they came; compaction may
-	 * migrate any of them, and the callbacks update slots[] and the
-	 * isolated count under this lock.
-	 */
-	spinlock_t lock;
-	struct page **slots;
-	unsigned long nr;
+	struct dmirror_held *held;
 	unsigned long isolated;
 	struct dmirror_movable_reg reg;	/* names mops in page->mapping */
 };
@@ -40,9 +38,9 @@ static bool dmirror_movable_isolate(struct page *page, isolate_mode_t mode)
 {
 	struct dmirror_movable *mv = dmirror_movable_owner(page);
 
-	spin_lock(&mv->lock);
+	spin_lock(&mv->held->lock);
 	mv->isolated++;
-	spin_unlock(&mv->lock);
+	spin_unlock(&mv->held->lock);
 	return true;
 }
 
@@ -50,9 +48,9 @@ static void dmirror_movable_putback(struct page *page)
 {
 	struct dmirror_movable *mv = dmirror_movable_owner(page);
 
-	spin_lock(&mv->lock);
+	spin_lock(&mv->held->lock);
 	mv->isolated--;
-	spin_unlock(&mv->lock);
+	spin_unlock(&mv->held->lock);
 }
 
 static void dmirror_movable_adopt(struct dmirror_movable *mv,
@@ -67,22 +65,12 @@ static int dmirror_movable_migrate(struct page *dst, struct page *src,
 				   enum migrate_mode mode)
 {
 	struct dmirror_movable *mv = dmirror_movable_owner(src);
-	unsigned long i;
 
 	if (dmirror_kernel_copies(mode))
 		copy_highpage(dst, src);
 	get_page(dst);
 	dmirror_movable_adopt(mv, dst);
-
-	spin_lock(&mv->lock);
-	for (i = 0; i < mv->nr; i++) {
-		if (mv->slots[i] == src) {
-			mv->slots[i] = dst;
-			break;
-		}
-	}
-	mv->isolated--;
-	spin_unlock(&mv->lock);
+	dmirror_held_replace(mv->held, src, dst, &mv->isolated);
 
 	dmirror_page_clear_movable(src);
 	set_page_private(src, 0);
@@ -96,26 +84,12 @@ static const struct movable_operations dmirror_movable_mops = {
 	.putback_page	= dmirror_movable_putback,
 };
 
-int dmirror_movable_init(struct dmirror_refuse *rf)
+static int dmirror_movable_init(struct dmirror_held *h)
 {
-	struct dmirror_movable *mv;
-	int ret = -ENOMEM;
+	struct dmirror_movable *mv = h->priv;
 
-	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
-	if (!mv)
-		return -ENOMEM;
-	mv->slots = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*mv->slots),
-			     GFP_KERNEL);
-	if (mv->slots)
-		ret = dmirror_movable_register(&mv->reg, &dmirror_movable_mops);
-	if (ret) {
-		kvfree(mv->slots);
-		kfree(mv);
-		return ret;
-	}
-	spin_lock_init(&mv->lock);
-	rf->movable = mv;
-	return 0;
+	mv->held = h;
+	return dmirror_movable_register(&mv->reg, &dmirror_movable_mops);
 }
 
 /*
@@ -124,190 +98,103 @@ int dmirror_movable_init(struct dmirror_refuse *rf)
  * page left movable would point at our operations after the module is
  * gone.
  */
-void dmirror_movable_fini(struct dmirror_refuse *rf)
+static bool dmirror_movable_fini(struct dmirror_held *h)
 {
-	struct dmirror_movable *mv = rf->movable;
+	struct dmirror_movable *mv = h->priv;
 
-	if (!mv)
-		return;
-	WARN_ON(mv->nr);
+	WARN_ON(h->nr);
 	dmirror_movable_unregister(&mv->reg);
-	kvfree(mv->slots);
-	kfree(mv);
-	rf->movable = NULL;
+	return true;
 }
 
-/* The slot is filled first: once movable, compaction may move the page. */
-static int dmirror_movable_add_one(struct dmirror_movable *mv)
+static int dmirror_movable_add(struct dmirror_held *h)
 {
 	struct page *page = alloc_page(GFP_HIGHUSER_MOVABLE);
 
 	if (!page)
 		return -ENOMEM;
 	dmirror_rf_fill_page(page, dmirror_rf_next_tag());
-	spin_lock(&mv->lock);
-	mv->slots[mv->nr++] = page;
-	spin_unlock(&mv->lock);
+	dmirror_held_push(h, page);
 	lock_page(page);
-	dmirror_movable_adopt(mv, page);
+	dmirror_movable_adopt(h->priv, page);
 	unlock_page(page);
 	return 0;
 }
 
-int dmirror_movable_hold(struct dmirror_refuse *rf, u64 count, u64 *done)
-{
-	struct dmirror_movable *mv = rf->movable;
-	int ret;
-
-	if (count > HMM_NC_RF_MAX_HELD - mv->nr)
-		return -ENOSPC;
-	for (*done = 0; *done < count; (*done)++) {
-		ret = dmirror_movable_add_one(mv);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /*
- * The last page with a reference of ours: while a page is in slots[],
+ * The last page with a reference of ours: while a page is in the store,
  * the device's reference keeps it alive, so taking one under the lock
  * is safe even if compaction is about to move it.
  */
-static struct page *dmirror_movable_get_last(struct dmirror_movable *mv)
+static struct page *dmirror_movable_get_last(struct dmirror_held *h)
 {
 	struct page *page;
 
-	spin_lock(&mv->lock);
-	page = mv->slots[mv->nr - 1];
+	spin_lock(&h->lock);
+	page = h->pages[h->nr - 1];
 	get_page(page);
-	spin_unlock(&mv->lock);
+	spin_unlock(&h->lock);
 	return page;
 }
 
 /*
  * Frees the last page unless compaction has it isolated or moved it
- * meanwhile; under the page lock neither can start.
+ * meanwhile (-EBUSY); under the page lock neither can start.
  */
-static bool dmirror_movable_drop_last(struct dmirror_movable *mv)
+static int dmirror_movable_drop(struct dmirror_held *h)
 {
-	struct page *page = dmirror_movable_get_last(mv);
+	struct page *page = dmirror_movable_get_last(h);
 	bool dropped = false;
 
 	lock_page(page);
-	spin_lock(&mv->lock);
-	if (mv->slots[mv->nr - 1] == page && !PageIsolated(page)) {
-		mv->slots[--mv->nr] = NULL;
+	spin_lock(&h->lock);
+	if (h->pages[h->nr - 1] == page && !PageIsolated(page)) {
+		h->pages[--h->nr] = NULL;
 		dropped = true;
 	}
-	spin_unlock(&mv->lock);
+	spin_unlock(&h->lock);
 	if (dropped) {
 		dmirror_page_clear_movable(page);
 		set_page_private(page, 0);
 	}
 	unlock_page(page);
 	put_page(page);
-	if (dropped)
-		put_page(page);
-	return dropped;
-}
-
-int dmirror_movable_release(struct dmirror_refuse *rf, u64 count, u64 *done)
-{
-	struct dmirror_movable *mv = rf->movable;
-	unsigned int attempt = 0;
-
-	for (*done = 0; *done < count && mv->nr; ) {
-		if (!dmirror_movable_drop_last(mv)) {
-			if (!dmirror_rf_backoff(attempt++))
-				return -EBUSY;
-			continue;
-		}
-		(*done)++;
-		attempt = 0;
-	}
+	if (!dropped)
+		return -EBUSY;
+	put_page(page);
 	return 0;
 }
 
-u64 dmirror_movable_held(struct dmirror_refuse *rf)
+static void dmirror_movable_state(struct dmirror_held *h,
+				  struct hmm_nc_rf_state *st)
 {
-	return rf->movable->nr;
-}
+	struct dmirror_movable *mv = h->priv;
 
-static bool dmirror_movable_slot_ok(struct dmirror_movable *mv,
-				    unsigned long i)
-{
-	struct page *page;
-	bool ok;
-
-	spin_lock(&mv->lock);
-	page = mv->slots[i];
-	get_page(page);
-	spin_unlock(&mv->lock);
-	ok = dmirror_rf_check_page(page);
-	put_page(page);
-	return ok;
-}
-
-void dmirror_movable_state(struct dmirror_refuse *rf,
-			   struct hmm_nc_rf_state *st)
-{
-	struct dmirror_movable *mv = rf->movable;
-	unsigned long i;
-
-	st->movable_pages = mv->nr;
-	spin_lock(&mv->lock);
+	st->movable_pages = h->nr;
+	spin_lock(&h->lock);
 	st->movable_isolated = mv->isolated;
-	spin_unlock(&mv->lock);
-	for (i = 0; i < mv->nr; i++)
-		if (!dmirror_movable_slot_ok(mv, i))
-			st->bad++;
+	spin_unlock(&h->lock);
+	st->bad += dmirror_held_bad(h);
 }
 
-static struct page *dmirror_movable_lookup(struct dmirror_refuse *rf,
-					   struct dmirror_rf_item *it)
-{
-	struct dmirror_movable *mv = rf->movable;
-	struct page *page = ERR_PTR(-EINVAL);
-
-	spin_lock(&mv->lock);
-	if (it->index < mv->nr)
-		page = mv->slots[array_index_nospec(it->index, mv->nr)];
-	spin_unlock(&mv->lock);
-	return page;
-}
+DMIRROR_DEFINE_HELD_OPS(movable, sizeof(struct dmirror_movable));
 
 /* In its slot, ours, and nothing of ours left isolated. */
-static bool dmirror_movable_home(struct dmirror_refuse *rf,
-				 struct dmirror_rf_item *it, struct page *page)
+static bool dmirror_movable_home(struct dmirror_rf_item *it, struct page *page)
 {
-	struct dmirror_movable *mv = rf->movable;
+	struct dmirror_held *h = it->held;
+	struct dmirror_movable *mv = h->priv;
 	bool home;
 
-	spin_lock(&mv->lock);
-	home = it->index < mv->nr &&
-		mv->slots[array_index_nospec(it->index, mv->nr)] == page &&
+	spin_lock(&h->lock);
+	home = it->index < h->nr &&
+		h->pages[array_index_nospec(it->index, h->nr)] == page &&
 		!mv->isolated;
-	spin_unlock(&mv->lock);
+	spin_unlock(&h->lock);
 	if (!home || PageIsolated(page) || !dmirror_page_is_movable(page))
 		return false;
 	return dmirror_page_movable_by(page, &mv->reg);
 }
 
-static bool dmirror_movable_intact(struct dmirror_refuse *rf,
-				   struct dmirror_rf_item *it,
-				   struct page *page)
-{
-	return dmirror_rf_check_page(page);
-}
-
-const struct dmirror_rf_kind dmirror_rf_movable = {
-	.cb		= HMM_NC_CB_OTHER,
-	.lookup		= dmirror_movable_lookup,
-	.take		= dmirror_nonlru_take,
-	.migrate	= dmirror_nonlru_migrate,
-	.put_back	= dmirror_nonlru_put_back,
-	.finish		= dmirror_nonlru_finish,
-	.home		= dmirror_movable_home,
-	.intact		= dmirror_movable_intact,
-};
+DMIRROR_DEFINE_NONLRU_OPS(movable, dmirror_held_lookup, dmirror_movable_home,
+			  dmirror_held_intact);

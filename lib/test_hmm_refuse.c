@@ -4,14 +4,8 @@
  * ring and movable pages with the NO_COPY protocol (take every page, lock
  * them all, call each callback, DMA-copy what moved, unlock), and checks
  * afterwards that each item sits where its owner keeps it, unharmed.
- *
- * Also here: what the non-LRU movable kinds share. The migration core
- * keeps isolate_movable_page() and putback_movable_pages() to itself, so
- * the steps they take are done here with the page's own movable
- * operations, in the same order and under the same locks.
+ * What a kind does at each step comes from its row of the kind table.
  */
-#include <linux/delay.h>
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
@@ -20,173 +14,6 @@
 #include "test_hmm_compat.h"
 #include "test_hmm_device.h"
 #include "test_hmm_refuse.h"
-
-/* Payloads start with a tag whose top bits say "ours". */
-#define DMIRROR_RF_TAG_MAGIC	0x5246ULL	/* "RF" */
-#define DMIRROR_RF_TAG_SHIFT	48
-
-/* How long a page held by someone else is waited for: about a second. */
-#define DMIRROR_RF_ATTEMPTS	1000
-
-static atomic64_t dmirror_rf_serial = ATOMIC64_INIT(0);
-
-u64 dmirror_rf_next_tag(void)
-{
-	u64 serial = atomic64_inc_return(&dmirror_rf_serial);
-
-	return (DMIRROR_RF_TAG_MAGIC << DMIRROR_RF_TAG_SHIFT) |
-		(serial & ((1ULL << DMIRROR_RF_TAG_SHIFT) - 1));
-}
-
-/* Words depend on the tag and their offset: a shifted copy is caught. */
-static u64 dmirror_rf_word(u64 tag, size_t i)
-{
-	u64 x = tag ^ (i * 0x9e3779b97f4a7c15ULL);
-
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	return x ^ (x >> 29);
-}
-
-void dmirror_rf_fill(void *buf, size_t len, u64 tag)
-{
-	u64 *w = buf;
-	size_t i;
-
-	w[0] = tag;
-	for (i = 1; i < len / sizeof(*w); i++)
-		w[i] = dmirror_rf_word(tag, i);
-}
-
-bool dmirror_rf_check(const void *buf, size_t len)
-{
-	const u64 *w = buf;
-	size_t i;
-
-	if (w[0] >> DMIRROR_RF_TAG_SHIFT != DMIRROR_RF_TAG_MAGIC)
-		return false;
-	for (i = 1; i < len / sizeof(*w); i++)
-		if (w[i] != dmirror_rf_word(w[0], i))
-			return false;
-	return true;
-}
-
-void dmirror_rf_fill_page(struct page *page, u64 tag)
-{
-	void *p = kmap_local_page(page);
-
-	dmirror_rf_fill(p, PAGE_SIZE, tag);
-	kunmap_local(p);
-}
-
-bool dmirror_rf_check_page(struct page *page)
-{
-	void *p = kmap_local_page(page);
-	bool ok = dmirror_rf_check(p, PAGE_SIZE);
-
-	kunmap_local(p);
-	return ok;
-}
-
-/*
- * Waits a little before the next attempt at a page someone else holds
- * (compaction isolating it, a fault locking it); false once the budget
- * is spent.
- */
-bool dmirror_rf_backoff(unsigned int attempt)
-{
-	if (attempt >= DMIRROR_RF_ATTEMPTS)
-		return false;
-	usleep_range(500, 1000);
-	return true;
-}
-
-/*
- * isolate_movable_page()'s steps: a reference first (the page may be on
- * its way back to the allocator), then the page lock, then the owner's
- * isolate_page under it; PG_isolated keeps everyone else away.
- */
-static int dmirror_nonlru_isolate(struct page *page)
-{
-	if (!get_page_unless_zero(page))
-		return -EBUSY;
-	if (!dmirror_page_is_movable(page) || !trylock_page(page))
-		goto out_put;
-	if (!dmirror_page_movable_locked(page) || PageIsolated(page))
-		goto out_unlock;
-	if (!dmirror_owner_isolate(page))
-		goto out_unlock;
-	dmirror_page_set_isolated(page);
-	unlock_page(page);
-	return 0;
-
-out_unlock:
-	unlock_page(page);
-out_put:
-	put_page(page);
-	return -EBUSY;
-}
-
-/* putback_movable_pages() for one page; the page is locked. */
-static void dmirror_nonlru_putback_locked(struct page *page)
-{
-	if (dmirror_page_movable_locked(page))
-		dmirror_owner_putback(page);
-	dmirror_page_clear_isolated(page);
-}
-
-static void dmirror_nonlru_unisolate(struct page *page)
-{
-	lock_page(page);
-	dmirror_nonlru_putback_locked(page);
-	unlock_page(page);
-	put_page(page);
-}
-
-/*
- * Isolates the page holding the item. The item may move between the
- * lookup and the isolation (compaction migrates these pages too), so the
- * lookup is repeated once the page is ours: an isolated page stays put.
- */
-int dmirror_nonlru_take(struct dmirror_refuse *rf, struct dmirror_rf_item *it)
-{
-	unsigned int attempt = 0;
-	struct page *page;
-
-	do {
-		page = it->kind->lookup(rf, it);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		if (dmirror_nonlru_isolate(page))
-			continue;
-		if (it->kind->lookup(rf, it) == page) {
-			it->src = page;
-			return 0;
-		}
-		dmirror_nonlru_unisolate(page);
-	} while (dmirror_rf_backoff(attempt++));
-	return -EBUSY;
-}
-
-int dmirror_nonlru_migrate(struct dmirror_rf_item *it, enum migrate_mode mode)
-{
-	/* The core's check: an owner may let go of a page while isolated. */
-	if (!dmirror_page_movable_locked(it->src))
-		return -ENOENT;
-	return dmirror_owner_migrate(it->dst, it->src, mode);
-}
-
-void dmirror_nonlru_put_back(struct dmirror_rf_item *it)
-{
-	dmirror_nonlru_putback_locked(it->src);
-}
-
-/* The old page leaves isolation; our reference then frees it. */
-void dmirror_nonlru_finish(struct dmirror_rf_item *it)
-{
-	if (dmirror_page_is_movable(it->src))
-		dmirror_page_clear_isolated(it->src);
-}
 
 /* One batch on its way through the engine. */
 struct dmirror_rf_batch {
@@ -234,15 +61,15 @@ static void dmirror_rf_release(struct dmirror_rf_batch *b,
 	put_page(it->src);
 	it->src = NULL;
 	dmirror_rf_count(b, pages_returned, 1);
-	if (it->kind->release)
-		it->kind->release(it);
+	if (it->kind->ops->release)
+		it->kind->ops->release(it);
 }
 
 static void dmirror_rf_untake_one(struct dmirror_rf_batch *b,
 				  struct dmirror_rf_item *it)
 {
 	lock_page(it->src);
-	it->kind->put_back(it);
+	it->kind->ops->put_back(it);
 	unlock_page(it->src);
 	dmirror_rf_release(b, it);
 }
@@ -283,9 +110,9 @@ static int dmirror_rf_take_one(struct dmirror_rf_batch *b, unsigned long i)
 	struct dmirror_rf_item *it = &b->items[i];
 	int ret;
 
-	if (dmirror_rf_holds(b, i, it->kind->lookup(b->rf, it)))
+	if (dmirror_rf_holds(b, i, it->kind->ops->lookup(it)))
 		return -EINVAL;
-	ret = it->kind->take(b->rf, it);
+	ret = it->kind->ops->take(it);
 	if (ret)
 		return ret;
 	it->old_pfn = page_to_pfn(it->src);
@@ -343,15 +170,15 @@ static void dmirror_rf_lock_all(struct dmirror_rf_batch *b)
 		lock_page(it->src);
 		dmirror_rf_count(b, pages_locked, 1);
 		lock_page(it->dst);
-		if (it->kind->prepare)
-			it->result = it->kind->prepare(it);
+		if (it->kind->ops->prepare)
+			it->result = it->kind->ops->prepare(it);
 	}
 }
 
 static void dmirror_rf_account(struct dmirror_rf_batch *b,
 			       struct dmirror_rf_item *it)
 {
-	enum hmm_nc_cb cb = it->kind->cb;
+	enum hmm_nc_cb cb = dmirror_kind_cb(it->kind);
 
 	if (!it->result) {
 		b->migrated++;
@@ -379,7 +206,7 @@ static void dmirror_rf_migrate_all(struct dmirror_rf_batch *b)
 	for (i = 0; i < b->n; i++) {
 		it = &b->items[i];
 		if (!it->result) {
-			it->result = it->kind->migrate(it, b->mode);
+			it->result = it->kind->ops->migrate(it, b->mode);
 			it->status |= HMM_NC_RF_RAN;
 		}
 		dmirror_rf_account(b, it);
@@ -442,9 +269,9 @@ static void dmirror_rf_settle_all(struct dmirror_rf_batch *b)
 	for (i = 0; i < b->n; i++) {
 		it = &b->items[i];
 		if (dmirror_rf_moved(it))
-			it->kind->finish(it);
+			it->kind->ops->finish(it);
 		else
-			it->kind->put_back(it);
+			it->kind->ops->put_back(it);
 	}
 }
 
@@ -460,15 +287,15 @@ static void dmirror_rf_check_all(struct dmirror_rf_batch *b)
 
 	for (i = 0; i < b->n; i++) {
 		it = &b->items[i];
-		page = it->kind->lookup(b->rf, it);
+		page = it->kind->ops->lookup(it);
 		if (IS_ERR_OR_NULL(page))
 			continue;
 		it->new_pfn = page_to_pfn(page);
 		if (it->new_pfn != it->old_pfn)
 			it->status |= HMM_NC_RF_MOVED;
-		if (it->kind->home(b->rf, it, page))
+		if (it->kind->ops->home(it, page))
 			it->status |= HMM_NC_RF_HOME;
-		if (it->kind->intact(b->rf, it, page))
+		if (it->kind->ops->intact(it, page))
 			it->status |= HMM_NC_RF_INTACT;
 	}
 }
@@ -516,25 +343,12 @@ static int dmirror_rf_run(struct dmirror_rf_batch *b)
 	return 0;
 }
 
-static const struct dmirror_rf_kind *dmirror_rf_kind_of(u32 kind)
-{
-	switch (kind) {
-	case HMM_NC_CB_BALLOON:
-		return &dmirror_rf_balloon;
-	case HMM_NC_CB_ZSMALLOC:
-		return &dmirror_rf_zsmalloc;
-	case HMM_NC_CB_AIO:
-		return &dmirror_rf_aio;
-	case HMM_NC_CB_OTHER:
-		return &dmirror_rf_movable;
-	default:
-		return NULL;
-	}
-}
-
-/* An aio entry names a user address: the ring's start plus index pages. */
-static int dmirror_rf_aio_addr(const struct hmm_nc_rf_page *p,
-			       unsigned long *addr)
+/*
+ * An entry of an aio-like kind names a user address: the ring's start
+ * plus index pages.
+ */
+static int dmirror_rf_user_addr(const struct hmm_nc_rf_page *p,
+				unsigned long *addr)
 {
 	if (!p->ctx || !PAGE_ALIGNED(p->ctx) || p->ctx > TASK_SIZE ||
 	    p->index >= (TASK_SIZE - p->ctx) >> PAGE_SHIFT)
@@ -543,15 +357,17 @@ static int dmirror_rf_aio_addr(const struct hmm_nc_rf_page *p,
 	return 0;
 }
 
-static int dmirror_rf_item_init(struct dmirror_rf_item *it,
+static int dmirror_rf_item_init(struct dmirror_refuse *rf,
+				struct dmirror_rf_item *it,
 				const struct hmm_nc_rf_page *p)
 {
-	it->kind = dmirror_rf_kind_of(p->kind);
+	it->kind = dmirror_kind_of(p->kind, DMIRROR_KIND_MIGRATES);
 	if (!it->kind || p->flags || p->reserved[0] || p->reserved[1])
 		return -EINVAL;
+	it->held = &rf->held[dmirror_kind_cb(it->kind)];
 	it->index = p->index;
-	if (p->kind == HMM_NC_CB_AIO)
-		return dmirror_rf_aio_addr(p, &it->addr);
+	if (it->kind->features & DMIRROR_KIND_USER_ADDR)
+		return dmirror_rf_user_addr(p, &it->addr);
 	return p->ctx ? -EINVAL : 0;
 }
 
@@ -574,7 +390,7 @@ static int dmirror_rf_items_init(struct dmirror_rf_batch *b,
 	int ret;
 
 	for (i = 0; i < b->n; i++) {
-		ret = dmirror_rf_item_init(&b->items[i], &pages[i]);
+		ret = dmirror_rf_item_init(b->rf, &b->items[i], &pages[i]);
 		if (ret)
 			return ret;
 		for (j = 0; j < i; j++)

@@ -12,52 +12,59 @@
 
 #include "test_hmm_refuse.h"
 
-/* What a kind of held item needs from the commands. */
-struct dmirror_rf_holder {
-	const char *name;
-	int (*hold)(struct dmirror_refuse *rf, u64 count, u64 *done);
-	int (*release)(struct dmirror_refuse *rf, u64 count, u64 *done);
-	u64 (*held)(struct dmirror_refuse *rf);
-};
-
-static const struct dmirror_rf_holder dmirror_rf_holders[] = {
-	[HMM_NC_CB_BALLOON] = {
-		.name = "balloon pages",
-		.hold = dmirror_balloon_hold,
-		.release = dmirror_balloon_release,
-		.held = dmirror_balloon_held,
-	},
-	[HMM_NC_CB_ZSMALLOC] = {
-		.name = "zsmalloc objects",
-		.hold = dmirror_zpool_hold,
-		.release = dmirror_zpool_release,
-		.held = dmirror_zpool_held,
-	},
-	[HMM_NC_CB_OTHER] = {
-		.name = "movable pages",
-		.hold = dmirror_movable_hold,
-		.release = dmirror_movable_release,
-		.held = dmirror_movable_held,
-	},
-};
-
-static const struct dmirror_rf_holder *dmirror_rf_holder_of(u32 kind)
+/* The device's items of a kind the commands may hold, or NULL. */
+static struct dmirror_held *dmirror_rf_held_of(struct dmirror_refuse *rf,
+					       u32 cb)
 {
-	if (kind >= ARRAY_SIZE(dmirror_rf_holders))
-		return NULL;
-	kind = array_index_nospec(kind, ARRAY_SIZE(dmirror_rf_holders));
-	if (!dmirror_rf_holders[kind].hold)
-		return NULL;
-	return &dmirror_rf_holders[kind];
+	const struct dmirror_kind *kind = dmirror_kind_of(cb, DMIRROR_KIND_HELD);
+
+	return kind ? &rf->held[dmirror_kind_cb(kind)] : NULL;
 }
 
-/* Fills st from every kind; the caller holds rf->lock. */
+/* Makes count items; the first that fails ends the loop. */
+static int dmirror_rf_hold(struct dmirror_held *h, u64 count, u64 *done)
+{
+	int ret;
+
+	if (count > HMM_NC_RF_MAX_HELD - h->nr)
+		return -ENOSPC;
+	for (*done = 0; *done < count; (*done)++) {
+		ret = h->kind->held->add(h);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Gives back the last count items. An item someone else (compaction)
+ * holds is waited for, about a second at the most.
+ */
+static int dmirror_rf_release(struct dmirror_held *h, u64 count, u64 *done)
+{
+	unsigned int attempt = 0;
+
+	for (*done = 0; *done < count && h->nr; ) {
+		if (h->kind->held->drop(h)) {
+			if (!dmirror_rf_backoff(attempt++))
+				return -EBUSY;
+			continue;
+		}
+		(*done)++;
+		attempt = 0;
+	}
+	return 0;
+}
+
+/* Fills st from every kind held; the caller holds rf->lock. */
 static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
 				  struct hmm_nc_rf_state *st)
 {
-	dmirror_balloon_state(rf, st);
-	dmirror_zpool_state(rf, st);
-	dmirror_movable_state(rf, st);
+	struct dmirror_held *h;
+
+	for (h = rf->held; h < rf->held + HMM_NC_CB_COUNT; h++)
+		if (h->kind)
+			h->kind->held->state(h, st);
 }
 
 /*
@@ -67,20 +74,20 @@ static void dmirror_rf_state_fill(struct dmirror_refuse *rf,
 static long dmirror_rf_hold_or_release(struct dmirror_refuse *rf,
 				       struct hmm_nc_rf_hold *cmd, bool release)
 {
-	const struct dmirror_rf_holder *h;
+	struct dmirror_held *h;
 	int ret;
 
-	h = dmirror_rf_holder_of(cmd->kind);
+	h = dmirror_rf_held_of(rf, cmd->kind);
 	if (!h || cmd->flags || !cmd->count ||
 	    memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)))
 		return -EINVAL;
 
 	mutex_lock(&rf->lock);
 	if (release)
-		ret = h->release(rf, cmd->count, &cmd->done);
+		ret = dmirror_rf_release(h, cmd->count, &cmd->done);
 	else
-		ret = h->hold(rf, cmd->count, &cmd->done);
-	cmd->held = h->held(rf);
+		ret = dmirror_rf_hold(h, cmd->count, &cmd->done);
+	cmd->held = h->nr;
 	mutex_unlock(&rf->lock);
 	return ret;
 }
@@ -150,10 +157,59 @@ long dmirror_refuse_ioctl_state(struct dmirror *dmirror, void *data)
 	return dmirror_rf_ioctl_state(dmirror->mdevice->refuse, data);
 }
 
+static void dmirror_rf_held_free(struct dmirror_held *h, size_t priv_size)
+{
+	if (priv_size)
+		kfree(h->priv);
+	h->priv = NULL;
+	kvfree(h->pages);
+	h->pages = NULL;
+}
+
+/*
+ * The store of a kind the device holds, and the kind's own state; h->kind
+ * says the kind is ready.
+ */
+static int dmirror_rf_held_init(struct dmirror_refuse *rf,
+				struct dmirror_held *h,
+				const struct dmirror_kind *kind)
+{
+	size_t priv_size = kind->held->priv_size;
+	int ret = -ENOMEM;
+
+	static_assert(sizeof(*h->pages) == sizeof(*h->handles));
+	spin_lock_init(&h->lock);
+	h->rf = rf;
+	h->pages = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*h->pages), GFP_KERNEL);
+	if (priv_size)
+		h->priv = kzalloc(priv_size, GFP_KERNEL);
+	if (h->pages && (h->priv || !priv_size))
+		ret = kind->held->init(h);
+	if (ret) {
+		dmirror_rf_held_free(h, priv_size);
+		return ret;
+	}
+	h->kind = kind;
+	return 0;
+}
+
+/*
+ * Every item is given back by now (dmirror_rf_release_all()); a kind
+ * that still has some keeps its store, leaked.
+ */
+static void dmirror_rf_held_fini(struct dmirror_held *h)
+{
+	if (!h->kind || !h->kind->held->fini(h))
+		return;
+	dmirror_rf_held_free(h, h->kind->held->priv_size);
+	h->kind = NULL;
+}
+
 int dmirror_refuse_init(struct dmirror_device *mdevice)
 {
 	struct dmirror_refuse *rf;
-	int ret;
+	unsigned int cb;
+	int ret = 0;
 
 	rf = kzalloc(sizeof(*rf), GFP_KERNEL);
 	if (!rf)
@@ -161,11 +217,10 @@ int dmirror_refuse_init(struct dmirror_device *mdevice)
 	mutex_init(&rf->lock);
 	rf->mdevice = mdevice;
 	mdevice->refuse = rf;
-	ret = dmirror_balloon_init(rf);
-	if (!ret)
-		ret = dmirror_zpool_init(rf);
-	if (!ret)
-		ret = dmirror_movable_init(rf);
+	for (cb = 0; !ret && cb < HMM_NC_CB_COUNT; cb++)
+		if (dmirror_kinds[cb].features & DMIRROR_KIND_HELD)
+			ret = dmirror_rf_held_init(rf, &rf->held[cb],
+						   &dmirror_kinds[cb]);
 	if (ret)
 		dmirror_refuse_fini(mdevice);
 	return ret;
@@ -183,21 +238,20 @@ int dmirror_refuse_init(struct dmirror_device *mdevice)
  * takes: isolation is always temporary. A release gives up after about
  * a second of waiting; start it again.
  */
-static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind)
+static u64 dmirror_rf_release_all(struct dmirror_held *h)
 {
-	const struct dmirror_rf_holder *h = dmirror_rf_holder_of(kind);
 	unsigned long report = jiffies + DMIRROR_RF_WAIT_REPORT;
 	u64 done, total = 0;
 
 	for (;;) {
 		done = 0;
-		h->release(rf, HMM_NC_RF_ALL, &done);
+		dmirror_rf_release(h, HMM_NC_RF_ALL, &done);
 		total += done;
-		if (!h->held(rf))
+		if (!h->nr)
 			return total;
 		if (time_after(jiffies, report)) {
-			pr_info("test_hmm: hmm_dmirror%u: waiting for %llu %s isolated by someone else (compaction) to come back\n",
-				rf->mdevice->index, h->held(rf), h->name);
+			pr_info("test_hmm: hmm_dmirror%u: waiting for %lu %s isolated by someone else (compaction) to come back\n",
+				h->rf->mdevice->index, h->nr, h->kind->items);
 			report = jiffies + DMIRROR_RF_WAIT_REPORT;
 		}
 		cond_resched();
@@ -206,35 +260,55 @@ static u64 dmirror_rf_release_all(struct dmirror_refuse *rf, u32 kind)
 
 /*
  * The unload report: tests that unload the module with items held read
- * it from the kernel log, as nothing else outlives the module.
+ * it from the kernel log, as nothing else outlives the module. Each
+ * kind held says how many items it gave back, in the table's order.
  */
 static void dmirror_rf_release_report(struct dmirror_refuse *rf)
 {
 	struct dmirror_counters *c = &rf->mdevice->counters;
-	u64 balloon, zs, movable, left;
+	struct dmirror_held *h;
+	char returned[128] = "";
+	size_t len = 0;
+	u64 left = 0;
 
-	balloon = dmirror_rf_release_all(rf, HMM_NC_CB_BALLOON);
-	zs = dmirror_rf_release_all(rf, HMM_NC_CB_ZSMALLOC);
-	movable = dmirror_rf_release_all(rf, HMM_NC_CB_OTHER);
-	left = dmirror_balloon_held(rf) + dmirror_zpool_held(rf) +
-		dmirror_movable_held(rf);
-	pr_info("test_hmm: hmm_dmirror%u: unload returned balloon=%llu zsmalloc=%llu movable=%llu held=%llu taken=%lld returned=%lld\n",
-		rf->mdevice->index, balloon, zs, movable, left,
+	for (h = rf->held; h < rf->held + HMM_NC_CB_COUNT; h++) {
+		if (!h->kind)
+			continue;
+		len += scnprintf(returned + len, sizeof(returned) - len,
+				 " %s=%llu", h->kind->key,
+				 dmirror_rf_release_all(h));
+		left += h->nr;
+	}
+	pr_info("test_hmm: hmm_dmirror%u: unload returned%s held=%llu taken=%lld returned=%lld\n",
+		rf->mdevice->index, returned, left,
 		atomic64_read(&c->pages_taken),
 		atomic64_read(&c->pages_returned));
+}
+
+/* Every kind held set up, as the unload report expects. */
+static bool dmirror_rf_ready(struct dmirror_refuse *rf)
+{
+	unsigned int cb;
+
+	for (cb = 0; cb < HMM_NC_CB_COUNT; cb++)
+		if ((dmirror_kinds[cb].features & DMIRROR_KIND_HELD) &&
+		    !rf->held[cb].kind)
+			return false;
+	return true;
 }
 
 void dmirror_refuse_fini(struct dmirror_device *mdevice)
 {
 	struct dmirror_refuse *rf = mdevice->refuse;
+	struct dmirror_held *h;
 
 	if (!rf)
 		return;
-	if (rf->balloon && rf->zpool && rf->movable)
+	if (dmirror_rf_ready(rf))
 		dmirror_rf_release_report(rf);
-	dmirror_movable_fini(rf);
-	dmirror_zpool_fini(rf);
-	dmirror_balloon_fini(rf);
+	/* The last kind set up goes first. */
+	for (h = rf->held + HMM_NC_CB_COUNT; h-- > rf->held; )
+		dmirror_rf_held_fini(h);
 	mdevice->refuse = NULL;
 	kfree(rf);
 }

@@ -126,20 +126,31 @@ enum {
 #define HMM_NC_CMD_BASE		0x40
 #define HMM_NC_ABI_VERSION	2	/* 2: HMM_NC_INFO */
 
-/* Which migrate callback moved (or refused) a page's state. */
+/*
+ * Which migrate callback moved (or refused) a page's state: the one list
+ * of page kinds, in ABI order (new ones last), expanded through
+ * HMM_NC_CB_KIND(id, name) as trace/events/migrate.h does: the enum, the
+ * module's kind table (lib/test_hmm_kind.c) and libhmm's names.
+ */
+#define HMM_NC_CBS							\
+	HMM_NC_CB_KIND(DEVICE, "device")	/* migrate_vma_pages() */ \
+	HMM_NC_CB_KIND(FOLIO, "folio")		/* migrate_folio(_extra) */ \
+	HMM_NC_CB_KIND(BUFFER, "buffer")	/* buffer_migrate_folio* */ \
+	HMM_NC_CB_KIND(FILEMAP, "filemap")	/* filemap_migrate_folio */ \
+	HMM_NC_CB_KIND(HUGETLBFS, "hugetlbfs")	/* hugetlbfs_migrate_folio */ \
+	HMM_NC_CB_KIND(BALLOON, "balloon")	/* balloon_page_migrate */ \
+	HMM_NC_CB_KIND(ZSMALLOC, "zsmalloc")	/* zs_page_migrate */	\
+	HMM_NC_CB_KIND(AIO, "aio")		/* aio_migrate_folio */	\
+	HMM_NC_CB_KIND(OTHER, "other")		/* e.g. our movable pages */ \
+	HMM_NC_CB_KIND(FALLBACK, "fallback")	/* fallback_migrate_folio */
+
+#define HMM_NC_CB_KIND(id, name)	HMM_NC_CB_##id,
 enum hmm_nc_cb {
-	HMM_NC_CB_DEVICE = 0,	/* migrate_vma_pages(): anonymous, device */
-	HMM_NC_CB_FOLIO,	/* migrate_folio / migrate_folio_extra */
-	HMM_NC_CB_BUFFER,	/* buffer_migrate_folio and its _norefs form */
-	HMM_NC_CB_FILEMAP,	/* filemap_migrate_folio (iomap) */
-	HMM_NC_CB_HUGETLBFS,	/* hugetlbfs_migrate_folio */
-	HMM_NC_CB_BALLOON,	/* balloon_page_migrate */
-	HMM_NC_CB_ZSMALLOC,	/* zs_page_migrate */
-	HMM_NC_CB_AIO,		/* aio_migrate_folio */
-	HMM_NC_CB_OTHER,
-	HMM_NC_CB_FALLBACK,	/* none: the core's fallback_migrate_folio */
+	HMM_NC_CBS
 	HMM_NC_CB_COUNT,
 };
+
+#undef HMM_NC_CB_KIND
 
 /*
  * The counters keep fixed room for callback kinds and modes, so a new

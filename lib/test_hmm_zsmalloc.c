@@ -8,7 +8,6 @@
  */
 #include <linux/mm.h>
 #include <linux/nospec.h>
-#include <linux/slab.h>
 #include <linux/zsmalloc.h>
 
 #include "test_hmm_compat.h"
@@ -20,120 +19,83 @@
  */
 static_assert(PAGE_SIZE % (HMM_NC_RF_OBJ_SIZE + sizeof(unsigned long)) == 0);
 
-struct dmirror_zpool {
-	struct zs_pool *pool;
-	unsigned long *handles;
-	unsigned long nr;
-};
-
-int dmirror_zpool_init(struct dmirror_refuse *rf)
+/*
+ * The pool; the held store keeps the objects' handles (h->handles),
+ * changed only under the commands' lock: a zspage page moves, a handle
+ * does not.
+ */
+static int dmirror_zpool_init(struct dmirror_held *h)
 {
-	struct dmirror_zpool *zp;
+	struct zs_pool *pool;
 	char name[32];
 
-	zp = kzalloc(sizeof(*zp), GFP_KERNEL);
-	if (!zp)
+	snprintf(name, sizeof(name), "test_hmm%u", h->rf->mdevice->index);
+	pool = zs_create_pool(name);
+	if (!pool)
 		return -ENOMEM;
-	zp->handles = kvcalloc(HMM_NC_RF_MAX_HELD, sizeof(*zp->handles),
-			       GFP_KERNEL);
-	snprintf(name, sizeof(name), "test_hmm%u", rf->mdevice->index);
-	zp->pool = zs_create_pool(name);
-	if (!zp->handles || !zp->pool) {
-		if (zp->pool)
-			zs_destroy_pool(zp->pool);
-		kvfree(zp->handles);
-		kfree(zp);
-		return -ENOMEM;
-	}
-	rf->zpool = zp;
+	h->priv = pool;
 	return 0;
 }
 
-/* Every object must be freed first: see dmirror_zpool_release(). */
-void dmirror_zpool_fini(struct dmirror_refuse *rf)
+/* Every object must be freed first: see dmirror_zpool_drop(). */
+static bool dmirror_zpool_fini(struct dmirror_held *h)
 {
-	struct dmirror_zpool *zp = rf->zpool;
-
-	if (!zp)
-		return;
-	if (zp->nr) {
+	if (h->nr) {
 		pr_err("test_hmm: zsmalloc pool still holds %lu objects, leaking it\n",
-		       zp->nr);
-		return;
+		       h->nr);
+		return false;
 	}
-	zs_destroy_pool(zp->pool);
-	kvfree(zp->handles);
-	kfree(zp);
-	rf->zpool = NULL;
+	zs_destroy_pool(h->priv);
+	return true;
 }
 
-static int dmirror_zpool_add_one(struct dmirror_zpool *zp)
+static int dmirror_zpool_add(struct dmirror_held *h)
 {
+	struct zs_pool *pool = h->priv;
 	unsigned long handle;
 	void *obj;
 
-	handle = dmirror_zs_malloc(zp->pool, HMM_NC_RF_OBJ_SIZE,
+	handle = dmirror_zs_malloc(pool, HMM_NC_RF_OBJ_SIZE,
 				   GFP_KERNEL | __GFP_HIGHMEM | __GFP_MOVABLE);
 	if (!handle)
 		return -ENOMEM;
-	obj = zs_map_object(zp->pool, handle, ZS_MM_WO);
+	obj = zs_map_object(pool, handle, ZS_MM_WO);
 	dmirror_rf_fill(obj, HMM_NC_RF_OBJ_SIZE, dmirror_rf_next_tag());
-	zs_unmap_object(zp->pool, handle);
-	zp->handles[zp->nr++] = handle;
+	zs_unmap_object(pool, handle);
+	h->handles[h->nr++] = handle;
 	return 0;
 }
 
-int dmirror_zpool_hold(struct dmirror_refuse *rf, u64 count, u64 *done)
+static int dmirror_zpool_drop(struct dmirror_held *h)
 {
-	struct dmirror_zpool *zp = rf->zpool;
-	int ret;
-
-	if (count > HMM_NC_RF_MAX_HELD - zp->nr)
-		return -ENOSPC;
-	for (*done = 0; *done < count; (*done)++) {
-		ret = dmirror_zpool_add_one(zp);
-		if (ret)
-			return ret;
-	}
+	zs_free(h->priv, h->handles[--h->nr]);
 	return 0;
 }
 
-int dmirror_zpool_release(struct dmirror_refuse *rf, u64 count, u64 *done)
+static bool dmirror_zpool_item_ok(struct dmirror_held *h, unsigned long i)
 {
-	struct dmirror_zpool *zp = rf->zpool;
-
-	for (*done = 0; *done < count && zp->nr; (*done)++)
-		zs_free(zp->pool, zp->handles[--zp->nr]);
-	return 0;
-}
-
-u64 dmirror_zpool_held(struct dmirror_refuse *rf)
-{
-	return rf->zpool->nr;
-}
-
-static bool dmirror_zpool_object_ok(struct dmirror_zpool *zp,
-				    unsigned long handle)
-{
-	void *obj = zs_map_object(zp->pool, handle, ZS_MM_RO);
+	unsigned long handle = h->handles[array_index_nospec(i, h->nr)];
+	void *obj = zs_map_object(h->priv, handle, ZS_MM_RO);
 	bool ok = dmirror_rf_check(obj, HMM_NC_RF_OBJ_SIZE);
 
-	zs_unmap_object(zp->pool, handle);
+	zs_unmap_object(h->priv, handle);
 	return ok;
 }
 
-void dmirror_zpool_state(struct dmirror_refuse *rf,
-			 struct hmm_nc_rf_state *st)
+static void dmirror_zpool_state(struct dmirror_held *h,
+				struct hmm_nc_rf_state *st)
 {
-	struct dmirror_zpool *zp = rf->zpool;
 	unsigned long i;
 
-	st->zs_objects = zp->nr;
-	st->zs_pool_pages = zs_get_total_pages(zp->pool);
-	for (i = 0; i < zp->nr; i++)
-		if (!dmirror_zpool_object_ok(zp, zp->handles[i]))
+	st->zs_objects = h->nr;
+	st->zs_pool_pages = zs_get_total_pages(h->priv);
+	for (i = 0; i < h->nr; i++)
+		if (!dmirror_zpool_item_ok(h, i))
 			st->bad++;
 }
+
+/* h->priv is the pool itself. */
+DMIRROR_DEFINE_HELD_OPS(zpool, 0);
 
 /*
  * The page an object lives in. A mapped object that fits in its page is
@@ -153,46 +115,28 @@ static struct page *dmirror_zpool_obj_page(const void *obj)
 	return dmirror_page_is_movable(page) ? page : ERR_PTR(-EOPNOTSUPP);
 }
 
-static struct page *dmirror_zpool_lookup(struct dmirror_refuse *rf,
-					 struct dmirror_rf_item *it)
+static struct page *dmirror_zpool_lookup(struct dmirror_rf_item *it)
 {
-	struct dmirror_zpool *zp = rf->zpool;
+	struct dmirror_held *h = it->held;
 	unsigned long handle;
 	struct page *page;
 	void *obj;
 
-	if (it->index >= zp->nr)
+	if (it->index >= h->nr)
 		return ERR_PTR(-EINVAL);
-	handle = zp->handles[array_index_nospec(it->index, zp->nr)];
-	obj = zs_map_object(zp->pool, handle, ZS_MM_RO);
+	handle = h->handles[array_index_nospec(it->index, h->nr)];
+	obj = zs_map_object(h->priv, handle, ZS_MM_RO);
 	page = dmirror_zpool_obj_page(obj);
-	zs_unmap_object(zp->pool, handle);
+	zs_unmap_object(h->priv, handle);
 	return page;
 }
 
-/* The object's handle maps into the page. */
-static bool dmirror_zpool_home(struct dmirror_refuse *rf,
-			       struct dmirror_rf_item *it, struct page *page)
+/* The object's payload, wherever its page is now. */
+static bool dmirror_zpool_intact(struct dmirror_rf_item *it, struct page *page)
 {
-	return dmirror_zpool_lookup(rf, it) == page;
+	return dmirror_zpool_item_ok(it->held, it->index);
 }
 
-static bool dmirror_zpool_intact(struct dmirror_refuse *rf,
-				 struct dmirror_rf_item *it, struct page *page)
-{
-	struct dmirror_zpool *zp = rf->zpool;
-	unsigned long i = array_index_nospec(it->index, zp->nr);
-
-	return dmirror_zpool_object_ok(zp, zp->handles[i]);
-}
-
-const struct dmirror_rf_kind dmirror_rf_zsmalloc = {
-	.cb		= HMM_NC_CB_ZSMALLOC,
-	.lookup		= dmirror_zpool_lookup,
-	.take		= dmirror_nonlru_take,
-	.migrate	= dmirror_nonlru_migrate,
-	.put_back	= dmirror_nonlru_put_back,
-	.finish		= dmirror_nonlru_finish,
-	.home		= dmirror_zpool_home,
-	.intact		= dmirror_zpool_intact,
-};
+/* Home when the object's handle maps into the page. */
+DMIRROR_DEFINE_NONLRU_OPS(zpool, dmirror_zpool_lookup, dmirror_rf_found_home,
+			  dmirror_zpool_intact);

@@ -46,10 +46,6 @@ static int fail(const char *what, int err)
 
 static void print_counters(const char *title, const struct hmm_nc_counters *c)
 {
-	static const char * const cbs[HMM_NC_CB_COUNT] = {
-		"device", "folio", "buffer", "filemap", "hugetlbfs",
-		"balloon", "zsmalloc", "aio", "other", "fallback",
-	};
 	static const char * const modes[HMM_NC_MODE_COUNT] = {
 		"sync", "sync_no_copy", "sync_light", "async",
 	};
@@ -80,7 +76,7 @@ static void print_counters(const char *title, const struct hmm_nc_counters *c)
 		for (mode = 0; mode < HMM_NC_MODE_COUNT; mode++)
 			if (c->migrated[cb][mode] || c->failed[cb][mode])
 				printf("  %s/%s: migrated %llu failed %llu\n",
-				       cbs[cb], modes[mode],
+				       hmm_cb_name(cb), modes[mode],
 				       (unsigned long long)c->migrated[cb][mode],
 				       (unsigned long long)c->failed[cb][mode]);
 }

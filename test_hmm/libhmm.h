@@ -43,6 +43,22 @@ int hmm_counters(int fd, bool global, struct hmm_nc_counters *out);
 void hmm_counters_delta(const struct hmm_nc_counters *before,
 			const struct hmm_nc_counters *after,
 			struct hmm_nc_counters *delta);
+
+/*
+ * The name of a page kind (enum hmm_nc_cb, the index of the counters'
+ * migrated[] and failed[]), from the uapi's one list of kinds; NULL
+ * past its end.
+ */
+static inline const char *hmm_cb_name(unsigned int cb)
+{
+#define HMM_NC_CB_KIND(id, name)	\
+	[HMM_NC_CB_##id] = (name),
+	static const char * const names[HMM_NC_CB_COUNT] = { HMM_NC_CBS };
+#undef HMM_NC_CB_KIND
+
+	return cb < HMM_NC_CB_COUNT ? names[cb] : NULL;
+}
+
 int hmm_snapshot(int fd, void *addr, __u64 npages, __u8 *prot);
 int hmm_migrate_anon(int fd, void *addr, __u64 npages, __u32 mode,
 		     __u32 flags, __u8 *status, struct hmm_nc_migrate_cmd *out);

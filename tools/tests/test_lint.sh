@@ -51,6 +51,9 @@ declare -A CHECKPATCH_ALLOWED=(
 	[test_hmm/hmm_harness.h]=MACRO_WITH_FLOW_CONTROL
 	[tools/testing/selftests/hmm_nocopy/*_test.c]=BRACES
 	[tools/testing/selftests/hmm_nocopy/*_fixture.h]=BRACES
+	# The uapi's list of page kinds (HMM_NC_CBS) is a run of macro calls,
+	# as trace/events/migrate.h's MIGRATE_MODE is: not an expression.
+	[lib/test_hmm_uapi.h]=COMPLEX_MACRO
 )
 
 drop_allowed() {
