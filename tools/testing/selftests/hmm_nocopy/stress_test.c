@@ -483,7 +483,6 @@ TEST_F_TIMEOUT(stress, cpu_faults_race_madv_dontneed, 60)
 /* 32 MiB on the device: 8 s to evict at 1 ms a page. */
 #define KILL_PAGES	8192
 #define KILL_SETUP_US	1000	/* the engine's cost of one copy */
-#define KILL_REAP_MS	5000	/* a batch (0.5 s) and the exit, with room */
 #define KILL_SEED	0x6b696c6cULL	/* "kill" */
 
 static long ms_since(const struct timespec *t0)
@@ -515,17 +514,20 @@ static void release_child(size_t ps)
  * RELEASE evicts every page of the device and waits for those a
  * migration holds; with a slow engine (HMM_NC_ENGINE_SET, 1 ms a page)
  * evicting KILL_PAGES takes 8 s. Killed once the eviction is under way
- * (devmem_free moves), the process is reaped within KILL_REAP_MS; the
- * pages it did not evict stay on the device, a RELEASE of our own
- * brings them back with their data, the counters balance and the module
- * unloads and loads again. About 10 s under TCG.
+ * (devmem_free moves), the process stops between two batches: it is
+ * reaped with most pages still on the device (a wall-clock bound would
+ * measure the host's load: the time is logged, the test's timeout
+ * catches a hang). A RELEASE of our own brings the rest back with their
+ * data, the counters balance and the module unloads and loads again.
+ * About 10 s under TCG.
  */
 TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 {
 	size_t size = KILL_PAGES * self->ps;
 	struct hmm_nc_counters c0, c1, c2;
 	struct timespec t0;
-	long reap_ms = -1;
+	__u64 killed;
+	long reap_ms;
 	char *buf, *mirror;
 	int fd, status;
 	pid_t pid;
@@ -550,29 +552,26 @@ TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		release_child(self->ps);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Until the eviction is under way, or the child is gone. */
 	do {
 		usleep(10000);
 		ASSERT_EQ(0, hmm_counters(fd, false, &c2));
-	} while (c2.devmem_free == c1.devmem_free && ms_since(&t0) < 5000);
-	if (c2.devmem_free != c1.devmem_free) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		kill(pid, SIGKILL);
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		reap_ms = ms_since(&t0);
-	} else {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	} while (c2.devmem_free == c1.devmem_free &&
+		 !waitpid(pid, &status, WNOHANG));
+	killed = c2.devmem_free - c1.devmem_free;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	reap_ms = ms_since(&t0);
 	hmm_engine_reset(fd);
-	ASSERT_NE(-1, reap_ms) TH_LOG("the eviction did not start in 5 s");
+	ASSERT_NE(0, killed) TH_LOG("the child ended before it evicted (status 0x%x)",
+				    status);
 	ASSERT_EQ(0, hmm_counters(fd, false, &c2));
-	TH_LOG("reaped %ld ms after SIGKILL, %llu of %d pages evicted",
+	TH_LOG("reaped %ld ms after SIGKILL, %llu of %d pages evicted (%llu before the kill)",
 	       reap_ms, (unsigned long long)(c2.devmem_free - c1.devmem_free),
-	       KILL_PAGES);
+	       KILL_PAGES, (unsigned long long)killed);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("RELEASE ended before the kill (status 0x%x)", status);
-	EXPECT_LT(reap_ms, KILL_REAP_MS);
 	EXPECT_LT(c2.devmem_free - c1.devmem_free, KILL_PAGES)
 		TH_LOG("the killed RELEASE evicted everything anyway");
 
