@@ -14,7 +14,11 @@ for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench sha
 done
 
 SUITE_DIR=$HMM_TOP/tools/testing/selftests/hmm_nocopy
-FRAGMENTS=("$HMM_TOP/configs/guest.config" "$HMM_TOP/configs/required.config")
+# The common fragments, in merge order; a release's own and the user's
+# --config fragments come after them.
+FRAGMENTS=("$HMM_TOP/configs/guest.config" "$HMM_TOP/configs/required.config"
+	   "$HMM_TOP/configs/ci-like.config")
+COMMON_FRAGMENTS=${#FRAGMENTS[@]}
 
 opt_list=0
 opt_keep=0
@@ -131,7 +135,8 @@ add_release_fragment() {
 	[[ -z $opt_kernel_src ]] || return 0
 	frag=$(release_field "$opt_kernel" 4)
 	[[ -n $frag ]] || return 0
-	FRAGMENTS=("${FRAGMENTS[@]:0:2}" "$HMM_TOP/$frag" "${FRAGMENTS[@]:2}")
+	FRAGMENTS=("${FRAGMENTS[@]:0:COMMON_FRAGMENTS}" "$HMM_TOP/$frag"
+		   "${FRAGMENTS[@]:COMMON_FRAGMENTS}")
 }
 
 stage_deps() {

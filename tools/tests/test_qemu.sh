@@ -69,3 +69,26 @@ test_qemu_reaper_leaves_nothing_holding_the_lock() {
 	flock -n "$dir/lock" true || { echo "the lock is still held"; return 1; }
 	rm -rf "$dir"
 }
+
+# The guest's NUMA nodes: memory split evenly, CPUs dealt out in turn.
+test_qemu_numa_two_nodes_split_memory_and_deal_cpus() {
+	local out
+
+	out=$(qemu_numa_args 2G 3 2 | paste -sd ' ')
+	assert_eq "-object memory-backend-ram,id=node0,size=1024M -numa node,nodeid=0,memdev=node0,cpus=0,cpus=2 -object memory-backend-ram,id=node1,size=1024M -numa node,nodeid=1,memdev=node1,cpus=1" "$out"
+}
+
+test_qemu_numa_one_node_adds_no_options() {
+	assert_eq "" "$(qemu_numa_args 2G 2 1)"
+}
+
+test_qemu_numa_refuses_memory_it_cannot_split() {
+	local out status
+
+	set +e
+	out=$( (qemu_numa_args 1025M 2 2) 2>&1)
+	status=$?
+	set -e
+	assert_eq 2 "$status" "exit status" || return 1
+	assert_contains "$out" "does not split into 2 equal nodes"
+}

@@ -7,19 +7,56 @@
 QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_MEM=${QEMU_MEM:-2G}
 QEMU_SMP=${QEMU_SMP:-2}
+# NUMA nodes the guest boots with (configs/ci-like.config): memory split
+# evenly, CPUs dealt out in turn; 1 boots without a NUMA topology.
+QEMU_NUMA_NODES=${QEMU_NUMA_NODES:-2}
 KVM_PROBE_SECONDS=15
 # Seconds a guest that said it is done gets to power off.
 QEMU_DONE_GRACE=${QEMU_DONE_GRACE:-20}
+
+# A QEMU memory size (2G, 1536M) in MiB.
+qemu_mib() {
+	case $1 in
+	*[0-9]G) printf '%s\n' $((${1%G} * 1024)) ;;
+	*[0-9]M) printf '%s\n' "${1%M}" ;;
+	*) die "QEMU_MEM: a size in M or G, not '$1'" ;;
+	esac
+}
+
+# The options of a guest with NODES nodes over MEM of memory and SMP
+# CPUs, one a line.
+qemu_numa_args() {
+	local mem=$1 smp=$2 nodes=$3 mib node cpu
+
+	((nodes > 1)) || return 0
+	mib=$(qemu_mib "$mem")
+	((mib % nodes == 0)) ||
+		die "QEMU_MEM=$mem does not split into $nodes equal nodes"
+	for ((node = 0; node < nodes; node++)); do
+		printf -- '-object\nmemory-backend-ram,id=node%d,size=%dM\n' \
+			"$node" $((mib / nodes))
+		printf -- '-numa\nnode,nodeid=%d,memdev=node%d' "$node" "$node"
+		for ((cpu = node; cpu < smp; cpu += nodes)); do
+			printf ',cpus=%d' "$cpu"
+		done
+		printf '\n'
+	done
+}
 
 # qemu_boot ACCEL KERNEL INITRD CONSOLE_LOG SECONDS: runs the guest and
 # writes the KTAP channel to stdout; QEMU's pid goes to CONSOLE_LOG.pid.
 # Returns QEMU's status, 124 if the watchdog stopped it.
 qemu_boot() {
 	local accel=$1 kernel=$2 initrd=$3 console=$4 secs=$5 cpu=max
+	local numa_opts
+	local -a numa=()
 
 	[[ $accel == kvm ]] && cpu=host
+	numa_opts=$(qemu_numa_args "$QEMU_MEM" "$QEMU_SMP" "$QEMU_NUMA_NODES")
+	[[ -z $numa_opts ]] || mapfile -t numa <<< "$numa_opts"
 	timeout -k 5 "$secs" "$QEMU" \
 		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp "$QEMU_SMP" \
+		"${numa[@]}" \
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
@@ -75,7 +112,12 @@ qemu_reap_when_done() {
 		qemu_reap_later "$pidfile" "$grace" &
 		timer=$!
 	done
-	[[ -z $timer ]] || kill "$timer" 2>/dev/null || true
+	# Gone before this returns, not just told to go: what comes next
+	# may take the run's lock.
+	if [[ -n $timer ]]; then
+		kill "$timer" 2>/dev/null || true
+		wait "$timer" 2>/dev/null || true
+	fi
 	return 0
 }
 
