@@ -7,8 +7,8 @@
 QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_MEM=${QEMU_MEM:-2G}
 QEMU_SMP=${QEMU_SMP:-2}
-# NUMA nodes the guest boots with (configs/ci-like.config): memory split
-# evenly, CPUs dealt out in turn; 1 boots without a NUMA topology.
+# NUMA nodes the guest boots with (configs/ci-like.config): memory and
+# CPUs split evenly, a socket a node; 1 boots without a NUMA topology.
 QEMU_NUMA_NODES=${QEMU_NUMA_NODES:-2}
 KVM_PROBE_SECONDS=15
 # Seconds a guest that said it is done gets to power off.
@@ -23,23 +23,27 @@ qemu_mib() {
 	esac
 }
 
-# The options of a guest with NODES nodes over MEM of memory and SMP
-# CPUs, one a line.
-qemu_numa_args() {
-	local mem=$1 smp=$2 nodes=$3 mib node cpu
+# The CPU and NUMA options of a guest with SMP CPUs and NODES nodes over
+# MEM of memory, one a line. Each node is a socket of its own: CPUs that
+# share a socket (and its last-level cache) on two nodes make the kernel
+# warn at boot (topology_sane()).
+qemu_topology_args() {
+	local mem=$1 smp=$2 nodes=$3 mib node per
 
-	((nodes > 1)) || return 0
+	if ((nodes <= 1)); then
+		printf -- '-smp\n%s\n' "$smp"
+		return 0
+	fi
 	mib=$(qemu_mib "$mem")
-	((mib % nodes == 0)) ||
-		die "QEMU_MEM=$mem does not split into $nodes equal nodes"
+	((mib % nodes == 0 && smp % nodes == 0)) ||
+		die "QEMU_MEM=$mem and QEMU_SMP=$smp do not split into $nodes equal nodes"
+	per=$((smp / nodes))
+	printf -- '-smp\n%s,sockets=%s,cores=%s,threads=1\n' "$smp" "$nodes" "$per"
 	for ((node = 0; node < nodes; node++)); do
 		printf -- '-object\nmemory-backend-ram,id=node%d,size=%dM\n' \
 			"$node" $((mib / nodes))
-		printf -- '-numa\nnode,nodeid=%d,memdev=node%d' "$node" "$node"
-		for ((cpu = node; cpu < smp; cpu += nodes)); do
-			printf ',cpus=%d' "$cpu"
-		done
-		printf '\n'
+		printf -- '-numa\nnode,nodeid=%d,memdev=node%d,cpus=%d-%d\n' \
+			"$node" "$node" $((node * per)) $(((node + 1) * per - 1))
 	done
 }
 
@@ -48,15 +52,15 @@ qemu_numa_args() {
 # Returns QEMU's status, 124 if the watchdog stopped it.
 qemu_boot() {
 	local accel=$1 kernel=$2 initrd=$3 console=$4 secs=$5 cpu=max
-	local numa_opts
-	local -a numa=()
+	local topology
+	local -a topo
 
 	[[ $accel == kvm ]] && cpu=host
-	numa_opts=$(qemu_numa_args "$QEMU_MEM" "$QEMU_SMP" "$QEMU_NUMA_NODES")
-	[[ -z $numa_opts ]] || mapfile -t numa <<< "$numa_opts"
+	topology=$(qemu_topology_args "$QEMU_MEM" "$QEMU_SMP" \
+		   "$QEMU_NUMA_NODES")
+	mapfile -t topo <<< "$topology"
 	timeout -k 5 "$secs" "$QEMU" \
-		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp "$QEMU_SMP" \
-		"${numa[@]}" \
+		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" "${topo[@]}" \
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
