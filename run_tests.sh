@@ -14,7 +14,11 @@ for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench sha
 done
 
 SUITE_DIR=$HMM_TOP/tools/testing/selftests/hmm_nocopy
-FRAGMENTS=("$HMM_TOP/configs/guest.config" "$HMM_TOP/configs/required.config")
+# The common fragments, in merge order; a release's own and the user's
+# --config fragments come after them.
+FRAGMENTS=("$HMM_TOP/configs/guest.config" "$HMM_TOP/configs/required.config"
+	   "$HMM_TOP/configs/ci-like.config")
+COMMON_FRAGMENTS=${#FRAGMENTS[@]}
 
 opt_list=0
 opt_keep=0
@@ -131,7 +135,8 @@ add_release_fragment() {
 	[[ -z $opt_kernel_src ]] || return 0
 	frag=$(release_field "$opt_kernel" 4)
 	[[ -n $frag ]] || return 0
-	FRAGMENTS=("${FRAGMENTS[@]:0:2}" "$HMM_TOP/$frag" "${FRAGMENTS[@]:2}")
+	FRAGMENTS=("${FRAGMENTS[@]:0:COMMON_FRAGMENTS}" "$HMM_TOP/$frag"
+		   "${FRAGMENTS[@]:COMMON_FRAGMENTS}")
 }
 
 stage_deps() {
@@ -148,13 +153,16 @@ stage_source() {
 		KSRC_DIR=$(realpath "$opt_kernel_src")
 		KSRC_KIND=user
 	else
-		KSRC_DIR=$(kernel_debian_source "$opt_kernel")
+		# main runs under "||", where set -e does not act: a step
+		# that dies in a command substitution must end the run here.
+		KSRC_DIR=$(kernel_debian_source "$opt_kernel") || exit
 		KSRC_KIND=debian
 	fi
 }
 
 stage_kernel() {
-	KBUILD=$(kernel_prepare "$KSRC_DIR" "$KSRC_KIND" "${FRAGMENTS[@]}")
+	KBUILD=$(kernel_prepare "$KSRC_DIR" "$KSRC_KIND" "${FRAGMENTS[@]}") ||
+		exit
 	OUT=$HMM_BUILD/$(basename "$KBUILD")
 	mkdir -p "$OUT"
 	info "kernel $(kernel_version "$KSRC_DIR") in $KBUILD"
@@ -425,7 +433,8 @@ stage_boot_suite() {
 	local accel parse start=$SECONDS k status=0 one
 	local -a st
 
-	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
+	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN") ||
+		exit
 	info "booting $SHARDS guest(s) at once ($accel, watchdog ${opt_timeout}s)"
 	for ((k = 1; k <= SHARDS; k++)); do
 		shard_boot "$k" "$accel" &
@@ -454,7 +463,8 @@ stage_boot() {
 	local accel parse start=$SECONDS why=0
 	local -a st
 
-	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN")
+	accel=$(qemu_accel "$KBUILD/arch/x86/boot/bzImage" probe_initrd "$RUN") ||
+		exit
 	info "booting the guest ($accel, watchdog ${opt_timeout}s)"
 	if qemu_boot "$accel" "$KBUILD/arch/x86/boot/bzImage" "$RUN/initrd.cpio" \
 		"$RUN/console.log" "$opt_timeout" |

@@ -81,3 +81,22 @@ test_cli_jobs_split_only_the_suite() {
 	assert_eq 2 "$rc" status
 	assert_contains "$out" "--jobs splits the suite: not with --run or --bench"
 }
+
+# A kernel option the fragments ask for and kconfig cannot give ends the
+# run there, with its name: nothing is built against a kernel that is not.
+test_cli_unmet_kernel_option_stops_before_the_module() {
+	local frag
+
+	if [[ ! -d $(compgen -G "$HMM_CACHE/src/linux-source-6.1-*" | head -1) ]]; then
+		echo "no unpacked 6.1 source in $HMM_CACHE/src (run ./run_tests.sh once)"
+		return 4
+	fi
+	frag=$(mktemp)
+	# VMWARE_BALLOON needs VMWARE_VMCI, which the guest config lacks.
+	printf 'CONFIG_VMWARE_BALLOON=y\n' > "$frag"
+	cli --build-only --config "$frag"
+	rm -f "$frag"
+	assert_eq 2 "$rc" status || return 1
+	assert_contains "$out" "CONFIG_VMWARE_BALLOON=y (got: n)" || return 1
+	assert_not_contains "$out" "module build"
+}

@@ -69,3 +69,26 @@ test_qemu_reaper_leaves_nothing_holding_the_lock() {
 	flock -n "$dir/lock" true || { echo "the lock is still held"; return 1; }
 	rm -rf "$dir"
 }
+
+# The guest's NUMA nodes: memory and CPUs split evenly, a socket a node.
+test_qemu_numa_two_nodes_split_memory_and_cpus_a_socket_each() {
+	local out
+
+	out=$(qemu_topology_args 2G 4 2 | paste -sd ' ')
+	assert_eq "-smp 4,sockets=2,cores=2,threads=1 -object memory-backend-ram,id=node0,size=1024M -numa node,nodeid=0,memdev=node0,cpus=0-1 -object memory-backend-ram,id=node1,size=1024M -numa node,nodeid=1,memdev=node1,cpus=2-3" "$out"
+}
+
+test_qemu_numa_one_node_is_a_plain_smp() {
+	assert_eq $'-smp\n2' "$(qemu_topology_args 2G 2 1)"
+}
+
+test_qemu_numa_refuses_what_it_cannot_split() {
+	local out status
+
+	set +e
+	out=$( (qemu_topology_args 2G 3 2) 2>&1)
+	status=$?
+	set -e
+	assert_eq 2 "$status" "exit status" || return 1
+	assert_contains "$out" "do not split into 2 equal nodes"
+}

@@ -7,19 +7,60 @@
 QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_MEM=${QEMU_MEM:-2G}
 QEMU_SMP=${QEMU_SMP:-2}
+# NUMA nodes the guest boots with (configs/ci-like.config): memory and
+# CPUs split evenly, a socket a node; 1 boots without a NUMA topology.
+QEMU_NUMA_NODES=${QEMU_NUMA_NODES:-2}
 KVM_PROBE_SECONDS=15
 # Seconds a guest that said it is done gets to power off.
 QEMU_DONE_GRACE=${QEMU_DONE_GRACE:-20}
+
+# A QEMU memory size (2G, 1536M) in MiB.
+qemu_mib() {
+	case $1 in
+	*[0-9]G) printf '%s\n' $((${1%G} * 1024)) ;;
+	*[0-9]M) printf '%s\n' "${1%M}" ;;
+	*) die "QEMU_MEM: a size in M or G, not '$1'" ;;
+	esac
+}
+
+# The CPU and NUMA options of a guest with SMP CPUs and NODES nodes over
+# MEM of memory, one a line. Each node is a socket of its own: CPUs that
+# share a socket (and its last-level cache) on two nodes make the kernel
+# warn at boot (topology_sane()).
+qemu_topology_args() {
+	local mem=$1 smp=$2 nodes=$3 mib node per
+
+	if ((nodes <= 1)); then
+		printf -- '-smp\n%s\n' "$smp"
+		return 0
+	fi
+	mib=$(qemu_mib "$mem")
+	((mib % nodes == 0 && smp % nodes == 0)) ||
+		die "QEMU_MEM=$mem and QEMU_SMP=$smp do not split into $nodes equal nodes"
+	per=$((smp / nodes))
+	printf -- '-smp\n%s,sockets=%s,cores=%s,threads=1\n' "$smp" "$nodes" "$per"
+	for ((node = 0; node < nodes; node++)); do
+		printf -- '-object\nmemory-backend-ram,id=node%d,size=%dM\n' \
+			"$node" $((mib / nodes))
+		printf -- '-numa\nnode,nodeid=%d,memdev=node%d,cpus=%d-%d\n' \
+			"$node" "$node" $((node * per)) $(((node + 1) * per - 1))
+	done
+}
 
 # qemu_boot ACCEL KERNEL INITRD CONSOLE_LOG SECONDS: runs the guest and
 # writes the KTAP channel to stdout; QEMU's pid goes to CONSOLE_LOG.pid.
 # Returns QEMU's status, 124 if the watchdog stopped it.
 qemu_boot() {
 	local accel=$1 kernel=$2 initrd=$3 console=$4 secs=$5 cpu=max
+	local topology
+	local -a topo
 
 	[[ $accel == kvm ]] && cpu=host
+	topology=$(qemu_topology_args "$QEMU_MEM" "$QEMU_SMP" \
+		   "$QEMU_NUMA_NODES")
+	mapfile -t topo <<< "$topology"
 	timeout -k 5 "$secs" "$QEMU" \
-		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp "$QEMU_SMP" \
+		-accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" "${topo[@]}" \
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
