@@ -16,8 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "hmm_harness.h"
-#include "libhmm.h"
+#include "hmm_fixture.h"
 
 #define BUF_PAGES	8
 #define SEED		0x6261640a

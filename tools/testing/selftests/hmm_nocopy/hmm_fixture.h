@@ -36,6 +36,23 @@ static inline void *zalloc(struct __test_metadata *_metadata, size_t size)
 	return p;
 }
 
+/*
+ * Reaps a child that reports through its exit status: 100 is the
+ * child's own set-up failing (setup says which, for the log), which is
+ * no verdict on the kernel; anything else is the test's bits for the
+ * caller to check.
+ */
+static inline int child_status(struct __test_metadata *_metadata, pid_t pid,
+			       const char *setup)
+{
+	int status;
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_NE(100, WEXITSTATUS(status)) TH_LOG("%s", setup);
+	return WEXITSTATUS(status);
+}
+
 /* Runs a command line through the shell: its exit status, or -1. */
 static inline int shell(const char *fmt, ...)
 {
