@@ -97,11 +97,9 @@ TEST_F(badinput, file_probe_needs_the_file_open_for_writing)
 /* A root process without CAP_SYS_ADMIN cannot open the device. */
 TEST_F(badinput, open_without_cap_sys_admin_is_eperm)
 {
+	pid_t pid = child_start(_metadata);
 	int status;
-	pid_t pid;
 
-	pid = fork();
-	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		if (hmm_drop_sys_admin())
 			_exit(100);
@@ -122,8 +120,7 @@ TEST_F(badinput, device_wide_commands_and_pfns_need_cap_sys_admin)
 	int status, bad = 0;
 	pid_t pid;
 
-	pid = fork();
-	ASSERT_GE(pid, 0);
+	pid = child_start(_metadata);
 	if (pid == 0) {
 		struct hmm_nc_file_page rec = { 0 };
 		char arg[512] = { 0 };
@@ -243,8 +240,7 @@ TEST_F(badinput, probe_of_page_shared_after_fork_is_refused)
 	pid_t pid;
 
 	HMM_REQUIRE(self->fd, HMM_NEED_NOCOPY);
-	pid = fork();
-	ASSERT_GE(pid, 0);
+	pid = child_start(_metadata);
 	if (pid == 0) {
 		__u8 st[BUF_PAGES];
 		int dev = hmm_open(0), bad = 0;

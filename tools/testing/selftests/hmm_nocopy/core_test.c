@@ -505,11 +505,9 @@ TEST_F(core, locked_page_async_gives_up)
  */
 TEST_F(core, pfns_need_cap_sys_admin)
 {
+	pid_t pid = child_start(_metadata);
 	int status;
-	pid_t pid;
 
-	pid = fork();
-	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		struct hmm_nc_core_page rec = { 0 };
 		int bad = 0, dev = hmm_open(0);

@@ -36,6 +36,15 @@ static inline void *zalloc(struct __test_metadata *_metadata, size_t size)
 	return p;
 }
 
+/* fork(), or the test fails there: child_status() reaps it. */
+static inline pid_t child_start(struct __test_metadata *_metadata)
+{
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	return pid;
+}
+
 /*
  * Reaps a child that reports through its exit status: 100 is the
  * child's own set-up failing (setup says which, for the log), which is
