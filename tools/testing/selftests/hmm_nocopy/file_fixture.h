@@ -159,6 +159,26 @@ static inline void assert_rec(struct __test_metadata *_metadata,
 }
 
 /*
+ * The records of a private file mapping moved whole: the first half
+ * pages were written through it (the process's anonymous copies), the
+ * others are the file's, which moved with file_flag set. Each page
+ * moved, and as its owner's.
+ */
+static inline void assert_cow_split(struct __test_metadata *_metadata,
+				    const struct hmm_nc_file_page *recs,
+				    size_t npages, size_t half, __u16 file_flag)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
+		EXPECT_EQ(i < half ? HMM_NC_FP_ANON : file_flag,
+			  recs[i].flags & (HMM_NC_FP_ANON | file_flag))
+			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
+	}
+}
+
+/*
  * Migrate a mapped range and check each page's record against pagemap:
  * every page moved through cb with the flags in want.
  */

@@ -380,18 +380,12 @@ TEST_F(shmem, private_cow_pages_stay_with_owner)
 	int fd = make_file(_metadata, FILE_DIR "/private", npages, ps, 30);
 	char *p = map_file(_metadata, fd, size, MAP_PRIVATE);
 	struct hmm_nc_file_page *recs;
-	size_t i;
 
 	HMM_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
 	fill_pages(p, half, ps, 40);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, npages);
-	for (i = 0; i < npages; i++) {
-		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
-		EXPECT_EQ(i < half ? HMM_NC_FP_ANON : HMM_NC_FP_CACHED,
-			  recs[i].flags & (HMM_NC_FP_ANON | HMM_NC_FP_CACHED))
-			TH_LOG("page %zu: flags 0x%x", i, recs[i].flags);
-	}
+	assert_cow_split(_metadata, recs, npages, half, HMM_NC_FP_CACHED);
 	assert_mapped(_metadata, p, half, ps, 40);
 	assert_mapped(_metadata, p + half * ps, npages - half, ps, 30 + half);
 	assert_read(_metadata, fd, npages, ps, 30);
