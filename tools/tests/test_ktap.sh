@@ -9,16 +9,26 @@ source "$HMM_TOP/tools/vm/junit.sh"
 
 DATA=$HMM_TOP/tools/tests/data
 
-# parse FILE: sets out (all output), verdict (its last line), rc, results.
-parse() {
+# parse_input [--keep]: parses standard input; sets out (all output),
+# verdict (its last line), rc and results_text (the results file's
+# text). With --keep the file, named by results, stays for the caller
+# to read further and remove.
+parse_input() {
 	results=$(mktemp)
 	set +e
-	out=$(ktap_parse "$results" < "$DATA/$1")
+	out=$(ktap_parse "$results")
 	rc=$?
 	set -e
 	verdict=$(ktap_verdict "$results")
 	results_text=$(cat "$results")
-	rm -f "$results"
+	if [[ ${1-} != --keep ]]; then
+		rm -f "$results"
+	fi
+}
+
+# parse FILE: parse_input on a recorded stream of tools/tests/data.
+parse() {
+	parse_input < "$DATA/$1"
 }
 
 test_ktap_all_pass() {
@@ -86,34 +96,21 @@ test_ktap_no_plan_fails() {
 }
 
 test_ktap_xfail_and_xpass_are_counted_apart() {
-	local stream
-	results=$(mktemp)
-	stream=$'1..3\nok 1 a.b # XFAIL known bug\nok 2 a.c # XPASS known bug\nok 3 a.d\n# guest: done\n'
-	set +e
-	out=$(ktap_parse "$results" <<< "$stream")
-	rc=$?
-	set -e
+	parse_input <<< $'1..3\nok 1 a.b # XFAIL known bug\nok 2 a.c # XPASS known bug\nok 3 a.d\n# guest: done\n'
 	assert_contains "$out" "1 expected failures (XFAIL), 1 unexpected passes (XPASS)"
-	assert_eq "1 passed, 0 failed, 0 skipped" "$(ktap_verdict "$results")" verdict
+	assert_eq "1 passed, 0 failed, 0 skipped" "$verdict" verdict
 	assert_eq 0 "$rc" status
-	rm -f "$results"
 }
 
 # A known issue gone ("not ok ... # XPASS", not flagged flaky) fails the
 # run; a flaky one ("ok ... # XPASS") does not. Both say to update
 # known-issues.
 test_ktap_xpass_not_ok_is_a_failure() {
-	local stream
-	results=$(mktemp)
-	stream=$'1..2\nnot ok 1 a.b # XPASS known bug\nok 2 a.c # XPASS flaky bug\n# guest: done\n'
-	set +e
-	out=$(ktap_parse "$results" <<< "$stream")
-	rc=$?
-	set -e
-	assert_eq "0 passed, 1 failed, 0 skipped" "$(ktap_verdict "$results")" verdict
+	parse_input --keep <<< $'1..2\nnot ok 1 a.b # XPASS known bug\nok 2 a.c # XPASS flaky bug\n# guest: done\n'
+	assert_eq "0 passed, 1 failed, 0 skipped" "$verdict" verdict
 	assert_eq 1 "$rc" status
-	assert_contains "$(cat "$results")" $'fail\ta.b\tXPASS known bug'
-	assert_contains "$(cat "$results")" $'xpass\ta.c\tflaky bug'
+	assert_contains "$results_text" $'fail\ta.b\tXPASS known bug'
+	assert_contains "$results_text" $'xpass\ta.c\tflaky bug'
 	assert_contains "$out" "0 expected failures (XFAIL), 2 unexpected passes (XPASS)"
 	assert_contains "$out" "update tools/testing/selftests/hmm_nocopy/known-issues"
 	junit_write "$results" "$results.xml"
