@@ -134,6 +134,16 @@ test_releases_unknown_release_is_refused_with_the_list() {
 	assert_contains "$out" "unknown --kernel '4.9' (known: 4.19 5.10 6.12)"
 }
 
+# fake_box_with_5_10: a fresh machine in a new directory (set in the
+# caller's dir) with the test release list, bookworm's sources and an
+# apt that serves linux-source-5.10 5.10.999-1.
+fake_box_with_5_10() {
+	dir=$(mktemp -d)
+	fake_releases
+	fake_machine "$dir"
+	fake_apt "$dir" linux-source-5.10 5.10.999-1
+}
+
 test_releases_private_sources_swap_the_codename() {
 	local dir
 
@@ -149,10 +159,7 @@ deb http://mirror.example/debian-security bullseye-security main' \
 test_releases_fetch_unpacks_into_cache_and_leaves_apt_alone() {
 	local dir before src calls
 
-	dir=$(mktemp -d)
-	fake_releases
-	fake_machine "$dir"
-	fake_apt "$dir" linux-source-5.10 5.10.999-1
+	fake_box_with_5_10
 	before=$(find "$dir/etc" -type f -exec sha256sum {} + | sort)
 	src=$(kernel_debian_source 5.10 2> /dev/null)
 	assert_eq "$dir/cache/src/linux-source-5.10-5.10.999-1" "$src" "tree" &&
@@ -174,10 +181,7 @@ test_releases_fetch_unpacks_into_cache_and_leaves_apt_alone() {
 test_releases_second_run_uses_the_cache_without_apt() {
 	local dir src
 
-	dir=$(mktemp -d)
-	fake_releases
-	fake_machine "$dir"
-	fake_apt "$dir" linux-source-5.10 5.10.999-1
+	fake_box_with_5_10
 	kernel_debian_source 5.10 > /dev/null 2>&1
 	: > "$dir/apt.calls"
 	src=$(kernel_debian_source 5.10 2> /dev/null)
@@ -189,10 +193,7 @@ test_releases_second_run_uses_the_cache_without_apt() {
 test_releases_failed_fetch_names_package_and_log() {
 	local dir out
 
-	dir=$(mktemp -d)
-	fake_releases
-	fake_machine "$dir"
-	fake_apt "$dir" linux-source-5.10 5.10.999-1
+	fake_box_with_5_10
 	out=$( (kernel_debian_source 6.12) 2>&1) && return 1
 	assert_contains "$out" "cannot fetch linux-source-6.12 for bookworm (log: $dir/cache/apt/bookworm/apt.log)"
 	rm -rf "$dir"
