@@ -94,6 +94,8 @@ static long dmirror_opener_only(struct dmirror *dmirror)
 #define DMIRROR_OPENER	0x1	/* names addresses of the opener's mm */
 #define DMIRROR_WRITE	0x2	/* changes memory or state: FMODE_WRITE */
 #define DMIRROR_ADMIN	0x4	/* device-wide: CAP_SYS_ADMIN at the call */
+/* A base command: its range checked first (dmirror_base_start()). */
+#define DMIRROR_BASE	0x8
 #define DMIRROR_CHANGE	(DMIRROR_OPENER | DMIRROR_WRITE)
 #define DMIRROR_DEVICE	(DMIRROR_WRITE | DMIRROR_ADMIN)
 
@@ -127,7 +129,7 @@ static long dmirror_ioctl_info(struct dmirror *dmirror, void *data);
 #define DMIRROR_BASE_IOCTL(_name, _func, _flags)			\
 	__DMIRROR_IOCTL(_IOC_NR(HMM_DMIRROR_##_name),			\
 			HMM_DMIRROR_##_name, "HMM_DMIRROR_" #_name,	\
-			_func, _flags)
+			_func, (_flags) | DMIRROR_BASE)
 #define DMIRROR_NC_IOCTL(_name, _func, _flags)				\
 	__DMIRROR_IOCTL(_IOC_NR(HMM_NC_##_name), HMM_NC_##_name,	\
 			"HMM_NC_" #_name, _func, _flags)
@@ -223,8 +225,9 @@ static const struct dmirror_ioctl_desc *dmirror_ioctl_find(unsigned int cmd)
 
 /*
  * The one way into a command: the table's checks (lib/test_hmm_uapi.h,
- * "Who may do what"), then the argument copied in by _IOC_SIZE, the
- * handler, and the argument copied back for a command that returns one.
+ * "Who may do what"), then the argument copied in by _IOC_SIZE, a base
+ * command's range checked, the handler, and the argument copied back for
+ * a command that returns one.
  * As with the 6.1 device, the argument is written back only when the
  * command succeeded: a failed command leaves the caller's copy as it
  * was. The page arrays it points at follow their own rule, the same for
@@ -265,7 +268,9 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp, unsigned int cmd,
 	} else {
 		memset(kdata, 0, size);
 	}
-	ret = desc->func(dmirror, kdata);
+	ret = (desc->flags & DMIRROR_BASE) ? dmirror_base_start(kdata) : 0;
+	if (!ret)
+		ret = desc->func(dmirror, kdata);
 	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
 	    copy_to_user(uarg, kdata, size))
 		ret = -EFAULT;

@@ -119,10 +119,9 @@ static inline int dmirror_migrate_args_valid(u64 addr, u64 npages, u32 mode,
 
 int dmirror_mirror_init(struct dmirror *dmirror);
 void dmirror_mirror_fini(struct dmirror *dmirror);
+int dmirror_base_start(struct hmm_dmirror_cmd *cmd);
 long dmirror_ioctl_read(struct dmirror *dmirror, void *data);
 long dmirror_ioctl_write(struct dmirror *dmirror, void *data);
-long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data);
-long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data);
 long dmirror_ioctl_snapshot(struct dmirror *dmirror, void *data);
 long dmirror_ioctl_exclusive(struct dmirror *dmirror, void *data);
 long dmirror_ioctl_check_exclusive(struct dmirror *dmirror, void *data);
@@ -153,10 +152,8 @@ long dmirror_ioctl_fault_set(struct dmirror *dmirror, void *data);
 long dmirror_ioctl_fault_get(struct dmirror *dmirror, void *data);
 
 /* test_hmm_migrate.c */
-int dmirror_migrate_to_device(struct dmirror *dmirror,
-			      struct hmm_dmirror_cmd *cmd);
-int dmirror_migrate_to_system(struct dmirror *dmirror,
-			      struct hmm_dmirror_cmd *cmd);
+long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data);
+long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data);
 vm_fault_t dmirror_migrate_to_ram(struct vm_fault *vmf);
 void dmirror_migrate_evict(struct dmirror_device *mdevice,
 			   unsigned long start_pfn, unsigned long npages);

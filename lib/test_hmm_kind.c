@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kind table: one row for each page kind of the uapi list
- * (HMM_NC_CBS in test_hmm_uapi.h), indexed by its HMM_NC_CB_* number.
+ * (HMM_NC_CBS in test_hmm_uapi_refuse.h), indexed by its HMM_NC_CB_*
+ * number.
  * The list gives every kind its number and name; a row here adds what
  * the module does with a kind beyond counting its migrations: its
  * features and its ops. The refusal engine (test_hmm_refuse.c) and its

@@ -447,9 +447,9 @@ static int dmirror_migrate_range(struct dmirror *dmirror, unsigned long start,
  * device into the mirror and return it, as the 6.1 device does (-ENOENT
  * when a page of the range is not on this device).
  */
-int dmirror_migrate_to_device(struct dmirror *dmirror,
-			      struct hmm_dmirror_cmd *cmd)
+long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data)
 {
+	struct hmm_dmirror_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	u64 moved;
 	int ret;
@@ -465,9 +465,9 @@ int dmirror_migrate_to_device(struct dmirror *dmirror,
 }
 
 /* MIGRATE_TO_SYS: bring this device's pages of the range back. */
-int dmirror_migrate_to_system(struct dmirror *dmirror,
-			      struct hmm_dmirror_cmd *cmd)
+long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data)
 {
+	struct hmm_dmirror_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 
 	return dmirror_migrate_range(dmirror, cmd->addr, end,

@@ -379,16 +379,15 @@ static int dmirror_mirror_piece(struct dmirror *dmirror,
 }
 
 /*
- * READ (and the data returned by MIGRATE_TO_DEV and EXCLUSIVE): copy the
- * range through the mirror to cmd->ptr, a piece at a time. The bounce
- * buffer of a piece is not charged to the caller's memory cgroup: at
- * most 2 MiB, freed before the command returns; and MIGRATE_TO_DEV
- * allocates it once the device pages have filled the cgroup to its
- * limit, where a charge would turn the documented -ENOENT (the device
- * took what the limit allows) into -ENOMEM.
+ * READ and WRITE: copy the range through the mirror to or from cmd->ptr,
+ * a piece at a time. The bounce buffer of a piece is not charged to the
+ * caller's memory cgroup: at most 2 MiB, freed before the command
+ * returns; and MIGRATE_TO_DEV reads once the device pages have filled
+ * the cgroup to its limit, where a charge would turn the documented
+ * -ENOENT (the device took what the limit allows) into -ENOMEM.
  */
-int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
-			bool fault)
+static int dmirror_mirror_rw(struct dmirror *dmirror,
+			     struct hmm_dmirror_cmd *cmd, bool write, bool fault)
 {
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	unsigned long piece = min_t(unsigned long, cmd->npages,
@@ -403,11 +402,15 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 		return -ENOMEM;
 	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
 		next = min(end, addr + piece);
+		if (write && copy_from_user(buf, uptr, next - addr)) {
+			ret = -EFAULT;
+			break;
+		}
 		ret = dmirror_mirror_piece(dmirror, cmd, addr, next, buf,
-					   false, fault);
+					   write, fault);
 		if (ret)
 			break;
-		if (copy_to_user(uptr, buf, next - addr)) {
+		if (!write && copy_to_user(uptr, buf, next - addr)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -416,34 +419,17 @@ int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
 	return ret;
 }
 
-/* WRITE: copy cmd->ptr into the range through the mirror. */
-static int dmirror_mirror_write(struct dmirror *dmirror,
-				struct hmm_dmirror_cmd *cmd)
+/* READ, and the data MIGRATE_TO_DEV and EXCLUSIVE return. */
+int dmirror_mirror_read(struct dmirror *dmirror, struct hmm_dmirror_cmd *cmd,
+			bool fault)
 {
-	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
-	unsigned long piece = min_t(unsigned long, cmd->npages,
-				    HMM_NC_BATCH_PAGES) << PAGE_SHIFT;
-	const char __user *uptr = u64_to_user_ptr(cmd->ptr);
-	unsigned long addr, next;
-	void *buf;
-	int ret = 0;
+	return dmirror_mirror_rw(dmirror, cmd, false, fault);
+}
 
-	buf = kvmalloc(piece, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf)
-		return -ENOMEM;
-	for (addr = cmd->addr; addr < end; addr = next, uptr += piece) {
-		next = min(end, addr + piece);
-		if (copy_from_user(buf, uptr, next - addr)) {
-			ret = -EFAULT;
-			break;
-		}
-		ret = dmirror_mirror_piece(dmirror, cmd, addr, next, buf,
-					   true, true);
-		if (ret)
-			break;
-	}
-	kvfree(buf);
-	return ret;
+/* WRITE: copy cmd->ptr into the range through the mirror. */
+long dmirror_ioctl_write(struct dmirror *dmirror, void *data)
+{
+	return dmirror_mirror_rw(dmirror, data, true, true);
 }
 
 /* SNAPSHOT: one HMM_DMIRROR_PROT_* byte per page, from a stable walk. */
@@ -491,9 +477,9 @@ static int dmirror_snapshot_piece(struct dmirror *dmirror,
 	return 0;
 }
 
-static int dmirror_snapshot(struct dmirror *dmirror,
-			    struct hmm_dmirror_cmd *cmd)
+long dmirror_ioctl_snapshot(struct dmirror *dmirror, void *data)
 {
+	struct hmm_dmirror_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	unsigned long pfns[DMIRROR_FAULT_PAGES];
 	u8 perm[DMIRROR_FAULT_PAGES];
@@ -616,9 +602,9 @@ static int dmirror_exclusive_piece(struct dmirror *dmirror,
 }
 
 /* EXCLUSIVE: take the range for device atomics, then read it back. */
-static int dmirror_exclusive(struct dmirror *dmirror,
-			     struct hmm_dmirror_cmd *cmd)
+long dmirror_ioctl_exclusive(struct dmirror *dmirror, void *data)
 {
+	struct hmm_dmirror_cmd *cmd = data;
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	struct mm_struct *mm = dmirror_mm(dmirror);
 	unsigned long addr, next;
@@ -637,9 +623,9 @@ static int dmirror_exclusive(struct dmirror *dmirror,
 }
 
 /* CHECK_EXCLUSIVE: -EPERM while the device still holds a page for atomics. */
-static int dmirror_check_exclusive(struct dmirror *dmirror,
-				   struct hmm_dmirror_cmd *cmd)
+long dmirror_ioctl_check_exclusive(struct dmirror *dmirror, void *data)
 {
+	struct hmm_dmirror_cmd *cmd = data;
 	unsigned long first = cmd->addr >> PAGE_SHIFT;
 	unsigned long index;
 	void *entry;
@@ -658,10 +644,11 @@ static int dmirror_check_exclusive(struct dmirror *dmirror,
 }
 
 /*
- * What every base command does first: the 6.1 device's argument checks,
- * made overflow-proof, and its outputs cleared.
+ * What every base command does first, called by the dispatcher before
+ * the handler: the 6.1 device's argument checks, made overflow-proof,
+ * and its outputs cleared.
  */
-static int dmirror_base_start(struct hmm_dmirror_cmd *cmd)
+int dmirror_base_start(struct hmm_dmirror_cmd *cmd)
 {
 	int ret = dmirror_range_valid(cmd->addr, cmd->npages);
 
@@ -673,52 +660,20 @@ static int dmirror_base_start(struct hmm_dmirror_cmd *cmd)
 }
 
 /*
- * The base commands, one handler each: struct hmm_dmirror_cmd in, results
- * in cpages and faults.
+ * READ and RELEASE call work that others share: dmirror_mirror_read(),
+ * here faulting pages in (MIGRATE_TO_DEV and EXCLUSIVE read back
+ * without), and the device's release, also run at unload. The other
+ * base commands' handlers are their work itself. Every one gets a
+ * struct hmm_dmirror_cmd already checked by dmirror_base_start().
  */
 long dmirror_ioctl_read(struct dmirror *dmirror, void *data)
 {
-	return dmirror_base_start(data) ?:
-	       dmirror_mirror_read(dmirror, data, true);
-}
-
-long dmirror_ioctl_write(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?: dmirror_mirror_write(dmirror, data);
-}
-
-long dmirror_ioctl_migrate_to_dev(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?:
-	       dmirror_migrate_to_device(dmirror, data);
-}
-
-long dmirror_ioctl_migrate_to_sys(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?:
-	       dmirror_migrate_to_system(dmirror, data);
-}
-
-long dmirror_ioctl_snapshot(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?: dmirror_snapshot(dmirror, data);
-}
-
-long dmirror_ioctl_exclusive(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?: dmirror_exclusive(dmirror, data);
-}
-
-long dmirror_ioctl_check_exclusive(struct dmirror *dmirror, void *data)
-{
-	return dmirror_base_start(data) ?:
-	       dmirror_check_exclusive(dmirror, data);
+	return dmirror_mirror_read(dmirror, data, true);
 }
 
 long dmirror_ioctl_release(struct dmirror *dmirror, void *data)
 {
-	return dmirror_base_start(data) ?:
-	       dmirror_devmem_release(dmirror->mdevice, true);
+	return dmirror_devmem_release(dmirror->mdevice, true);
 }
 
 /*

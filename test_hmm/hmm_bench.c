@@ -265,6 +265,16 @@ static int run_to_sys(struct bench *b, const struct series *s, double *secs)
 	return ret;
 }
 
+/* A timing is only a timing of the whole buffer: -EAGAIN otherwise. */
+static int all_moved(const struct bench *b, const char *what, __u64 moved)
+{
+	if (moved == b->npages)
+		return 0;
+	fprintf(stderr, "hmm_bench: %s: %llu of %zu pages moved\n",
+		what, (unsigned long long)moved, b->npages);
+	return -EAGAIN;
+}
+
 static int run_anon(struct bench *b, const struct series *s, double *secs,
 		    __u32 mode)
 {
@@ -277,11 +287,8 @@ static int run_anon(struct bench *b, const struct series *s, double *secs,
 	timed_start(b);
 	ret = hmm_migrate_anon(b->fd, b->buf, b->npages, mode, 0, NULL, &out);
 	*secs = timed_stop(b);
-	if (!ret && out.moved != b->npages) {
-		fprintf(stderr, "hmm_bench: %s: %llu of %zu pages moved\n",
-			s->workload, (unsigned long long)out.moved, b->npages);
-		ret = -EAGAIN;
-	}
+	if (!ret)
+		ret = all_moved(b, s->workload, out.moved);
 	if (!ret)
 		ret = buf_check(b, s->workload);
 	buf_release(b);
@@ -326,11 +333,8 @@ static int run_file_nocopy(struct bench *b, const struct series *s,
 	ret = hmm_migrate_file(b->fd, b->buf, b->npages,
 			       HMM_NC_MODE_SYNC_NO_COPY, 0, NULL, &out);
 	*secs = timed_stop(b);
-	if (!ret && out.moved != b->npages) {
-		fprintf(stderr, "hmm_bench: %s: %llu of %zu pages moved\n",
-			s->workload, (unsigned long long)out.moved, b->npages);
-		ret = -EAGAIN;
-	}
+	if (!ret)
+		ret = all_moved(b, s->workload, out.moved);
 	if (!ret)
 		ret = buf_check(b, s->workload);
 	munmap(b->buf, b->o->size);

@@ -53,7 +53,7 @@ declare -A CHECKPATCH_ALLOWED=(
 	[tools/testing/selftests/hmm_nocopy/*_fixture.h]=BRACES
 	# The uapi's list of page kinds (HMM_NC_CBS) is a run of macro calls,
 	# as trace/events/migrate.h's MIGRATE_MODE is: not an expression.
-	[lib/test_hmm_uapi.h]=COMPLEX_MACRO
+	[lib/test_hmm_uapi_refuse.h]=COMPLEX_MACRO
 )
 
 drop_allowed() {
