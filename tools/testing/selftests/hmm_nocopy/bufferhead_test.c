@@ -600,6 +600,7 @@ TEST_F(bufferhead, sync_probe_control_shows_data)
 	munmap(p, size);
 	assert_on_disk(_metadata, fd, npages, ps, 150);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_BUFFER, SYNC, npages);
+	assert_engine_idle(_metadata, &self->e);
 	close(fd);
 	assert_fsck_clean(_metadata, BH_DIR, &self->mounted, E2FSCK, self->d.path);
 }
@@ -675,6 +676,8 @@ static void bh_writeback_dirty_blocks(struct __test_metadata *_metadata,
 	munmap(p, size);
 	assert_disk_holds(_metadata, fd, want, size);
 	assert_counted(_metadata, e, HMM_NC_CB_BUFFER, mode, npages);
+	if (mode == SYNC)
+		assert_engine_idle(_metadata, e);
 	close(fd);
 	free(want);
 }

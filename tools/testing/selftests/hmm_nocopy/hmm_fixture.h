@@ -120,6 +120,22 @@ static inline void env_delta(struct __test_metadata *_metadata,
 }
 
 /*
+ * What a MIGRATE_SYNC control asserts besides the data: the kernel's
+ * callback made the copy, so since the test began the device's engine
+ * issued no DMA copy and copied no page. Without it, a control whose
+ * data is right cannot tell the kernel's copy from the device's.
+ */
+static inline void assert_engine_idle(struct __test_metadata *_metadata,
+				      const struct hmm_env *e)
+{
+	struct hmm_nc_counters d;
+
+	env_delta(_metadata, e, &d);
+	EXPECT_EQ(0, d.batches) TH_LOG("the device's engine ran under MIGRATE_SYNC");
+	EXPECT_EQ(0, d.pages_copied);
+}
+
+/*
  * Since the test began: moved pages went through callbacks of kind cb
  * in mode and failed of them failed there, and every page lock and
  * reference the device took was given back.

@@ -524,6 +524,8 @@ static void core_huge(struct __test_metadata *_metadata, struct hmm_env *e,
 	/* The device copied under NO_COPY, and only there. */
 	env_delta(_metadata, e, &d);
 	EXPECT_EQ(mode == NO_COPY && !flags ? npages : 0, d.pages_copied);
+	if (mode == SYNC)
+		assert_engine_idle(_metadata, e);
 	assert_counted(_metadata, e, cb, mode, npages);
 	if (fd >= 0)
 		close(fd);

@@ -122,6 +122,7 @@ static void check_refusal_counted(struct __test_metadata *_metadata,
 	EXPECT_EQ(refused + 1, d->pages_taken);
 	EXPECT_EQ(d->pages_taken, d->pages_returned);
 	EXPECT_EQ(d->pages_locked, d->pages_unlocked);
+	EXPECT_EQ(0, d->batches);
 	EXPECT_EQ(0, d->pages_copied);
 }
 
