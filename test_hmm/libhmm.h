@@ -187,14 +187,19 @@ int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
  * linux/kernel-page-flags.h), or -errno.
  */
 #define HMM_KPF_LOCKED		0
+#define HMM_KPF_REFERENCED	2
 #define HMM_KPF_DIRTY		4
 #define HMM_KPF_LRU		5
+#define HMM_KPF_ACTIVE		6
 #define HMM_KPF_COMPOUND_HEAD	15
 #define HMM_KPF_HUGE		17
+#define HMM_KPF_UNEVICTABLE	18
 #define HMM_KPF_THP		22
 #define HMM_KPF_WRITEBACK	8
 #define HMM_KPF_BUDDY		10
 #define HMM_KPF_OFFLINE		23	/* balloon pages, among others */
+#define HMM_KPF_MLOCKED		33
+#define HMM_KPF_MAPPEDTODISK	34
 #define HMM_KPF_PRIVATE		35	/* buffer heads, iomap's state */
 int hmm_kpageflags(__u64 pfn, __u64 *flags);
 
