@@ -12,8 +12,9 @@
  * 2. This header declares every entry, with its kernel-doc.
  * 3. lib/Kbuild names the release's compat file in DMIRROR_RELEASE_H,
  *    test_hmm_compat_<VERSION>.<PATCHLEVEL>.h, included below. It defines
- *    only the entries that release does differently, each followed by
- *    "#define name name" (a type: "#define tag tag" after its struct).
+ *    only the entries that release does differently, each followed by a
+ *    #define of its own name to itself, as asm-generic's overrides are
+ *    (a type: the same for its struct tag).
  * 4. test_hmm_compat_default.h then defines every entry that is still
  *    not defined, each under "#ifndef name": the current kernel's code
  *    (6.1's). Where a later release only renamed a helper or changed an
