@@ -10,6 +10,9 @@ QEMU_SMP=${QEMU_SMP:-2}
 # NUMA nodes the guest boots with (configs/ci-like.config): memory and
 # CPUs split evenly, a socket a node; 1 boots without a NUMA topology.
 QEMU_NUMA_NODES=${QEMU_NUMA_NODES:-2}
+# Added to the guest kernel's command line, e.g. a parameter of a kernel
+# under test (a debug switch, a deliberate breakage to be caught).
+QEMU_APPEND=${QEMU_APPEND:-}
 KVM_PROBE_SECONDS=15
 # Seconds a guest that said it is done gets to power off.
 QEMU_DONE_GRACE=${QEMU_DONE_GRACE:-20}
@@ -64,7 +67,7 @@ qemu_boot() {
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1 random.trust_cpu=on" \
+		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1 random.trust_cpu=on${QEMU_APPEND:+ $QEMU_APPEND}" \
 		-serial "file:$console" \
 		-chardev stdio,id=ktap,signal=off -serial chardev:ktap \
 		< /dev/null 2> "$console.qemu"
