@@ -14,8 +14,9 @@
 #                   kmemleak; its own kernel build, long the first time)
 #   make matrix     the suite on every kernel release of
 #                   tools/vm/releases.sh, one after another, then one
-#                   table; MATRIX_RELEASES picks some. Markdown and JUnit
-#                   in build/results/
+#                   table; MATRIX_RELEASES picks some; PATCHED=1 adds a
+#                   row per release with its fixes from patches/<release>/.
+#                   Markdown and JUnit in build/results/
 #   make kselftest-tar  the suite as a kselftest tarball for the kernel
 #                   (run_kselftest.sh, hmm_nocopy with its module), to
 #                   copy to a board that boots that kernel: $(KSFT_TAR)
@@ -57,7 +58,7 @@ suite-bench:
 	tools/vm/suite-bench.sh -- $(RUN_ARGS)
 
 matrix:
-	tools/vm/matrix.sh $(MATRIX_RELEASES) -- $(RUN_ARGS)
+	tools/vm/matrix.sh $(if $(PATCHED),--patched) $(MATRIX_RELEASES) -- $(RUN_ARGS)
 
 kselftest-tar:
 	./run_tests.sh --kselftest-tar $(KSFT_TAR) $(RUN_ARGS)

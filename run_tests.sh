@@ -33,6 +33,7 @@ opt_junit=""
 opt_timeout=1200
 opt_filters=()
 opt_adds=()
+opt_patches=()
 opt_jobs=""
 opt_long=0
 
@@ -61,6 +62,11 @@ command's own status.
                      instead of a Debian source package
   --config FILE      extra kernel config fragment (repeatable), e.g.
                      configs/debug.config
+  --patch FILE       apply this kernel patch (git format-patch, -p1) to a
+                     copy of the release's source and build that
+                     (repeatable, in order; cached by patch content)
+  --patches DIR      apply every DIR/*.patch, in name order (e.g.
+                     patches/6.1: this project's fixes for that release)
   --junit FILE       also write the results as JUnit XML
   --jobs N           run the suite in N guests at once, each on its share
                      of the tests, merged into one stream (default: the
@@ -95,6 +101,8 @@ parse_args() {
 		--kernel) need_arg "$1" $#; opt_kernel=$2; shift ;;
 		--kernel-src) need_arg "$1" $#; opt_kernel_src=$2; shift ;;
 		--config) need_arg "$1" $#; FRAGMENTS+=("$2"); shift ;;
+		--patch) need_arg "$1" $#; opt_patches+=("$2"); shift ;;
+		--patches) need_arg "$1" $#; add_patch_dir "$2"; shift ;;
 		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
 		--timeout) need_arg "$1" $#; opt_timeout=$2; shift ;;
 		--jobs) need_arg "$1" $#; opt_jobs=$2; shift ;;
@@ -109,9 +117,12 @@ parse_args() {
 	[[ $opt_timeout =~ ^[1-9][0-9]*$ ]] ||
 		die "--timeout needs a number of seconds, not '$opt_timeout'"
 	local f
-	for f in "${FRAGMENTS[@]}" "${opt_adds[@]}"; do
+	for f in "${FRAGMENTS[@]}" "${opt_adds[@]}" "${opt_patches[@]}"; do
 		[[ -f $f ]] || die "no such file: $f"
 	done
+	if ((${#opt_patches[@]})) && [[ -n $opt_kernel_src ]]; then
+		die "--patch applies to a release's source (--kernel): apply it to your own tree for --kernel-src"
+	fi
 	if [[ $opt_run_set == 1 && -z $opt_run ]]; then
 		die "--run needs a command"
 	fi
@@ -157,6 +168,10 @@ stage_source() {
 		# that dies in a command substitution must end the run here.
 		KSRC_DIR=$(kernel_debian_source "$opt_kernel") || exit
 		KSRC_KIND=debian
+		if ((${#opt_patches[@]})); then
+			KSRC_DIR=$(kernel_patched_source "$KSRC_DIR" \
+				   "${opt_patches[@]}") || exit
+		fi
 	fi
 }
 
@@ -208,6 +223,29 @@ stage_tests() {
 		die "selftests build failed (log: $log)"
 	}
 	runner_files | xargs cp -t "$OUT/tests/" "$SUITE_DIR"/{settings,config}
+	kernel_patches_file "$OUT/tests"
+}
+
+# A kernel built with --patch says which fixes it carries: the runner
+# reads kernel-patches beside it (known-issues "fixed-by:").
+kernel_patches_file() {
+	local dir=$1
+
+	if [[ -f $KSRC_DIR/.hmm-patches ]]; then
+		cp "$KSRC_DIR/.hmm-patches" "$dir/kernel-patches"
+	else
+		rm -f "$dir/kernel-patches"
+	fi
+}
+
+# --patches DIR: its patches, in name order.
+add_patch_dir() {
+	local -a found
+
+	[[ -d $1 ]] || die "--patches: no such directory: $1"
+	mapfile -t found < <(find "$1" -maxdepth 1 -name '*.patch' | sort)
+	((${#found[@]})) || die "--patches: no *.patch in $1"
+	opt_patches+=("${found[@]}")
 }
 
 # The suite as a CI bot builds it: in a copy of the kernel's source tree
@@ -223,6 +261,7 @@ stage_kselftest_tar() {
 	cp -al "$KSRC_DIR" "$tree"
 	rm -rf "$tree/tools/testing/selftests/hmm_nocopy"
 	cp -r "$SUITE_DIR" "$tree/tools/testing/selftests/"
+	kernel_patches_file "$tree/tools/testing/selftests/hmm_nocopy"
 	make -C "$tree/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" KDIR="$KBUILD" \
 		KSFT_INSTALL_PATH="$dir/install" gen_tar > "$log" 2>&1 || {

@@ -72,3 +72,9 @@ test_matrix_junit_has_one_suite_per_release() {
 	fi
 	rm -rf "$dir"
 }
+
+test_matrix_patched_adds_a_fix_row_only_where_patches_exist() {
+	assert_eq $'6.1 6.1\n9.9 9.9' "$(matrix_runs 0 6.1 9.9)" "unpatched" &&
+	assert_eq $'6.1 6.1\n6.1+fix 6.1\n9.9 9.9' "$(matrix_runs 1 6.1 9.9)" \
+		"patched"
+}

@@ -152,6 +152,66 @@ kernel_debian_source() {
 	printf '%s\n' "$dir"
 }
 
+# kernel_patched_source SRC PATCH...: prints a copy of SRC with the
+# patches applied in order, made once per source and patch content. The
+# copy names its fixes: .hmm-patches (the kernel release it builds, then
+# a line "patch: SUBJECT" a patch) and a localversion file, so that
+# uname -r tells a patched kernel from the release's own.
+kernel_patched_source() {
+	local src=$1 key dir tmp p
+
+	shift
+	key=$(content_hash "$@")
+	# Not beside the releases' sources: those are found by name.
+	dir=$HMM_CACHE/patched/$(basename "$src")+fix-${key:0:8}
+	if [[ -f $dir/.hmm-patches ]]; then
+		printf '%s\n' "$dir"
+		return
+	fi
+	tmp=$dir.tmp.$$
+	rm -rf "$tmp"
+	mkdir -p "$(dirname "$dir")"
+	info "applying ${#@} patch(es) to a copy of $(basename "$src")"
+	cp -a "$src" "$tmp" || die "cannot copy $src"
+	for p in "$@"; do
+		patch -d "$tmp" -p1 --batch --forward --quiet < "$p" >&2 || {
+			rm -rf "$tmp"
+			die "$p does not apply to $(basename "$src")"
+		}
+	done
+	printf '%s\n' "-fix-${key:0:8}" > "$tmp/localversion-hmm-fix"
+	kernel_patch_list "$tmp" "$@" > "$tmp/.hmm-patches"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+	printf '%s\n' "$dir"
+}
+
+# The contents of .hmm-patches for TREE and its patches: the
+# localversion that marks the kernel, then each patch's subject.
+kernel_patch_list() {
+	local tree=$1 p subject
+
+	shift
+	printf 'localversion: %s\n' "$(cat "$tree/localversion-hmm-fix")"
+	for p in "$@"; do
+		subject=$(patch_subject "$p")
+		[[ -n $subject ]] || die "$p has no Subject: line (git format-patch)"
+		printf 'patch: %s\n' "$subject"
+	done
+}
+
+# The subject of a mail-formatted patch: its Subject: header unfolded,
+# without the "[PATCH ...]" tag.
+patch_subject() {
+	awk '
+		/^Subject: / { s = substr($0, 10); on = 1; next }
+		on && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+		on { exit }
+		/^$/ { exit }
+		END { sub(/^\[PATCH[^]]*\] /, "", s); print s }
+	' "$1"
+}
+
 kernel_version() {
 	make -s -C "$1" kernelversion 2>/dev/null
 }

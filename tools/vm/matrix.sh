@@ -4,8 +4,10 @@
 # passed, failed, skipped, XFAIL, guest seconds. The table is printed and
 # written as Markdown and as JUnit (one testsuite per release) under
 # build/results/matrix-<timestamp>/. Exit status 1 if any release failed.
+# With --patched, each release that has fixes in patches/<release>/ runs
+# a second time with them applied (--patches), as the row "<release>+fix".
 #
-#   tools/vm/matrix.sh [RELEASE...] [-- RUN_TESTS_OPTION...]
+#   tools/vm/matrix.sh [--patched] [RELEASE...] [-- RUN_TESTS_OPTION...]
 set -euo pipefail
 
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -65,11 +67,29 @@ matrix_junit() {
 	printf '</testsuites>\n'
 }
 
+# The runs of the matrix, one a line: the row's name, then the release.
+matrix_runs() {
+	local patched=$1 release
+
+	shift
+	for release in "$@"; do
+		printf '%s %s\n' "$release" "$release"
+		if ((patched)) && compgen -G "$HMM_TOP/patches/$release/*.patch" > /dev/null; then
+			printf '%s+fix %s\n' "$release" "$release"
+		fi
+	done
+}
+
 main() {
-	local -a releases=() opts=()
-	local dir release status failed=0
+	local -a releases=() opts=() extra
+	local dir row release status failed=0 patched=0
 
 	while (($#)); do
+		if [[ $1 == --patched ]]; then
+			patched=1
+			shift
+			continue
+		fi
 		if [[ $1 == -- ]]; then
 			shift
 			opts=("$@")
@@ -82,15 +102,18 @@ main() {
 	dir=$HMM_BUILD/results/matrix-$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$dir"
 	: > "$dir/rows"
-	for release in "${releases[@]}"; do
-		info "matrix: Linux $release (log: $dir/$release.log)"
+	while read -r row release; do
+		extra=()
+		[[ $row == "$release" ]] ||
+			extra=(--patches "$HMM_TOP/patches/$release")
+		info "matrix: Linux $row (log: $dir/$row.log)"
 		status=0
-		"$HMM_TOP/run_tests.sh" --kernel "$release" \
-			--junit "$dir/$release.xml" "${opts[@]}" 2>&1 |
-			tee "$dir/$release.log" || status=${PIPESTATUS[0]}
+		"$HMM_TOP/run_tests.sh" --kernel "$release" "${extra[@]}" \
+			--junit "$dir/$row.xml" "${opts[@]}" 2>&1 |
+			tee "$dir/$row.log" || status=${PIPESTATUS[0]}
 		((status == 0)) || failed=1
-		matrix_row "$release" "$status" "$dir/$release.log" >> "$dir/rows"
-	done
+		matrix_row "$row" "$status" "$dir/$row.log" >> "$dir/rows"
+	done < <(matrix_runs "$patched" "${releases[@]}")
 	matrix_markdown "$dir/rows" > "$dir/matrix.md"
 	matrix_junit "$dir" > "$dir/matrix.xml"
 	printf '\n'
