@@ -7,6 +7,7 @@
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
  *   hmmctl balance
+ *   hmmctl engine-reset
  *   hmmctl info
  *   hmmctl klog-until TEXT < /dev/kmsg
  *
@@ -15,7 +16,10 @@
  * migrate sends a buffer to the device and back, probe runs the no-copy
  * probe, and each prints PFNs, results and the counters it moved.
  * balance checks that nothing is in flight or held: the suite's runner
- * calls it after every test. info prints what the device offers, a
+ * calls it after every test. engine-reset puts every device's DMA engine
+ * back to its defaults (a test killed before its teardown leaves its
+ * settings to the next one), naming each it reset: the runner calls it
+ * between tests too. info prints what the device offers, a
  * "key value" line each, for scripts: exit 3 when the device is not
  * test_hmm_nocopy's. klog-until needs no device: it is the suite
  * runner's cursor over the kernel log (see cmd_klog_until()).
@@ -374,6 +378,8 @@ static int print_help(int status)
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
 		"  balance               exit 1 if the global counters show pages\n"
 		"                        still locked, taken or on a device\n"
+		"  engine-reset          put every device's engine back to the\n"
+		"                        defaults, naming each one that was not\n"
 		"  info                  what the device and its kernel offer\n"
 		"  klog-until TEXT       copy /dev/kmsg records from stdin up to\n"
 		"                        the one whose text is TEXT (no device)\n"
@@ -432,6 +438,10 @@ int main(int argc, char **argv)
 		return argc == 3 ? cmd_klog_until(argv[2]) : print_help(2);
 	if (parse(argc - 1, argv + 1, &o))
 		return print_help(2);
+	if (!strcmp(cmd, "engine-reset")) {
+		fd = hmm_engines_reset(stdout);
+		return fd < 0 ? fail("engine-reset", fd) : 0;
+	}
 	fd = hmm_open(o.device);
 	if (fd < 0)
 		return fail("open " HMM_DEV_FMT, fd);

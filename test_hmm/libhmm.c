@@ -534,6 +534,30 @@ int hmm_engine_reset(int fd)
 	return hmm_engine_set(fd, 0, 0, 0, NULL);
 }
 
+int hmm_engines_reset(FILE *report)
+{
+	struct hmm_nc_engine en;
+	unsigned int unit;
+	int fd, ret, n = 0;
+
+	for (unit = 0; (fd = hmm_open(unit)) >= 0; unit++) {
+		ret = hmm_engine_get(fd, &en);
+		if (!ret && (en.flags || en.batch_pages || en.setup_us)) {
+			ret = hmm_engine_reset(fd);
+			if (!ret && report)
+				fprintf(report,
+					HMM_DEV_FMT ": engine flags=0x%x batch_pages=%u setup_us=%u, reset to the defaults\n",
+					unit, en.flags, en.batch_pages,
+					en.setup_us);
+			n += !ret;
+		}
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	return fd == -ENOENT ? n : fd;
+}
+
 int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,
 		  struct hmm_nc_fault *out)
 {

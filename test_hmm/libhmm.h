@@ -10,6 +10,7 @@
 #define _LIBHMM_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -161,6 +162,13 @@ int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
 		   struct hmm_nc_engine *out);
 int hmm_engine_get(int fd, struct hmm_nc_engine *out);
 int hmm_engine_reset(int fd);
+/*
+ * The engine's settings are the device's, not the open file's: a test
+ * killed before its teardown leaves them to the next one. Puts every
+ * device's engine back to the defaults; for each one that was not, a
+ * line to report (if not NULL). Returns how many were reset, or -errno.
+ */
+int hmm_engines_reset(FILE *report);
 
 /*
  * Fault injection on this open file (HMM_NC_FAULT_*): at point, let skip
