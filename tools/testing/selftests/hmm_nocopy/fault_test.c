@@ -46,6 +46,8 @@ FIXTURE_SETUP(stress)
 	self->e.fd = hmm_open(0);
 	if (self->e.fd < 0)
 		HMM_SETUP_SKIP("no /dev/hmm_dmirror0: %s", strerror(-self->e.fd));
+	/* The engine is the device's: what a killed test set stays. */
+	ASSERT_LE(0, hmm_engines_reset(NULL));
 	self->e.ps = hmm_page_size();
 	self->e.buf = hmm_map_anon(NPAGES * self->e.ps, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->e.buf);
