@@ -582,7 +582,9 @@ int hmm_engines_reset(FILE *report)
 
 	for (unit = 0; (fd = hmm_open(unit)) >= 0; unit++) {
 		ret = hmm_engine_get(fd, &en);
-		if (!ret && (en.flags || en.batch_pages || en.setup_us)) {
+		/* GET answers batch_pages resolved: the default is its value. */
+		if (!ret && (en.flags || en.setup_us ||
+			     en.batch_pages != HMM_NC_BATCH_PAGES)) {
 			ret = hmm_engine_reset(fd);
 			if (!ret && report)
 				fprintf(report,
