@@ -4,11 +4,16 @@
 # known-issues (tools/testing/selftests/hmm_nocopy/expected-skips-6.1),
 # which its runner reads too.
 
-# The list for the default kernel release, or for release $1.
+# The list for release $1.
+expected_skips_of() {
+	echo "$HMM_TOP/tools/testing/selftests/hmm_nocopy/expected-skips-$1"
+}
+
+# The list for the default kernel release.
 expected_skips_file() {
 	# shellcheck source=tools/vm/releases.sh
 	source "$HMM_TOP/tools/vm/releases.sh"
-	echo "$HMM_TOP/tools/testing/selftests/hmm_nocopy/expected-skips-${1:-$KERNEL_RELEASE_DEFAULT}"
+	expected_skips_of "$KERNEL_RELEASE_DEFAULT"
 }
 
 # unexpected_skips LIST < OUTPUT: reads the runner's results in OUTPUT,

@@ -73,7 +73,7 @@ test_skips_list_of_every_release_is_shipped_and_well_formed() {
 	# shellcheck source=tools/vm/releases.sh
 	source "$HMM_TOP/tools/vm/releases.sh"
 	for release in $(release_names); do
-		list=$(expected_skips_file "$release")
+		list=$(expected_skips_of "$release")
 		[[ -r $list ]] || { echo "no $list"; return 1; }
 		assert_contains "$(runner_files)" "$list" || return
 		assert_eq "" "$(grep -vE '^(#.*|[[:space:]]*|[a-z_0-9]+\.[a-z_0-9.]+[[:space:]]+[^[:space:]].*)$' "$list")" \
@@ -89,7 +89,7 @@ test_skips_list_of_every_release_is_shipped_and_well_formed() {
 test_skips_lists_hold_the_recorded_runs_skips() {
 	local release
 	for release in 5.10 6.12; do
-		unexpected_skips "$(expected_skips_file "$release")" < "$DATA/skips-$release.ktap" ||
+		unexpected_skips "$(expected_skips_of "$release")" < "$DATA/skips-$release.ktap" ||
 			{ echo "on $release"; return 1; }
 	done
 }
