@@ -6,7 +6,7 @@
  *   hmmctl snapshot [--pages N] [--device N]
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
- *   hmmctl balance
+ *   hmmctl balance [--engine-reset]
  *   hmmctl engine-reset
  *   hmmctl info
  *   hmmctl klog-until TEXT < /dev/kmsg
@@ -18,8 +18,9 @@
  * balance checks that nothing is in flight or held: the suite's runner
  * calls it after every test. engine-reset puts every device's DMA engine
  * back to its defaults (a test killed before its teardown leaves its
- * settings to the next one), naming each it reset: the runner calls it
- * between tests too. info prints what the device offers, a
+ * settings to the next one), naming each it reset; balance
+ * --engine-reset does both, in the one process the runner pays for
+ * between tests. info prints what the device offers, a
  * "key value" line each, for scripts: exit 3 when the device is not
  * test_hmm_nocopy's. klog-until needs no device: it is the suite
  * runner's cursor over the kernel log (see cmd_klog_until()).
@@ -39,6 +40,7 @@ struct opts {
 	unsigned int device;
 	size_t pages;
 	bool global;
+	bool engine_reset;
 	__u32 mode;
 };
 
@@ -155,6 +157,11 @@ static int cmd_balance(int fd, const struct opts *o)
 	ok = balanced("pages_locked/unlocked", c.pages_locked, c.pages_unlocked);
 	ok &= balanced("pages_taken/returned", c.pages_taken, c.pages_returned);
 	ok &= balanced("devmem_alloc/free", c.devmem_alloc, c.devmem_free);
+	if (o->engine_reset) {
+		ret = hmm_engines_reset(stdout);
+		if (ret < 0)
+			return fail("engine-reset", ret);
+	}
 	return ok ? 0 : 1;
 }
 
@@ -377,7 +384,8 @@ static int print_help(int status)
 		"  migrate               move a buffer to the device and back\n"
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
 		"  balance               exit 1 if the global counters show pages\n"
-		"                        still locked, taken or on a device\n"
+		"                        still locked, taken or on a device;\n"
+		"                        --engine-reset: and reset the engines\n"
 		"  engine-reset          put every device's engine back to the\n"
 		"                        defaults, naming each one that was not\n"
 		"  info                  what the device and its kernel offer\n"
@@ -393,6 +401,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "device", required_argument, NULL, 'd' },
 		{ "pages", required_argument, NULL, 'p' },
 		{ "global", no_argument, NULL, 'g' },
+		{ "engine-reset", no_argument, NULL, 'E' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -409,6 +418,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'g':
 			o->global = true;
+			break;
+		case 'E':
+			o->engine_reset = true;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "sync"))

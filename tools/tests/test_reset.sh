@@ -36,13 +36,13 @@ load_runner() {
 	KNOWN=$WORK/none
 	klog_mark() { :; }
 	klog_findings() { :; }
-	counters_unbalanced() { :; }
 	module_loaded() { return 0; }
 	# configfs removes a directory with its attributes; a plain one
 	# with files does not go.
 	rmdir() { rm -r "$@"; }
-	# The device's engine, as hmmctl engine-reset reports it.
-	hmmctl_cmd() { cat "$WORK/engine" 2> /dev/null || true; rm -f "$WORK/engine"; }
+	# The device: balanced, its engine as hmmctl balance --engine-reset
+	# reports it.
+	hmmctl_cmd() { cat "$WORK/fake-engine" 2> /dev/null || true; rm -f "$WORK/fake-engine"; }
 	reset_snapshot
 }
 
@@ -77,7 +77,7 @@ test_reset_killed_test_cannot_change_the_next_verdict() {
 		echo 'always within_size advise never deny force' | sed 's/always/[always]/' \\
 			> '$ROOT/sys/kernel/mm/transparent_hugepage/shmem_enabled'
 		mkdir '$ROOT/sys/kernel/config/nullb/hmm_nocopy_slow'
-		echo '/dev/hmm_dmirror0: engine 0x1/8/0 reset' > '$WORK/engine'
+		echo '/dev/hmm_dmirror0: engine 0x1/8/0 reset' > '$WORK/fake-engine'
 		kill -TERM \$\$"
 	fake_test later_test "
 		read -r v < '$ROOT/proc/sys/vm/dirty_writeback_centisecs'
@@ -99,6 +99,17 @@ test_reset_killed_test_cannot_change_the_next_verdict() {
 	assert_eq "ok 4 file.later" "$(result_line)" "the later test"
 	assert_contains "$out" "# # flusher 500, pool 0"
 	assert_not_contains "$out" "reset:"
+}
+
+# An engine put back is said, and is no leak of the test: it passes.
+test_reset_engine_reset_is_no_leak() {
+	load_runner
+	fake_test passing_test "echo 'ok 1 a.engine'
+		echo '/dev/hmm_dmirror1: engine 0x0/4/0 reset' > '$WORK/fake-engine'"
+	step 1 a.engine passing_test
+	assert_eq "ok 1 a.engine" "$(result_line)" result
+	assert_contains "$out" "# a.engine: reset: /dev/hmm_dmirror1: engine 0x0/4/0 reset"
+	assert_not_contains "$out" "counters:"
 }
 
 # Nothing changed, nothing said: a clean test costs no diagnostic.

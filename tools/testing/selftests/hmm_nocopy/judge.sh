@@ -28,6 +28,8 @@ SKIPS_STRICT=0
 expected_skips_load() {
 	local release mm list
 
+	SKIPS_LIST=
+	SKIPS_STRICT=0
 	if [ "${HMM_OUR_GUEST:-0}" = 1 ] || [ "${HMM_STRICT_SKIPS:-0}" = 1 ]; then
 		SKIPS_STRICT=1
 	fi
