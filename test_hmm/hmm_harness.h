@@ -64,28 +64,24 @@
  * FIXTURE_SETUP (release what it took first). On a release known to
  * offer them all (hmm_release_needs()) a need not met fails the test
  * instead: a lookup that failed there loses tests, it is no skip.
+ * HMM_REQUIRE_OR() is both, with skip the statement that skips (it may
+ * name the reason, _why).
  */
-#define HMM_REQUIRE(fd, needs) do {					\
+#define HMM_REQUIRE_OR(fd, needs, skip) do {				\
 	unsigned int _needs = (needs);					\
 	int _fd = (fd);							\
 	const char *_why = hmm_unmet(_fd, _needs);			\
 	if (_why) {							\
 		ASSERT_EQ(0, hmm_unmet_lost(_fd, _needs))		\
 			TH_LOG("this release must offer it: %s", _why);	\
-		SKIP(return, "%s", _why);				\
+		skip;							\
 	}								\
 } while (0)
 
-#define HMM_SETUP_REQUIRE(fd, needs) do {				\
-	unsigned int _needs = (needs);					\
-	int _fd = (fd);							\
-	const char *_why = hmm_unmet(_fd, _needs);			\
-	if (_why) {							\
-		ASSERT_EQ(0, hmm_unmet_lost(_fd, _needs))		\
-			TH_LOG("this release must offer it: %s", _why);	\
-		HMM_SETUP_SKIP("%s", _why);				\
-	}								\
-} while (0)
+#define HMM_REQUIRE(fd, needs) \
+	HMM_REQUIRE_OR(fd, needs, SKIP(return, "%s", _why))
+#define HMM_SETUP_REQUIRE(fd, needs) \
+	HMM_REQUIRE_OR(fd, needs, HMM_SETUP_SKIP("%s", _why))
 
 static inline void hmm_test_name(char *buf, size_t len,
 				 const struct __fixture_metadata *f,
