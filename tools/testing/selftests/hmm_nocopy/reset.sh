@@ -10,9 +10,11 @@
 # and the next test would run on what it left. So the runner takes the
 # system's values before the first test and, after every test, puts
 # back whatever differs, saying so under the test ("# NAME: reset:
-# ..."). Reads and writes are shell builtins on /proc and /sys: a test
-# costs no process here (the engines are reset by the runner's
-# "hmmctl balance --engine-reset", which runs after every test anyway).
+# ..."). A test costs one awk here, which reads every tunable (the
+# shell's read builtin cannot: it reads a byte at a time, and a /proc/sys
+# file answers a read at an offset with end of file); the engines are
+# reset by the runner's "hmmctl balance --engine-reset", which runs after
+# every test anyway.
 # HMM_SYSROOT prefixes /proc and /sys (the project's tests point it at
 # a tree of their own). Needs WORK, ktap and hmmctl_cmd from the runner.
 
@@ -36,16 +38,30 @@ RESET_FILES="/proc/sys/vm/dirty_writeback_centisecs
 /sys/kernel/mm/transparent_hugepage/shmem_enabled"
 RESET_NULLB=/sys/kernel/config/nullb
 
-# The value of tunable $1 as it is written back, in RV: a THP mode list
-# ("always [madvise] never") as its chosen word. No subshell: this runs
-# for every tunable after every test.
-reset_read() {
-	RV=""
-	[ -r "$1" ] || return 1
-	read -r RV < "$1" 2> /dev/null || [ -n "$RV" ] || return 1
-	case $RV in
-	*\[*\]*) RV=${RV#*[}; RV=${RV%%]*} ;;
-	esac
+# reset_values [STATE]: for each tunable of the files read on stdin (a
+# path a line), "PATH VALUE" as it is written back (a THP mode list,
+# "always [madvise] never", as its chosen word); with STATE ("PATH
+# VALUE" lines), only those whose value differs, as "PATH VALUE NOW".
+reset_values() {
+	awk -v root="$RESET_ROOT" -v state="${1:-}" '
+		BEGIN {
+			while (state != "" && (getline line < state) > 0) {
+				split(line, w, " ")
+				was[w[1]] = substr(line, length(w[1]) + 2)
+			}
+		}
+		{
+			v = ""
+			if ((getline v < (root $1)) <= 0)
+				next
+			close(root $1)
+			if (match(v, /\[[^]]*\]/))
+				v = substr(v, RSTART + 1, RLENGTH - 2)
+			if (state == "")
+				print $1 " " v
+			else if (($1 in was) && was[$1] != v)
+				print $1 " " was[$1] " " v
+		}'
 }
 
 # Every tunable that exists here, and the hugetlb pools of each page
@@ -66,12 +82,9 @@ reset_files() {
 reset_snapshot() {
 	local f
 
-	: > "$WORK/state0"
 	: > "$WORK/nullb0"
-	for f in $(reset_files); do
-		reset_read "$RESET_ROOT$f" || continue
-		printf '%s %s\n' "$f" "$RV" >> "$WORK/state0"
-	done
+	reset_files | reset_values > "$WORK/state0"
+	cut -d' ' -f1 "$WORK/state0" > "$WORK/state0-files"
 	for f in "$RESET_ROOT$RESET_NULLB"/*; do
 		[ -d "$f" ] && printf '%s\n' "$f" >> "$WORK/nullb0"
 	done
@@ -117,13 +130,13 @@ reset_nullb() {
 # line each. Not a verdict: the test's teardown, or its crash, is what
 # its result says.
 reset_shared_state() {
-	local name=$1 f v0
+	local name=$1 f v0 now
 
 	[ -e "$WORK/state0" ] || return 0
-	while read -r f v0; do
-		reset_read "$RESET_ROOT$f" || continue
-		[ "$RV" = "$v0" ] || reset_write "$f" "$v0" "$RV"
-	done < "$WORK/state0" > "$WORK/reset"
+	reset_values "$WORK/state0" < "$WORK/state0-files" > "$WORK/changed"
+	while read -r f v0 now; do
+		reset_write "$f" "$v0" "$now"
+	done < "$WORK/changed" > "$WORK/reset"
 	reset_nullb >> "$WORK/reset"
 	# counters_unbalanced() reset the engines, in the same process.
 	[ -s "$WORK/engine" ] && cat "$WORK/engine" >> "$WORK/reset"
