@@ -298,6 +298,8 @@ write_job() {
 		fi
 		printf 'HMM_FILTERS=%q\n' "$(printf '%s\n' "${opt_filters[@]}")"
 		printf 'HMM_LONG=%q\n' "$opt_long"
+		# A failure of stress.fault_mixed_* replays with its seed.
+		[[ -z ${HMM_SEED:-} ]] || printf 'HMM_SEED=%q\n' "$HMM_SEED"
 	} > "$job"
 }
 

@@ -61,19 +61,27 @@
 /*
  * Skips the test, with libhmm's reason, unless the device behind fd and
  * its kernel offer every need (enum hmm_need): in a test body, and in a
- * FIXTURE_SETUP (release what it took first).
+ * FIXTURE_SETUP (release what it took first). On a release known to
+ * offer them all (hmm_release_needs()) a need not met fails the test
+ * instead: a lookup that failed there loses tests, it is no skip.
+ * HMM_REQUIRE_OR() is both, with skip the statement that skips (it may
+ * name the reason, _why).
  */
-#define HMM_REQUIRE(fd, needs) do {					\
-	const char *_why = hmm_unmet(fd, needs);			\
-	if (_why)							\
-		SKIP(return, "%s", _why);				\
+#define HMM_REQUIRE_OR(fd, needs, skip) do {				\
+	unsigned int _needs = (needs);					\
+	int _fd = (fd);							\
+	const char *_why = hmm_unmet(_fd, _needs);			\
+	if (_why) {							\
+		ASSERT_EQ(0, hmm_unmet_lost(_fd, _needs))		\
+			TH_LOG("this release must offer it: %s", _why);	\
+		skip;							\
+	}								\
 } while (0)
 
-#define HMM_SETUP_REQUIRE(fd, needs) do {				\
-	const char *_why = hmm_unmet(fd, needs);			\
-	if (_why)							\
-		HMM_SETUP_SKIP("%s", _why);				\
-} while (0)
+#define HMM_REQUIRE(fd, needs) \
+	HMM_REQUIRE_OR(fd, needs, SKIP(return, "%s", _why))
+#define HMM_SETUP_REQUIRE(fd, needs) \
+	HMM_REQUIRE_OR(fd, needs, HMM_SETUP_SKIP("%s", _why))
 
 static inline void hmm_test_name(char *buf, size_t len,
 				 const struct __fixture_metadata *f,
@@ -203,6 +211,25 @@ static inline void hmm_filter_tests(char **globs, int nglobs)
 	}
 }
 
+/* How many tests (each variant's run of one) the globs select. */
+static inline unsigned int hmm_count_selected(char **globs, int nglobs)
+{
+	struct __fixture_variant_metadata novar = { .name = "" };
+	struct __fixture_variant_metadata *v;
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	char name[HMM_NAME_MAX];
+	unsigned int n = 0;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (v = f->variant ?: &novar; v; v = v->next)
+			for (t = f->tests; t; t = t->next) {
+				hmm_test_name(name, sizeof(name), f, v, t);
+				n += hmm_selected(name, globs, nglobs);
+			}
+	return n;
+}
+
 #define HMM_MAX_GLOBS	64
 
 /*
@@ -267,6 +294,12 @@ static inline int hmm_test_main(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
+	/* A name that selects nothing is a lost test, never a pass. */
+	if (nglobs && !hmm_count_selected(globs, nglobs)) {
+		printf("TAP version 13\nBail out! no test here matches -r %s%s\n",
+		       globs[0], nglobs > 1 ? " (or the other -r)" : "");
+		return KSFT_FAIL;
+	}
 	ret = hmm_device_ours();
 	if (ret >= 0)
 		return ret;

@@ -6,7 +6,8 @@
  *   hmmctl snapshot [--pages N] [--device N]
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
- *   hmmctl balance
+ *   hmmctl balance [--engine-reset]
+ *   hmmctl engine-reset
  *   hmmctl info
  *   hmmctl klog-until TEXT < /dev/kmsg
  *
@@ -15,7 +16,11 @@
  * migrate sends a buffer to the device and back, probe runs the no-copy
  * probe, and each prints PFNs, results and the counters it moved.
  * balance checks that nothing is in flight or held: the suite's runner
- * calls it after every test. info prints what the device offers, a
+ * calls it after every test. engine-reset puts every device's DMA engine
+ * back to its defaults (a test killed before its teardown leaves its
+ * settings to the next one), naming each it reset; balance
+ * --engine-reset does both, in the one process the runner pays for
+ * between tests. info prints what the device offers, a
  * "key value" line each, for scripts: exit 3 when the device is not
  * test_hmm_nocopy's. klog-until needs no device: it is the suite
  * runner's cursor over the kernel log (see cmd_klog_until()).
@@ -35,6 +40,7 @@ struct opts {
 	unsigned int device;
 	size_t pages;
 	bool global;
+	bool engine_reset;
 	__u32 mode;
 };
 
@@ -151,6 +157,11 @@ static int cmd_balance(int fd, const struct opts *o)
 	ok = balanced("pages_locked/unlocked", c.pages_locked, c.pages_unlocked);
 	ok &= balanced("pages_taken/returned", c.pages_taken, c.pages_returned);
 	ok &= balanced("devmem_alloc/free", c.devmem_alloc, c.devmem_free);
+	if (o->engine_reset) {
+		ret = hmm_engines_reset(stdout);
+		if (ret < 0)
+			return fail("engine-reset", ret);
+	}
 	return ok ? 0 : 1;
 }
 
@@ -373,7 +384,10 @@ static int print_help(int status)
 		"  migrate               move a buffer to the device and back\n"
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
 		"  balance               exit 1 if the global counters show pages\n"
-		"                        still locked, taken or on a device\n"
+		"                        still locked, taken or on a device;\n"
+		"                        --engine-reset: and reset the engines\n"
+		"  engine-reset          put every device's engine back to the\n"
+		"                        defaults, naming each one that was not\n"
 		"  info                  what the device and its kernel offer\n"
 		"  klog-until TEXT       copy /dev/kmsg records from stdin up to\n"
 		"                        the one whose text is TEXT (no device)\n"
@@ -387,6 +401,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "device", required_argument, NULL, 'd' },
 		{ "pages", required_argument, NULL, 'p' },
 		{ "global", no_argument, NULL, 'g' },
+		{ "engine-reset", no_argument, NULL, 'E' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -403,6 +418,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'g':
 			o->global = true;
+			break;
+		case 'E':
+			o->engine_reset = true;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "sync"))
@@ -432,6 +450,10 @@ int main(int argc, char **argv)
 		return argc == 3 ? cmd_klog_until(argv[2]) : print_help(2);
 	if (parse(argc - 1, argv + 1, &o))
 		return print_help(2);
+	if (!strcmp(cmd, "engine-reset")) {
+		fd = hmm_engines_reset(stdout);
+		return fd < 0 ? fail("engine-reset", fd) : 0;
+	}
 	fd = hmm_open(o.device);
 	if (fd < 0)
 		return fail("open " HMM_DEV_FMT, fd);

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -219,6 +220,45 @@ const char *hmm_unmet(int fd, unsigned int needs)
 		if (missing & hmm_need_reasons[i].need)
 			return hmm_need_reasons[i].why;
 	return NULL;
+}
+
+/*
+ * What each release the suite knows offers. 6.1 has it all but
+ * HMM_DMIRROR_RELEASE (upstream 6.2; Debian's 6.1 has it, others may
+ * not): the migration core's and the aio ring's entry points are found
+ * at load there (CONFIG_KPROBES, in the suite's config).
+ */
+static const struct {
+	unsigned int major, minor, needs;
+} hmm_release_table[] = {
+	{ 5, 10, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS | HMM_NEED_AIO_RING },
+	{ 6, 1, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS | HMM_NEED_EXCLUSIVE |
+		HMM_NEED_AIO_RING | HMM_NEED_CORE_MIGRATE | HMM_NEED_HUGETLB },
+	{ 6, 12, HMM_NEED_EXCLUSIVE | HMM_NEED_RELEASE | HMM_NEED_AIO_RING },
+};
+
+unsigned int hmm_release_needs(void)
+{
+	unsigned int major, minor, i;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(hmm_release_table); i++)
+		if (hmm_release_table[i].major == major &&
+		    hmm_release_table[i].minor == minor)
+			return hmm_release_table[i].needs;
+	return 0;
+}
+
+unsigned int hmm_unmet_lost(int fd, unsigned int needs)
+{
+	struct hmm_nc_info info;
+
+	needs &= hmm_release_needs();
+	if (!needs || hmm_info(fd, &info))
+		return 0;
+	return needs & ~hmm_offered(&info);
 }
 
 const char *hmm_unmet_cmd(int fd, unsigned long request)
@@ -532,6 +572,32 @@ int hmm_engine_get(int fd, struct hmm_nc_engine *out)
 int hmm_engine_reset(int fd)
 {
 	return hmm_engine_set(fd, 0, 0, 0, NULL);
+}
+
+int hmm_engines_reset(FILE *report)
+{
+	struct hmm_nc_engine en;
+	unsigned int unit;
+	int fd, ret, n = 0;
+
+	for (unit = 0; (fd = hmm_open(unit)) >= 0; unit++) {
+		ret = hmm_engine_get(fd, &en);
+		/* GET answers batch_pages resolved: the default is its value. */
+		if (!ret && (en.flags || en.setup_us ||
+			     en.batch_pages != HMM_NC_BATCH_PAGES)) {
+			ret = hmm_engine_reset(fd);
+			if (!ret && report)
+				fprintf(report,
+					HMM_DEV_FMT ": engine 0x%x/%u/%u reset\n",
+					unit, en.flags, en.batch_pages,
+					en.setup_us);
+			n += !ret;
+		}
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	return fd == -ENOENT ? n : fd;
 }
 
 int hmm_fault_set(int fd, __u32 point, __u32 skip, __u32 times,

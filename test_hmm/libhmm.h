@@ -10,6 +10,7 @@
 #define _LIBHMM_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,15 @@ const char *hmm_unmet(int fd, unsigned int needs);
 /* The same for one ioctl command. */
 const char *hmm_unmet_cmd(int fd, unsigned long request);
 /*
+ * The needs the running kernel's release (uname) is known to meet, with
+ * the suite's config: on such a release a need that is not offered is a
+ * lost test (an entry point the module failed to find, a port gone
+ * wrong), a failure and not a skip. 0 for a release not in the table.
+ */
+unsigned int hmm_release_needs(void);
+/* Of needs, those the device behind fd does not offer though it must. */
+unsigned int hmm_unmet_lost(int fd, unsigned int needs);
+/*
  * Whether /dev/hmm_dmirror0 is ours: 0, -ENOENT when there is no such
  * device, -ENODEV when somebody else's (why says whose), other -errno.
  */
@@ -161,6 +171,15 @@ int hmm_engine_set(int fd, __u32 flags, __u32 batch_pages, __u32 setup_us,
 		   struct hmm_nc_engine *out);
 int hmm_engine_get(int fd, struct hmm_nc_engine *out);
 int hmm_engine_reset(int fd);
+/*
+ * The engine's settings are the device's, not the open file's: a test
+ * killed before its teardown leaves them to the next one. Puts every
+ * device's engine back to the defaults; for each one that was not, a
+ * line to report (if not NULL): "/dev/hmm_dmirrorN: engine
+ * FLAGS/BATCH_PAGES/SETUP_US reset". Returns how many were reset, or
+ * -errno.
+ */
+int hmm_engines_reset(FILE *report);
 
 /*
  * Fault injection on this open file (HMM_NC_FAULT_*): at point, let skip

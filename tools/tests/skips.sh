@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Helpers of the project's tests: the suite's skips held to the list of
-# those expected on the default kernel (tools/tests/expected-skips-6.1).
+# those expected on the default kernel, the list the suite ships beside
+# known-issues (tools/testing/selftests/hmm_nocopy/expected-skips-6.1),
+# which its runner reads too.
+
+# The list for release $1.
+expected_skips_of() {
+	echo "$HMM_TOP/tools/testing/selftests/hmm_nocopy/expected-skips-$1"
+}
 
 # The list for the default kernel release.
 expected_skips_file() {
 	# shellcheck source=tools/vm/releases.sh
 	source "$HMM_TOP/tools/vm/releases.sh"
-	echo "$HMM_TOP/tools/tests/expected-skips-$KERNEL_RELEASE_DEFAULT"
+	expected_skips_of "$KERNEL_RELEASE_DEFAULT"
 }
 
 # unexpected_skips LIST < OUTPUT: reads the runner's results in OUTPUT,

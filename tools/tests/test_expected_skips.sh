@@ -60,11 +60,36 @@ test_skips_top_level_results_of_the_qemu_run() {
 	assert_eq "unexpected skip: huge.hugetlb_page (no hugetlb pages)" "$out" output
 }
 
-test_skips_list_of_the_default_kernel_is_there_and_well_formed() {
-	local list
-	list=$(expected_skips_file)
-	assert_eq "$HMM_TOP/tools/tests/expected-skips-6.1" "$list" "list"
-	[[ -r $list ]] || { echo "no $list"; return 1; }
-	assert_eq "" "$(grep -vE '^(#.*|[[:space:]]*|[a-z_0-9]+\.[a-z_0-9.]+[[:space:]]+[^[:space:]].*)$' "$list")" \
-		"lines neither comments nor 'fixture.test reason'"
+test_skips_list_of_the_default_kernel_is_the_shipped_one() {
+	assert_eq "$HMM_TOP/tools/testing/selftests/hmm_nocopy/expected-skips-6.1" \
+		"$(expected_skips_file)" "list"
+}
+
+# Every release the suite knows has its list, shipped (the Makefile's
+# runner files: kselftest install, tarball, guest), well formed, each
+# test once.
+test_skips_list_of_every_release_is_shipped_and_well_formed() {
+	local list release
+	# shellcheck source=tools/vm/releases.sh
+	source "$HMM_TOP/tools/vm/releases.sh"
+	for release in $(release_names); do
+		list=$(expected_skips_of "$release")
+		[[ -r $list ]] || { echo "no $list"; return 1; }
+		assert_contains "$(runner_files)" "$list" || return
+		assert_eq "" "$(grep -vE '^(#.*|[[:space:]]*|[a-z_0-9]+\.[a-z_0-9.]+[[:space:]]+[^[:space:]].*)$' "$list")" \
+			"$release: lines neither comments nor 'fixture.test reason'" || return
+		assert_eq "" "$(grep -vE '^(#|[[:space:]]*$)' "$list" | awk '{ print $1 }' | sort | uniq -d)" \
+			"$release: tests listed twice" || return
+	done
+}
+
+# The lists of 5.10 and 6.12 as a whole run there printed them (make
+# matrix, build/results/matrix-*/RELEASE.log): the recorded skips of
+# that run are all listed, with their reasons.
+test_skips_lists_hold_the_recorded_runs_skips() {
+	local release
+	for release in 5.10 6.12; do
+		unexpected_skips "$(expected_skips_of "$release")" < "$DATA/skips-$release.ktap" ||
+			{ echo "on $release"; return 1; }
+	done
 }

@@ -120,6 +120,38 @@ TEST_F(device, info_names_module_modes_and_commands)
 	EXPECT_STREQ(info.version, sysver);
 }
 
+/*
+ * What a release the suite knows must offer (libhmm's table,
+ * hmm_release_needs()), seen in HMM_NC_INFO: on 6.1 the NO_COPY mode,
+ * the refusing callbacks and their commands, EXCLUSIVE, the aio ring and
+ * the migration core with hugetlb, whose entry points the module finds
+ * at load; a lookup that failed there would otherwise only turn a dozen
+ * tests into skips. THP is the kernel's, seen in sysfs. A release not
+ * in the table has nothing to check.
+ */
+TEST_F(device, info_offers_what_this_release_must)
+{
+	unsigned int must = hmm_release_needs(), lost;
+	struct hmm_nc_info info;
+
+	ASSERT_EQ(0, hmm_info(self->fd, &info));
+	lost = hmm_unmet_lost(self->fd, ~0U);
+	EXPECT_EQ(0, lost) TH_LOG("must offer 0x%x, lacks 0x%x: %s", must,
+				  lost, hmm_unmet(self->fd, lost));
+	if (must & HMM_NEED_REFUSALS) {
+		EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_RF_HOLD));
+		EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_RF_MIGRATE));
+	}
+	if (must & HMM_NEED_CORE_MIGRATE) {
+		EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_CORE_MIGRATE));
+		EXPECT_TRUE(info.features & HMM_NC_FEAT_CORE_MIGRATE);
+		EXPECT_TRUE(info.features & HMM_NC_FEAT_CORE_HUGETLB);
+		/* Whole-THP migration needs the kernel's THP. */
+		EXPECT_EQ(0, access("/sys/kernel/mm/transparent_hugepage/enabled",
+				    R_OK));
+	}
+}
+
 TEST_F(device, info_rejects_flags_and_reserved)
 {
 	struct hmm_nc_info info;

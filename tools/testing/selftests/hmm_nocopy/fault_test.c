@@ -46,6 +46,8 @@ FIXTURE_SETUP(stress)
 	self->e.fd = hmm_open(0);
 	if (self->e.fd < 0)
 		HMM_SETUP_SKIP("no /dev/hmm_dmirror0: %s", strerror(-self->e.fd));
+	/* The engine is the device's: what a killed test set stays. */
+	ASSERT_LE(0, hmm_engines_reset(NULL));
 	self->e.ps = hmm_page_size();
 	self->e.buf = hmm_map_anon(NPAGES * self->e.ps, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->e.buf);
@@ -474,16 +476,42 @@ static int mixed_step(struct fault_env *env, unsigned int r)
 }
 
 /*
+ * The mixed run's seed: HMM_SEED from the environment (decimal or 0x
+ * hex), to replay a run whose output printed it; else a fresh one, so
+ * that each run tries other failure points. A value that is no number
+ * fails the test rather than quietly run another sequence.
+ */
+static unsigned int mixed_seed(struct __test_metadata *_metadata)
+{
+	const char *s = getenv("HMM_SEED");
+	struct timespec ts;
+	unsigned long v;
+	char *end;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtoul(s, &end, 0);
+		ASSERT_TRUE(!errno && !*end && v <= 0xffffffffUL)
+			TH_LOG("HMM_SEED=%s is not a 32-bit number", s);
+		return v;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec ^
+	       ((unsigned int)getpid() << 16);
+}
+
+/*
  * For MIXED_SECONDS, commands of every kind with a failure armed at a
  * random point, over pages that are partly on the device, partly not,
  * in batches of 4: whatever fails, each command says so or succeeds,
  * and the data, read through the device so that no page moves for it,
- * is intact after every step. The seed is logged so a failure can be
- * replayed.
+ * is intact after every step. The seed is printed, with the variable
+ * that replays it (the same sequence of commands; how many of them run
+ * depends on the time they take).
  */
 TEST_F_TIMEOUT(stress, fault_mixed_failures_lose_nothing, 60)
 {
-	unsigned int seed = time(NULL), r;
+	unsigned int seed = mixed_seed(_metadata), r;
 	long steps = 0, failed = 0, bad = 0;
 	time_t end = time(NULL) + MIXED_SECONDS;
 	int ret;
@@ -491,8 +519,8 @@ TEST_F_TIMEOUT(stress, fault_mixed_failures_lose_nothing, 60)
 	/* The anonymous engine in NO_COPY where the kernel has the mode. */
 	self->e.anon_mode = hmm_unmet(self->e.fd, HMM_NEED_NOCOPY) ?
 			    HMM_NC_MODE_SYNC : HMM_NC_MODE_SYNC_NO_COPY;
-	TH_LOG("seed %u, MIGRATE_ANON in %s", seed,
-	       self->e.anon_mode == HMM_NC_MODE_SYNC ? "SYNC" : "NO_COPY");
+	TH_LOG("seed %u (replay: HMM_SEED=%u), MIGRATE_ANON in %s", seed,
+	       seed, self->e.anon_mode == HMM_NC_MODE_SYNC ? "SYNC" : "NO_COPY");
 	srand(seed);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, 4, 0, NULL));
 	while (time(NULL) < end) {

@@ -14,6 +14,7 @@
 #define _HMM_FIXTURE_H
 
 #include <errno.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,6 +89,153 @@ static inline void delta_of(struct __test_metadata *_metadata, int fd,
 }
 
 /*
+ * Shared state: what a test can change that outlives it (the flusher's
+ * sysctls, the hugetlb pools, KSM's and THP's tunables, null_blk
+ * devices, the device's engine). Its teardown puts it back; a test
+ * killed before it does not. The binary takes the values when it
+ * starts (a constructor: every test's process is a fork of it) and each
+ * fixture's setup puts back whatever differs, logging it, so that what
+ * one test left cannot decide another's verdict. The suite's runner
+ * does the same between binaries (reset.sh); run alone, a binary still
+ * keeps its own tests apart.
+ */
+#define HMM_SHARED_MAX		40
+#define HMM_SHARED_PATH		96
+#define HMM_SHARED_VAL		32
+#define HMM_NULLB_GLOB		"/sys/kernel/config/nullb/*"
+
+static const char * const hmm_shared_files[] = {
+	/* A ratio written clears its _bytes twin: ratios first. */
+	"/proc/sys/vm/dirty_writeback_centisecs",
+	"/proc/sys/vm/dirty_expire_centisecs",
+	"/proc/sys/vm/dirty_ratio",
+	"/proc/sys/vm/dirty_background_ratio",
+	"/proc/sys/vm/dirty_bytes",
+	"/proc/sys/vm/dirty_background_bytes",
+	/* run unmerges first: merge_across_nodes changes only then. */
+	"/sys/kernel/mm/ksm/run",
+	"/sys/kernel/mm/ksm/pages_to_scan",
+	"/sys/kernel/mm/ksm/sleep_millisecs",
+	"/sys/kernel/mm/ksm/merge_across_nodes",
+	"/sys/kernel/mm/ksm/max_page_sharing",
+	"/sys/kernel/mm/ksm/use_zero_pages",
+	"/sys/kernel/mm/transparent_hugepage/enabled",
+	"/sys/kernel/mm/transparent_hugepage/defrag",
+	"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+};
+
+static struct {
+	char path[HMM_SHARED_PATH];
+	char val[HMM_SHARED_VAL];
+} hmm_shared[HMM_SHARED_MAX];
+static int hmm_nshared;
+static glob_t hmm_nullb_start;
+
+/*
+ * A tunable's value as it is written back, or false if it cannot be
+ * read: a THP mode list ("always [madvise] never") as its chosen word.
+ */
+static inline bool hmm_shared_read(const char *path, char *val, size_t len)
+{
+	char buf[128], *open, *close;
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!ok)
+		return false;
+	buf[strcspn(buf, "\n")] = 0;
+	open = strchr(buf, '[');
+	close = open ? strchr(open, ']') : NULL;
+	if (close)
+		*close = 0;
+	snprintf(val, len, "%.*s", HMM_SHARED_VAL - 1, close ? open + 1 : buf);
+	return true;
+}
+
+static inline void hmm_shared_take(const char *path)
+{
+	if (hmm_nshared < HMM_SHARED_MAX &&
+	    hmm_shared_read(path, hmm_shared[hmm_nshared].val, HMM_SHARED_VAL))
+		snprintf(hmm_shared[hmm_nshared++].path, HMM_SHARED_PATH, "%s",
+			 path);
+}
+
+static void __attribute__((constructor)) hmm_shared_snapshot(void)
+{
+	char path[HMM_SHARED_PATH];
+	glob_t pools;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(hmm_shared_files); i++)
+		hmm_shared_take(hmm_shared_files[i]);
+	if (!glob("/sys/kernel/mm/hugepages/hugepages-*", 0, NULL, &pools)) {
+		for (i = 0; i < pools.gl_pathc; i++) {
+			snprintf(path, sizeof(path), "%s/nr_hugepages",
+				 pools.gl_pathv[i]);
+			hmm_shared_take(path);
+			snprintf(path, sizeof(path), "%s/nr_overcommit_hugepages",
+				 pools.gl_pathv[i]);
+			hmm_shared_take(path);
+		}
+		globfree(&pools);
+	}
+	if (glob(HMM_NULLB_GLOB, GLOB_ONLYDIR, NULL, &hmm_nullb_start))
+		hmm_nullb_start.gl_pathc = 0;
+}
+
+static inline bool hmm_nullb_known(const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < hmm_nullb_start.gl_pathc; i++)
+		if (!strcmp(hmm_nullb_start.gl_pathv[i], dir))
+			return true;
+	return false;
+}
+
+/* Puts back what differs from the binary's start, a log line each. */
+static inline void hmm_shared_restore(struct __test_metadata *_metadata)
+{
+	char now[HMM_SHARED_VAL], path[HMM_SHARED_PATH + 8];
+	glob_t nullb;
+	size_t i;
+	int n, ret;
+
+	for (n = 0; n < hmm_nshared; n++) {
+		if (!hmm_shared_read(hmm_shared[n].path, now, sizeof(now)) ||
+		    !strcmp(now, hmm_shared[n].val))
+			continue;
+		if (strstr(hmm_shared[n].path, "/ksm/run"))
+			hmm_write_str(hmm_shared[n].path, "2");
+		ret = hmm_write_str(hmm_shared[n].path, hmm_shared[n].val);
+		TH_LOG("shared state: %s was %s, put back to %s%s",
+		       hmm_shared[n].path, now, hmm_shared[n].val,
+		       ret ? " (failed)" : "");
+	}
+	if (!glob(HMM_NULLB_GLOB, GLOB_ONLYDIR, NULL, &nullb)) {
+		for (i = 0; i < nullb.gl_pathc; i++) {
+			if (hmm_nullb_known(nullb.gl_pathv[i]))
+				continue;
+			snprintf(path, sizeof(path), "%s/power",
+				 nullb.gl_pathv[i]);
+			hmm_write_str(path, "0");
+			ret = rmdir(nullb.gl_pathv[i]);
+			TH_LOG("shared state: null_blk %s removed%s",
+			       nullb.gl_pathv[i], ret ? " (failed)" : "");
+		}
+		globfree(&nullb);
+	}
+	n = hmm_engines_reset(NULL);
+	if (n)
+		TH_LOG("shared state: %d device engines %s", n,
+		       n > 0 ? "put back to their defaults" : "not reset");
+}
+
+/*
  * The state most fixtures keep: device 0, the page size and the device's
  * counters when the test began, which the checks below count from.
  */
@@ -98,12 +246,14 @@ struct hmm_env {
 };
 
 /*
- * For a FIXTURE_SETUP: opens device 0 and reads its counters, or skips
- * the test there (nothing to release yet).
+ * For a FIXTURE_SETUP: puts back the shared state a test before may
+ * have left, opens device 0 and reads its counters, or skips the test
+ * there (nothing to release yet).
  */
 static inline void env_setup(struct __test_metadata *_metadata,
 			     struct hmm_env *e)
 {
+	hmm_shared_restore(_metadata);
 	e->ps = hmm_page_size();
 	e->dev = hmm_open(0);
 	if (e->dev < 0)

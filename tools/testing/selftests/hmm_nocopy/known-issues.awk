@@ -8,8 +8,10 @@
 #   first entry for NAME on R ("-" for no flags).
 # -v mode=judge (same), with the test's output and kernel-log findings
 #   files after known-issues: prints "missing RE" for each expect that
-#   matched no line, and "unexplained LINE" for each finding and harness
-#   assertion that matched no expect; nothing when it failed as expected.
+#   matched no line, "miscount N SEEN RE" for each counted expect
+#   ("expect N:") that matched SEEN lines, not N, and "unexplained LINE"
+#   for each finding and harness assertion that matched no expect;
+#   nothing when it failed as expected.
 # Regexes are never passed with -v (awk would take their backslashes for
 # escapes): they are read from the file.
 #
@@ -70,8 +72,10 @@ function end_entry(	i) {
 		found = 1
 		flags = ("flags" in e) ? e["flags"] : "-"
 		reason = e["reason"]
-		for (i = 1; i <= nexp; i++)
+		for (i = 1; i <= nexp; i++) {
 			want[i] = x[i]
+			wantn[i] = xn[i]
+		}
 		nwant = nexp
 	}
 	start = 0
@@ -95,12 +99,27 @@ FILENAME == kfile {
 		next
 	if (!start)
 		start = FNR
-	if (!match(line, /^[a-z]+:/)) {
+	if (!match(line, /^[a-z]+( +[0-9]+)?:/)) {
 		err(FNR, "not \"key: value\": " line)
 		next
 	}
 	key = substr(line, 1, RLENGTH - 1)
 	val = substr(line, RLENGTH + 1)
+	# "expect N:": the expect must match exactly N lines.
+	count = 0
+	if (key ~ / /) {
+		count = key
+		sub(/^[a-z]+ +/, "", count)
+		sub(/ .*/, "", key)
+		if (key != "expect") {
+			err(FNR, "only \"expect\" takes a count: " line)
+			next
+		}
+		if (count + 0 < 1) {
+			err(FNR, "a count is 1 or more: " line)
+			next
+		}
+	}
 	sub(/^[ \t]+/, "", val)
 	sub(/[ \t]+$/, "", val)
 	if (key !~ /^(test|kernel|expect|flags|reason)$/) {
@@ -115,6 +134,7 @@ FILENAME == kfile {
 		if (val ~ /\\[A-Za-z0-9<>]/)
 			err(FNR, "not a POSIX ERE (\\d \\s \\w \\b \\< and back-references are not): " val)
 		x[++nexp] = val
+		xn[nexp] = count + 0
 		if (mode == "check")
 			expline[++nchk] = FNR
 		next
@@ -144,8 +164,10 @@ FILENAME == kfile {
 found {
 	hit = 0
 	for (i = 1; i <= nwant; i++)
-		if ($0 ~ want[i])
-			seen[i] = hit = 1
+		if ($0 ~ want[i]) {
+			seen[i]++
+			hit = 1
+		}
 	if (!hit && (FILENAME == findings ||
 	    $0 ~ /^# [^ :]+:[0-9]+:[^:]*:Expected /))
 		unexplained[++nun] = $0
@@ -165,9 +187,12 @@ END {
 		print flags " " reason
 		exit 0
 	}
-	for (i = 1; i <= nwant; i++)
+	for (i = 1; i <= nwant; i++) {
 		if (!seen[i])
 			print "missing " want[i]
+		else if (wantn[i] && seen[i] != wantn[i])
+			print "miscount " wantn[i] " " seen[i] " " want[i]
+	}
 	for (i = 1; i <= nun; i++)
 		print "unexplained " unexplained[i]
 }

@@ -27,9 +27,9 @@ known_issues_malformed() {
 		return
 	fi
 	printf '%s\n' "$out" | sed -n 's/^expect //p' | while read -r line; do
-		awk -v n="$line" 'NR == n { sub(/^expect:[ \t]*/, ""); if ("" ~ $0) x = 1 }' \
+		awk -v n="$line" 'NR == n { sub(/^expect[ 0-9]*:[ \t]*/, ""); if ("" ~ $0) x = 1 }' \
 			"$KNOWN" > /dev/null 2>&1 ||
-			echo "$line: not a regular expression awk takes: $(sed -n "${line}s/^expect:[[:blank:]]*//p" "$KNOWN")"
+			echo "$line: not a regular expression awk takes: $(sed -n "${line}s/^expect[ 0-9]*:[[:blank:]]*//p" "$KNOWN")"
 	done
 }
 

@@ -23,6 +23,16 @@
 #    "not ok ... # XPASS" (a failure) or, flagged flaky, "ok ... # XPASS";
 #    "last" ones run after all others. A malformed known-issues file
 #    stops the run ("Bail out!");
+#  - a skip that the release's expected-skips-X.Y does not list is an
+#    "unexpected skip": a failure in the project's own guest
+#    (HMM_OUR_GUEST=1) or with HMM_STRICT_SKIPS=1, else a skip with a
+#    loud diagnostic, counted in the summary; a skip after a failed
+#    expectation is a failure; a binary that ran no test (-r NAME
+#    matched nothing) fails;
+#  - what a test left changed in the system (sysctls, hugetlb pools,
+#    KSM, THP, null_blk devices, the device's engine) is put back before
+#    the next one (reset.sh), so a killed test cannot decide another's
+#    verdict;
 #  - a test's own output is nested under its result as "# " lines, its
 #    TAP lines commented once more, so that parsers of nested kselftest
 #    output (LKFT, KernelCI) count each test exactly once.
@@ -34,7 +44,8 @@
 #
 # Its parts, sourced from beside it: klog.sh (the markers, and the
 # gate's findings), known.sh over known-issues.awk (the known issues),
-# judge.sh (a step's verdict and the run's status).
+# judge.sh (a step's verdict, the expected skips and the run's status),
+# reset.sh (the shared state put back between tests).
 #
 # Usage: run_hmm_nocopy.sh [-f GLOB]... [BINARY...]
 #   -f GLOB   run only the tests whose fixture.test name matches
@@ -44,7 +55,10 @@
 # HMM_LONG=1 (the long soaks too: tests of kind "long" in schedule),
 # HMM_KCONFIG (the kernel config to check; default /proc/config.gz or
 # /boot/config-$(uname -r)), HMM_KLOG_FROM_BOOT=1 (charge what the kernel
-# logged before the module's load to module.load: for test VMs).
+# logged before the module's load to module.load: for test VMs),
+# HMM_OUR_GUEST=1 or HMM_STRICT_SKIPS=1 (an unexpected skip fails),
+# HMM_SYSROOT (a prefix of /proc and /sys for reset.sh: the project's
+# tests).
 # Exit status: 0 nothing failed, 1 something failed, 4 all skipped.
 
 # Where the runner and its parts are; whoever sources it (the project's
@@ -77,22 +91,35 @@ ktap() {
 . "$HERE/known.sh"
 # shellcheck source=tools/testing/selftests/hmm_nocopy/judge.sh
 . "$HERE/judge.sh"
+# shellcheck source=tools/testing/selftests/hmm_nocopy/reset.sh
+. "$HERE/reset.sh"
 
 # A test's own output, nested: each line a KTAP diagnostic, and the
 # lines that are not comments already (its TAP plan and results) made
 # comments too, so that a parser that strips one level of "# " never
 # takes them for results of this runner. The reason of the first
 # "ok N ... # SKIP reason" goes to $WORK/skip (the 6.1 harness exits 0
-# after a skip: that line tells).
+# after a skip: that line tells); to $WORK/facts (read_facts) go the
+# first failed assertion (a SKIP after it hides a failure), a bail-out
+# and a plan of no test at all (-r NAME matched nothing).
 nest() {
-	awk -v skip="$WORK/skip" '
-		BEGIN { printf "" > skip }
+	awk -v skip="$WORK/skip" -v facts="$WORK/facts" '
+		BEGIN { printf "" > skip; printf "" > facts }
 		!said && /^ok [0-9]+[^#]*# SKIP / {
 			r = $0
 			sub(/^ok [0-9]+[^#]*# SKIP /, "", r)
 			print r > skip
 			said = 1
 		}
+		!failed && /^# [^ :]+:[0-9]+:[^:]*:Expected / {
+			print "expect " substr($0, 3) > facts
+			failed = 1
+		}
+		!bail && /^Bail out!/ {
+			print "bail " substr($0, 11) > facts
+			bail = 1
+		}
+		/^1\.\.0([^0-9]|$)/ { print "none" > facts }
 		{ print (substr($0, 1, 1) == "#" ? "# " : "# # ") $0 }' "$@"
 }
 
@@ -127,13 +154,26 @@ module_loaded() {
 }
 
 # Prints what the module's counters show still locked, taken or on a
-# device, if anything: after a test, nothing may be.
+# device, if anything: after a test, nothing may be. The same process
+# puts every device's engine back to its defaults, naming each it reset
+# ("/dev/hmm_dmirrorN: engine ... reset"; split off by engine_lines).
 counters_unbalanced() {
 	case $1 in
 	module.*) return ;;
 	esac
 	module_loaded || return
-	hmmctl_cmd balance 2>&1
+	hmmctl_cmd balance --engine-reset 2>&1
+}
+
+# Moves the engine resets out of $WORK/leaks into $WORK/engine (a
+# reset is no leak); only when there is output, which is rare.
+engine_lines() {
+	: > "$WORK/engine"
+	[ -s "$WORK/leaks" ] || return 0
+	grep -q '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" || return 0
+	grep '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" > "$WORK/engine"
+	grep -v '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" > "$WORK/leaks.new"
+	mv "$WORK/leaks.new" "$WORK/leaks"
 }
 
 # Runs "$@" under the per-test timeout, where a timeout command exists.
@@ -164,8 +204,13 @@ run_step() {
 	nest "$out"
 	klog_findings "$name" $marked > "$WORK/findings"
 	counters_unbalanced "$name" > "$WORK/leaks"
+	engine_lines
 	[ -s "$WORK/findings" ] && sed "s/^/# $name: kernel: /" "$WORK/findings"
 	[ -s "$WORK/leaks" ] && sed "s/^/# $name: counters: /" "$WORK/leaks"
+	case $name in
+	module.*) ;;
+	*) reset_shared_state "$name" ;;
+	esac
 	step_result "$num" "$name" "$out" "$status"
 	ktap_time "$t0" "$NOW_CS"
 }
@@ -363,6 +408,7 @@ run_tests() {
 		[ -w "$KMEMLEAK" ] && kmemleak=1
 	fi
 	total=$(( $(wc -l < "$list") + 2 * load + kmemleak ))
+	reset_snapshot
 	klog_open
 	ktap "1..$total"
 	if [ $load = 1 ]; then
@@ -421,6 +467,7 @@ $OPTARG" ;;
 		ktap "Bail out! $KNOWN is malformed: $(printf '%s\n' "$why" | head -n 1)"
 		return 1
 	fi
+	expected_skips_load
 	if [ $# = 0 ]; then
 		ktap "1..0 # SKIP no test binaries in $HERE"
 		return 4
@@ -443,7 +490,7 @@ $OPTARG" ;;
 		ktap "# hmm_nocopy on Linux $(uname -r), $(nproc) CPUs, module $HMM_MODULE_KO"
 		run_tests "$list"
 	fi
-	ktap "# hmm_nocopy: $n_pass passed, $n_fail failed, $n_skip skipped, $n_xfail xfail, $n_xpass xpass"
+	run_summary
 	run_status
 }
 
