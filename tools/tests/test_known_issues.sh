@@ -55,7 +55,14 @@ load_runner() {
 	kernel: 6.*
 	expect: WARNING: CPU: [[:digit:]]+ PID: [[:digit:]]+ at mm/migrate\.c
 	reason: the kernel warns; the test itself passes
+
+	test:   file.fixed_*
+	kernel: 6.1.*
+	expect: :Expected .*HMM_NC_FP_OLD_CLEAR
+	reason: fixed by our patch where the kernel carries it
+	fixed-by: mm/x: clear the old mapping
 	KNOWN_EOF
+	KERNEL_PATCHES=$WORK/kernel-patches
 	klog_mark() { :; }
 	klog_findings() { cat "$WORK/fake-findings" 2> /dev/null || true; }
 	counters_unbalanced() { cat "$WORK/fake-leaks" 2> /dev/null || true; }
@@ -250,6 +257,39 @@ test_issue_of_another_kernel_does_not_apply() {
 	fake_test 0
 	step anon.other
 	assert_eq "ok 7 anon.other" "$(result_line)" result
+}
+
+# kernel-patches as run_tests.sh --patch writes it.
+carried_fix() {
+	printf 'localversion: %s\npatch: mm/x: clear the old mapping\n' "$1" \
+		> "$WORK/kernel-patches"
+}
+
+test_issue_fixed_by_a_carried_patch_does_not_apply() {
+	load_runner
+	carried_fix -fix-0123abcd
+	RELEASE=6.1.192-fix-0123abcd
+	fake_test 0
+	step file.fixed_one
+	assert_eq "ok 7 file.fixed_one" "$(result_line)" "a plain pass, no XPASS"
+	fake_test 1 "$OLD_CLEAR"
+	step file.fixed_one
+	assert_eq "not ok 7 file.fixed_one # exit status 1" "$(result_line)" \
+		"the old failure is a plain failure"
+}
+
+test_issue_fixed_by_a_patch_of_another_kernel_still_applies() {
+	load_runner
+	carried_fix -fix-0123abcd
+	RELEASE=6.1.192
+	fake_test 1 "$OLD_CLEAR"
+	step file.fixed_one
+	assert_eq "ok 7 file.fixed_one # XFAIL fixed by our patch where the kernel carries it" \
+		"$(result_line)" "the list is another kernel's"
+	rm -f "$WORK/kernel-patches"
+	fake_test 0
+	step file.fixed_one
+	assert_contains "$(result_line)" "# XPASS" "no list: the entry applies"
 }
 
 test_skip_of_a_known_test_stays_a_skip() {

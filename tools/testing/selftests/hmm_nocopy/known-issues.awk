@@ -12,6 +12,11 @@
 #   ("expect N:") that matched SEEN lines, not N, and "unexplained LINE"
 #   for each finding and harness assertion that matched no expect;
 #   nothing when it failed as expected.
+# -v carried=FILE: the fixes the running kernel carries (kernel-patches,
+#   written by run_tests.sh --patch: "localversion: -fix-KEY", then
+#   "patch: SUBJECT" lines); they count only when `uname -r` holds that
+#   localversion. An entry whose "fixed-by:" names one of them does not
+#   apply.
 # Regexes are never passed with -v (awk would take their backslashes for
 # escapes): they are read from the file.
 #
@@ -65,10 +70,12 @@ function end_entry(	i) {
 		err(start, "entry without \"reason:\"")
 	if (!nexp)
 		err(start, "entry without \"expect:\"")
-	if (mode == "globs" && !bad && release ~ glob_re(e["kernel"]))
+	here = release ~ glob_re(e["kernel"]) &&
+	       !(("fixed-by" in e) && (e["fixed-by"] in fixed))
+	if (mode == "globs" && !bad && here)
 		print e["test"]
 	if (mode ~ /lookup|judge/ && !found && !bad && test ~ glob_re(e["test"]) &&
-	    release ~ glob_re(e["kernel"])) {
+	    here) {
 		found = 1
 		flags = ("flags" in e) ? e["flags"] : "-"
 		reason = e["reason"]
@@ -83,9 +90,22 @@ function end_entry(	i) {
 	split("", e)
 }
 
+# The fixes in the carried file, if it is this kernel's.
+function read_carried(file,	line, mine) {
+	while ((getline line < file) > 0) {
+		if (line ~ /^localversion: /)
+			mine = index(release, substr(line, 15)) > 0
+		else if (mine && line ~ /^patch: /)
+			fixed[substr(line, 8)] = 1
+	}
+	close(file)
+}
+
 BEGIN {
 	kfile = ARGV[1]
 	findings = ARGV[3]
+	if (carried != "")
+		read_carried(carried)
 }
 
 FILENAME == kfile {
@@ -99,7 +119,7 @@ FILENAME == kfile {
 		next
 	if (!start)
 		start = FNR
-	if (!match(line, /^[a-z]+( +[0-9]+)?:/)) {
+	if (!match(line, /^[a-z][a-z-]*( +[0-9]+)?:/)) {
 		err(FNR, "not \"key: value\": " line)
 		next
 	}
@@ -122,7 +142,7 @@ FILENAME == kfile {
 	}
 	sub(/^[ \t]+/, "", val)
 	sub(/[ \t]+$/, "", val)
-	if (key !~ /^(test|kernel|expect|flags|reason)$/) {
+	if (key !~ /^(test|kernel|expect|flags|reason|fixed-by)$/) {
 		err(FNR, "unknown key \"" key ":\"")
 		next
 	}

@@ -5,7 +5,7 @@
 # The known issues of the hmm_nocopy runner (sourced by run_hmm_nocopy.sh):
 # whether and how a known issue of this kernel names a test, and whether
 # the known-issues file is well formed; the engine is known-issues.awk.
-# Needs KNOWN, KNOWN_ENGINE and WORK from the runner.
+# Needs KNOWN, KNOWN_ENGINE, KERNEL_PATCHES and WORK from the runner.
 
 # known_awk MODE TEST [FILE...]: runs the engine on the known-issues file.
 known_awk() {
@@ -13,7 +13,7 @@ known_awk() {
 
 	shift 2
 	awk -v mode="$mode" -v test="$test" -v release="$(uname -r)" \
-		-f "$KNOWN_ENGINE" "$KNOWN" "$@"
+		-v carried="$KERNEL_PATCHES" -f "$KNOWN_ENGINE" "$KNOWN" "$@"
 }
 
 # Prints what is wrong with the known-issues file, if anything: its

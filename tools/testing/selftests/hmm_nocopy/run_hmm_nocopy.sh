@@ -69,6 +69,8 @@ MARK=hmm-suite
 GATE=$HERE/klog-gate.awk
 KNOWN=$HERE/known-issues
 KNOWN_ENGINE=$HERE/known-issues.awk
+# The fixes this kernel carries, when run_tests.sh --patch built it.
+KERNEL_PATCHES=$HERE/kernel-patches
 SCHEDULE=$HERE/schedule
 DEV=/dev/hmm_dmirror0
 KMEMLEAK=/sys/kernel/debug/kmemleak
