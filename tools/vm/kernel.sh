@@ -111,12 +111,15 @@ unpack_tarball() {
 	touch "$dir/.unpacked"
 }
 
-# The unpacked tree of PKG, newest version first, if any.
+# The unpacked tree of PKG, newest version first, if any. A patched
+# copy of a tree (<tree>+fix-<key>, which cp -a gives the .unpacked mark
+# too) is never the release's own source: it sorts first, and every run
+# would build and boot the patched kernel instead.
 kernel_cached_source() {
 	local pkg=$1 d
 
 	for d in "$HMM_CACHE/src/$pkg"-*/.unpacked; do
-		[[ ! -f $d ]] || dirname "$d"
+		[[ ! -f $d || $d == *+fix-* ]] || dirname "$d"
 	done | sort -rV | head -n 1
 }
 
