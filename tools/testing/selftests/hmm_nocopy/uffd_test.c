@@ -206,24 +206,19 @@ static void uf_counted(struct __test_metadata *_metadata,
 	EXPECT_EQ(d.pages_taken, d.pages_returned);
 }
 
-/* The pagemap entries of the range. */
-static void uf_pagemap(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(uffd) * self, __u64 *pm)
-{
-	ASSERT_EQ(0, hmm_pagemap(self->map, UF_NPAGES, pm));
-}
-
 /*
- * Each page's entry has bit (HMM_PM_*) as want[i] says, and is where
- * the trip should have it (on_device: a device-private entry; else a
- * present page).
+ * Each page's pagemap entry has bit (HMM_PM_*) as want[i] says, and is
+ * where the trip should have it (on_device: a device-private entry;
+ * else a present page).
  */
-static void uf_bits(struct __test_metadata *_metadata, const __u64 *pm,
-		    __u64 bit, const bool *want, bool on_device,
-		    const char *when)
+static void uf_bits(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(uffd) * self, __u64 bit, const bool *want,
+		    bool on_device, const char *when)
 {
+	__u64 pm[UF_NPAGES];
 	size_t i;
 
+	ASSERT_EQ(0, hmm_pagemap(self->map, UF_NPAGES, pm));
 	for (i = 0; i < UF_NPAGES; i++) {
 		if (on_device) {
 			ASSERT_TRUE(hmm_pm_swapped(pm[i]))
@@ -233,10 +228,26 @@ static void uf_bits(struct __test_metadata *_metadata, const __u64 *pm,
 				TH_LOG("%s: page %zu not present", when, i);
 		}
 		EXPECT_EQ(want[i], !!(pm[i] & bit))
-			TH_LOG("%s: page %zu: pagemap 0x%016llx, bit %d %s",
+			TH_LOG("%s: page %zu: pagemap 0x%016llx, bit %d is %s",
 			       when, i, (unsigned long long)pm[i],
 			       __builtin_ctzll(bit), want[i] ? "clear" : "set");
 	}
+}
+
+/*
+ * The trip, with bit of each page's pagemap entry as want[] says before
+ * it, on the device (device rows) and after it.
+ */
+static void uf_trip_keeps(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(uffd) * self,
+			  const FIXTURE_VARIANT(uffd) * v, __u64 bit,
+			  const bool *want)
+{
+	uf_bits(_metadata, self, bit, want, false, "before");
+	uf_out(_metadata, self, v);
+	uf_bits(_metadata, self, bit, want, uf_on_device(v), "out");
+	uf_back(_metadata, self, v, false);
+	uf_bits(_metadata, self, bit, want, false, "back");
 }
 
 static void uf_all(bool *want, bool value)
@@ -491,7 +502,6 @@ TEST_F(uffd, wp_write_traps_after_round_trip)
 TEST_F(uffd, wp_bit_kept_through_round_trip)
 {
 	struct uffdio_writeprotect wp = { 0 };
-	__u64 pm[UF_NPAGES];
 	bool want[UF_NPAGES];
 	struct utsname u;
 	int major = 0, minor = 0, n;
@@ -506,23 +516,13 @@ TEST_F(uffd, wp_bit_kept_through_round_trip)
 	if (!uf_protect(_metadata, self, variant))
 		return;
 	uf_all(want, true);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_UFFD_WP, want, false, "protected");
-
-	uf_out(_metadata, self, variant);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_UFFD_WP, want, uf_on_device(variant),
-		"out");
-	uf_back(_metadata, self, variant, false);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_UFFD_WP, want, false, "back");
+	uf_trip_keeps(_metadata, self, variant, HMM_PM_UFFD_WP, want);
 
 	wp.range.start = (uintptr_t)self->map;
 	wp.range.len = UF_NPAGES * self->ps;
 	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
 	uf_all(want, false);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_UFFD_WP, want, false, "un-protected");
+	uf_bits(_metadata, self, HMM_PM_UFFD_WP, want, false, "un-protected");
 	assert_mapped(_metadata, self->map, UF_NPAGES, self->ps, UF_SEED);
 	uf_counted(_metadata, self, variant);
 }
@@ -535,7 +535,6 @@ TEST_F(uffd, wp_bit_kept_through_round_trip)
  */
 TEST_F(uffd, soft_dirty_kept_through_round_trip)
 {
-	__u64 pm[UF_NPAGES];
 	bool want[UF_NPAGES];
 	size_t i;
 
@@ -546,16 +545,7 @@ TEST_F(uffd, soft_dirty_kept_through_round_trip)
 		if (want[i])
 			uf_write_word(self, i);
 	}
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_SOFT_DIRTY, want, false, "before");
-
-	uf_out(_metadata, self, variant);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_SOFT_DIRTY, want, uf_on_device(variant),
-		"out");
-	uf_back(_metadata, self, variant, false);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_SOFT_DIRTY, want, false, "back");
+	uf_trip_keeps(_metadata, self, variant, HMM_PM_SOFT_DIRTY, want);
 
 	uf_assert_written(_metadata, self, want);
 	uf_counted(_metadata, self, variant);
@@ -567,7 +557,6 @@ TEST_F(uffd, soft_dirty_kept_through_round_trip)
  */
 TEST_F(uffd, write_after_round_trip_sets_soft_dirty)
 {
-	__u64 pm[UF_NPAGES];
 	bool want[UF_NPAGES];
 	size_t i;
 
@@ -577,15 +566,14 @@ TEST_F(uffd, write_after_round_trip_sets_soft_dirty)
 	uf_back(_metadata, self, variant, true);
 	if (variant->path != UF_DEVICE_FAULT) {
 		uf_all(want, false);
-		uf_pagemap(_metadata, self, pm);
-		uf_bits(_metadata, pm, HMM_PM_SOFT_DIRTY, want, false, "back");
+		uf_bits(_metadata, self, HMM_PM_SOFT_DIRTY, want, false,
+			"back");
 	}
 
 	for (i = 0; i < UF_NPAGES; i++)
 		uf_write_word(self, i);
 	uf_all(want, true);
-	uf_pagemap(_metadata, self, pm);
-	uf_bits(_metadata, pm, HMM_PM_SOFT_DIRTY, want, false, "written");
+	uf_bits(_metadata, self, HMM_PM_SOFT_DIRTY, want, false, "written");
 	uf_assert_written(_metadata, self, NULL);
 	uf_counted(_metadata, self, variant);
 }
