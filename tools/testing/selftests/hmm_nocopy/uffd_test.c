@@ -92,7 +92,10 @@ FIXTURE_SETUP(uffd)
 	self->uffd = -1;
 	env_setup(_metadata, &self->e);
 	self->ps = self->e.ps;
-	/* The device engine's data path needs NO_COPY only off the device. */
+	/*
+	 * The device rows leave the mode to migrate_vma_pages(), which every
+	 * kernel has; the engines' NO_COPY rows need the kernel's mode.
+	 */
 	if (!uf_on_device(variant) && variant->mode == NO_COPY)
 		HMM_SETUP_REQUIRE(self->e.dev, HMM_NEED_NOCOPY);
 
