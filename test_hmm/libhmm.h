@@ -125,6 +125,13 @@ ssize_t hmm_verify_word(const void *addr, size_t size, __u64 word);
 #define HMM_PM_PRESENT		0x8000000000000000ULL
 #define HMM_PM_SWAP		0x4000000000000000ULL
 #define HMM_PM_PFN_MASK		0x007fffffffffffffULL
+/*
+ * Soft-dirty (since clear_refs 4), mapped by this mapping alone (device
+ * pages too: their mapcount), userfaultfd write-protect (5.13 on).
+ */
+#define HMM_PM_SOFT_DIRTY	0x0080000000000000ULL
+#define HMM_PM_EXCLUSIVE	0x0100000000000000ULL
+#define HMM_PM_UFFD_WP		0x0200000000000000ULL
 
 int hmm_pfn(const void *addr, __u64 *pfn);
 int hmm_pagemap(const void *addr, size_t npages, __u64 *entries);
