@@ -108,7 +108,7 @@ static const char *numa_unmet(void)
 
 	f = fopen("/sys/devices/system/node/has_memory", "r");
 	if (!f)
-		return "needs two NUMA nodes with memory: no /sys/devices/system/node/has_memory (kernel without CONFIG_NUMA)";
+		return "needs NUMA nodes 0 and 1 with memory: kernel without CONFIG_NUMA";
 	if (!fgets(list, sizeof(list), f))
 		list[0] = '\0';
 	fclose(f);
@@ -125,7 +125,7 @@ static const char *numa_unmet(void)
 	if ((mask & 3) == 3)
 		return NULL;
 	snprintf(why, sizeof(why),
-		 "needs NUMA nodes 0 and 1 with memory, this kernel has memory on node(s) '%s'",
+		 "needs NUMA nodes 0 and 1 with memory, this kernel has memory on node(s) %s",
 		 list);
 	return why;
 }
@@ -181,8 +181,9 @@ static void assert_nodes(struct __test_metadata *_metadata, void *p,
 
 	ASSERT_EQ(0, node_query(p, ps, first + n, status))
 		TH_LOG("move_pages(): %s", strerror(errno));
-	for (i = first; i < first + n; i++)
+	for (i = first; i < first + n; i++) {
 		ASSERT_EQ(want, status[i]) TH_LOG("page %zu", i);
+	}
 	free(status);
 }
 
@@ -201,8 +202,9 @@ static void place(struct __test_metadata *_metadata, void *p, size_t ps,
 	}
 	ASSERT_EQ(0, sys_move_pages(n, pages, nodes, status))
 		TH_LOG("move_pages() to node %d: %s", node, strerror(errno));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(node, status[i]) TH_LOG("page %zu", i);
+	}
 	free(status);
 	free(nodes);
 	free(pages);
@@ -228,10 +230,11 @@ static void device_entries(struct __test_metadata *_metadata, void *p,
 	size_t i;
 
 	ASSERT_EQ(0, hmm_pagemap(p, n, pm));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_TRUE(hmm_pm_swapped(pm[i]))
 			TH_LOG("page %zu is not on the device (pagemap %#llx)",
 			       i, (unsigned long long)pm[i]);
+	}
 }
 
 /*
@@ -246,9 +249,10 @@ static void assert_still_on_device(struct __test_metadata *_metadata,
 	size_t i;
 
 	device_entries(_metadata, p, n, now);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(hmm_pm_swap_pfn(was[i]), hmm_pm_swap_pfn(now[i]))
 			TH_LOG("page %zu moved on the device", i);
+	}
 	free(now);
 }
 
@@ -333,18 +337,20 @@ TEST_F(numa, move_pages_leaves_device_pages_with_enoent)
 	}
 	ASSERT_EQ(0, sys_move_pages(MIX_PAGES, pages, nodes, status))
 		TH_LOG("move_pages(): %s", strerror(errno));
-	for (i = 0; i < MIX_PAGES; i++)
+	for (i = 0; i < MIX_PAGES; i++) {
 		EXPECT_EQ(i < N0_FIRST ? -ENOENT : nodes[i], status[i])
 			TH_LOG("page %zu", i);
+	}
 
 	assert_still_on_device(_metadata, self->p, DEV_PAGES, self->ondev);
 	assert_nodes(_metadata, self->p, ps, N0_FIRST, NODE_PAGES, 1);
 	assert_nodes(_metadata, self->p, ps, N1_FIRST, NODE_PAGES, 0);
 	/* The system pages really moved: new frames. */
 	ASSERT_EQ(0, hmm_pagemap(self->p, MIX_PAGES, after));
-	for (i = N0_FIRST; i < MIX_PAGES; i++)
+	for (i = N0_FIRST; i < MIX_PAGES; i++) {
 		EXPECT_NE(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]))
 			TH_LOG("page %zu kept its frame", i);
+	}
 	assert_mix_data(_metadata, self);
 }
 
@@ -444,8 +450,9 @@ TEST_F(numa, core_to_bad_node_einval)
 	EXPECT_EQ(EINVAL, errno);
 
 	ASSERT_EQ(0, hmm_pagemap(sys, NODE_PAGES, after));
-	for (i = 0; i < NODE_PAGES; i++)
+	for (i = 0; i < NODE_PAGES; i++) {
 		EXPECT_EQ(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]));
+	}
 	assert_nodes(_metadata, self->p, ps, N0_FIRST, NODE_PAGES, 0);
 	delta_of(_metadata, self->e.dev, false, &c0, &d);
 	EXPECT_EQ(0, d.pages_taken);
@@ -551,8 +558,9 @@ static void touched_back_on(struct __test_metadata *_metadata,
 	bad = hmm_verify(self->p, FAULT_PAGES * ps, FAULT_SEED);
 	ASSERT_EQ(-1, bad) TH_LOG("first wrong byte at offset %zd", bad);
 	ASSERT_EQ(0, hmm_pagemap(self->p, FAULT_PAGES, pm));
-	for (i = 0; i < FAULT_PAGES; i++)
+	for (i = 0; i < FAULT_PAGES; i++) {
 		ASSERT_NE(0, hmm_pm_pfn(pm[i])) TH_LOG("page %zu", i);
+	}
 	assert_nodes(_metadata, self->p, ps, 0, FAULT_PAGES, to);
 }
 
