@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/mempolicy.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,40 +95,79 @@ static long sys_migrate_pages(int from, int to)
 	return syscall(SYS_migrate_pages, 0, MASK_BITS, &old, &new);
 }
 
+/* The line of a sysfs list file ("0", "0-1", "0,2-3") in buf, or -errno. */
+static int read_list(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The next range of a list from *s into [*a, *b]; false at its end. */
+static bool list_range(char **s, long *a, long *b)
+{
+	char *end;
+
+	if (!**s)
+		return false;
+	*a = strtol(*s, &end, 10);
+	*b = *a;
+	if (*end == '-')
+		*b = strtol(end + 1, &end, 10);
+	*s = *end ? end + 1 : end;
+	return true;
+}
+
 /*
  * Why the tests cannot run here, or NULL: nodes 0 and 1 must both have
  * memory (the kernel's N_MEMORY, which move_pages() checks).
  */
 static const char *numa_unmet(void)
 {
-	static char why[128];
-	char list[64] = "";
+	static char why[160];
+	char list[64], *s = list;
 	unsigned long mask = 0;
-	char *s, *end;
-	FILE *f;
+	long a, b;
 
-	f = fopen("/sys/devices/system/node/has_memory", "r");
-	if (!f)
+	if (read_list("/sys/devices/system/node/has_memory", list,
+		      sizeof(list)))
 		return "needs NUMA nodes 0 and 1 with memory: kernel without CONFIG_NUMA";
-	if (!fgets(list, sizeof(list), f))
-		list[0] = '\0';
-	fclose(f);
-	list[strcspn(list, "\n")] = '\0';
-	/* A node list: "0", "0-1", "0,2-3". */
-	for (s = list; *s; s = *end ? end + 1 : end) {
-		long a = strtol(s, &end, 10), b = a;
-
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
+	while (list_range(&s, &a, &b))
 		for (; a <= b && a < (long)MASK_BITS; a++)
 			mask |= 1UL << a;
-	}
 	if ((mask & 3) == 3)
 		return NULL;
 	snprintf(why, sizeof(why),
 		 "needs NUMA nodes 0 and 1 with memory, this kernel has memory on node(s) %s",
 		 list);
 	return why;
+}
+
+/* The calling task runs on node's CPUs only: 0, or -errno (none: ENOENT). */
+static int run_on_node(int node)
+{
+	char path[64], list[256], *s = list;
+	cpu_set_t set;
+	long a, b;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	if (read_list(path, list, sizeof(list)))
+		return -ENOENT;
+	CPU_ZERO(&set);
+	while (list_range(&s, &a, &b))
+		for (; a <= b && a < CPU_SETSIZE; a++, n++)
+			CPU_SET(a, &set);
+	if (!n)
+		return -ENOENT;
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 /* The first node id below MASK_BITS without memory, or -1. */
@@ -508,6 +548,13 @@ FIXTURE_SETUP(numa_fault)
 		HMM_SETUP_SKIP("%s", why);
 	self->memfd = -1;
 	env_setup(_metadata, &self->e);
+	/*
+	 * On the pages' first node, the local one, a fault-back that
+	 * ignored the policy would land there: the test would see it.
+	 */
+	if (run_on_node(variant->from))
+		TH_LOG("cannot run on node %d's CPUs: the local node is left to chance",
+		       variant->from);
 	size = FAULT_PAGES * self->e.ps;
 	if (variant->shmem_private) {
 		self->memfd = memfd_create("hmm_numa", 0);
