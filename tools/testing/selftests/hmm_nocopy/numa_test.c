@@ -339,6 +339,22 @@ static void assert_mix_data(struct __test_metadata *_metadata,
 	ASSERT_EQ(-1, bad) TH_LOG("first wrong byte at offset %zd", bad);
 }
 
+/*
+ * After a move of the whole range to node 1: its device pages stayed
+ * where they were (move_pages() still finds none: -ENOENT), every
+ * system page is on node 1, every byte is intact.
+ */
+static void assert_all_on_node1_but_device(struct __test_metadata *_metadata,
+					   FIXTURE_DATA(numa) * self)
+{
+	size_t ps = self->e.ps;
+
+	assert_still_on_device(_metadata, self->p, DEV_PAGES, self->ondev);
+	assert_nodes(_metadata, self->p, ps, 0, DEV_PAGES, -ENOENT);
+	assert_nodes(_metadata, self->p, ps, N0_FIRST, 2 * NODE_PAGES, 1);
+	assert_mix_data(_metadata, self);
+}
+
 /* Asked for the node of each page, move_pages() has none for a device page. */
 TEST_F(numa, move_pages_query_says_enoent_for_device_pages)
 {
@@ -401,16 +417,12 @@ TEST_F(numa, move_pages_leaves_device_pages_with_enoent)
  */
 TEST_F(numa, migrate_pages_leaves_device_pages)
 {
-	size_t ps = self->e.ps;
 	long ret;
 
 	ret = sys_migrate_pages(0, 1);
 	ASSERT_LE(0, ret) TH_LOG("migrate_pages(): %s", strerror(errno));
 	EXPECT_EQ(0, ret) TH_LOG("%ld pages could not be moved", ret);
-	assert_still_on_device(_metadata, self->p, DEV_PAGES, self->ondev);
-	assert_nodes(_metadata, self->p, ps, 0, DEV_PAGES, -ENOENT);
-	assert_nodes(_metadata, self->p, ps, N0_FIRST, 2 * NODE_PAGES, 1);
-	assert_mix_data(_metadata, self);
+	assert_all_on_node1_but_device(_metadata, self);
 }
 
 /*
@@ -421,15 +433,10 @@ TEST_F(numa, migrate_pages_leaves_device_pages)
  */
 TEST_F(numa, mbind_move_strict_leaves_device_pages)
 {
-	size_t ps = self->e.ps;
-
-	ASSERT_EQ(0, sys_mbind(self->p, MIX_PAGES * ps, MPOL_BIND, 1,
+	ASSERT_EQ(0, sys_mbind(self->p, MIX_PAGES * self->e.ps, MPOL_BIND, 1,
 			       MPOL_MF_MOVE | MPOL_MF_STRICT))
 		TH_LOG("mbind(): %s", strerror(errno));
-	assert_still_on_device(_metadata, self->p, DEV_PAGES, self->ondev);
-	assert_nodes(_metadata, self->p, ps, 0, DEV_PAGES, -ENOENT);
-	assert_nodes(_metadata, self->p, ps, N0_FIRST, 2 * NODE_PAGES, 1);
-	assert_mix_data(_metadata, self);
+	assert_all_on_node1_but_device(_metadata, self);
 }
 
 /*
