@@ -640,40 +640,64 @@ TEST_F(numa_fault, cpu_fault_lands_on_task_policy_node)
 }
 
 /*
- * numa_core.<size>_<mode>: the migration core moves system pages from
- * node 0 to node 1 (HMM_NC_CORE_TO_NODE), small pages or one anonymous
- * THP, under NO_COPY (the device copies) and the MIGRATE_SYNC control
- * (the kernel copies). The probe shows who copied: the sentinel under
- * NO_COPY, the data under SYNC.
+ * numa_core.<kind>_<mode>: the migration core moves system pages from
+ * node 0 to node 1 (HMM_NC_CORE_TO_NODE) through their callback, as
+ * move_pages() does: anonymous pages and an anonymous THP
+ * (migrate_folio()), shmem pages (migrate_folio() of the page cache)
+ * and a hugetlbfs page (hugetlbfs_migrate_folio()), under NO_COPY (the
+ * device copies) and the MIGRATE_SYNC control (the kernel copies). The
+ * probe shows who copied: the sentinel under NO_COPY, the data under
+ * SYNC.
  */
 #define CORE_SEED	340
 #define CORE_PAGES	8
+#define CORE_HUGETLB_DIR	"/tmp/hmm_numa_hugetlb"
+#define NODE_POOL	"/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/%s"
+
+enum core_kind { CORE_PAGE, CORE_THP, CORE_SHMEM, CORE_HUGETLB };
 
 FIXTURE(numa_core) {
 	struct hmm_env e;
 	char *raw;	/* the mapping, THP: twice the size for alignment */
 	size_t raw_size;
+	long pool_was[2];	/* nodes 0 and 1's 2 MiB pools before, or -1 */
 };
 
 FIXTURE_VARIANT(numa_core) {
-	bool thp;
+	enum core_kind kind;
 	__u32 mode;
 };
 
 FIXTURE_VARIANT_ADD(numa_core, page_nocopy) {
-	.mode = NO_COPY,
+	.kind = CORE_PAGE, .mode = NO_COPY,
 };
 
 FIXTURE_VARIANT_ADD(numa_core, page_sync) {
-	.mode = SYNC,
+	.kind = CORE_PAGE, .mode = SYNC,
 };
 
 FIXTURE_VARIANT_ADD(numa_core, thp_nocopy) {
-	.thp = true, .mode = NO_COPY,
+	.kind = CORE_THP, .mode = NO_COPY,
 };
 
 FIXTURE_VARIANT_ADD(numa_core, thp_sync) {
-	.thp = true, .mode = SYNC,
+	.kind = CORE_THP, .mode = SYNC,
+};
+
+FIXTURE_VARIANT_ADD(numa_core, shmem_nocopy) {
+	.kind = CORE_SHMEM, .mode = NO_COPY,
+};
+
+FIXTURE_VARIANT_ADD(numa_core, shmem_sync) {
+	.kind = CORE_SHMEM, .mode = SYNC,
+};
+
+FIXTURE_VARIANT_ADD(numa_core, hugetlbfs_nocopy) {
+	.kind = CORE_HUGETLB, .mode = NO_COPY,
+};
+
+FIXTURE_VARIANT_ADD(numa_core, hugetlbfs_sync) {
+	.kind = CORE_HUGETLB, .mode = SYNC,
 };
 
 FIXTURE_SETUP(numa_core)
@@ -682,41 +706,127 @@ FIXTURE_SETUP(numa_core)
 
 	if (why)
 		HMM_SETUP_SKIP("%s", why);
+	ASSERT_EQ(0, hmm_private_mounts());
+	self->pool_was[0] = -1;
+	self->pool_was[1] = -1;
 	env_setup(_metadata, &self->e);
 	HMM_SETUP_REQUIRE(self->e.dev, HMM_NEED_CORE_MIGRATE |
-			  (variant->mode == NO_COPY ? HMM_NEED_NOCOPY : 0));
+			  (variant->mode == NO_COPY ? HMM_NEED_NOCOPY : 0) |
+			  (variant->kind == CORE_HUGETLB ? HMM_NEED_HUGETLB : 0));
 }
 
+/* A pool the test grew goes back to its size: the machine's setting. */
 FIXTURE_TEARDOWN(numa_core)
 {
+	char path[96], n[24];
+	int node;
+
 	if (self->raw)
 		munmap(self->raw, self->raw_size);
+	umount2(CORE_HUGETLB_DIR, MNT_DETACH);
+	for (node = 0; node < 2; node++) {
+		if (self->pool_was[node] < 0)
+			continue;
+		snprintf(path, sizeof(path), NODE_POOL, node, "nr_hugepages");
+		snprintf(n, sizeof(n), "%ld", self->pool_was[node]);
+		hmm_write_str(path, n);
+	}
 	close(self->e.dev);
 }
 
 /*
- * The variant's pages, written on node 0 (the range's policy: the
- * core's destination ignores it); their number in *npages. NULL when
- * no THP backs the range (the test skipped).
+ * node's 2 MiB pool has a free page, grown by one if it had none (its
+ * size before in *was, else -1): true, or false if it cannot grow.
+ */
+static bool node_pool_free_page(int node, long *was)
+{
+	char path[96], n[24];
+	long nr;
+
+	snprintf(path, sizeof(path), NODE_POOL, node, "free_hugepages");
+	if (hmm_read_long(path) > 0)
+		return true;
+	snprintf(path, sizeof(path), NODE_POOL, node, "nr_hugepages");
+	nr = hmm_read_long(path);
+	if (nr < 0)
+		return false;
+	*was = nr;
+	snprintf(n, sizeof(n), "%ld", nr + 1);
+	hmm_write_str(path, n);
+	snprintf(path, sizeof(path), NODE_POOL, node, "free_hugepages");
+	return hmm_read_long(path) > 0;
+}
+
+/*
+ * A shared mapping of size bytes of a file of fstype's (a shmem file,
+ * or a file of a hugetlbfs of 2 MiB pages on CORE_HUGETLB_DIR), empty:
+ * its pages are allocated when written. NULL if there is none.
+ */
+static char *map_file(struct __test_metadata *_metadata, bool hugetlb,
+		      size_t size)
+{
+	char *p;
+	int fd;
+
+	if (hugetlb) {
+		ASSERT_EQ(0, mount_fs(CORE_HUGETLB_DIR, "hugetlbfs",
+				      "pagesize=2M"));
+		fd = open(CORE_HUGETLB_DIR "/f", O_RDWR | O_CREAT | O_TRUNC,
+			  0644);
+		ASSERT_LE(0, fd);
+		unlink(CORE_HUGETLB_DIR "/f");
+	} else {
+		fd = memfd_create("hmm_numa_core", 0);
+		ASSERT_LE(0, fd);
+	}
+	ASSERT_EQ(0, ftruncate(fd, size));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, p);
+	return p;
+}
+
+/*
+ * The variant's pages, written under a policy of node 0 (the core's
+ * destination ignores it); their number in *npages. NULL when the
+ * test skipped: no THP backs the range, or no free 2 MiB page on each
+ * node.
  */
 static char *core_range(struct __test_metadata *_metadata,
-			FIXTURE_DATA(numa_core) * self, bool thp,
+			FIXTURE_DATA(numa_core) * self, enum core_kind kind,
 			size_t *npages)
 {
+	bool huge = kind == CORE_THP || kind == CORE_HUGETLB;
 	size_t ps = self->e.ps;
 	char *p;
 
-	*npages = thp ? TWO_MB / ps : CORE_PAGES;
-	self->raw_size = thp ? 2 * TWO_MB : CORE_PAGES * ps;
-	self->raw = hmm_map_anon(self->raw_size, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, self->raw);
-	p = thp ? (char *)(((uintptr_t)self->raw + TWO_MB - 1) &
-			   ~(TWO_MB - 1)) : self->raw;
-	if (thp)
+	*npages = huge ? TWO_MB / ps : CORE_PAGES;
+	self->raw_size = kind == CORE_THP ? 2 * TWO_MB : *npages * ps;
+	switch (kind) {
+	case CORE_PAGE:
+	case CORE_THP:
+		self->raw = hmm_map_anon(self->raw_size,
+					 PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, self->raw);
+		break;
+	case CORE_SHMEM:
+		self->raw = map_file(_metadata, false, self->raw_size);
+		break;
+	case CORE_HUGETLB:
+		if (!node_pool_free_page(0, &self->pool_was[0]) ||
+		    !node_pool_free_page(1, &self->pool_was[1]))
+			SKIP(return NULL, "no free 2 MiB page on nodes 0 and 1");
+		self->raw = map_file(_metadata, true, self->raw_size);
+		break;
+	}
+	p = kind == CORE_THP ? (char *)(((uintptr_t)self->raw + TWO_MB - 1) &
+					~(TWO_MB - 1)) : self->raw;
+	if (kind == CORE_THP)
 		ASSERT_EQ(0, madvise(p, TWO_MB, MADV_HUGEPAGE));
 	ASSERT_EQ(0, sys_mbind(p, *npages * ps, MPOL_BIND, 0, 0));
 	hmm_fill(p, *npages * ps, CORE_SEED);
-	if (thp && !page_flag(_metadata, pfn_of(_metadata, p), HMM_KPF_THP))
+	if (kind == CORE_THP &&
+	    !page_flag(_metadata, pfn_of(_metadata, p), HMM_KPF_THP))
 		SKIP(return NULL, "no THP backs the range on node 0");
 	assert_nodes(_metadata, p, ps, 0, *npages, 0);
 	return p;
@@ -724,15 +834,18 @@ static char *core_range(struct __test_metadata *_metadata,
 
 /*
  * The range through the core to node 1 in the variant's mode (flags: 0
- * or HMM_NC_MIGRATE_PROBE): every page moved to a new frame on node 1,
- * and reads as the data (want_data) or as the sentinel nobody copied
- * over.
+ * or HMM_NC_MIGRATE_PROBE): every page moved to a new frame on node 1
+ * (a 2 MiB folio whole), and reads as the data (want_data) or as the
+ * sentinel nobody copied over.
  */
 static void core_to_node1(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(numa_core) * self,
 			  const FIXTURE_VARIANT(numa_core) * variant,
 			  __u32 flags, bool want_data)
 {
+	bool hugetlb = variant->kind == CORE_HUGETLB;
+	bool huge = hugetlb || variant->kind == CORE_THP;
+	int cb = hugetlb ? HMM_NC_CB_HUGETLBFS : HMM_NC_CB_FOLIO;
 	size_t ps = self->e.ps, npages, i;
 	struct hmm_nc_core_page *recs;
 	struct hmm_nc_core_cmd cmd;
@@ -741,7 +854,7 @@ static void core_to_node1(struct __test_metadata *_metadata,
 	ssize_t bad;
 	char *p;
 
-	p = core_range(_metadata, self, variant->thp, &npages);
+	p = core_range(_metadata, self, variant->kind, &npages);
 	if (!p)
 		return;
 	recs = zalloc(_metadata, npages * sizeof(*recs));
@@ -752,7 +865,7 @@ static void core_to_node1(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, hmm_core_migrate_node(self->e.dev, p, npages,
 					   variant->mode, flags, 1, recs,
 					   &cmd));
-	EXPECT_EQ(variant->thp ? 1 : npages, cmd.folios);
+	EXPECT_EQ(huge ? 1 : npages, cmd.folios);
 	EXPECT_EQ(0, cmd.failed);
 	EXPECT_EQ(0, cmd.result);
 	ASSERT_EQ(npages, cmd.moved);
@@ -762,13 +875,14 @@ static void core_to_node1(struct __test_metadata *_metadata,
 	for (i = 0; i < npages; i++) {
 		ASSERT_EQ(HMM_NC_PS_MOVED, recs[i].status) TH_LOG("page %zu", i);
 		EXPECT_EQ(hmm_pm_pfn(after[i]), recs[i].new_pfn);
+		EXPECT_EQ(cb, recs[i].cb);
 		ASSERT_NE(hmm_pm_pfn(before[i]), hmm_pm_pfn(after[i]))
 			TH_LOG("page %zu kept its frame", i);
 	}
-	if (variant->thp)
+	if (huge)
 		EXPECT_TRUE(page_flag(_metadata, hmm_pm_pfn(after[0]),
-				      HMM_KPF_THP))
-			TH_LOG("the THP was split on its way");
+				      hugetlb ? HMM_KPF_HUGE : HMM_KPF_THP))
+			TH_LOG("the folio was split on its way");
 
 	bad = want_data ? hmm_verify(p, npages * ps, CORE_SEED) :
 			  hmm_verify_word(p, npages * ps, HMM_NC_SENTINEL);
@@ -780,8 +894,7 @@ static void core_to_node1(struct __test_metadata *_metadata,
 		  d.pages_copied);
 	if (variant->mode == SYNC)
 		assert_engine_idle(_metadata, &self->e);
-	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, variant->mode,
-		       npages);
+	assert_counted(_metadata, &self->e, cb, variant->mode, npages);
 	free(after);
 	free(before);
 	free(recs);
