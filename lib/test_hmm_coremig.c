@@ -167,6 +167,7 @@ struct dmirror_core_folio {
 struct dmirror_core_run {
 	struct dmirror_device *mdevice;
 	u32 mode, flags;
+	int nid;		/* the destination node, or NUMA_NO_NODE */
 	enum migrate_mode kmode;
 	struct dmirror_core_folio *folios;
 	unsigned long nfolios;
@@ -212,6 +213,34 @@ static void dmirror_core_fill(struct dmirror_core_run *run,
 	}
 }
 
+/*
+ * A destination of the source's size and kind: on the node asked for
+ * only, else where the caller's memory policy puts it (a hugetlb folio:
+ * on the source's node first).
+ */
+static struct folio *dmirror_core_dst(struct dmirror_core_run *run,
+				      struct dmirror_core_folio *f)
+{
+	gfp_t gfp = f->nr > 1 ? GFP_TRANSHUGE : GFP_HIGHUSER_MOVABLE;
+	unsigned int order = folio_order(f->src);
+	struct folio *dst;
+
+	if (f->h)
+		dst = dmirror_core_alloc_hugetlb(&dmirror_core, f->h,
+						 run->nid != NUMA_NO_NODE ?
+						 run->nid : folio_nid(f->src));
+	else if (run->nid != NUMA_NO_NODE)
+		dst = __folio_alloc_node(gfp | __GFP_THISNODE, order, run->nid);
+	else
+		dst = folio_alloc(gfp, order);
+	/* The hugetlb pool prefers the node but may give another one's. */
+	if (dst && run->nid != NUMA_NO_NODE && folio_nid(dst) != run->nid) {
+		folio_put(dst);
+		dst = NULL;
+	}
+	return dst;
+}
+
 /* new_page_t: a destination of the source's size and kind, filled. */
 static struct page *dmirror_core_alloc(struct page *page, unsigned long private)
 {
@@ -223,12 +252,7 @@ static struct page *dmirror_core_alloc(struct page *page, unsigned long private)
 	if (!f || folio_nr_pages(src) != f->nr)
 		return NULL;
 	f->attempts++;
-	if (f->h)
-		dst = dmirror_core_alloc_hugetlb(&dmirror_core, f->h,
-						 folio_nid(src));
-	else
-		dst = folio_alloc(f->nr > 1 ? GFP_TRANSHUGE :
-				  GFP_HIGHUSER_MOVABLE, folio_order(src));
+	dst = dmirror_core_dst(run, f);
 	f->nomem = !dst;
 	if (!dst)
 		return NULL;
@@ -439,10 +463,18 @@ static void dmirror_core_report(struct dmirror_core_run *run,
 	}
 }
 
+/* The destination node: one with memory, or none asked for (0). */
+static bool dmirror_core_node_ok(const struct hmm_nc_core_cmd *cmd)
+{
+	if (!(cmd->flags & HMM_NC_CORE_TO_NODE))
+		return !cmd->node;
+	return cmd->node < MAX_NUMNODES && node_state(cmd->node, N_MEMORY);
+}
+
 static int dmirror_core_check(struct hmm_nc_core_cmd *cmd,
 			      enum migrate_mode *kmode)
 {
-	if (cmd->flags & ~HMM_NC_CORE_FLAGS || cmd->reserved0 ||
+	if (cmd->flags & ~HMM_NC_CORE_FLAGS || !dmirror_core_node_ok(cmd) ||
 	    memchr_inv(cmd->reserved, 0, sizeof(cmd->reserved)))
 		return -EINVAL;
 	if (cmd->mode >= HMM_NC_MODE_COUNT)
@@ -463,6 +495,8 @@ static int dmirror_core_run(struct dmirror *dmirror, void *data, void *pages)
 		.mdevice = dmirror->mdevice,
 		.mode = cmd->mode,
 		.flags = cmd->flags,
+		.nid = cmd->flags & HMM_NC_CORE_TO_NODE ? cmd->node :
+						       NUMA_NO_NODE,
 	};
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	struct mm_struct *mm = current->mm;

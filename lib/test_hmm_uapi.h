@@ -646,6 +646,13 @@ struct hmm_nc_fault {
  * range nobody writes while the command runs. A folio the core retries
  * is copied again at each attempt; the copy that counts is the last.
  *
+ * HMM_NC_CORE_TO_NODE takes every destination from NUMA node `node`
+ * only (a hugetlb folio from that node's part of the pool), the node to
+ * node move of move_pages(2) and migrate_pages(2); a folio the node has
+ * no room for stays (-ENOMEM). Without it the destination comes from
+ * the caller's memory policy (a hugetlb folio: the source's node first)
+ * and `node` must be 0.
+ *
  * HMM_NC_MIGRATE_PROBE fills each destination with HMM_NC_SENTINEL
  * instead (whatever the mode): after NO_COPY the range reads as the
  * sentinel (the core did not copy), after SYNC, SYNC_LIGHT or ASYNC as
@@ -668,7 +675,8 @@ struct hmm_nc_fault {
  * folio and attempt).
  *
  * Errors (nothing moved): EINVAL unknown flags, non-zero reserved, mode
- * out of range, addr not page-aligned, npages 0 or above
+ * out of range, node not a node with memory (or non-zero without
+ * HMM_NC_CORE_TO_NODE), addr not page-aligned, npages 0 or above
  * HMM_NC_CORE_MAX_PAGES, part of the range without a VMA or read
  * permission, or in a VM_IO/VM_PFNMAP VMA. EACCES a probe on a file not
  * open for writing. EFAULT the command or the page array is not
@@ -688,17 +696,18 @@ struct hmm_nc_core_cmd {
 	__u64 pages;	/* in: address of npages struct hmm_nc_core_page,
 			 * or 0
 			 */
-	__u32 flags;	/* in: HMM_NC_MIGRATE_PROBE */
+	__u32 flags;	/* in: HMM_NC_MIGRATE_PROBE, HMM_NC_CORE_TO_NODE */
 	__u32 mode;	/* in: enum hmm_nc_mode */
 	__u64 moved;	/* out: pages whose folio migrated */
 	__u64 folios;	/* out: folios isolated and handed to the core */
 	__u64 failed;	/* out: ... of them left where they were */
 	__s32 result;	/* out: what migrate_pages() returned */
-	__u32 reserved0;	/* in: must be zero */
+	__u32 node;	/* in: destination node (HMM_NC_CORE_TO_NODE), or 0 */
 	__u64 reserved[4];	/* in: must be zero */
 };
 
-#define HMM_NC_CORE_FLAGS	HMM_NC_MIGRATE_PROBE
+#define HMM_NC_CORE_TO_NODE	0x400U
+#define HMM_NC_CORE_FLAGS	(HMM_NC_MIGRATE_PROBE | HMM_NC_CORE_TO_NODE)
 
 /*
  * One page of an HMM_NC_CORE_MIGRATE range. status: HMM_NC_PS_MOVED

@@ -437,6 +437,23 @@ int hmm_core_migrate(int fd, void *addr, __u64 npages, __u32 mode,
 			     flags, pages, out);
 }
 
+int hmm_core_migrate_node(int fd, void *addr, __u64 npages, __u32 mode,
+			  __u32 flags, __u32 node,
+			  struct hmm_nc_core_page *pages,
+			  struct hmm_nc_core_cmd *out)
+{
+	struct hmm_nc_core_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.addr = (uintptr_t)addr;
+	cmd.npages = npages;
+	cmd.pages = (uintptr_t)pages;
+	cmd.flags = flags | HMM_NC_CORE_TO_NODE;
+	cmd.mode = mode;
+	cmd.node = node;
+	return hmm_ioctl_out(fd, HMM_NC_CORE_MIGRATE, &cmd, out);
+}
+
 int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn)
 {
 	struct hmm_nc_core_lock cmd;

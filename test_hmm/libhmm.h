@@ -206,6 +206,11 @@ int hmm_fault_get(int fd, __u32 point, struct hmm_nc_fault *out);
 int hmm_core_migrate(int fd, void *addr, __u64 npages, __u32 mode,
 		     __u32 flags, struct hmm_nc_core_page *pages,
 		     struct hmm_nc_core_cmd *out);
+/* The same, every destination on the NUMA node given (HMM_NC_CORE_TO_NODE). */
+int hmm_core_migrate_node(int fd, void *addr, __u64 npages, __u32 mode,
+			  __u32 flags, __u32 node,
+			  struct hmm_nc_core_page *pages,
+			  struct hmm_nc_core_cmd *out);
 int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
 
 /*
