@@ -233,6 +233,9 @@ static void fallback_met(struct __test_metadata *_metadata,
 	assert_on_disk(_metadata, fd, p, self->e.ps, 200);
 	expect_counts(_metadata, &self->e, HMM_NC_CB_FALLBACK, mode,
 		      writes ? 1 : 0, writes ? 0 : 1);
+	/* The lighter modes are controls: the device copies under NO_COPY only. */
+	if (mode != NO_COPY)
+		assert_engine_idle(_metadata, &self->e);
 	close(fd);
 }
 
@@ -368,6 +371,9 @@ static void writeback_met(struct __test_metadata *_metadata,
 	}
 	expect_counts(_metadata, &self->e, HMM_NC_CB_BUFFER, mode,
 		      waits ? 1 : 0, waits ? 0 : 1);
+	/* The lighter modes are controls: the device copies under NO_COPY only. */
+	if (mode != NO_COPY)
+		assert_engine_idle(_metadata, &self->e);
 	close(fd);
 }
 
@@ -472,6 +478,9 @@ static void lock_met(struct __test_metadata *_metadata,
 	ASSERT_EQ(-1, hmm_verify(p, size, 240));
 	expect_counts(_metadata, &self->e, cb, mode, waits ? npages : 0,
 		      waits ? 0 : npages);
+	/* The lighter modes are controls: the device copies under NO_COPY only. */
+	if (mode != NO_COPY)
+		assert_engine_idle(_metadata, &self->e);
 	munmap(p, size);
 }
 

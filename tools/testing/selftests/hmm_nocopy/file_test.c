@@ -422,6 +422,7 @@ TEST_F(shmem, unmapped_pages_are_reported_not_moved)
 	assert_mapped(_metadata, p, npages, ps, 70);
 	assert_counted(_metadata, &self->e, HMM_NC_CB_FOLIO, SYNC,
 		       npages - 1);
+	assert_engine_idle(_metadata, &self->e);
 	munmap(p, 2 * size);
 	close(fd);
 }

@@ -274,15 +274,23 @@ static inline void env_delta(struct __test_metadata *_metadata,
  * callback made the copy, so since the test began the device's engine
  * issued no DMA copy and copied no page. Without it, a control whose
  * data is right cannot tell the kernel's copy from the device's.
+ * engine_idle_since(): the same for the device behind fd since the
+ * counters before, for fixtures without a struct hmm_env.
  */
-static inline void assert_engine_idle(struct __test_metadata *_metadata,
-				      const struct hmm_env *e)
+static inline void engine_idle_since(struct __test_metadata *_metadata,
+				     int fd, const struct hmm_nc_counters *before)
 {
 	struct hmm_nc_counters d;
 
-	env_delta(_metadata, e, &d);
+	delta_of(_metadata, fd, false, before, &d);
 	EXPECT_EQ(0, d.batches) TH_LOG("the device's engine ran under MIGRATE_SYNC");
 	EXPECT_EQ(0, d.pages_copied);
+}
+
+static inline void assert_engine_idle(struct __test_metadata *_metadata,
+				      const struct hmm_env *e)
+{
+	engine_idle_since(_metadata, e->dev, &e->start);
 }
 
 /*

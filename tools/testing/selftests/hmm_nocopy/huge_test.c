@@ -291,6 +291,7 @@ static void hugetlbfs_refused_vma(struct __test_metadata *_metadata,
 				      &fcmd));
 	EXPECT_EQ(1, fcmd.moved);
 	assert_mapped(_metadata, p, 1, ps, 169);
+	assert_engine_idle(_metadata, e);
 	munmap(p, ps);
 	close(shm);
 	ASSERT_EQ(0, hmm_counters(e->dev, false, &e->start));

@@ -122,6 +122,7 @@ static bool pfn_in(const __u64 *pfns, long n, __u64 pfn)
 TEST_F(refuse, balloon_pages_offline_in_kpageflags_stay_then_sync_moves)
 {
 	__u64 *base, *held, *now;
+	struct hmm_nc_counters c0;
 	struct hmm_nc_rf_page p;
 	long nb, nh, nn, i;
 
@@ -149,8 +150,10 @@ TEST_F(refuse, balloon_pages_offline_in_kpageflags_stay_then_sync_moves)
 	EXPECT_EQ(0, memcmp(held, now, nh * sizeof(__u64)))
 		TH_LOG("the PG_offline pages changed under NO_COPY");
 
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
 	ASSERT_EQ(0, rf_one(self->fd, SYNC, BALLOON, 7, 0, &p));
 	check_moved(_metadata, &p, false);
+	engine_idle_since(_metadata, self->fd, &c0);
 	EXPECT_TRUE(pfn_in(held, nh, p.old_pfn));
 	EXPECT_FALSE(pfn_in(held, nh, p.new_pfn))
 		TH_LOG("the new page was PG_offline before the move");
@@ -209,6 +212,7 @@ static void check_zspage_pfn(struct __test_metadata *_metadata, __u64 pfn,
 
 TEST_F(refuse, zsmalloc_page_in_kpageflags_stays_then_sync_moves)
 {
+	struct hmm_nc_counters c0;
 	struct hmm_nc_rf_page p;
 	__u64 pfn;
 
@@ -218,8 +222,10 @@ TEST_F(refuse, zsmalloc_page_in_kpageflags_stays_then_sync_moves)
 	check_refused(_metadata, &p);
 	pfn = p.old_pfn;
 	check_zspage_pfn(_metadata, pfn, true, "refused");
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
 	ASSERT_EQ(0, rf_one(self->fd, SYNC, ZSMALLOC, 37, 0, &p));
 	check_moved(_metadata, &p, false);
+	engine_idle_since(_metadata, self->fd, &c0);
 	EXPECT_EQ(pfn, p.old_pfn);
 	check_zspage_pfn(_metadata, p.new_pfn, true, "new");
 	check_zspage_pfn(_metadata, p.old_pfn, false, "old");

@@ -199,11 +199,13 @@ TEST_F(refuse, sync_moves_data_intact)
 	struct hmm_nc_rf_page p[SYNC_MAX];
 	struct hmm_nc_rf_state before, after;
 	struct hmm_nc_rf_migrate out;
+	struct hmm_nc_counters c0;
 	unsigned int i, n = variant->nsync;
 
 	for (i = 0; i < n; i++)
 		p[i] = item(self, variant, variant->sync[i]);
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &before));
+	ASSERT_EQ(0, hmm_counters(self->fd, false, &c0));
 	ASSERT_EQ(0, hmm_rf_migrate(self->fd, SYNC, p, n, &out));
 	EXPECT_EQ(n, out.migrated);
 	for (i = 0; i < n; i++) {
@@ -213,6 +215,7 @@ TEST_F(refuse, sync_moves_data_intact)
 	}
 	ASSERT_EQ(0, hmm_rf_state(self->fd, &after));
 	check_state_same(_metadata, &before, &after);
+	engine_idle_since(_metadata, self->fd, &c0);
 }
 
 #define BATCH_SIDE	8	/* movable pages on each side of the item */
