@@ -513,37 +513,38 @@ static void assert_all_freed(struct __test_metadata *_metadata,
 }
 
 /*
- * Half the buffer on the device, the process aborts: the core file holds
- * every page, each device page came back through the device's fault
- * path, and every device page is freed.
+ * Half the buffer on the device (its device file closed first, or not),
+ * the process aborts: the core file holds every page, each device page
+ * came back through the device's fault path, and every device page is
+ * freed.
  */
-TEST_F(coredump, device_pages_are_in_the_core_file)
+static void abort_and_check(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(coredump) * self,
+			    const FIXTURE_VARIANT(coredump) * variant,
+			    bool close_first)
 {
 	struct dump_report r;
 	pid_t pid;
 
-	pid = start_child(_metadata, variant, false, NULL, &r);
+	pid = start_child(_metadata, variant, close_first, NULL, &r);
 	EXPECT_EQ(ONDEV, r.ondev) TH_LOG("pagemap: pages on the device");
 	assert_dumped(_metadata, pid, SIGABRT);
 	assert_core_holds(_metadata, &r);
 	assert_all_freed(_metadata, self, ONDEV, ONDEV);
 }
 
+TEST_F(coredump, device_pages_are_in_the_core_file)
+{
+	abort_and_check(_metadata, self, variant, false);
+}
+
 /*
- * The same after the process closed its device file: the dump's faults
- * find the device from the page (a device that looked in the closed
- * file's state would read freed memory here).
+ * The dump's faults find the device from the page (a device that looked
+ * in the closed file's state would read freed memory here).
  */
 TEST_F(coredump, device_pages_dump_after_device_file_closed)
 {
-	struct dump_report r;
-	pid_t pid;
-
-	pid = start_child(_metadata, variant, true, NULL, &r);
-	EXPECT_EQ(ONDEV, r.ondev) TH_LOG("pagemap: pages on the device");
-	assert_dumped(_metadata, pid, SIGABRT);
-	assert_core_holds(_metadata, &r);
-	assert_all_freed(_metadata, self, ONDEV, ONDEV);
+	abort_and_check(_metadata, self, variant, true);
 }
 
 /*
