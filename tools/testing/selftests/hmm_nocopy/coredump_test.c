@@ -449,8 +449,9 @@ static char *core_bytes(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(ET_CORE, eh.e_type);
 	ASSERT_EQ(sizeof(ph), eh.e_phentsize);
 	for (i = 0; i < eh.e_phnum; i++) {
-		ASSERT_EQ((ssize_t)sizeof(ph), pread(fd, &ph, sizeof(ph),
-					    eh.e_phoff + i * sizeof(ph)));
+		off_t at = eh.e_phoff + i * sizeof(ph);
+
+		ASSERT_EQ((ssize_t)sizeof(ph), pread(fd, &ph, sizeof(ph), at));
 		if (ph.p_type == PT_LOAD && ph.p_vaddr <= addr &&
 		    addr + size <= ph.p_vaddr + ph.p_memsz)
 			break;
