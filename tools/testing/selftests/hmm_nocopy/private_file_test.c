@@ -6,7 +6,11 @@
  * may go to device memory (the file's pages may not), and unmapping them
  * while they are there takes the zap path of device-private entries in
  * a file VMA (upstream be3f38d05cc5 fixed a spurious WARNING on exactly
- * this unmap).
+ * this unmap: zap_pte_range() asked whether the VMA was anonymous, not
+ * the page). The releases we run do not carry that bug: 5.10.262 has no
+ * such check, 6.1.192 and 6.12.118 ask the page (PageAnon(),
+ * folio_test_anon()). The kernel log gate and the test's own look at the
+ * log would show it if a kernel did.
  *
  * shmem.private_cow_pages_stay_with_owner and
  * bufferhead.*.nocopy_private_cow_pages_stay_with_owner move such pages
