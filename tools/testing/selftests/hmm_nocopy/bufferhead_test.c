@@ -523,6 +523,7 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	struct hmm_nc_file_page *recs;
 	__u64 moved = 0, busy = 0;
 	struct hmm_nc_counters d;
+	long free_before;
 	int fd;
 	char *p;
 
@@ -534,6 +535,7 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	touch(_metadata, p, size);
+	free_before = free_pages_now(_metadata);
 	recs = migrate(_metadata, &self->e, p, npages, NO_COPY, 0, ANY_MOVED);
 	for (i = 0; i < npages; i++) {
 		if (recs[i].status == HMM_NC_PS_BUSY) {
@@ -551,6 +553,12 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	}
 	TH_LOG("%llu pages moved, %llu busy", (unsigned long long)moved,
 	       (unsigned long long)busy);
+	/*
+	 * The kernel frees the destinations of the busy pages and the old
+	 * pages of the moved ones: the module's counters see neither.
+	 */
+	assert_free_back(_metadata, free_before, npages,
+			 "block-device pages moved or busy");
 	/* The superblock's buffer head is held while mounted. */
 	EXPECT_EQ(HMM_NC_PS_BUSY, recs[0].status);
 	EXPECT_LT(0, moved);

@@ -7,7 +7,11 @@
  * where they were with their data, the rest of the command does what the
  * uapi header says, and the device works again once the switch is spent.
  * The runner checks after each test that nothing stayed locked or taken
- * and that every device page came back.
+ * and that every device page came back: the module's own counts. Where
+ * the pages stay in system memory, the kernel's figures are checked
+ * too: a page that stayed is mapped as before (/proc/kpagecount), and
+ * free memory comes back (the failed destinations and the old pages of
+ * the moved ones were freed: assert_free_back()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,8 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hmm_harness.h"
-#include "libhmm.h"
+#include "hmm_fixture.h"
 
 #define NPAGES		64
 #define BATCH		16	/* pages per batch where a test sets it */
@@ -141,6 +144,26 @@ static void assert_spent(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(injected, f.injected);
 }
 
+/*
+ * The pages of map stayed in the frame they had at set-up, each still
+ * mapped once (by buf, or by the file's one mapping at p).
+ */
+static void assert_stayed(struct __test_metadata *_metadata, const char *p,
+			  __u64 map, const __u64 *pfn)
+{
+	__u64 now[NPAGES];
+	int i;
+
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, now));
+	for (i = 0; i < NPAGES; i++) {
+		if (!(map & (1ULL << i)))
+			continue;
+		EXPECT_EQ(hmm_pm_pfn(pfn[i]), hmm_pm_pfn(now[i]))
+			TH_LOG("page %d moved", i);
+		assert_map_count(_metadata, hmm_pm_pfn(now[i]), 1, i);
+	}
+}
+
 static void assert_intact(struct __test_metadata *_metadata,
 			  struct fault_env *env)
 {
@@ -239,9 +262,11 @@ TEST_F(stress, fault_dma_fails_batch_to_system_stays_on_device_eio)
 TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 {
 	__u8 status[NPAGES];
+	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
 	EXPECT_EQ(-EIO, nocopy(&self->e, status, NULL));
@@ -252,6 +277,11 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 		  with_status(status, HMM_NC_PS_UNTOUCHED));
 	EXPECT_EQ(pages(0, BATCH), pages_moved(_metadata, &self->e));
 	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, self->e.buf, ~pages(0, BATCH),
+		      self->e.pfn);
+	/* The failed batch's destinations and the moved pages' old ones. */
+	assert_free_back(_metadata, free_before, 2 * BATCH,
+			 "a failed anonymous batch");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -263,9 +293,11 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
 {
 	__u8 status[NPAGES];
+	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 5, 2);
@@ -274,6 +306,10 @@ TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
 	EXPECT_EQ(~pages(5, 2), with_status(status, HMM_NC_PS_MOVED));
 	EXPECT_EQ(~pages(5, 2), pages_moved(_metadata, &self->e));
 	EXPECT_EQ(2, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, self->e.buf, pages(5, 2),
+		      self->e.pfn);
+	assert_free_back(_metadata, free_before, NPAGES,
+			 "failed anonymous pages");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -282,14 +318,20 @@ TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
 {
 	struct hmm_nc_migrate_cmd out;
 	__u8 status[NPAGES];
+	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
+	free_before = free_pages_now(_metadata);
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 0, 3);
 	EXPECT_EQ(0, nocopy(&self->e, status, &out));
 	EXPECT_EQ(NPAGES - 3, out.moved);
 	EXPECT_EQ(pages(0, 3), with_status(status, HMM_NC_PS_NOMEM));
 	EXPECT_EQ(~pages(0, 3), pages_moved(_metadata, &self->e));
+	assert_stayed(_metadata, self->e.buf, pages(0, 3),
+		      self->e.pfn);
+	assert_free_back(_metadata, free_before, NPAGES - 3,
+			 "anonymous pages without a destination");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -345,12 +387,16 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 {
 	struct hmm_nc_file_page rec[NPAGES];
 	struct hmm_nc_file_cmd out;
+	__u64 pfn[NPAGES];
+	long free_before;
 	int i, file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, 1);
 	EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
@@ -362,11 +408,17 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	for (i = 0; i < BATCH; i++) {
 		EXPECT_EQ(0, rec[i].new_pfn) TH_LOG("page %d", i);
 	}
+	assert_stayed(_metadata, p, ~0ULL, pfn);
+	/* The kernel's finalize step frees the failed destinations. */
+	assert_free_back(_metadata, free_before, BATCH,
+			 "a failed page-cache batch");
 	assert_file_intact(_metadata, &self->e, file, p);
 
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
 				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
 	EXPECT_EQ(NPAGES, out.moved);
+	assert_free_back(_metadata, free_before, NPAGES,
+			 "the page-cache pages moved after it");
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);
@@ -379,12 +431,16 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
 {
 	struct hmm_nc_file_page rec[NPAGES];
+	__u64 pfn[NPAGES];
+	long free_before;
 	int file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 9, 1);
@@ -395,6 +451,9 @@ TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
 	EXPECT_EQ(~pages(9, 1), file_status(rec, HMM_NC_PS_MOVED));
 	EXPECT_EQ(0, rec[9].new_pfn);
 	EXPECT_EQ(1, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, p, pages(9, 1), pfn);
+	assert_free_back(_metadata, free_before, NPAGES,
+			 "a failed page-cache page");
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);
@@ -405,18 +464,25 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 {
 	struct hmm_nc_file_page rec[NPAGES];
 	struct hmm_nc_file_cmd out;
+	__u64 pfn[NPAGES];
+	long free_before;
 	int file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
+	free_before = free_pages_now(_metadata);
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 2, 2);
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
 				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
 	EXPECT_EQ(NPAGES - 2, out.moved);
 	EXPECT_EQ(pages(2, 2), file_status(rec, HMM_NC_PS_NOMEM));
 	EXPECT_EQ(~pages(2, 2), file_status(rec, HMM_NC_PS_MOVED));
+	assert_stayed(_metadata, p, pages(2, 2), pfn);
+	assert_free_back(_metadata, free_before, NPAGES - 2,
+			 "page-cache pages without a destination");
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);
