@@ -540,6 +540,8 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	for (i = 0; i < npages; i++) {
 		if (recs[i].status == HMM_NC_PS_BUSY) {
 			EXPECT_EQ(-EAGAIN, recs[i].result);
+			/* A busy page stays, mapped by p alone. */
+			assert_map_count(_metadata, recs[i].old_pfn, 1, i);
 			busy++;
 			continue;
 		}
@@ -554,11 +556,12 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	TH_LOG("%llu pages moved, %llu busy", (unsigned long long)moved,
 	       (unsigned long long)busy);
 	/*
-	 * The kernel frees the destinations of the busy pages and the old
-	 * pages of the moved ones: the module's counters see neither.
+	 * The kernel frees the old pages of the moved ones, which the
+	 * module's counters do not see. (The destinations of the busy
+	 * pages, one to three, are too few to show in free memory.)
 	 */
-	assert_free_back(_metadata, free_before, npages,
-			 "block-device pages moved or busy");
+	assert_free_back(_metadata, free_before, npages - busy,
+			 "block-device pages moved");
 	/* The superblock's buffer head is held while mounted. */
 	EXPECT_EQ(HMM_NC_PS_BUSY, recs[0].status);
 	EXPECT_LT(0, moved);

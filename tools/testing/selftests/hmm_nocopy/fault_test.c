@@ -54,6 +54,8 @@ FIXTURE_SETUP(stress)
 	ASSERT_NE(NULL, self->e.buf);
 	self->e.mirror = malloc(NPAGES * self->e.ps);
 	ASSERT_NE(NULL, self->e.mirror);
+	/* In memory from here on: a test's free-memory figures skip it. */
+	memset(self->e.mirror, 0, NPAGES * self->e.ps);
 	hmm_fill(self->e.buf, NPAGES * self->e.ps, SEED);
 	ASSERT_EQ(0, hmm_pagemap(self->e.buf, NPAGES, self->e.pfn));
 	ASSERT_EQ(0, hmm_counters(self->e.fd, false, &self->e.before));
@@ -262,11 +264,9 @@ TEST_F(stress, fault_dma_fails_batch_to_system_stays_on_device_eio)
 TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 {
 	__u8 status[NPAGES];
-	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
-	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 1, 1);
 	EXPECT_EQ(-EIO, nocopy(&self->e, status, NULL));
@@ -279,9 +279,6 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
 	assert_stayed(_metadata, self->e.buf, ~pages(0, BATCH),
 		      self->e.pfn);
-	/* The failed batch's destinations and the moved pages' old ones. */
-	assert_free_back(_metadata, free_before, 2 * BATCH,
-			 "a failed anonymous batch");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -318,11 +315,9 @@ TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
 {
 	struct hmm_nc_migrate_cmd out;
 	__u8 status[NPAGES];
-	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
-	free_before = free_pages_now(_metadata);
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 0, 3);
 	EXPECT_EQ(0, nocopy(&self->e, status, &out));
 	EXPECT_EQ(NPAGES - 3, out.moved);
@@ -330,8 +325,6 @@ TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
 	EXPECT_EQ(~pages(0, 3), pages_moved(_metadata, &self->e));
 	assert_stayed(_metadata, self->e.buf, pages(0, 3),
 		      self->e.pfn);
-	assert_free_back(_metadata, free_before, NPAGES - 3,
-			 "anonymous pages without a destination");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -381,8 +374,12 @@ static __u64 file_status(const struct hmm_nc_file_page *rec, __u8 st)
  * Page cache, NO_COPY: the first batch's copy fails, so no page of it
  * changes its cache slot or its data (read() and the mapping agree); the
  * command says EIO and tried nothing after. Spent, the switch lets the
- * same command move every page.
+ * same command move every page. The failure is made FILE_FAILS times,
+ * so that the destinations the kernel must free (its finalize step, not
+ * the module) are enough pages for free memory to show a leak of them.
  */
+#define FILE_FAILS	4
+
 TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 {
 	struct hmm_nc_file_page rec[NPAGES];
@@ -398,10 +395,11 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
 	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
-	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, 1);
-	EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
-					 HMM_NC_MODE_SYNC_NO_COPY, 0, rec,
-					 NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, FILE_FAILS);
+	for (i = 0; i < FILE_FAILS; i++)
+		EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
+						 HMM_NC_MODE_SYNC_NO_COPY, 0,
+						 rec, NULL));
 	EXPECT_EQ(pages(0, BATCH), file_status(rec, HMM_NC_PS_COPY_FAILED));
 	EXPECT_EQ(pages(BATCH, NPAGES - BATCH),
 		  file_status(rec, HMM_NC_PS_UNTOUCHED));
@@ -410,8 +408,8 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 	}
 	assert_stayed(_metadata, p, ~0ULL, pfn);
 	/* The kernel's finalize step frees the failed destinations. */
-	assert_free_back(_metadata, free_before, BATCH,
-			 "a failed page-cache batch");
+	assert_free_back(_metadata, free_before, FILE_FAILS * BATCH,
+			 "failed page-cache batches");
 	assert_file_intact(_metadata, &self->e, file, p);
 
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
@@ -465,7 +463,6 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 	struct hmm_nc_file_page rec[NPAGES];
 	struct hmm_nc_file_cmd out;
 	__u64 pfn[NPAGES];
-	long free_before;
 	int file;
 	char *p;
 
@@ -473,7 +470,6 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 
 	p = shmem_file(_metadata, &self->e, &file);
 	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
-	free_before = free_pages_now(_metadata);
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 2, 2);
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
 				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
@@ -481,8 +477,6 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 	EXPECT_EQ(pages(2, 2), file_status(rec, HMM_NC_PS_NOMEM));
 	EXPECT_EQ(~pages(2, 2), file_status(rec, HMM_NC_PS_MOVED));
 	assert_stayed(_metadata, p, pages(2, 2), pfn);
-	assert_free_back(_metadata, free_before, NPAGES - 2,
-			 "page-cache pages without a destination");
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);

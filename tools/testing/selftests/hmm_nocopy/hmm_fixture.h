@@ -271,13 +271,13 @@ static inline bool page_flag(struct __test_metadata *_metadata, __u64 pfn,
  * kept). The kernel's own figure for them is free memory: hmm_free_kb(),
  * MemFree plus the per-CPU free lists (which MemFree leaves out: a page
  * just freed sits there), after writing back and dropping the clean
- * page cache, in pages. What is left moves by itself a little between
- * two reads (slab, page tables, LRU batches that hold a page a while):
- * LEAK_SLACK_PAGES is more than that on a correct kernel, and a check
- * needs more pages at risk than that, or it could not see a leak of
- * them all.
+ * page cache, in pages. What is left moves by itself between two reads
+ * (slab, page tables, the pages per-CPU LRU batches hold a while): a
+ * correct 6.1 guest showed up to 22 pages either way. LEAK_SLACK_PAGES
+ * is above that, and a check needs half as many again at risk, or a
+ * leak of them all could hide in the noise.
  */
-#define LEAK_SLACK_PAGES	8
+#define LEAK_SLACK_PAGES	32
 
 static inline long free_pages_now(struct __test_metadata *_metadata)
 {
@@ -298,7 +298,7 @@ static inline void assert_free_back(struct __test_metadata *_metadata,
 {
 	long lost;
 
-	ASSERT_LT(LEAK_SLACK_PAGES, at_risk)
+	ASSERT_LE(LEAK_SLACK_PAGES + LEAK_SLACK_PAGES / 2, at_risk)
 		TH_LOG("%s: too few pages at risk to see a leak", what);
 	lost = before - free_pages_now(_metadata);
 	TH_LOG("%s: %ld pages fewer free, %ld at risk", what, lost, at_risk);
