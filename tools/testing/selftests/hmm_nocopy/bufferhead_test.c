@@ -398,6 +398,10 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 		EXPECT_FALSE(page_flag(_metadata, hmm_pm_pfn(after[i]), HMM_KPF_WRITEBACK))
 			TH_LOG("page %zu", i);
 	}
+	/* What the records of the moved pages claim, from outside. */
+	EXPECT_EQ(npages - (WB_LAST - WB_FIRST),
+		  assert_moved_outside(_metadata, p, npages, before, recs,
+				       ALL_CLAIMS));
 	free(recs);
 	ASSERT_EQ(0, freeze(BACK_DIR, false));
 	self->frozen = false;
