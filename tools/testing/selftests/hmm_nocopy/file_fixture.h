@@ -159,6 +159,12 @@ static inline void cache_pfns(struct __test_metadata *_metadata, const char *p,
 	q = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, off + addr - start);
 	close(fd);
 	ASSERT_NE(MAP_FAILED, q);
+	/*
+	 * Looking must not age the pages: unmapping a young PTE marks its
+	 * page accessed (referenced, then active), unless the mapping is
+	 * read sequentially, which the LRU does not count as use.
+	 */
+	ASSERT_EQ(0, madvise(q, size, MADV_SEQUENTIAL));
 	for (i = 0; i < npages; i++)
 		if (!only || only[i])
 			touch(_metadata, q + i * hmm_page_size(),
