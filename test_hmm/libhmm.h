@@ -228,11 +228,20 @@ int hmm_core_lock(int fd, void *addr, __u32 hold_ms, __u64 *pfn);
 #define HMM_KPF_THP		22
 #define HMM_KPF_WRITEBACK	8
 #define HMM_KPF_BUDDY		10
+#define HMM_KPF_MMAP		11
+#define HMM_KPF_ANON		12
 #define HMM_KPF_OFFLINE		23	/* balloon pages, among others */
 #define HMM_KPF_MLOCKED		33
 #define HMM_KPF_MAPPEDTODISK	34
 #define HMM_KPF_PRIVATE		35	/* buffer heads, iomap's state */
 int hmm_kpageflags(__u64 pfn, __u64 *flags);
+
+/*
+ * The references the kernel counts on a PFN, from /proc/kpagecount (its
+ * map count for a page that is mapped, else its page count: 0 once the
+ * page is free), or -errno.
+ */
+int hmm_kpagecount(__u64 pfn, __u64 *count);
 
 /*
  * Sectors a block device (its /dev path) has read or written so far, by

@@ -63,16 +63,27 @@ int hmm_pagemap(const void *addr, size_t npages, __u64 *entries)
 	return ret;
 }
 
-int hmm_kpageflags(__u64 pfn, __u64 *flags)
+/* The 64-bit word of pfn in one of the /proc/kpage* files. */
+static int hmm_kpage_word(const char *path, __u64 pfn, __u64 *word)
 {
-	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC), ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = pread(fd, flags, sizeof(*flags), (off_t)(pfn * sizeof(*flags)));
-	ret = ret == sizeof(*flags) ? 0 : (ret < 0 ? -errno : -EIO);
+	ret = pread(fd, word, sizeof(*word), (off_t)(pfn * sizeof(*word)));
+	ret = ret == sizeof(*word) ? 0 : (ret < 0 ? -errno : -EIO);
 	close(fd);
 	return ret;
+}
+
+int hmm_kpageflags(__u64 pfn, __u64 *flags)
+{
+	return hmm_kpage_word("/proc/kpageflags", pfn, flags);
+}
+
+int hmm_kpagecount(__u64 pfn, __u64 *count)
+{
+	return hmm_kpage_word("/proc/kpagecount", pfn, count);
 }
 
 long long hmm_disk_sectors(const char *dev, bool written)

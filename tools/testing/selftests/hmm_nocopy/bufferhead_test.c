@@ -398,6 +398,10 @@ TEST_F_TIMEOUT(bufferhead, nocopy_writeback_pages_stay_or_move, 120)
 		EXPECT_FALSE(page_flag(_metadata, hmm_pm_pfn(after[i]), HMM_KPF_WRITEBACK))
 			TH_LOG("page %zu", i);
 	}
+	/* What the records of the moved pages claim, from outside. */
+	EXPECT_EQ(npages - (WB_LAST - WB_FIRST),
+		  assert_moved_outside(_metadata, p, npages, before, recs,
+				       ALL_CLAIMS));
 	free(recs);
 	ASSERT_EQ(0, freeze(BACK_DIR, false));
 	self->frozen = false;
@@ -538,6 +542,13 @@ TEST_F(bufferhead, blockdev_pages_norefs_move_or_busy)
 	for (i = 0; i < npages; i++) {
 		if (recs[i].status == HMM_NC_PS_BUSY) {
 			EXPECT_EQ(-EAGAIN, recs[i].result);
+			/*
+			 * A busy page stays, mapped by p alone. (Free memory
+			 * cannot tell whether its destination, one of one to
+			 * three, was freed: the mounted file system's own
+			 * work moves it by more than that.)
+			 */
+			assert_map_count(_metadata, recs[i].old_pfn, 1, i);
 			busy++;
 			continue;
 		}

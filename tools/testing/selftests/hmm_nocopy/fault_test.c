@@ -7,7 +7,11 @@
  * where they were with their data, the rest of the command does what the
  * uapi header says, and the device works again once the switch is spent.
  * The runner checks after each test that nothing stayed locked or taken
- * and that every device page came back.
+ * and that every device page came back: the module's own counts. Where
+ * the pages stay in system memory, the kernel's figures are checked
+ * too: a page that stayed is mapped as before (/proc/kpagecount), and
+ * free memory comes back (the failed destinations and the old pages of
+ * the moved ones were freed: assert_free_back()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,8 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hmm_harness.h"
-#include "libhmm.h"
+#include "hmm_fixture.h"
 
 #define NPAGES		64
 #define BATCH		16	/* pages per batch where a test sets it */
@@ -53,6 +56,8 @@ FIXTURE_SETUP(stress)
 	ASSERT_NE(NULL, self->e.buf);
 	self->e.mirror = malloc(NPAGES * self->e.ps);
 	ASSERT_NE(NULL, self->e.mirror);
+	/* In memory from here on: a test's free-memory figures skip it. */
+	memset(self->e.mirror, 0, NPAGES * self->e.ps);
 	hmm_fill(self->e.buf, NPAGES * self->e.ps, SEED);
 	ASSERT_EQ(0, hmm_pagemap(self->e.buf, NPAGES, self->e.pfn));
 	ASSERT_EQ(0, hmm_counters(self->e.fd, false, &self->e.before));
@@ -141,6 +146,26 @@ static void assert_spent(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(0, f.skip);
 	EXPECT_EQ(0, f.times);
 	EXPECT_EQ(injected, f.injected);
+}
+
+/*
+ * The pages of map stayed in the frame they had at set-up, each still
+ * mapped once (by buf, or by the file's one mapping at p).
+ */
+static void assert_stayed(struct __test_metadata *_metadata, const char *p,
+			  __u64 map, const __u64 *pfn)
+{
+	__u64 now[NPAGES];
+	int i;
+
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, now));
+	for (i = 0; i < NPAGES; i++) {
+		if (!(map & (1ULL << i)))
+			continue;
+		EXPECT_EQ(hmm_pm_pfn(pfn[i]), hmm_pm_pfn(now[i]))
+			TH_LOG("page %d moved", i);
+		assert_map_count(_metadata, hmm_pm_pfn(now[i]), 1, i);
+	}
 }
 
 static void assert_intact(struct __test_metadata *_metadata,
@@ -254,6 +279,8 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 		  with_status(status, HMM_NC_PS_UNTOUCHED));
 	EXPECT_EQ(pages(0, BATCH), pages_moved(_metadata, &self->e));
 	EXPECT_EQ(BATCH, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, self->e.buf, ~pages(0, BATCH),
+		      self->e.pfn);
 	assert_intact(_metadata, &self->e);
 }
 
@@ -265,9 +292,11 @@ TEST_F(stress, fault_dma_fails_anon_nocopy_batch_keeps_old_pages)
 TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
 {
 	__u8 status[NPAGES];
+	long free_before;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 5, 2);
@@ -276,6 +305,10 @@ TEST_F(stress, fault_dma_fails_per_page_anon_nocopy_only_that_page_stays)
 	EXPECT_EQ(~pages(5, 2), with_status(status, HMM_NC_PS_MOVED));
 	EXPECT_EQ(~pages(5, 2), pages_moved(_metadata, &self->e));
 	EXPECT_EQ(2, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, self->e.buf, pages(5, 2),
+		      self->e.pfn);
+	assert_free_back(_metadata, free_before, NPAGES,
+			 "failed anonymous pages");
 	assert_intact(_metadata, &self->e);
 }
 
@@ -292,6 +325,8 @@ TEST_F(stress, fault_sysmem_alloc_fails_anon_nocopy_reports_nomem)
 	EXPECT_EQ(NPAGES - 3, out.moved);
 	EXPECT_EQ(pages(0, 3), with_status(status, HMM_NC_PS_NOMEM));
 	EXPECT_EQ(~pages(0, 3), pages_moved(_metadata, &self->e));
+	assert_stayed(_metadata, self->e.buf, pages(0, 3),
+		      self->e.pfn);
 	assert_intact(_metadata, &self->e);
 }
 
@@ -341,29 +376,42 @@ static __u64 file_status(const struct hmm_nc_file_page *rec, __u8 st)
  * Page cache, NO_COPY: the first batch's copy fails, so no page of it
  * changes its cache slot or its data (read() and the mapping agree); the
  * command says EIO and tried nothing after. Spent, the switch lets the
- * same command move every page.
+ * same command move every page. The failure is made FILE_FAILS times,
+ * so that the destinations the kernel must free (its finalize step, not
+ * the module) are enough pages for free memory to show a leak of them.
  */
+#define FILE_FAILS	4
+
 TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 {
 	struct hmm_nc_file_page rec[NPAGES];
 	struct hmm_nc_file_cmd out;
+	__u64 pfn[NPAGES];
+	long free_before;
 	int i, file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, 0, BATCH, 0, NULL));
-	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, 1);
-	EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
-					 HMM_NC_MODE_SYNC_NO_COPY, 0, rec,
-					 NULL));
+	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 0, FILE_FAILS);
+	for (i = 0; i < FILE_FAILS; i++)
+		EXPECT_EQ(-EIO, hmm_migrate_file(self->e.fd, p, NPAGES,
+						 HMM_NC_MODE_SYNC_NO_COPY, 0,
+						 rec, NULL));
 	EXPECT_EQ(pages(0, BATCH), file_status(rec, HMM_NC_PS_COPY_FAILED));
 	EXPECT_EQ(pages(BATCH, NPAGES - BATCH),
 		  file_status(rec, HMM_NC_PS_UNTOUCHED));
 	for (i = 0; i < BATCH; i++) {
 		EXPECT_EQ(0, rec[i].new_pfn) TH_LOG("page %d", i);
 	}
+	assert_stayed(_metadata, p, ~0ULL, pfn);
+	/* The kernel's finalize step frees the failed destinations. */
+	assert_free_back(_metadata, free_before, FILE_FAILS * BATCH,
+			 "failed page-cache batches");
 	assert_file_intact(_metadata, &self->e, file, p);
 
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
@@ -381,12 +429,16 @@ TEST_F(stress, fault_dma_fails_file_nocopy_page_cache_unchanged)
 TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
 {
 	struct hmm_nc_file_page rec[NPAGES];
+	__u64 pfn[NPAGES];
+	long free_before;
 	int file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
+	free_before = free_pages_now(_metadata);
 	ASSERT_EQ(0, hmm_engine_set(self->e.fd, HMM_NC_ENGINE_PER_PAGE, 0, 0,
 				    NULL));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_DMA, 9, 1);
@@ -397,6 +449,9 @@ TEST_F(stress, fault_dma_fails_per_page_file_nocopy_only_that_page_stays)
 	EXPECT_EQ(~pages(9, 1), file_status(rec, HMM_NC_PS_MOVED));
 	EXPECT_EQ(0, rec[9].new_pfn);
 	EXPECT_EQ(1, delta(_metadata, &self->e).copy_failed);
+	assert_stayed(_metadata, p, pages(9, 1), pfn);
+	assert_free_back(_metadata, free_before, NPAGES,
+			 "a failed page-cache page");
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);
@@ -407,18 +462,21 @@ TEST_F(stress, fault_sysmem_alloc_fails_file_nocopy_reports_nomem)
 {
 	struct hmm_nc_file_page rec[NPAGES];
 	struct hmm_nc_file_cmd out;
+	__u64 pfn[NPAGES];
 	int file;
 	char *p;
 
 	HMM_REQUIRE(self->e.fd, HMM_NEED_NOCOPY);
 
 	p = shmem_file(_metadata, &self->e, &file);
+	ASSERT_EQ(0, hmm_pagemap(p, NPAGES, pfn));
 	arm(_metadata, self->e.fd, HMM_NC_FAULT_SYSMEM, 2, 2);
 	EXPECT_EQ(0, hmm_migrate_file(self->e.fd, p, NPAGES,
 				      HMM_NC_MODE_SYNC_NO_COPY, 0, rec, &out));
 	EXPECT_EQ(NPAGES - 2, out.moved);
 	EXPECT_EQ(pages(2, 2), file_status(rec, HMM_NC_PS_NOMEM));
 	EXPECT_EQ(~pages(2, 2), file_status(rec, HMM_NC_PS_MOVED));
+	assert_stayed(_metadata, p, pages(2, 2), pfn);
 	assert_file_intact(_metadata, &self->e, file, p);
 	munmap(p, NPAGES * self->e.ps);
 	close(file);

@@ -17,6 +17,7 @@
 #define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
 #define SYNC		HMM_NC_MODE_SYNC
 #define ANY_MOVED	((__u64)-1)	/* migrate(): do not check the count */
+#define ALL_CLAIMS	((__u16)~0U)	/* assert_moved_outside(): every record's */
 
 #define KPF_BIT(n)	(1ULL << HMM_KPF_##n)
 
@@ -124,18 +125,207 @@ static inline void assert_mapped(struct __test_metadata *_metadata, const char *
 	ASSERT_EQ(-1, bad) TH_LOG("mapping: page %zd is wrong", bad);
 }
 
+/*
+ * The page cache's own answer for [p, p + npages): a fresh shared,
+ * read-only mapping of the file p maps (opened again through
+ * /proc/self/map_files, so the caller needs no descriptor and a
+ * private mapping works too) faults each page in through the cache,
+ * whatever p's page table says; pfn[i] is the page the cache holds at
+ * page i's offset. only: the pages to look up (NULL: all), so that
+ * nothing else is faulted in (a read fault fills a shmem hole).
+ */
+static inline void cache_pfns(struct __test_metadata *_metadata, const char *p,
+			      size_t npages, __u64 *pfn, const bool *only)
+{
+	unsigned long start = 0, end = 0, addr = (unsigned long)p;
+	unsigned long long off = 0;
+	size_t size = npages * hmm_page_size(), i;
+	char line[512], path[64];
+	bool found = false;
+	char *q;
+	FILE *maps;
+	int fd;
+
+	maps = fopen("/proc/self/maps", "re");
+	ASSERT_NE(NULL, maps);
+	while (!found && fgets(line, sizeof(line), maps))
+		found = sscanf(line, "%lx-%lx %*s %llx", &start, &end, &off) == 3 &&
+			start <= addr && addr < end;
+	fclose(maps);
+	ASSERT_TRUE(found) TH_LOG("no mapping at %p", p);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", start, end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	q = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, off + addr - start);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, q);
+	/*
+	 * Looking must not age the pages: unmapping a young PTE marks its
+	 * page accessed (referenced, then active), unless the mapping is
+	 * read sequentially, which the LRU does not count as use.
+	 */
+	ASSERT_EQ(0, madvise(q, size, MADV_SEQUENTIAL));
+	for (i = 0; i < npages; i++)
+		if (!only || only[i])
+			touch(_metadata, q + i * hmm_page_size(),
+			      hmm_page_size());
+	ASSERT_EQ(0, hmm_pagemap(q, npages, pfn));
+	for (i = 0; i < npages; i++)
+		pfn[i] = hmm_pm_pfn(pfn[i]);
+	munmap(q, size);
+}
+
+/*
+ * What a record claims of page i, seen from outside the module (its
+ * records are its own reads, no evidence of the kernel's state): old and
+ * now are the page's PFNs by /proc/self/pagemap before and after the
+ * move, cached the page the page cache holds at its offset
+ * (cache_pfns(); ignored without HMM_NC_FP_CACHED). By claim:
+ *  - moved at all: a new page; the old one, unless reused (below), is
+ *    mapped nowhere (/proc/kpagecount 0) and has no PG_private left (a
+ *    freed page cannot have it: buffer heads left on it show). A freed
+ *    old page is soon another page: reused says it now is one of the
+ *    range's new pages (a later batch's destination), and an anonymous
+ *    page (/proc/kpageflags) counts as reused too. Its PG_dirty is not
+ *    checked: a page freed and taken by any dirty write would have it;
+ *    the new page's is what counts;
+ *  - HMM_NC_FP_CACHED: the cache holds the new page;
+ *  - HMM_NC_FP_DIRTY_KEPT: PG_dirty on the new page (/proc/kpageflags);
+ *  - HMM_NC_FP_BH_MOVED, HMM_NC_FP_PRIVATE_MOVED: PG_private (buffer
+ *    heads, iomap's state) on the new page.
+ */
+static inline void assert_page_outside(struct __test_metadata *_metadata,
+				       size_t i, __u64 old, __u64 now,
+				       __u64 cached, __u16 claims, bool reused)
+{
+	__u64 want = 0, kf = 0, okf = 0, count = 0;
+
+	ASSERT_NE(0, now) TH_LOG("page %zu: not mapped after the move", i);
+	ASSERT_NE(old, now) TH_LOG("page %zu: still on pfn 0x%llx", i,
+				   (unsigned long long)old);
+	if (claims & HMM_NC_FP_CACHED)
+		EXPECT_EQ(now, cached)
+			TH_LOG("page %zu: the page cache holds pfn 0x%llx, the mapping 0x%llx",
+			       i, (unsigned long long)cached,
+			       (unsigned long long)now);
+	if (claims & HMM_NC_FP_DIRTY_KEPT)
+		want |= KPF_BIT(DIRTY);
+	if (claims & (HMM_NC_FP_BH_MOVED | HMM_NC_FP_PRIVATE_MOVED))
+		want |= KPF_BIT(PRIVATE);
+	ASSERT_EQ(0, hmm_kpageflags(now, &kf));
+	EXPECT_EQ(want, kf & want)
+		TH_LOG("page %zu: new pfn 0x%llx: kpageflags 0x%llx, want 0x%llx",
+		       i, (unsigned long long)now, (unsigned long long)kf,
+		       (unsigned long long)want);
+	ASSERT_EQ(0, hmm_kpagecount(old, &count));
+	ASSERT_EQ(0, hmm_kpageflags(old, &okf));
+	if (reused || (okf & KPF_BIT(ANON)))
+		return;
+	EXPECT_EQ(0, count)
+		TH_LOG("page %zu: old pfn 0x%llx still mapped %llu times (kpageflags 0x%llx)",
+		       i, (unsigned long long)old, (unsigned long long)count,
+		       (unsigned long long)okf);
+	EXPECT_EQ(0, okf & KPF_BIT(PRIVATE))
+		TH_LOG("page %zu: old pfn 0x%llx kept its private data (kpageflags 0x%llx)",
+		       i, (unsigned long long)old, (unsigned long long)okf);
+}
+
+/* Whether pfn is one of the n PFNs of pfns. */
+static inline bool pfn_among(__u64 pfn, const __u64 *pfns, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pfns[i] == pfn)
+			return true;
+	return false;
+}
+
+/*
+ * assert_page_outside() for the pages of [p, p + npages) whose record
+ * says they moved: before[i] is page i's pagemap entry from before the
+ * move. Checked of each: what its record claims, of the claims given
+ * (ALL_CLAIMS: all it claims); a private copy (HMM_NC_FP_ANON) is no
+ * cache page. Returns how many pages it checked.
+ */
+static inline size_t assert_moved_outside(struct __test_metadata *_metadata,
+					  const char *p, size_t npages,
+					  const __u64 *before,
+					  const struct hmm_nc_file_page *recs,
+					  __u16 claims)
+{
+	__u64 *now = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *cached = zalloc(_metadata, npages * sizeof(__u64));
+	bool *look = zalloc(_metadata, npages * sizeof(bool)), any = false;
+	size_t i, checked = 0;
+	__u16 c;
+
+	ASSERT_EQ(0, hmm_pagemap(p, npages, now));
+	for (i = 0; i < npages; i++) {
+		now[i] = hmm_pm_pfn(now[i]);
+		look[i] = recs[i].status == HMM_NC_PS_MOVED &&
+			  (claims & recs[i].flags & HMM_NC_FP_CACHED) &&
+			  !(recs[i].flags & HMM_NC_FP_ANON);
+		any |= look[i];
+	}
+	if (any)
+		cache_pfns(_metadata, p, npages, cached, look);
+	for (i = 0; i < npages; i++) {
+		if (recs[i].status != HMM_NC_PS_MOVED)
+			continue;
+		c = claims & recs[i].flags;
+		if (!look[i])
+			c &= ~HMM_NC_FP_CACHED;
+		assert_page_outside(_metadata, i, hmm_pm_pfn(before[i]),
+				    now[i], cached[i], c,
+				    pfn_among(hmm_pm_pfn(before[i]), now,
+					      npages));
+		checked++;
+	}
+	free(now);
+	free(cached);
+	free(look);
+	return checked;
+}
+
+/*
+ * The page cache holds the pages p maps: what a fresh mapping of the
+ * file finds (cache_pfns()) is what p's page table has.
+ */
+static inline void assert_cache_holds(struct __test_metadata *_metadata, int fd,
+				      const char *p, size_t npages)
+{
+	__u64 *a = zalloc(_metadata, npages * sizeof(__u64));
+	__u64 *b = zalloc(_metadata, npages * sizeof(__u64));
+	size_t i;
+
+	(void)fd;
+	ASSERT_EQ(0, hmm_pagemap(p, npages, a));
+	cache_pfns(_metadata, p, npages, b, NULL);
+	for (i = 0; i < npages; i++) {
+		ASSERT_EQ(hmm_pm_pfn(a[i]), b[i]) TH_LOG("page %zu", i);
+	}
+	free(a);
+	free(b);
+}
+
 static inline struct hmm_nc_file_page *
 migrate(struct __test_metadata *_metadata, struct hmm_env *e, void *p,
 	size_t npages, __u32 mode, __u32 flags, __u64 want_moved)
 {
 	struct hmm_nc_file_page *recs = zalloc(_metadata,
 					       npages * sizeof(*recs));
+	__u64 *before = zalloc(_metadata, npages * sizeof(__u64));
 	struct hmm_nc_file_cmd cmd;
 
+	ASSERT_EQ(0, hmm_pagemap(p, npages, before));
 	ASSERT_EQ(0, hmm_migrate_file(e->dev, p, npages, mode, flags, recs,
 				      &cmd));
 	if (want_moved != ANY_MOVED)
 		EXPECT_EQ(want_moved, cmd.moved);
+	/* Whatever the module recorded, the kernel's state must agree. */
+	assert_moved_outside(_metadata, p, npages, before, recs, ALL_CLAIMS);
+	free(before);
 	return recs;
 }
 
@@ -322,28 +512,6 @@ static inline long long written_back(struct __test_metadata *_metadata, int fd,
 #define XFS_BACK	"/tmp/hmm_xfs_back"
 #define XFS_BSIZE	4096	/* mkfs.xfs's default: a block a page */
 #define XFS_CHECK	"/sbin/xfs_repair -n"
-
-/*
- * A second, fresh mapping of the file finds the same pages as the
- * first: the page cache holds the new pages, not only our page table.
- */
-static inline void assert_cache_holds(struct __test_metadata *_metadata, int fd,
-				      const char *p, size_t npages)
-{
-	size_t size = npages * hmm_page_size(), i;
-	__u64 *a = zalloc(_metadata, npages * sizeof(__u64));
-	__u64 *b = zalloc(_metadata, npages * sizeof(__u64));
-	char *q = map_file(_metadata, fd, size, MAP_SHARED);
-
-	ASSERT_EQ(0, hmm_pagemap(p, npages, a));
-	ASSERT_EQ(0, hmm_pagemap(q, npages, b));
-	for (i = 0; i < npages; i++) {
-		ASSERT_EQ(hmm_pm_pfn(a[i]), hmm_pm_pfn(b[i])) TH_LOG("page %zu", i);
-	}
-	munmap(q, size);
-	free(a);
-	free(b);
-}
 
 /*
  * XFS: an iomap file system, whose pages migrate through

@@ -14,8 +14,10 @@
  * Every migration is checked for the data (through the mapping, through
  * read(), and for a disk again after fsync + drop_caches from the
  * disk), the identity (new PFN in /proc/self/pagemap, the page-cache
- * slot on the new page, as the module saw it), and the counters by
- * callback kind and mode. The no-copy probe and its MIGRATE_SYNC
+ * slot on the new page as a fresh mapping of the file finds it, the
+ * dirty bit by /proc/kpageflags: migrate() checks every record's claims
+ * from outside, see docs/evidence.md), and the counters by callback
+ * kind and mode. The no-copy probe and its MIGRATE_SYNC
  * control show who copied the data.
  */
 /* sync_file_range() */
