@@ -513,8 +513,8 @@ TEST_F(uffd, wp_bit_kept_through_round_trip)
 	n = sscanf(u.release, "%d.%d", &major, &minor);
 	ASSERT_EQ(2, n) TH_LOG("release %s", u.release);
 	if (major < 5 || (major == 5 && minor < 13))
-		SKIP(return, "pagemap has no uffd-wp bit before 5.13 (%s)",
-		     u.release);
+		SKIP(return, "pagemap has no uffd-wp bit before 5.13 (this is %d.%d)",
+		     major, minor);
 
 	if (!uf_protect(_metadata, self, variant))
 		return;
