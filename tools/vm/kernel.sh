@@ -162,8 +162,11 @@ kernel_patched_source() {
 
 	shift
 	key=$(content_hash "$@")
-	# Not beside the releases' sources: those are found by name.
-	dir=$HMM_CACHE/patched/$(basename "$src")+fix-${key:0:8}
+	# Not beside the releases' sources: those are found by name. No "~"
+	# in the path (Debian's 6.12 has one): Kbuild ignores a localversion
+	# file whose path has one, as an editor's backup.
+	dir=$(basename "$src")
+	dir=$HMM_CACHE/patched/${dir//\~/_}+fix-${key:0:8}
 	if [[ -f $dir/.hmm-patches ]]; then
 		printf '%s\n' "$dir"
 		return
