@@ -20,6 +20,9 @@
 #   make kselftest-tar  the suite as a kselftest tarball for the kernel
 #                   (run_kselftest.sh, hmm_nocopy with its module), to
 #                   copy to a board that boots that kernel: $(KSFT_TAR)
+#   make kselftest-check  that tarball for every release, run by
+#                   run_kselftest.sh on a bare guest and read by LKFT's
+#                   parser logic: one table of test cases and verdicts
 #   make docs       redraw the module's call graph (docs/module-calls.dot
 #                   and .svg, from lib/); docs/architecture.md shows it
 #   make clean      remove build/ (the kernel cache stays)
@@ -34,7 +37,7 @@ MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar docs clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar kselftest-check docs clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -62,6 +65,9 @@ matrix:
 
 kselftest-tar:
 	./run_tests.sh --kselftest-tar $(KSFT_TAR) $(RUN_ARGS)
+
+kselftest-check:
+	tools/vm/kselftest-check.sh $(MATRIX_RELEASES)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make kselftest-check: the suite as kernel CI runs it, for each release
+# of tools/vm/releases.sh (or those named): the kselftest tarball built
+# for that kernel (run_tests.sh --kselftest-tar), unpacked in a guest
+# that booted the kernel without the module, run by run_kselftest.sh,
+# and read by LKFT's parser logic (tools/tests/ksft_results.py, with
+# Debian's python3-tap). One table: release, the test cases LKFT
+# records, how many pass/fail/skip, the XFAILs among the passes, and
+# names recorded twice. Exit status 1 if any release has a failed or a
+# doubled result, or a run that did not finish.
+#
+#   tools/vm/kselftest-check.sh [RELEASE...]
+set -euo pipefail
+
+HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/vm/lib.sh
+source "$HMM_TOP/tools/vm/lib.sh"
+# shellcheck source=tools/vm/releases.sh
+source "$HMM_TOP/tools/vm/releases.sh"
+# shellcheck source=tools/tests/lkft.sh
+source "$HMM_TOP/tools/tests/lkft.sh"
+
+# The guest's part: the tarball unpacked, the module unloaded (as a CI
+# board has it), the suite run by kselftest's own runner between markers.
+guest_command() {
+	local tar=$1
+
+	printf '%s' "rmmod test_hmm && mkdir /tmp/k && cd /tmp/k &&
+		tar xzf /add/$(basename "$tar") && echo ===begin &&
+		./run_kselftest.sh -c hmm_nocopy; echo \"===end rc=\$?\""
+}
+
+# check_release RELEASE DIR: the tarball, the run and LKFT's view of it
+# in DIR; prints the table's row.
+check_release() {
+	local release=$1 dir=$2 tar res cases
+
+	tar=$dir/kselftest-$release.tar.gz
+	"$HMM_TOP/run_tests.sh" --kernel "$release" --kselftest-tar "$tar" \
+		> "$dir/$release-build.log" 2>&1 ||
+		die "tarball for $release failed (log: $dir/$release-build.log)"
+	"$HMM_TOP/run_tests.sh" --kernel "$release" --add "$tar" \
+		--run "$(guest_command "$tar")" > "$dir/$release-run.log" 2>&1 || true
+	grep -q '^===end rc=' "$dir/$release-run.log" || {
+		printf '%s - - - - - - (no end: %s)\n' "$release" "$dir/$release-run.log"
+		return
+	}
+	sed -n '/^===begin$/,/^===end/p' "$dir/$release-run.log" | sed '1d;$d' \
+		> "$dir/$release.txt"
+	res=$(python_tap < "$dir/$release.txt")
+	printf '%s\n' "$res" > "$dir/$release.lkft"
+	cases=$(grep '^hmm_nocopy_run_hmm_nocopy_sh_' <<< "$res" || true)
+	awk -v r="$release" '
+		{ n++; c[$2]++ }
+		$3 == "XFAIL" { x++ }
+		$1 ~ /_dup[0-9]+$/ { d++ }
+		END { printf "%s %d %d %d %d %d %d\n", r, n, c["pass"], c["fail"],
+			c["skip"], x, d }' <<< "$cases"
+}
+
+main() {
+	local -a releases=("$@")
+	local dir release failed=0
+
+	((${#releases[@]})) || mapfile -t releases < <(release_names)
+	dir=$HMM_BUILD/results/kselftest-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$dir"
+	for release in "${releases[@]}"; do
+		release_check "$release"
+		info "kselftest-check: Linux $release (logs in $dir)"
+		check_release "$release" "$dir" >> "$dir/rows"
+	done
+	printf '\n%-8s %6s %6s %6s %6s %6s %6s\n' release cases pass fail skip \
+		XFAIL twice
+	while read -r release cases pass fail skip xfail twice rest; do
+		printf '%-8s %6s %6s %6s %6s %6s %6s %s\n' "$release" "$cases" \
+			"$pass" "$fail" "$skip" "$xfail" "$twice" "${rest:-}"
+		[[ $fail == 0 && $twice == 0 ]] || failed=1
+	done < "$dir/rows"
+	info "kselftest-check: run_kselftest.sh output and LKFT's view in $dir"
+	return "$failed"
+}
+
+main "$@"
