@@ -35,8 +35,6 @@
 
 #include "hmm_fixture.h"
 
-#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
-#define SYNC		HMM_NC_MODE_SYNC
 #define SYNC_LIGHT	HMM_NC_MODE_SYNC_LIGHT
 #define ASYNC		HMM_NC_MODE_ASYNC
 #define TWO_MB		(2UL * 1024 * 1024)

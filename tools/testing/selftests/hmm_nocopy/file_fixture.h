@@ -14,8 +14,6 @@
 
 #include "hmm_fixture.h"
 
-#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
-#define SYNC		HMM_NC_MODE_SYNC
 #define ANY_MOVED	((__u64)-1)	/* migrate(): do not check the count */
 #define ALL_CLAIMS	((__u16)~0U)	/* assert_moved_outside(): every record's */
 

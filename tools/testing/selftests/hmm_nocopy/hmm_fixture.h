@@ -28,6 +28,10 @@
 #include "hmm_harness.h"
 #include "libhmm.h"
 
+/* The two modes most tests move pages in: the one under test, its control. */
+#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
+#define SYNC		HMM_NC_MODE_SYNC
+
 /* calloc(), or the test fails there. */
 static inline void *zalloc(struct __test_metadata *_metadata, size_t size)
 {
@@ -480,6 +484,20 @@ static inline void assert_map_count(struct __test_metadata *_metadata,
 	EXPECT_EQ(want, count)
 		TH_LOG("page %zu: pfn 0x%llx mapped %llu times", i,
 		       (unsigned long long)pfn, (unsigned long long)count);
+}
+
+/*
+ * The kernel-log reports a test that reads /dev/kmsg itself asserts are
+ * absent (the runner's gate looks for the same, after the test).
+ */
+static inline const char *const *klog_reports(void)
+{
+	static const char *const reports[] = {
+		"WARNING:", "BUG:", "Oops", "Bad page", "general protection",
+		NULL
+	};
+
+	return reports;
 }
 
 #endif /* _HMM_FIXTURE_H */

@@ -122,19 +122,6 @@ static void mv_assert_ondev(struct __test_metadata *_metadata, const char *p,
 	}
 }
 
-/* How many references /proc/kpagecount gives the page frame pfn. */
-static __u64 mv_kpagecount(struct __test_metadata *_metadata, __u64 pfn)
-{
-	__u64 count = 0;
-	int fd = open("/proc/kpagecount", O_RDONLY);
-
-	ASSERT_LE(0, fd) TH_LOG("/proc/kpagecount: %s", strerror(errno));
-	ASSERT_EQ(sizeof(count), pread(fd, &count, sizeof(count),
-				       pfn * sizeof(count)));
-	close(fd);
-	return count;
-}
-
 /*
  * By the kernel's own figures, the range at p shares no page: pagemap
  * says each page is mapped here alone (its mapcount is 1; a device page
@@ -159,8 +146,7 @@ static void mv_assert_unshared(struct __test_metadata *_metadata,
 			TH_LOG("%s: page %zu is mapped elsewhere too: pagemap 0x%016llx",
 			       when, i, (unsigned long long)pm[i]);
 		if (hmm_pm_pfn(pm[i]))
-			EXPECT_EQ(1, mv_kpagecount(_metadata, hmm_pm_pfn(pm[i])))
-				TH_LOG("%s: page %zu", when, i);
+			assert_map_count(_metadata, hmm_pm_pfn(pm[i]), 1, i);
 	}
 }
 
@@ -397,7 +383,7 @@ TEST_F(vma, mremap_moves_device_pages)
 	mv_assert_unshared(_metadata, r, got, "moved");
 	assert_mapped(_metadata, got, MV_NPAGES, r->ps, MV_SEED);
 
-	/* The old range is a hole between the guards now: map it back. */
+	/* Unmap the moved range, guards and all: its device pages go. */
 	ASSERT_EQ(0, munmap(to, size + 2 * r->ps));
 	mv_assert_released(_metadata, r, MV_ONDEV);
 }

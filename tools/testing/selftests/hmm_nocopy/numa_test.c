@@ -44,8 +44,6 @@
 
 #include "hmm_fixture.h"
 
-#define NO_COPY		HMM_NC_MODE_SYNC_NO_COPY
-#define SYNC		HMM_NC_MODE_SYNC
 #define TWO_MB		(2UL * 1024 * 1024)
 
 /*

@@ -28,11 +28,6 @@
 #define FILE_SEED	0x800
 #define COW_SEED	0x900
 
-/* What the kernel log must not hold after a test (the gate's reports). */
-static const char *const klog_reports[] = {
-	"WARNING:", "BUG:", "Oops", "Bad page", "general protection", NULL
-};
-
 FIXTURE(private_file) {
 	struct hmm_env e;
 	struct xfs_disk x;
@@ -234,7 +229,7 @@ static void assert_freed_and_quiet(struct __test_metadata *_metadata,
 	EXPECT_EQ(faults, d.cpu_faults);
 	EXPECT_EQ(d.pages_locked, d.pages_unlocked);
 	EXPECT_EQ(d.pages_taken, d.pages_returned);
-	EXPECT_EQ(0, hmm_kmsg_count(self->kmsg, klog_reports, first,
+	EXPECT_EQ(0, hmm_kmsg_count(self->kmsg, klog_reports(), first,
 				    sizeof(first)))
 		TH_LOG("kernel: %s", first);
 }

@@ -183,18 +183,13 @@ static void probe_release(FIXTURE_DATA(probe) * self)
 
 FIXTURE_SETUP(probe)
 {
-	const char *why;
 	int ret;
 
 	/* Mounts of its own, gone with the test (see libhmm.h). */
 	ASSERT_EQ(0, hmm_private_mounts());
 	self->loop = -1;
 	env_setup(_metadata, &self->e);
-	why = hmm_unmet(self->e.dev, variant->needs);
-	if (why) {
-		close(self->e.dev);
-		HMM_SETUP_SKIP("%s", why);
-	}
+	HMM_SETUP_REQUIRE(self->e.dev, variant->needs);
 	if (variant->pages == PAGES_SHMEM) {
 		ret = mount_tmpfs(PROBE_DIR, "size=16m");
 		self->mounted = !ret;

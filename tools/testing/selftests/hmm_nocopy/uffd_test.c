@@ -314,6 +314,10 @@ static bool uf_protect(struct __test_metadata *_metadata,
 #ifdef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
 	if (v->path == UF_SHMEM)
 		need |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+#else
+	if (v->path == UF_SHMEM)
+		SKIP(return false,
+		     "built with headers without UFFD_FEATURE_WP_HUGETLBFS_SHMEM");
 #endif
 	if (v->path == UF_SHMEM &&
 	    !(api.features & need & ~UFFD_FEATURE_PAGEFAULT_FLAG_WP))
