@@ -15,6 +15,20 @@ python_tap() {
 	return 4
 }
 
+# ksft_guest_command TAR CMD: what a guest runs to try the kselftest
+# tarball TAR (put in /add with run_tests.sh --add) as a CI board has
+# it: the module unloaded, TAR unpacked in /tmp/k, then CMD there.
+ksft_guest_command() {
+	printf 'rmmod test_hmm && mkdir /tmp/k && cd /tmp/k && tar xzf /add/%s && %s' \
+		"$(basename "$1")" "$2"
+}
+
+# The lines of stdin between "===begin" and "===end" (the marks a guest
+# command puts around run_kselftest.sh's output).
+ksft_between_markers() {
+	sed -n '/^===begin$/,/^===end/p' | sed '1d;$d'
+}
+
 # check_lkft_view RESULTS [CASES [XFAIL]]: one result per test case,
 # named after it (CASES of them; else at least 120, a whole suite's),
 # nothing failed or duplicated, the known 6.1 bug as XFAIL (its case:

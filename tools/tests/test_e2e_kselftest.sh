@@ -48,15 +48,15 @@ ksft_tarball() {
 # the module NOT loaded, runs CMD there; sets out and rc.
 guest_ksft() {
 	set +e
-	out=$("$HMM_TOP/run_tests.sh" --add "$tar" --run "rmmod test_hmm &&
-		mkdir /tmp/k && cd /tmp/k && tar xzf /add/$(basename "$tar") && $1" 2>&1)
+	out=$("$HMM_TOP/run_tests.sh" --add "$tar" \
+		--run "$(ksft_guest_command "$tar" "$1")" 2>&1)
 	rc=$?
 	set -e
 }
 
 # The lines between "===begin" and "===end" of out.
 between_markers() {
-	sed -n '/^===begin$/,/^===end/p' <<< "$out" | sed '1d;$d'
+	ksft_between_markers <<< "$out"
 }
 
 test_e2e_kselftest_tarball_on_a_bare_guest() {

@@ -183,19 +183,19 @@ kernel_patched_source() {
 		}
 	done
 	printf '%s\n' "-fix-${key:0:8}" > "$tmp/localversion-hmm-fix"
-	kernel_patch_list "$tmp" "$@" > "$tmp/.hmm-patches"
+	kernel_patch_list "-fix-${key:0:8}" "$@" > "$tmp/.hmm-patches"
 	rm -rf "$dir"
 	mv "$tmp" "$dir"
 	printf '%s\n' "$dir"
 }
 
-# The contents of .hmm-patches for TREE and its patches: the
-# localversion that marks the kernel, then each patch's subject.
+# kernel_patch_list LOCALVERSION PATCH...: the contents of .hmm-patches,
+# the localversion that marks the kernel, then each patch's subject.
 kernel_patch_list() {
-	local tree=$1 p subject
+	local p subject
 
+	printf 'localversion: %s\n' "$1"
 	shift
-	printf 'localversion: %s\n' "$(cat "$tree/localversion-hmm-fix")"
 	for p in "$@"; do
 		subject=$(patch_subject "$p")
 		[[ -n $subject ]] || die "$p has no Subject: line (git format-patch)"

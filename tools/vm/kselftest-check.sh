@@ -20,16 +20,6 @@ source "$HMM_TOP/tools/vm/releases.sh"
 # shellcheck source=tools/tests/lkft.sh
 source "$HMM_TOP/tools/tests/lkft.sh"
 
-# The guest's part: the tarball unpacked, the module unloaded (as a CI
-# board has it), the suite run by kselftest's own runner between markers.
-guest_command() {
-	local tar=$1
-
-	printf '%s' "rmmod test_hmm && mkdir /tmp/k && cd /tmp/k &&
-		tar xzf /add/$(basename "$tar") && echo ===begin &&
-		./run_kselftest.sh -c hmm_nocopy; echo \"===end rc=\$?\""
-}
-
 # check_release RELEASE DIR: the tarball, the run and LKFT's view of it
 # in DIR; prints the table's row.
 check_release() {
@@ -40,13 +30,14 @@ check_release() {
 		> "$dir/$release-build.log" 2>&1 ||
 		die "tarball for $release failed (log: $dir/$release-build.log)"
 	"$HMM_TOP/run_tests.sh" --kernel "$release" --add "$tar" \
-		--run "$(guest_command "$tar")" > "$dir/$release-run.log" 2>&1 || true
+		--run "$(ksft_guest_command "$tar" \
+			'echo ===begin; ./run_kselftest.sh -c hmm_nocopy; echo "===end rc=$?"')" \
+		> "$dir/$release-run.log" 2>&1 || true
 	grep -q '^===end rc=' "$dir/$release-run.log" || {
 		printf '%s - - - - - - (no end: %s)\n' "$release" "$dir/$release-run.log"
 		return
 	}
-	sed -n '/^===begin$/,/^===end/p' "$dir/$release-run.log" | sed '1d;$d' \
-		> "$dir/$release.txt"
+	ksft_between_markers < "$dir/$release-run.log" > "$dir/$release.txt"
 	res=$(python_tap < "$dir/$release.txt")
 	printf '%s\n' "$res" > "$dir/$release.lkft"
 	cases=$(grep '^hmm_nocopy_run_hmm_nocopy_sh_' <<< "$res" || true)
@@ -63,10 +54,12 @@ main() {
 	local dir release failed=0
 
 	((${#releases[@]})) || mapfile -t releases < <(release_names)
+	for release in "${releases[@]}"; do
+		release_check "$release"
+	done
 	dir=$HMM_BUILD/results/kselftest-$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$dir"
 	for release in "${releases[@]}"; do
-		release_check "$release"
 		info "kselftest-check: Linux $release (logs in $dir)"
 		check_release "$release" "$dir" >> "$dir/rows"
 	done
