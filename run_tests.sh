@@ -27,6 +27,7 @@ opt_run=""
 opt_run_set=0
 opt_bench=0
 opt_ksft_tar=""
+opt_ksft_install=""
 opt_kernel_src=${KSRC:-}
 opt_kernel=$KERNEL_RELEASE_DEFAULT
 opt_junit=""
@@ -79,6 +80,10 @@ command's own status.
   --kselftest-tar FILE  build the kselftest tarball of the suite for this
                      kernel (run_kselftest.sh, hmm_nocopy with its module,
                      built the kernel's way) into FILE, boot nothing
+  --kselftest-install DIR  the kernel's top-level "make O=<build>
+                     kselftest-install TARGETS=hmm_nocopy" in a copy of
+                     this kernel's tree and build; its install tree
+                     (run_kselftest.sh, hmm_nocopy) into DIR, boot nothing
   -h, --help         this help
 EOF
 }
@@ -94,6 +99,7 @@ parse_args() {
 		--keep) opt_keep=1 ;;
 		--build-only) opt_build_only=1 ;;
 		--kselftest-tar) need_arg "$1" $#; opt_ksft_tar=$2; shift ;;
+		--kselftest-install) need_arg "$1" $#; opt_ksft_install=$2; shift ;;
 		--filter) need_arg "$1" $#; opt_filters+=("$2"); shift ;;
 		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
 		--bench) opt_bench=1 ;;
@@ -273,6 +279,41 @@ stage_kselftest_tar() {
 	cp "$dir/install/kselftest-packages/kselftest.tar.gz" "$opt_ksft_tar"
 	rm -rf "$tree"
 	info "kselftest tarball for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_tar"
+}
+
+# The suite as a kernel developer builds it: copied into a copy of the
+# kernel's source tree, then the top-level "make -C <tree> O=<build>
+# kselftest-install TARGETS=hmm_nocopy". The build is a real copy of this
+# kernel's (the top-level make prepares it again for the copied source,
+# which rewrites some of its files); the module is built by the
+# selftests' own Makefile against it.
+stage_kselftest_install() {
+	local dir=$OUT/ksft-tree log=$OUT/ksft-tree.log install list
+
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -al "$KSRC_DIR" "$dir/linux"
+	cp -a "$KBUILD" "$dir/build"
+	rm -rf "$dir/linux/tools/testing/selftests/hmm_nocopy"
+	cp -r "$SUITE_DIR" "$dir/linux/tools/testing/selftests/"
+	kernel_patches_file "$dir/linux/tools/testing/selftests/hmm_nocopy"
+	make -C "$dir/linux" O="$dir/build" TARGETS=hmm_nocopy \
+		HMM_TOP="$HMM_TOP" -j"$(nproc_build)" kselftest-install \
+		> "$log" 2>&1 || {
+		show_tail "$log"
+		die "make kselftest-install failed (log: $log)"
+	}
+	install=$dir/build/kselftest/kselftest_install
+	[[ -f $install/hmm_nocopy/test_hmm.ko ]] ||
+		die "make kselftest-install made no test_hmm.ko (log: $log)"
+	list=$(cat "$install/kselftest-list.txt" 2>/dev/null || true)
+	[[ $list == hmm_nocopy:run_hmm_nocopy.sh ]] ||
+		die "kselftest-list.txt says '$list', not hmm_nocopy:run_hmm_nocopy.sh"
+	rm -rf "$opt_ksft_install"
+	mkdir -p "$(dirname "$opt_ksft_install")"
+	mv "$install" "$opt_ksft_install"
+	rm -rf "$dir"
+	info "kselftest install for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_install"
 }
 
 # Test names come from the binaries themselves (-l), run on the host,
@@ -577,6 +618,10 @@ main() {
 	lock_out
 	if [[ -n $opt_ksft_tar ]]; then
 		stage_kselftest_tar
+		return 0
+	fi
+	if [[ -n $opt_ksft_install ]]; then
+		stage_kselftest_install
 		return 0
 	fi
 	stage_module

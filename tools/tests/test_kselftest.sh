@@ -66,3 +66,31 @@ test_kselftest_builds_linked_into_a_kernel_tree() {
 	# Built with O=: nothing lands in this repository.
 	assert_eq "$before" "$(repo_files)" "files in the repository's copy"
 }
+
+# The kernel's own top-level targets: "make -C <tree> O=<build>
+# kselftest-install TARGETS=hmm_nocopy" in a copy of the cached 6.1 tree
+# and build (run_tests.sh --kselftest-install), the module built by the
+# selftests' Makefile inside the kernel's make. Build and install only:
+# the whole suite already runs in make check.
+test_kselftest_install_from_the_kernel_top_level() {
+	local dir progs prog
+
+	dir=$(mktemp -d)
+	"$HMM_TOP/run_tests.sh" --kselftest-install "$dir/install" \
+		> "$dir/log" 2>&1 ||
+		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
+	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
+		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
+		sed -n 's/^HMM_TESTS := //p')
+	for prog in $progs hmmctl test_hmm.ko run_hmm_nocopy.sh known-issues; do
+		[[ -f $dir/install/hmm_nocopy/$prog ]] ||
+			{ echo "the install lacks $prog"; rm -rf "$dir"; return 1; }
+	done
+	assert_eq "hmm_nocopy:run_hmm_nocopy.sh" \
+		"$(cat "$dir/install/kselftest-list.txt")" "kselftest-list" ||
+		{ rm -rf "$dir"; return 1; }
+	# Built for the kernel it was asked for.
+	assert_contains "$(modinfo -F vermagic "$dir/install/hmm_nocopy/test_hmm.ko")" \
+		"6.1." || { rm -rf "$dir"; return 1; }
+	rm -rf "$dir"
+}

@@ -9,7 +9,7 @@
 # names recorded twice. Exit status 1 if any release has a failed or a
 # doubled result, or a run that did not finish.
 #
-#   tools/vm/kselftest-check.sh [RELEASE...]
+#   [KSFT_FROM=gen_tar|tree] tools/vm/kselftest-check.sh [RELEASE...]
 set -euo pipefail
 
 HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,14 +20,32 @@ source "$HMM_TOP/tools/vm/releases.sh"
 # shellcheck source=tools/tests/lkft.sh
 source "$HMM_TOP/tools/tests/lkft.sh"
 
+# build_tarball RELEASE TAR LOG: the suite for RELEASE as a kselftest
+# tarball, built as CI builds it ("make gen_tar" of the selftests
+# directory) or, with KSFT_FROM=tree, as a kernel developer does (the
+# top-level "make O=<build> kselftest-install", its install tree packed).
+build_tarball() {
+	local release=$1 tar=$2 log=$3
+
+	case ${KSFT_FROM:-gen_tar} in
+	gen_tar)
+		"$HMM_TOP/run_tests.sh" --kernel "$release" \
+			--kselftest-tar "$tar" > "$log" 2>&1 ;;
+	tree)
+		"$HMM_TOP/run_tests.sh" --kernel "$release" \
+			--kselftest-install "$tar.d" > "$log" 2>&1 &&
+			tar czf "$tar" -C "$tar.d" . ;;
+	*) die "KSFT_FROM=$KSFT_FROM: say gen_tar or tree" ;;
+	esac
+}
+
 # check_release RELEASE DIR: the tarball, the run and LKFT's view of it
 # in DIR; prints the table's row.
 check_release() {
 	local release=$1 dir=$2 tar res cases
 
 	tar=$dir/kselftest-$release.tar.gz
-	"$HMM_TOP/run_tests.sh" --kernel "$release" --kselftest-tar "$tar" \
-		> "$dir/$release-build.log" 2>&1 ||
+	build_tarball "$release" "$tar" "$dir/$release-build.log" ||
 		die "tarball for $release failed (log: $dir/$release-build.log)"
 	"$HMM_TOP/run_tests.sh" --kernel "$release" --add "$tar" \
 		--run "$(ksft_guest_command "$tar" \
