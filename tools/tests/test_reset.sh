@@ -19,7 +19,7 @@ load_runner() {
 	ROOT=$HMM_RUN_WORK/root
 	HMM_SYSROOT=$ROOT
 	HMM_RUN_DIR=$SUITE
-	mkdir -p "$ROOT/proc/sys/vm" "$ROOT/sys/kernel/mm/ksm" \
+	mkdir -p "$ROOT/proc/sys/vm" "$ROOT/proc/sys/kernel" "$ROOT/sys/kernel/mm/ksm" \
 		"$ROOT/sys/kernel/mm/hugepages/hugepages-2048kB" \
 		"$ROOT/sys/kernel/mm/transparent_hugepage" \
 		"$ROOT/sys/kernel/config/nullb/theirs"
@@ -27,6 +27,7 @@ load_runner() {
 	echo 3000 > "$ROOT/proc/sys/vm/dirty_expire_centisecs"
 	echo 0 > "$ROOT/sys/kernel/mm/ksm/run"
 	echo 100 > "$ROOT/sys/kernel/mm/ksm/pages_to_scan"
+	echo '|/lib/systemd/systemd-coredump %P %u %g %s' > "$ROOT/proc/sys/kernel/core_pattern"
 	echo 0 > "$ROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	echo 'always within_size advise [never] deny force' \
 		> "$ROOT/sys/kernel/mm/transparent_hugepage/shmem_enabled"
@@ -65,7 +66,7 @@ result_line() {
 }
 
 # The demo: a test turns the flusher off, grows the hugetlb pool, starts
-# KSM, sets shmem THP, configures a null_blk device and the engine, and
+# KSM, points core dumps elsewhere, sets shmem THP, configures a null_blk device and the engine, and
 # is killed half-way (a signal: no teardown). The next test, which needs
 # the flusher as the system had it and no huge page taken, passes.
 test_reset_killed_test_cannot_change_the_next_verdict() {
@@ -74,6 +75,7 @@ test_reset_killed_test_cannot_change_the_next_verdict() {
 		echo 0 > '$ROOT/proc/sys/vm/dirty_writeback_centisecs'
 		echo 8 > '$ROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'
 		echo 1 > '$ROOT/sys/kernel/mm/ksm/run'
+		echo core > '$ROOT/proc/sys/kernel/core_pattern'
 		echo 'always within_size advise never deny force' | sed 's/always/[always]/' \\
 			> '$ROOT/sys/kernel/mm/transparent_hugepage/shmem_enabled'
 		mkdir '$ROOT/sys/kernel/config/nullb/hmm_nocopy_slow'
@@ -90,6 +92,7 @@ test_reset_killed_test_cannot_change_the_next_verdict() {
 	assert_contains "$out" "# stress.killed: reset: /proc/sys/vm/dirty_writeback_centisecs was 0, put back to 500"
 	assert_contains "$out" "# stress.killed: reset: /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages was 8, put back to 0"
 	assert_contains "$out" "# stress.killed: reset: /sys/kernel/mm/ksm/run was 1, put back to 0"
+	assert_contains "$out" "# stress.killed: reset: /proc/sys/kernel/core_pattern was core, put back to |/lib/systemd/systemd-coredump %P %u %g %s"
 	assert_contains "$out" "# stress.killed: reset: /sys/kernel/mm/transparent_hugepage/shmem_enabled was always, put back to never"
 	assert_contains "$out" "# stress.killed: reset: null_blk hmm_nocopy_slow left configured, removed"
 	assert_contains "$out" "# stress.killed: reset: /dev/hmm_dmirror0: engine 0x1/8/0 reset"

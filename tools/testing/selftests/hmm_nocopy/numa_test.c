@@ -548,18 +548,23 @@ FIXTURE_SETUP(numa_fault)
 {
 	const char *why = numa_unmet();
 	size_t size;
+	int ret;
 
 	if (why)
 		HMM_SETUP_SKIP("%s", why);
 	self->memfd = -1;
-	env_setup(_metadata, &self->e);
 	/*
 	 * On the pages' first node, the local one, a fault-back that
 	 * ignored the policy would land there: the test would see it.
+	 * Unpinned, a pass would prove nothing.
 	 */
-	if (run_on_node(variant->from))
-		TH_LOG("cannot run on node %d's CPUs: the local node is left to chance",
-		       variant->from);
+	ret = run_on_node(variant->from);
+	if (ret == -ENOENT)
+		HMM_SETUP_SKIP("node %d has no CPU to run on: the fault's local node cannot be chosen",
+			       variant->from);
+	ASSERT_EQ(0, ret) TH_LOG("cannot run on node %d's CPUs: %s",
+				 variant->from, strerror(-ret));
+	env_setup(_metadata, &self->e);
 	size = FAULT_PAGES * self->e.ps;
 	if (variant->shmem_private) {
 		self->memfd = memfd_create("hmm_numa", 0);

@@ -4,8 +4,8 @@
 #
 # Shared state between the tests of the hmm_nocopy runner (sourced by
 # run_hmm_nocopy.sh). Some tests change what outlives them: the
-# flusher's sysctls, the hugetlb pools, KSM's and THP's tunables, a
-# null_blk device of their own, the device's DMA engine. Their teardown
+# flusher's sysctls, the hugetlb pools, KSM's and THP's tunables, where
+# core dumps go, a null_blk device of their own, the device's DMA engine. Their teardown
 # puts it back, but a test killed (timeout, signal, a crash) has none,
 # and the next test would run on what it left. So the runner takes the
 # system's values before the first test and, after every test, puts
@@ -35,13 +35,15 @@ RESET_FILES="/proc/sys/vm/dirty_writeback_centisecs
 /sys/kernel/mm/ksm/use_zero_pages
 /sys/kernel/mm/transparent_hugepage/enabled
 /sys/kernel/mm/transparent_hugepage/defrag
-/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+/sys/kernel/mm/transparent_hugepage/shmem_enabled
+/proc/sys/kernel/core_pattern"
 RESET_NULLB=/sys/kernel/config/nullb
 
 # reset_values [STATE]: for each tunable of the files read on stdin (a
 # path a line), "PATH VALUE" as it is written back (a THP mode list,
 # "always [madvise] never", as its chosen word); with STATE ("PATH
-# VALUE" lines), only those whose value differs, as "PATH VALUE NOW".
+# VALUE" lines), only those whose value differs, as "PATH<tab>VALUE<tab>NOW"
+# (a value may hold spaces: a core_pattern piped to a program).
 reset_values() {
 	awk -v root="$RESET_ROOT" -v state="${1:-}" '
 		BEGIN {
@@ -60,7 +62,7 @@ reset_values() {
 			if (state == "")
 				print $1 " " v
 			else if (($1 in was) && was[$1] != v)
-				print $1 " " was[$1] " " v
+				print $1 "\t" was[$1] "\t" v
 		}'
 }
 
@@ -130,11 +132,12 @@ reset_nullb() {
 # line each. Not a verdict: the test's teardown, or its crash, is what
 # its result says.
 reset_shared_state() {
-	local name=$1 f v0 now
+	local name=$1 f v0 now tab
 
 	[ -e "$WORK/state0" ] || return 0
+	tab=$(printf '\t')
 	reset_values "$WORK/state0" < "$WORK/state0-files" > "$WORK/changed"
-	while read -r f v0 now; do
+	while IFS=$tab read -r f v0 now; do
 		reset_write "$f" "$v0" "$now"
 	done < "$WORK/changed" > "$WORK/reset"
 	reset_nullb >> "$WORK/reset"
