@@ -560,7 +560,7 @@ FIXTURE_SETUP(numa_fault)
 	 */
 	ret = run_on_node(variant->from);
 	if (ret == -ENOENT)
-		HMM_SETUP_SKIP("node %d has no CPU to run on: the fault's local node cannot be chosen",
+		HMM_SETUP_SKIP("node %d has no CPU: the fault's local node is not ours to pick",
 			       variant->from);
 	ASSERT_EQ(0, ret) TH_LOG("cannot run on node %d's CPUs: %s",
 				 variant->from, strerror(-ret));
