@@ -10,6 +10,7 @@
  *   hmmctl engine-reset
  *   hmmctl info
  *   hmmctl klog-until TEXT < /dev/kmsg
+ *   hmmctl shared-files
  *
  * The device mirrors the process that opens it, so every command works
  * on a buffer of hmmctl's own: snapshot shows one page of each kind,
@@ -23,7 +24,9 @@
  * between tests. info prints what the device offers, a
  * "key value" line each, for scripts: exit 3 when the device is not
  * test_hmm_nocopy's. klog-until needs no device: it is the suite
- * runner's cursor over the kernel log (see cmd_klog_until()).
+ * runner's cursor over the kernel log (see cmd_klog_until()). Nor does
+ * shared-files, libhmm's list of the tunables a test may leave changed,
+ * a path a line, which the runner puts back between tests.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -375,6 +378,15 @@ static int cmd_klog_until(const char *text)
 	}
 }
 
+static int cmd_shared_files(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < hmm_nshared_files; i++)
+		printf("%s\n", hmm_shared_files[i]);
+	return fflush(stdout) ? 1 : 0;
+}
+
 static int print_help(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -391,6 +403,8 @@ static int print_help(int status)
 		"  info                  what the device and its kernel offer\n"
 		"  klog-until TEXT       copy /dev/kmsg records from stdin up to\n"
 		"                        the one whose text is TEXT (no device)\n"
+		"  shared-files          the tunables a test may leave changed,\n"
+		"                        a path a line (no device)\n"
 		"options: --device N (default 0), --pages N (default 4)\n");
 	return status;
 }
@@ -448,6 +462,8 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "klog-until"))
 		return argc == 3 ? cmd_klog_until(argv[2]) : print_help(2);
+	if (!strcmp(cmd, "shared-files"))
+		return argc == 2 ? cmd_shared_files() : print_help(2);
 	if (parse(argc - 1, argv + 1, &o))
 		return print_help(2);
 	if (!strcmp(cmd, "engine-reset")) {

@@ -284,6 +284,19 @@ void hmm_random_ready(void);
 int hmm_write_str(const char *path, const char *s);
 
 /*
+ * Shared state: the system tunables a test may change that outlive it
+ * (the flusher's sysctls, KSM's and THP's tunables, where core dumps
+ * go), in the order they are put back. The one list of them: the test
+ * fixtures restore them between the tests of a binary, and the suite's
+ * runner (reset.sh, through "hmmctl shared-files") between binaries.
+ * The hugetlb pools of each page size are shared state too; their
+ * files are found by a glob, HMM_SHARED_POOLS.
+ */
+extern const char * const hmm_shared_files[];
+extern const unsigned int hmm_nshared_files;
+#define HMM_SHARED_POOLS	"/sys/kernel/mm/hugepages/hugepages-*"
+
+/*
  * The pool of 2 MiB huge pages. raise() grows it so that n pages are
  * free, if fewer are (a pool with room is left as it is), puts its size
  * before in *was (-1 if it did not change it) and returns the free pages

@@ -357,6 +357,30 @@ int hmm_write_str(const char *path, const char *s)
 	return n == len ? 0 : n < 0 ? n : -EIO;
 }
 
+const char * const hmm_shared_files[] = {
+	/* A ratio written clears its _bytes twin: ratios first. */
+	"/proc/sys/vm/dirty_writeback_centisecs",
+	"/proc/sys/vm/dirty_expire_centisecs",
+	"/proc/sys/vm/dirty_ratio",
+	"/proc/sys/vm/dirty_background_ratio",
+	"/proc/sys/vm/dirty_bytes",
+	"/proc/sys/vm/dirty_background_bytes",
+	/* run unmerges first: merge_across_nodes changes only then. */
+	"/sys/kernel/mm/ksm/run",
+	"/sys/kernel/mm/ksm/pages_to_scan",
+	"/sys/kernel/mm/ksm/sleep_millisecs",
+	"/sys/kernel/mm/ksm/merge_across_nodes",
+	"/sys/kernel/mm/ksm/max_page_sharing",
+	"/sys/kernel/mm/ksm/use_zero_pages",
+	"/sys/kernel/mm/transparent_hugepage/enabled",
+	"/sys/kernel/mm/transparent_hugepage/defrag",
+	"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+	"/proc/sys/kernel/core_pattern",
+};
+
+const unsigned int hmm_nshared_files = sizeof(hmm_shared_files) /
+				       sizeof(hmm_shared_files[0]);
+
 int hmm_hugetlb_pool_set(long n)
 {
 	char buf[24];

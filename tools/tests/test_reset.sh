@@ -43,7 +43,18 @@ load_runner() {
 	rmdir() { rm -r "$@"; }
 	# The device: balanced, its engine as hmmctl balance --engine-reset
 	# reports it.
-	hmmctl_cmd() { cat "$WORK/fake-engine" 2> /dev/null || true; rm -f "$WORK/fake-engine"; }
+	# shared-files: the tunables of libhmm's list this fake tree has.
+	hmmctl_cmd() {
+		if [[ $1 == shared-files ]]; then
+			printf '/proc/sys/vm/%s\n' dirty_writeback_centisecs dirty_expire_centisecs
+			printf '/sys/kernel/mm/%s\n' ksm/run ksm/pages_to_scan \
+				transparent_hugepage/shmem_enabled
+			echo /proc/sys/kernel/core_pattern
+			return
+		fi
+		cat "$WORK/fake-engine" 2> /dev/null || true
+		rm -f "$WORK/fake-engine"
+	}
 	reset_snapshot
 }
 

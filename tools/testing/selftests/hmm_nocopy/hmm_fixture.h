@@ -93,9 +93,9 @@ static inline void delta_of(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * Shared state: what a test can change that outlives it (the flusher's
- * sysctls, the hugetlb pools, KSM's and THP's tunables, null_blk
- * devices, the device's engine). Its teardown puts it back; a test
+ * Shared state: what a test can change that outlives it (libhmm's
+ * hmm_shared_files, the hugetlb pools, null_blk devices, the device's
+ * engine). Its teardown puts it back; a test
  * killed before it does not. The binary takes the values when it
  * starts (a constructor: every test's process is a fork of it) and each
  * fixture's setup puts back whatever differs, logging it, so that what
@@ -105,28 +105,8 @@ static inline void delta_of(struct __test_metadata *_metadata, int fd,
  */
 #define HMM_SHARED_MAX		40
 #define HMM_SHARED_PATH		96
-#define HMM_SHARED_VAL		32
+#define HMM_SHARED_VAL		128
 #define HMM_NULLB_GLOB		"/sys/kernel/config/nullb/*"
-
-static const char * const hmm_shared_files[] = {
-	/* A ratio written clears its _bytes twin: ratios first. */
-	"/proc/sys/vm/dirty_writeback_centisecs",
-	"/proc/sys/vm/dirty_expire_centisecs",
-	"/proc/sys/vm/dirty_ratio",
-	"/proc/sys/vm/dirty_background_ratio",
-	"/proc/sys/vm/dirty_bytes",
-	"/proc/sys/vm/dirty_background_bytes",
-	/* run unmerges first: merge_across_nodes changes only then. */
-	"/sys/kernel/mm/ksm/run",
-	"/sys/kernel/mm/ksm/pages_to_scan",
-	"/sys/kernel/mm/ksm/sleep_millisecs",
-	"/sys/kernel/mm/ksm/merge_across_nodes",
-	"/sys/kernel/mm/ksm/max_page_sharing",
-	"/sys/kernel/mm/ksm/use_zero_pages",
-	"/sys/kernel/mm/transparent_hugepage/enabled",
-	"/sys/kernel/mm/transparent_hugepage/defrag",
-	"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
-};
 
 static struct {
 	char path[HMM_SHARED_PATH];
@@ -141,7 +121,7 @@ static glob_t hmm_nullb_start;
  */
 static inline bool hmm_shared_read(const char *path, char *val, size_t len)
 {
-	char buf[128], *open, *close;
+	char buf[HMM_SHARED_VAL + 2], *open, *close;
 	FILE *f = fopen(path, "re");
 	bool ok;
 
@@ -174,9 +154,9 @@ static void __attribute__((constructor)) hmm_shared_snapshot(void)
 	glob_t pools;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(hmm_shared_files); i++)
+	for (i = 0; i < hmm_nshared_files; i++)
 		hmm_shared_take(hmm_shared_files[i]);
-	if (!glob("/sys/kernel/mm/hugepages/hugepages-*", 0, NULL, &pools)) {
+	if (!glob(HMM_SHARED_POOLS, 0, NULL, &pools)) {
 		for (i = 0; i < pools.gl_pathc; i++) {
 			snprintf(path, sizeof(path), "%s/nr_hugepages",
 				 pools.gl_pathv[i]);

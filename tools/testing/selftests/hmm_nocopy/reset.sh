@@ -5,10 +5,11 @@
 # Shared state between the tests of the hmm_nocopy runner (sourced by
 # run_hmm_nocopy.sh). Some tests change what outlives them: the
 # flusher's sysctls, the hugetlb pools, KSM's and THP's tunables, where
-# core dumps go, a null_blk device of their own, the device's DMA engine. Their teardown
-# puts it back, but a test killed (timeout, signal, a crash) has none,
+# core dumps go, a null_blk device of their own, the device's DMA
+# engine. Their teardown puts it back, but a test killed (timeout, signal, a crash) has none,
 # and the next test would run on what it left. So the runner takes the
-# system's values before the first test and, after every test, puts
+# system's values (of libhmm's list of them, "hmmctl shared-files", and
+# of the hugetlb pools) before the first test and, after every test, puts
 # back whatever differs, saying so under the test ("# NAME: reset:
 # ..."). A test costs one awk here, which reads every tunable (the
 # shell's read builtin cannot: it reads a byte at a time, and a /proc/sys
@@ -19,24 +20,6 @@
 # a tree of their own). Needs WORK, ktap and hmmctl_cmd from the runner.
 
 RESET_ROOT=${HMM_SYSROOT:-}
-# The order matters: a ratio written clears its _bytes twin, and KSM's
-# merge_across_nodes changes only once run has unmerged every page.
-RESET_FILES="/proc/sys/vm/dirty_writeback_centisecs
-/proc/sys/vm/dirty_expire_centisecs
-/proc/sys/vm/dirty_ratio
-/proc/sys/vm/dirty_background_ratio
-/proc/sys/vm/dirty_bytes
-/proc/sys/vm/dirty_background_bytes
-/sys/kernel/mm/ksm/run
-/sys/kernel/mm/ksm/pages_to_scan
-/sys/kernel/mm/ksm/sleep_millisecs
-/sys/kernel/mm/ksm/merge_across_nodes
-/sys/kernel/mm/ksm/max_page_sharing
-/sys/kernel/mm/ksm/use_zero_pages
-/sys/kernel/mm/transparent_hugepage/enabled
-/sys/kernel/mm/transparent_hugepage/defrag
-/sys/kernel/mm/transparent_hugepage/shmem_enabled
-/proc/sys/kernel/core_pattern"
 RESET_NULLB=/sys/kernel/config/nullb
 
 # reset_values [STATE]: for each tunable of the files read on stdin (a
@@ -66,12 +49,12 @@ reset_values() {
 		}'
 }
 
-# Every tunable that exists here, and the hugetlb pools of each page
-# size, one path a line.
+# Every tunable that exists here (libhmm's list, in the order they are
+# put back), and the hugetlb pools of each page size, one path a line.
 reset_files() {
 	local f
 
-	printf '%s\n' "$RESET_FILES"
+	hmmctl_cmd shared-files
 	for f in "$RESET_ROOT"/sys/kernel/mm/hugepages/hugepages-*; do
 		[ -d "$f" ] || continue
 		f=${f#"$RESET_ROOT"}
