@@ -237,16 +237,23 @@ static const struct {
 	{ 6, 12, HMM_NEED_EXCLUSIVE | HMM_NEED_RELEASE | HMM_NEED_AIO_RING },
 };
 
-unsigned int hmm_release_needs(void)
+unsigned int hmm_kernel_release(void)
 {
-	unsigned int major, minor, i;
+	unsigned int major, minor;
 	struct utsname u;
 
 	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
 		return 0;
+	return HMM_RELEASE(major, minor);
+}
+
+unsigned int hmm_release_needs(void)
+{
+	unsigned int release = hmm_kernel_release(), i;
+
 	for (i = 0; i < ARRAY_SIZE(hmm_release_table); i++)
-		if (hmm_release_table[i].major == major &&
-		    hmm_release_table[i].minor == minor)
+		if (HMM_RELEASE(hmm_release_table[i].major,
+				hmm_release_table[i].minor) == release)
 			return hmm_release_table[i].needs;
 	return 0;
 }

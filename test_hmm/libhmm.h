@@ -102,6 +102,12 @@ const char *hmm_unmet_cmd(int fd, unsigned long request);
  * wrong), a failure and not a skip. 0 for a release not in the table.
  */
 unsigned int hmm_release_needs(void);
+/*
+ * The running kernel's release from uname, as HMM_RELEASE(major, minor)
+ * gives it (so releases compare as numbers); 0 if uname cannot say.
+ */
+#define HMM_RELEASE(major, minor)	((major) << 8 | (minor))
+unsigned int hmm_kernel_release(void);
 /* Of needs, those the device behind fd does not offer though it must. */
 unsigned int hmm_unmet_lost(int fd, unsigned int needs);
 /*

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,17 +71,6 @@ TEST_F(device, missing_unit_is_enoent)
 	EXPECT_EQ(-ENOENT, hmm_open(self->ndevices));
 }
 
-/* The running kernel's release as major * 256 + minor, from uname. */
-static unsigned int running_release(void)
-{
-	unsigned int major = 0, minor = 0;
-	struct utsname u;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return 0;
-	return major << 8 | minor;
-}
-
 /*
  * HMM_NC_INFO names the module and what the running kernel offers; the
  * mode report is checked against uname (NO_COPY exists up to 6.10), the
@@ -90,7 +78,7 @@ static unsigned int running_release(void)
  */
 TEST_F(device, info_names_module_modes_and_commands)
 {
-	unsigned int release = running_release();
+	unsigned int release = hmm_kernel_release();
 	struct hmm_nc_info info;
 	char sysver[64] = "";
 	FILE *f;
@@ -103,10 +91,10 @@ TEST_F(device, info_names_module_modes_and_commands)
 		TH_LOG("built for %u.%u", info.kernel_version >> 16,
 		       (info.kernel_version >> 8) & 0xff);
 	EXPECT_TRUE(info.modes & (1U << HMM_NC_MODE_SYNC));
-	EXPECT_EQ(release < (6 << 8 | 11),
+	EXPECT_EQ(release < HMM_RELEASE(6, 11),
 		  !!(info.modes & (1U << HMM_NC_MODE_SYNC_NO_COPY)));
 	/* The refusals are NO_COPY's: they go with the mode. */
-	EXPECT_EQ(release < (6 << 8 | 11),
+	EXPECT_EQ(release < HMM_RELEASE(6, 11),
 		  !!(info.features & HMM_NC_FEAT_REFUSALS));
 	EXPECT_TRUE(hmm_info_serves(&info, HMM_DMIRROR_READ));
 	EXPECT_TRUE(hmm_info_serves(&info, HMM_NC_INFO));
