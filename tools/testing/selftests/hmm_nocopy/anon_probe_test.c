@@ -92,9 +92,9 @@ TEST_F(anon, probe_new_pages_show_who_copied)
 	EXPECT_EQ(npages, d.migrated[HMM_NC_CB_FOLIO][variant->mode]);
 	EXPECT_EQ(0, d.failed[HMM_NC_CB_FOLIO][variant->mode]);
 	EXPECT_EQ(0, d.migrated[HMM_NC_CB_FOLIO][variant->other]);
-	EXPECT_EQ(0, d.batches);
-	EXPECT_EQ(0, d.pages_copied);
 	assert_balanced(_metadata, &d);
+	/* The probe skips the engine's copy; under SYNC the kernel copies. */
+	engine_idle_since(_metadata, self->fd0, &self->c0);
 }
 
 HMM_TEST_MAIN
