@@ -22,31 +22,6 @@
 
 #include "libhmm.h"
 
-/*
- * PFNs are only shown to CAP_SYS_ADMIN; the suite runs as root in the
- * guest. A page that is not present (or is a swap/device entry) has no
- * PFN: -ENOENT.
- */
-int hmm_pfn(const void *addr, __u64 *pfn)
-{
-	__u64 entry;
-	off_t off;
-	int fd, ret;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	off = (off_t)((uintptr_t)addr / hmm_page_size() * sizeof(entry));
-	ret = pread(fd, &entry, sizeof(entry), off) == sizeof(entry) ? 0 : -EIO;
-	close(fd);
-	if (ret)
-		return ret;
-	if (!(entry & HMM_PM_PRESENT) || (entry & HMM_PM_SWAP))
-		return -ENOENT;
-	*pfn = entry & HMM_PM_PFN_MASK;
-	return *pfn ? 0 : -EPERM;
-}
-
 /* Raw pagemap entries of npages pages from addr, in one read. */
 int hmm_pagemap(const void *addr, size_t npages, __u64 *entries)
 {
@@ -61,6 +36,24 @@ int hmm_pagemap(const void *addr, size_t npages, __u64 *entries)
 	ret = pread(fd, entries, len, off) == (ssize_t)len ? 0 : -EIO;
 	close(fd);
 	return ret;
+}
+
+/*
+ * PFNs are only shown to CAP_SYS_ADMIN; the suite runs as root in the
+ * guest. A page that is not present (or is a swap/device entry) has no
+ * PFN: -ENOENT.
+ */
+int hmm_pfn(const void *addr, __u64 *pfn)
+{
+	__u64 entry;
+	int ret = hmm_pagemap(addr, 1, &entry);
+
+	if (ret)
+		return ret;
+	if (!(entry & HMM_PM_PRESENT) || (entry & HMM_PM_SWAP))
+		return -ENOENT;
+	*pfn = entry & HMM_PM_PFN_MASK;
+	return *pfn ? 0 : -EPERM;
 }
 
 /* The 64-bit word of pfn in one of the /proc/kpage* files. */
