@@ -179,7 +179,7 @@ static const struct {
 	{ HMM_NEED_AIO_RING,
 	  "aio ring pages must leave the LRU here: folio_isolate_lru() not found" },
 	{ HMM_NEED_CORE_MIGRATE,
-	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
+	  "migrate_pages() not found at load (CONFIG_KPROBES?)" },
 	{ HMM_NEED_HUGETLB,
 	  "hugetlb isolation/allocation not found at load" },
 };
