@@ -127,7 +127,6 @@ int dmirror_core_isolate_lru_page(struct page *page)
 	return ret;
 }
 
-
 /* One folio handed to the core, as the device saw it. */
 struct dmirror_core_folio {
 	struct folio *src;

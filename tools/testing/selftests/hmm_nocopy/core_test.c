@@ -39,6 +39,10 @@
 #define ASYNC		HMM_NC_MODE_ASYNC
 #define TWO_MB		(2UL * 1024 * 1024)
 
+/* Later kernels gave minix a migrate_folio callback (6.12 has one). */
+#define NO_FALLBACK \
+	"minix has a migrate_folio callback in this kernel: no fallback_migrate_folio()"
+
 #define IMG_DIR		"/tmp/hmm_core_img"	/* ramfs under the loop */
 #define MINIX_DIR	"/tmp/hmm_core_minix"
 #define HUGETLB_DIR	"/tmp/hmm_core_hugetlb"
@@ -221,10 +225,10 @@ static void fallback_met(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
 	w1 = sectors_written(loop_name(self));
-	/* Later kernels gave minix buffer_migrate_folio() (6.12 has it). */
+	/* The record names the callback the core met. */
 	if (rec.cb != HMM_NC_CB_FALLBACK) {
 		close(fd);
-		SKIP(return, "minix has a migrate_folio callback in this kernel: no fallback_migrate_folio()");
+		SKIP(return, NO_FALLBACK);
 	}
 	if (writes) {
 		TH_LOG("attempts %u, sectors written %lld", rec.attempts,

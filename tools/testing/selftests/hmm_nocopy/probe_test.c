@@ -38,6 +38,10 @@
 
 #include "file_fixture.h"
 
+/* Later kernels gave minix a migrate_folio callback (6.12 has one). */
+#define NO_FALLBACK \
+	"minix has a migrate_folio callback in this kernel: no fallback_migrate_folio()"
+
 #define PROBE_IMG	"/tmp/hmm_probe_img"	/* ramfs under the loop */
 #define PROBE_DIR	"/tmp/hmm_probe"	/* the file system on it */
 #define PROBE_PAGES	4
@@ -357,10 +361,10 @@ static bool probe_core(struct __test_metadata *_metadata, struct hmm_env *e,
 
 	ASSERT_EQ(0, hmm_core_migrate(e->dev, p, npages, mode,
 				      HMM_NC_MIGRATE_PROBE, recs, &cmd));
-	/* Later kernels gave minix buffer_migrate_folio() (6.12 has it). */
+	/* The record names the callback the core met. */
 	if (cb == HMM_NC_CB_FALLBACK && recs[0].cb != cb) {
 		free(recs);
-		SKIP(return false, "minix has a migrate_folio callback in this kernel: no fallback_migrate_folio()");
+		SKIP(return false, NO_FALLBACK);
 	}
 	EXPECT_EQ(npages, cmd.moved);
 	ASSERT_EQ(0, hmm_pagemap(p, npages, after));
