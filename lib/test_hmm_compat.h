@@ -673,7 +673,8 @@ static inline int dmirror_core_migrate_pages(const struct dmirror_core_syms *s,
 /*
  * The release's overrides, then the defaults for the rest. 5.10's file
  * also supplies helpers of later kernels the engines call by their
- * kernel names (vma_lookup(), kmap_local_page(), kunmap_local()).
+ * kernel names (vma_lookup(), kmap_local_page(), kunmap_local(), and the
+ * folio helpers of the migration core's code).
  */
 #include DMIRROR_RELEASE_H
 #include "test_hmm_compat_default.h"
