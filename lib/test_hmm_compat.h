@@ -538,8 +538,7 @@ static inline void dmirror_page_clear_isolated(struct page *page);
 
 /*
  * The migration core's entry points that mm/ does not export
- * (test_hmm_coremig.c), where DMIRROR_CORE_SYMS says the release has a
- * table of them.
+ * (test_hmm_coremig.c), found by name at load from the release's table.
  */
 
 /**
@@ -563,7 +562,17 @@ struct dmirror_core_sym {
 	  .offset = offsetof(struct dmirror_core_syms, _field), \
 	  .feature = (_feat) }
 
-#if DMIRROR_CORE_SYMS
+/*
+ * The allocation callbacks of a migrate_pages() call, of one type on
+ * every release: dmirror_core_migrate_pages() adapts them to the
+ * release's (pages up to 6.1, folios in 6.12).
+ */
+struct dmirror_core_cbs {
+	struct folio *(*new_folio)(struct folio *src, void *data);
+	void (*free_folio)(struct folio *dst, void *data);
+	void *data;
+};
+
 /**
  * dmirror_core_sym_table() - The names to look up at load.
  * @n: filled with the number of entries
@@ -580,13 +589,13 @@ static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n);
  * @s: the entry points found
  * @folio: the folio; the caller holds a reference
  *
+ * The isolation takes a reference of its own, on every release.
+ *
  * Return: 0 or -EBUSY.
  */
 static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
 					   struct folio *folio);
-#endif
 
-#if DMIRROR_CORE_MIGRATE
 /**
  * dmirror_kernel_core_mode() - The kernel's migrate_mode for any of ours,
  *                              for migrate_pages().
@@ -622,6 +631,23 @@ static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core
 						       struct hstate *h, int nid);
 
 /**
+ * dmirror_core_alloc_folio() - A destination folio for the core.
+ * @s: the entry points found
+ * @gfp: allocation flags (GFP_TRANSHUGE for a THP)
+ * @order: its order
+ * @nid: the only node it may come from, or NUMA_NO_NODE for the
+ *       caller's memory policy
+ *
+ * A large folio is ready to be mapped as a THP.
+ *
+ * Return: the folio, or NULL.
+ */
+static inline struct folio *dmirror_core_alloc_folio(const struct dmirror_core_syms *s,
+						     gfp_t gfp,
+						     unsigned int order,
+						     int nid);
+
+/**
  * dmirror_core_user_page() - One user page of the current process.
  * @addr: its address
  * @page: filled with the page, referenced
@@ -629,12 +655,26 @@ static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core
  * Return: 0 or -errno.
  */
 static inline int dmirror_core_user_page(unsigned long addr, struct page **page);
-#endif
+
+/**
+ * dmirror_core_migrate_pages() - The kernel's migrate_pages().
+ * @s: the entry points found
+ * @list: the isolated folios; those left on it did not move
+ * @cbs: the destination callbacks, called as the release's type wants
+ * @kmode: the kernel's migrate_mode
+ *
+ * Return: what migrate_pages() returned.
+ */
+static inline int dmirror_core_migrate_pages(const struct dmirror_core_syms *s,
+					     struct list_head *list,
+					     struct dmirror_core_cbs *cbs,
+					     enum migrate_mode kmode);
 
 /*
  * The release's overrides, then the defaults for the rest. 5.10's file
  * also supplies helpers of later kernels the engines call by their
- * kernel names (vma_lookup(), kmap_local_page(), kunmap_local()).
+ * kernel names (vma_lookup(), kmap_local_page(), kunmap_local(), and the
+ * folio helpers of the migration core's code).
  */
 #include DMIRROR_RELEASE_H
 #include "test_hmm_compat_default.h"

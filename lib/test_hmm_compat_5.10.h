@@ -5,7 +5,11 @@
  * page; a non-LRU movable page names an address_space),
  * make_device_exclusive_range() (5.14) and migrate_device_range() (6.2):
  * EXCLUSIVE, CHECK_EXCLUSIVE and RELEASE are not served here. The
- * migration core's entry points are not described (DMIRROR_CORE_SYMS).
+ * migration core (test_hmm_coremig.c) speaks of folios: here a folio is
+ * a compound page's head, and its entry points are 5.10's page ones
+ * (migrate_pages() without a count of the moved pages, isolate_lru_page(),
+ * isolate_hugetlb(), alloc_huge_page_nodemask(), and prep_transhuge_page()
+ * for a THP destination, which 6.1's folio_alloc() does itself).
  *
  * Included by test_hmm_compat.h only.
  */
@@ -16,6 +20,7 @@
 #include <linux/fs_context.h>
 #include <linux/highmem.h>
 #include <linux/iomap.h>
+#include <linux/mm_inline.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
@@ -44,6 +49,118 @@ static inline void *kmap_local_page(struct page *page)
 
 static inline void kunmap_local(const void *addr)
 {
+}
+
+/*
+ * Folios, as far as the migration core's code (test_hmm_coremig.c) uses
+ * them: a folio is the head page of a compound page, or a page, and each
+ * helper is the page helper of 5.10 with the meaning of the folio helper
+ * of the same name in 6.1. Only the flags and the LRU link are named
+ * fields, at the places struct page has them.
+ */
+struct folio {
+	union {
+		struct {
+			unsigned long flags;
+			struct list_head lru;
+		};
+		struct page page;
+	};
+};
+
+static_assert(offsetof(struct folio, flags) == offsetof(struct page, flags));
+static_assert(offsetof(struct folio, lru) == offsetof(struct page, lru));
+
+static inline struct folio *page_folio(struct page *page)
+{
+	return (struct folio *)compound_head(page);
+}
+
+static inline struct page *folio_page(struct folio *folio, unsigned long n)
+{
+	return nth_page(&folio->page, n);
+}
+
+static inline unsigned long folio_nr_pages(struct folio *folio)
+{
+	return compound_nr(&folio->page);
+}
+
+static inline unsigned int folio_order(struct folio *folio)
+{
+	return compound_order(&folio->page);
+}
+
+static inline unsigned long folio_pfn(struct folio *folio)
+{
+	return page_to_pfn(&folio->page);
+}
+
+static inline int folio_nid(struct folio *folio)
+{
+	return page_to_nid(&folio->page);
+}
+
+static inline void folio_put(struct folio *folio)
+{
+	put_page(&folio->page);
+}
+
+static inline struct address_space *folio_mapping(struct folio *folio)
+{
+	return page_mapping(&folio->page);
+}
+
+static inline bool folio_test_hugetlb(struct folio *folio)
+{
+	return PageHuge(&folio->page);
+}
+
+static inline bool folio_test_dirty(struct folio *folio)
+{
+	return PageDirty(&folio->page);
+}
+
+static inline bool folio_test_writeback(struct folio *folio)
+{
+	return PageWriteback(&folio->page);
+}
+
+static inline bool folio_test_locked(struct folio *folio)
+{
+	return PageLocked(&folio->page);
+}
+
+static inline bool folio_test_anon(struct folio *folio)
+{
+	return PageAnon(&folio->page);
+}
+
+static inline int folio_is_file_lru(struct folio *folio)
+{
+	return page_is_file_lru(&folio->page);
+}
+
+static inline void node_stat_mod_folio(struct folio *folio,
+				       enum node_stat_item item, long nr)
+{
+	mod_node_page_state(page_pgdat(&folio->page), item, nr);
+}
+
+static inline int folio_lock_killable(struct folio *folio)
+{
+	return lock_page_killable(&folio->page);
+}
+
+static inline void folio_unlock(struct folio *folio)
+{
+	unlock_page(&folio->page);
+}
+
+/* is_zero_page() came in 6.3; the zero page's pfn says the same. */
+static inline bool is_zero_page(const struct page *page)
+{
+	return is_zero_pfn(page_to_pfn(page));
 }
 
 #define dmirror_kernel_serves dmirror_kernel_serves
@@ -441,6 +558,85 @@ static inline void dmirror_file_put_back_dirty(struct vm_area_struct *vma,
 		set_page_dirty(page);
 	unlock_page(page);
 	put_page(page);
+}
+
+/*
+ * The migration core's entry points, as 5.10.262 names and declares
+ * them: the LRU isolation takes a page (and a reference of its own, as
+ * 6.1's folio_isolate_lru() does); the hugetlb isolation has 6.1's
+ * arguments (5.10.y before the stable backport that renamed it called
+ * it isolate_huge_page(), returning a bool: not looked up); a THP
+ * destination needs prep_transhuge_page(), which the allocator does not
+ * call in 5.10. None of them is exported.
+ */
+#define dmirror_core_syms dmirror_core_syms
+struct dmirror_core_syms {
+	typeof(migrate_pages) *migrate_pages;
+	typeof(putback_movable_pages) *putback_movable_pages;
+	int (*isolate_lru)(struct page *page);	/* 0 or -EBUSY */
+	typeof(isolate_hugetlb) *isolate_hugetlb;
+	typeof(alloc_huge_page_nodemask) *alloc_huge_page;
+	typeof(prep_transhuge_page) *prep_transhuge_page;
+};
+
+#define dmirror_core_sym_table dmirror_core_sym_table
+static inline const struct dmirror_core_sym *dmirror_core_sym_table(size_t *n)
+{
+	static const struct dmirror_core_sym table[] = {
+		DMIRROR_CORE_SYM("migrate_pages", migrate_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("putback_movable_pages", putback_movable_pages,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("isolate_lru_page", isolate_lru,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("prep_transhuge_page", prep_transhuge_page,
+				 HMM_NC_FEAT_CORE_MIGRATE),
+		DMIRROR_CORE_SYM("isolate_hugetlb", isolate_hugetlb,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+		DMIRROR_CORE_SYM("alloc_huge_page_nodemask", alloc_huge_page,
+				 HMM_NC_FEAT_CORE_HUGETLB),
+	};
+
+	*n = ARRAY_SIZE(table);
+	return table;
+}
+
+#define dmirror_core_isolate_lru dmirror_core_isolate_lru
+static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
+					   struct folio *folio)
+{
+	return s->isolate_lru(&folio->page);
+}
+
+/* The page allocator hands out a compound page, not yet a THP. */
+#define dmirror_core_alloc_folio dmirror_core_alloc_folio
+static inline struct folio *dmirror_core_alloc_folio(const struct dmirror_core_syms *s,
+						     gfp_t gfp,
+						     unsigned int order,
+						     int nid)
+{
+	struct page *page;
+
+	if (nid != NUMA_NO_NODE)
+		page = __alloc_pages_node(nid, gfp | __GFP_THISNODE, order);
+	else
+		page = alloc_pages(gfp, order);
+	if (!page)
+		return NULL;
+	if (order)
+		s->prep_transhuge_page(page);
+	return page_folio(page);
+}
+
+/* 5.10's migrate_pages() does not count the pages that moved. */
+#define dmirror_core_call_migrate dmirror_core_call_migrate
+static inline int dmirror_core_call_migrate(const struct dmirror_core_syms *s,
+					    struct list_head *list,
+					    new_page_t *new, free_page_t *free,
+					    unsigned long private,
+					    enum migrate_mode kmode)
+{
+	return s->migrate_pages(list, new, free, private, kmode, MR_SYSCALL);
 }
 
 #endif /* _TEST_HMM_COMPAT_5_10_H */

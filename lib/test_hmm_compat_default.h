@@ -548,7 +548,6 @@ static inline void dmirror_page_clear_isolated(struct page *page)
 }
 #endif
 
-#if DMIRROR_CORE_SYMS
 /*
  * Entry points of mm/ that the module calls but 6.1 does not export.
  * They are found by name once at load (test_hmm_coremig.c) and kept in
@@ -600,13 +599,11 @@ static inline int dmirror_core_isolate_lru(const struct dmirror_core_syms *s,
 	return s->isolate_lru(folio);
 }
 #endif
-#endif /* DMIRROR_CORE_SYMS */
 
-#if DMIRROR_CORE_MIGRATE
 /*
  * migrate_pages() tries a folio that keeps failing with -EAGAIN this
- * many times (NR_MAX_MIGRATE_PAGES_RETRY, private to mm/migrate.c) and
- * gives up at once on any other error.
+ * many times (10 passes in 5.10's loop, NR_MAX_MIGRATE_PAGES_RETRY from
+ * 6.1, private to mm/migrate.c) and gives up at once on any other error.
  */
 #ifndef DMIRROR_CORE_PASSES
 #define DMIRROR_CORE_PASSES	10
@@ -643,6 +640,18 @@ static inline struct folio *dmirror_core_alloc_hugetlb(const struct dmirror_core
 }
 #endif
 
+#ifndef dmirror_core_alloc_folio
+static inline struct folio *dmirror_core_alloc_folio(const struct dmirror_core_syms *s,
+						     gfp_t gfp,
+						     unsigned int order,
+						     int nid)
+{
+	if (nid != NUMA_NO_NODE)
+		return __folio_alloc_node(gfp | __GFP_THISNODE, order, nid);
+	return folio_alloc(gfp, order);
+}
+#endif
+
 #ifndef dmirror_core_user_page
 static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
 {
@@ -651,6 +660,53 @@ static inline int dmirror_core_user_page(unsigned long addr, struct page **page)
 	return n == 1 ? 0 : (n < 0 ? n : -EFAULT);
 }
 #endif
-#endif /* DMIRROR_CORE_MIGRATE */
+
+#ifndef dmirror_core_migrate_pages
+/* migrate_pages() takes new_page_t and free_page_t up to 6.1. */
+static inline struct page *dmirror_core_new_page(struct page *page,
+						 unsigned long private)
+{
+	struct dmirror_core_cbs *cbs = (struct dmirror_core_cbs *)private;
+	struct folio *dst = cbs->new_folio(page_folio(page), cbs->data);
+
+	return dst ? &dst->page : NULL;
+}
+
+static inline void dmirror_core_free_page(struct page *page,
+					  unsigned long private)
+{
+	struct dmirror_core_cbs *cbs = (struct dmirror_core_cbs *)private;
+
+	cbs->free_folio(page_folio(page), cbs->data);
+}
+
+/*
+ * 6.1's migrate_pages() also counts the folios that moved, which the
+ * device works out itself (5.10's does not count them).
+ */
+#ifndef dmirror_core_call_migrate
+static inline int dmirror_core_call_migrate(const struct dmirror_core_syms *s,
+					    struct list_head *list,
+					    new_page_t *new, free_page_t *free,
+					    unsigned long private,
+					    enum migrate_mode kmode)
+{
+	unsigned int succeeded = 0;
+
+	return s->migrate_pages(list, new, free, private, kmode, MR_SYSCALL,
+				&succeeded);
+}
+#endif
+
+static inline int dmirror_core_migrate_pages(const struct dmirror_core_syms *s,
+					     struct list_head *list,
+					     struct dmirror_core_cbs *cbs,
+					     enum migrate_mode kmode)
+{
+	return dmirror_core_call_migrate(s, list, dmirror_core_new_page,
+					 dmirror_core_free_page,
+					 (unsigned long)cbs, kmode);
+}
+#endif
 
 #endif /* _TEST_HMM_COMPAT_DEFAULT_H */

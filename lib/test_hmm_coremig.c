@@ -4,10 +4,12 @@
  * user range through migrate_pages() (HMM_NC_CORE_MIGRATE), with the
  * device doing the copy MIGRATE_SYNC_NO_COPY leaves to its caller, and
  * page locks held on request (HMM_NC_CORE_LOCK) for the core's
- * lock-wait paths. On 6.12, only the LRU isolation the aio kind needs
- * (dmirror_core_isolate_lru_page()).
+ * lock-wait paths; and the LRU isolation the aio kind needs on 6.12
+ * (dmirror_core_isolate_lru_page()). The same code on every release:
+ * the compat files name the entry points and adapt their types (5.10's
+ * pages, 6.12's folio callbacks of migrate_pages()).
  *
- * How the module reaches entry points 6.1 does not export: it resolves
+ * How the module reaches entry points the kernel does not export: it resolves
  * them by name once at load. kallsyms_lookup_name() is not exported
  * either (since 5.7); a kprobe on it reports its address, which is the
  * one documented way for a module to find it without patching the
@@ -32,8 +34,6 @@
 
 #include "test_hmm.h"
 #include "test_hmm_compat.h"
-
-#if DMIRROR_CORE_SYMS
 
 static struct dmirror_core_syms dmirror_core;
 static u64 dmirror_core_found;	/* HMM_NC_FEAT_CORE_* complete */
@@ -127,30 +127,6 @@ int dmirror_core_isolate_lru_page(struct page *page)
 	return ret;
 }
 
-#else /* !DMIRROR_CORE_SYMS */
-
-/*
- * A release without a table of entry points to find (DMIRROR_CORE_SYMS,
- * test_hmm_release.h): no feature, nothing to isolate.
- */
-u64 dmirror_core_features(void)
-{
-	return 0;
-}
-
-void dmirror_core_init(void)
-{
-}
-
-int dmirror_core_isolate_lru_page(struct page *page)
-{
-	return -EOPNOTSUPP;
-}
-
-#endif /* DMIRROR_CORE_SYMS */
-
-#if DMIRROR_CORE_MIGRATE
-
 /* One folio handed to the core, as the device saw it. */
 struct dmirror_core_folio {
 	struct folio *src;
@@ -206,7 +182,7 @@ static void dmirror_core_fill(struct dmirror_core_run *run,
 	if (run->flags & HMM_NC_MIGRATE_PROBE) {
 		dmirror_dma_prime(run->mdevice, run->dpages, f->nr);
 		f->flags |= HMM_NC_CP_PRIMED;
-	} else if (run->kmode == MIGRATE_SYNC_NO_COPY) {
+	} else if (!dmirror_kernel_copies(run->kmode)) {
 		dmirror_dma_copy(run->mdevice, run->dpages, run->spages,
 				 f->nr, NULL);
 		f->flags |= HMM_NC_CP_COPIED;
@@ -229,10 +205,9 @@ static struct folio *dmirror_core_dst(struct dmirror_core_run *run,
 		dst = dmirror_core_alloc_hugetlb(&dmirror_core, f->h,
 						 run->nid != NUMA_NO_NODE ?
 						 run->nid : folio_nid(f->src));
-	else if (run->nid != NUMA_NO_NODE)
-		dst = __folio_alloc_node(gfp | __GFP_THISNODE, order, run->nid);
 	else
-		dst = folio_alloc(gfp, order);
+		dst = dmirror_core_alloc_folio(&dmirror_core, gfp, order,
+					       run->nid);
 	/* The hugetlb pool prefers the node but may give another one's. */
 	if (dst && run->nid != NUMA_NO_NODE && folio_nid(dst) != run->nid) {
 		folio_put(dst);
@@ -241,12 +216,15 @@ static struct folio *dmirror_core_dst(struct dmirror_core_run *run,
 	return dst;
 }
 
-/* new_page_t: a destination of the source's size and kind, filled. */
-static struct page *dmirror_core_alloc(struct page *page, unsigned long private)
+/*
+ * The core's allocation callback: a destination of the source's size
+ * and kind, filled.
+ */
+static struct folio *dmirror_core_alloc(struct folio *src, void *data)
 {
-	struct dmirror_core_run *run = (struct dmirror_core_run *)private;
-	struct folio *src = page_folio(page), *dst;
+	struct dmirror_core_run *run = data;
 	struct dmirror_core_folio *f = dmirror_core_find(run, src, NULL);
+	struct folio *dst;
 
 	/* Not ours, or a piece of a folio the core split: no copy for it. */
 	if (!f || folio_nr_pages(src) != f->nr)
@@ -258,14 +236,13 @@ static struct page *dmirror_core_alloc(struct page *page, unsigned long private)
 		return NULL;
 	dmirror_core_fill(run, f, dst);
 	f->dst = dst;
-	return &dst->page;
+	return dst;
 }
 
-/* free_page_t: the core gave a destination back, the attempt failed. */
-static void dmirror_core_free(struct page *page, unsigned long private)
+/* The core gave a destination back: the attempt failed. */
+static void dmirror_core_free(struct folio *dst, void *data)
 {
-	struct dmirror_core_run *run = (struct dmirror_core_run *)private;
-	struct folio *dst = page_folio(page);
+	struct dmirror_core_run *run = data;
 	struct dmirror_core_folio *f = dmirror_core_find(run, NULL, dst);
 
 	if (f)
@@ -308,7 +285,7 @@ static u8 dmirror_core_cb(struct folio *folio)
 	struct address_space *mapping = folio_mapping(folio);
 
 	if (mapping && !folio_test_hugetlb(folio) &&
-	    !mapping->a_ops->migrate_folio)
+	    !dmirror_mapping_migrates(mapping))
 		return HMM_NC_CB_FALLBACK;
 	return dmirror_cache_cb(mapping);
 }
@@ -499,8 +476,12 @@ static int dmirror_core_run(struct dmirror *dmirror, void *data, void *pages)
 						       NUMA_NO_NODE,
 	};
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct dmirror_core_cbs cbs = {
+		.new_folio = dmirror_core_alloc,
+		.free_folio = dmirror_core_free,
+		.data = &run,
+	};
 	struct mm_struct *mm = current->mm;
-	unsigned int succeeded = 0;
 	long *idx;
 	LIST_HEAD(list);
 	int ret;
@@ -540,12 +521,8 @@ static int dmirror_core_run(struct dmirror *dmirror, void *data, void *pages)
 
 	/* On an error nothing may move: every folio goes back. */
 	if (!ret && !list_empty(&list))
-		cmd->result = dmirror_core.migrate_pages(&list,
-							 dmirror_core_alloc,
-							 dmirror_core_free,
-							 (unsigned long)&run,
-							 run.kmode, MR_SYSCALL,
-							 &succeeded);
+		cmd->result = dmirror_core_migrate_pages(&dmirror_core, &list,
+							 &cbs, run.kmode);
 	if (!list_empty(&list))
 		dmirror_core.putback_movable_pages(&list);
 	if (!ret) {
@@ -675,31 +652,3 @@ void dmirror_core_fini(void)
 	flush_workqueue(dmirror_core_wq);
 	destroy_workqueue(dmirror_core_wq);
 }
-
-#else /* !DMIRROR_CORE_MIGRATE */
-
-/*
- * A release the core commands are not (yet) ported to
- * (DMIRROR_CORE_MIGRATE, test_hmm_release.h): they answer EOPNOTSUPP,
- * and the tests that need them skip with libhmm's reason.
- */
-int dmirror_core_wq_init(void)
-{
-	return 0;
-}
-
-void dmirror_core_fini(void)
-{
-}
-
-long dmirror_ioctl_core_migrate(struct dmirror *dmirror, void *data)
-{
-	return -EOPNOTSUPP;
-}
-
-long dmirror_ioctl_core_lock(struct dmirror *dmirror, void *data)
-{
-	return -EOPNOTSUPP;
-}
-
-#endif /* DMIRROR_CORE_MIGRATE */

@@ -67,16 +67,14 @@
 /*
  * The migration core's entry points that mm/ does not export
  * (test_hmm_coremig.c) are found by name at load, from the table of
- * dmirror_core_sym_table(): 5.10 has no such table. The core commands
- * themselves are ported to 6.1 only; elsewhere they build as stubs that
- * answer -EOPNOTSUPP, and the tests that need them skip.
+ * dmirror_core_sym_table(), on every release: each release's compat
+ * file names them and spells out their types (5.10: pages; 6.1 and
+ * 6.12: folios, with 6.12's folio callbacks of migrate_pages()).
  */
-#define DMIRROR_CORE_SYMS	(!DMIRROR_BEFORE(6, 1))
-#define DMIRROR_CORE_MIGRATE	(!DMIRROR_BEFORE(6, 1) && DMIRROR_BEFORE(6, 2))
 
 /*
  * test_hmm_coremig.c: the HMM_NC_FEAT_* whose entry points it found at
- * load (none before it ran, nor where DMIRROR_CORE_SYMS is 0).
+ * load (none before it ran, nor without CONFIG_KPROBES).
  */
 u64 dmirror_core_features(void);
 

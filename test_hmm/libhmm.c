@@ -179,7 +179,7 @@ static const struct {
 	{ HMM_NEED_AIO_RING,
 	  "aio ring pages must leave the LRU here: folio_isolate_lru() not found" },
 	{ HMM_NEED_CORE_MIGRATE,
-	  "migrate_pages() not reached on this kernel (CONFIG_KPROBES? port?)" },
+	  "migrate_pages() not found at load (CONFIG_KPROBES?)" },
 	{ HMM_NEED_HUGETLB,
 	  "hugetlb isolation/allocation not found at load" },
 };
@@ -225,16 +225,19 @@ const char *hmm_unmet(int fd, unsigned int needs)
 /*
  * What each release the suite knows offers. 6.1 has it all but
  * HMM_DMIRROR_RELEASE (upstream 6.2; Debian's 6.1 has it, others may
- * not): the migration core's and the aio ring's entry points are found
- * at load there (CONFIG_KPROBES, in the suite's config).
+ * not). On every release the migration core's entry points (and on 6.12
+ * the aio ring's) are found at load (CONFIG_KPROBES, in the suite's
+ * config).
  */
 static const struct {
 	unsigned int major, minor, needs;
 } hmm_release_table[] = {
-	{ 5, 10, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS | HMM_NEED_AIO_RING },
+	{ 5, 10, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS | HMM_NEED_AIO_RING |
+		 HMM_NEED_CORE_MIGRATE | HMM_NEED_HUGETLB },
 	{ 6, 1, HMM_NEED_NOCOPY | HMM_NEED_REFUSALS | HMM_NEED_EXCLUSIVE |
 		HMM_NEED_AIO_RING | HMM_NEED_CORE_MIGRATE | HMM_NEED_HUGETLB },
-	{ 6, 12, HMM_NEED_EXCLUSIVE | HMM_NEED_RELEASE | HMM_NEED_AIO_RING },
+	{ 6, 12, HMM_NEED_EXCLUSIVE | HMM_NEED_RELEASE | HMM_NEED_AIO_RING |
+		 HMM_NEED_CORE_MIGRATE | HMM_NEED_HUGETLB },
 };
 
 unsigned int hmm_kernel_release(void)
