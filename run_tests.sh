@@ -494,8 +494,26 @@ guest_post_mortem() {
 		printf '# qemu of %s exited with status %s:\n' "$label" "$status"
 		sed 's/^/# /' "$dir/console.log.qemu"
 		return 1
+	elif suite_mode && ! grep -q '^# guest: done' "$dir/console.log"; then
+		guest_lost "$dir" "$label"
+		return 1
 	fi
 	return 0
+}
+
+# A suite guest whose QEMU exited cleanly before the guest said it was
+# done: no test to blame, so its console is shown and kept, whatever
+# --keep says.
+guest_lost() {
+	local dir=$1 label=$2 keep
+
+	keep=$HMM_BUILD/logs/lost-$(date +%Y%m%d-%H%M%S)-${label// /-}.log
+	mkdir -p "$(dirname "$keep")"
+	cp "$dir/console.log" "$keep"
+	printf '# %s stopped before its tests were done (qemu exited 0); console kept in %s; last lines:\n' \
+		"$label" "$keep"
+	tail -n 30 "$dir/console.log" | sed 's/^/# /'
+	[[ ! -f $dir/console.log.qemu ]] || sed 's/^/# qemu: /' "$dir/console.log.qemu"
 }
 
 # The tests the guests died during (RUN/victims) name the results that
