@@ -494,15 +494,15 @@ guest_post_mortem() {
 		printf '# qemu of %s exited with status %s:\n' "$label" "$status"
 		sed 's/^/# /' "$dir/console.log.qemu"
 		return 1
-	elif suite_mode && ! grep -q '^# guest: done' "$dir/console.log"; then
+	elif suite_mode && ! grep -q '^# guest: done' "$dir/ktap.raw"; then
 		guest_lost "$dir" "$label"
 		return 1
 	fi
 	return 0
 }
 
-# A suite guest whose QEMU exited cleanly before the guest said it was
-# done: no test to blame, so its console is shown and kept, whatever
+# A suite guest whose QEMU exited cleanly before the guest said on its
+# KTAP port that it was done: no test to blame, so its console is shown and kept, whatever
 # --keep says.
 guest_lost() {
 	local dir=$1 label=$2 keep
