@@ -25,6 +25,14 @@ lava      the LAVA test definition's "parse: pattern:" of issue #27
 Output: one "NAME RESULT" line per result read, in stream order.
 
   ci_parsers.py kernelci|lava < output
+
+With "tally" it counts what a parser read from OUTPUT: the results, the
+names read more than once, and the runner's XFAILs read as a fail
+(kernelci and lava read OUTPUT themselves; lkft reads the "NAME RESULT"
+lines of ksft_results.py or LKFT's parse-output.py from stdin):
+
+  ci_parsers.py tally kernelci|lava|lkft OUTPUT
+  -> results N twice N xfail_as_fail N
 """
 import re
 import sys
@@ -76,10 +84,47 @@ def lava(text):
     return out
 
 
+# The runner's XFAIL results, at whatever depth run_kselftest.sh put them.
+RUNNER_XFAIL = re.compile(r"^(?:# )*ok \d+ (\S+) # XFAIL")
+
+
+def lkft_slug(text):
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+
+
+def tally(rule, path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    if rule == "lkft":
+        read = [tuple(line.split()[:2]) for line in sys.stdin if line.strip()]
+    else:
+        read = {"kernelci": kernelci, "lava": lava}[rule](text)
+    names = [name for name, _ in read]
+    twice = len(names) - len(set(names))
+    xfail = 0
+    for line in text.splitlines():
+        m = RUNNER_XFAIL.match(line)
+        if not m:
+            continue
+        test = m.group(1)
+        for name, result in read:
+            same = (name.endswith("_" + lkft_slug(test)) or name == lkft_slug(test)
+                    if rule == "lkft" else
+                    name == test or name.endswith("." + test))
+            if same and result == "fail":
+                xfail += 1
+    print(f"results {len(read)} twice {twice} xfail_as_fail {xfail}")
+
+
 def main():
     rules = {"kernelci": kernelci, "lava": lava}
+    if len(sys.argv) == 4 and sys.argv[1] == "tally" and \
+            sys.argv[2] in ("kernelci", "lava", "lkft"):
+        tally(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 2 or sys.argv[1] not in rules:
-        sys.exit("usage: ci_parsers.py kernelci|lava < output")
+        sys.exit("usage: ci_parsers.py kernelci|lava < output, "
+                 "ci_parsers.py tally kernelci|lava|lkft OUTPUT")
     for name, result in rules[sys.argv[1]](sys.stdin.read()):
         print(name, result)
 

@@ -99,6 +99,18 @@ test_parsers_lava_pattern_reads_each_test_once_with_the_runners_verdict() {
 	check_rule lava
 }
 
+# The counts make kselftest-check prints: nothing twice, no XFAIL as a
+# fail, in both samples, for each parser.
+test_parsers_tally_of_the_samples_is_clean() {
+	local f rule
+	for f in guest-5.10.ktap kselftest-5.10.txt; do
+		for rule in kernelci lava; do
+			assert_contains "$(python3 "$HMM_TOP/tools/tests/ci_parsers.py" tally \
+				"$rule" "$SAMPLES/$f")" " twice 0 xfail_as_fail 0" "$rule over $f" || return
+		done
+	done
+}
+
 # A LAVA pattern reads a stream: a result line not yet ended (a
 # half-received "ok 4 x # SK") is no result.
 test_parsers_lava_pattern_waits_for_the_line_end() {
@@ -135,6 +147,10 @@ test_parsers_unmarked_nested_results_were_read_twice_by_kernelci() {
 		< "$DATA/kselftest-hmm_nocopy-6.1.txt")
 	assert_contains "$read" "hmm_nocopy.run_hmm_nocopy.sh.$name fail" || return
 	assert_contains "$read" "hmm_nocopy.run_hmm_nocopy.sh.$name pass" || return
+	# 134 tests and run_kselftest.sh's result, 131 of them twice.
+	assert_eq "results 266 twice 131 xfail_as_fail 1" \
+		"$(python3 "$HMM_TOP/tools/tests/ci_parsers.py" tally kernelci \
+			"$DATA/kselftest-hmm_nocopy-6.1.txt")" "the tally" || return
 	if out=$(check_reading kernelci "$read" "$name pass"); then
 		echo "check_reading took the doubled reading"
 		return 1
