@@ -50,3 +50,45 @@ check_lkft_view() {
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh pass -"
 }
 
+
+# LKFT's own parser (Linaro test-definitions,
+# automated/linux/kselftest/parse-output.py), when this machine has it:
+# HMM_LKFT_PARSER names the file, or HMM_TEST_DEFINITIONS a checkout or
+# a git directory of test-definitions (default: the project machines'
+# mirror, /work/.mirror/Linaro+test-definitions/repo). Prints its path,
+# copied out of a git directory when need be, into directory $1; else
+# says why not on stderr and returns 4.
+lkft_parser_path() {
+	local dir=$1 defs=${HMM_TEST_DEFINITIONS:-/work/.mirror/Linaro+test-definitions/repo}
+	local rel=automated/linux/kselftest/parse-output.py
+
+	if [[ -n ${HMM_LKFT_PARSER:-} ]]; then
+		[[ -r $HMM_LKFT_PARSER ]] || { echo "HMM_LKFT_PARSER: no $HMM_LKFT_PARSER" >&2; return 4; }
+		printf '%s\n' "$HMM_LKFT_PARSER"
+	elif [[ -r $defs/$rel ]]; then
+		printf '%s\n' "$defs/$rel"
+	elif git -C "$defs" cat-file -e "HEAD:$rel" 2> /dev/null; then
+		git -C "$defs" show "HEAD:$rel" > "$dir/parse-output.py"
+		printf '%s\n' "$dir/parse-output.py"
+	else
+		echo "no LKFT parse-output.py (set HMM_LKFT_PARSER or HMM_TEST_DEFINITIONS)" >&2
+		return 4
+	fi
+}
+
+# lkft_parse_output < OUTPUT: LKFT's own parser over OUTPUT, run with
+# Debian's python3 and python3-tap in a scratch directory (it writes
+# output/NAME.log for each failure); its "NAME RESULT" lines. Returns 4,
+# saying why, when the parser or python3-tap is missing.
+lkft_parse_output() {
+	local dir parser rc=0
+
+	/usr/bin/python3 -c 'import tap.parser' 2> /dev/null ||
+		{ echo "no /usr/bin/python3 with tap.parser (apt-get install python3-tap)" >&2; return 4; }
+	dir=$(mktemp -d)
+	parser=$(lkft_parser_path "$dir") || { rm -rf "$dir"; return 4; }
+	mkdir "$dir/output"
+	(cd "$dir" && /usr/bin/python3 "$parser") || rc=$?
+	rm -rf "$dir"
+	return "$rc"
+}

@@ -80,6 +80,14 @@ test_e2e_kselftest_tarball_on_a_bare_guest() {
 	check_lkft_view "$res" "$(($(wc -l <<< "$names") + 2))"
 	assert_contains "$res" "hmm_nocopy_run_hmm_nocopy_sh_stress_load_use_unload_25_cycles pass -"
 	printf '%s\n' "$res" | awk '{ n[$2 " " $3]++ } END { for (k in n) print "# " n[k], k }'
+	# KernelCI's line regex and a LAVA pattern read as many results as
+	# LKFT's parser, none twice, no XFAIL as a fail.
+	assert_eq "results $(grep -c . <<< "$res") twice 0 xfail_as_fail 0" \
+		"$(python3 "$HMM_TOP/tools/tests/ci_parsers.py" tally kernelci "$HMM_BUILD/kselftest-e2e.txt")" \
+		"KernelCI's reading" || return
+	assert_eq "results $(grep -c . <<< "$res") twice 0 xfail_as_fail 0" \
+		"$(python3 "$HMM_TOP/tools/tests/ci_parsers.py" tally lava "$HMM_BUILD/kselftest-e2e.txt")" \
+		"the LAVA pattern's reading" || return
 	# Only the skips listed for the default kernel, with their reasons.
 	unexpected_skips "$(expected_skips_file)" <<< "$ksft"
 }

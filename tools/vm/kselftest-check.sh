@@ -6,8 +6,11 @@
 # and read by LKFT's parser logic (tools/tests/ksft_results.py, with
 # Debian's python3-tap). One table: release, the test cases LKFT
 # records, how many pass/fail/skip, the XFAILs among the passes, and
-# names recorded twice. Exit status 1 if any release has a failed or a
-# doubled result, or a run that did not finish.
+# names recorded twice; then what KernelCI's line regex and a LAVA
+# pattern read from the same output (tools/tests/ci_parsers.py):
+# results/names read twice/XFAILs read as a fail. Exit status 1 if any
+# release has a failed or a doubled result, an XFAIL read as a fail, or
+# a run that did not finish.
 #
 #   [KSFT_FROM=gen_tar|tree] tools/vm/kselftest-check.sh [RELEASE...]
 set -euo pipefail
@@ -52,19 +55,27 @@ check_release() {
 			'echo ===begin; ./run_kselftest.sh -c hmm_nocopy; echo "===end rc=$?"')" \
 		> "$dir/$release-run.log" 2>&1 || true
 	grep -q '^===end rc=' "$dir/$release-run.log" || {
-		printf '%s - - - - - - (no end: %s)\n' "$release" "$dir/$release-run.log"
+		printf '%s - - - - - - - - (no end: %s)\n' "$release" "$dir/$release-run.log"
 		return
 	}
 	ksft_between_markers < "$dir/$release-run.log" > "$dir/$release.txt"
 	res=$(python_tap < "$dir/$release.txt")
 	printf '%s\n' "$res" > "$dir/$release.lkft"
 	cases=$(grep '^hmm_nocopy_run_hmm_nocopy_sh_' <<< "$res" || true)
-	awk -v r="$release" '
+	awk -v r="$release" -v kci="$(line_parser kernelci "$dir/$release.txt")" \
+		-v lava="$(line_parser lava "$dir/$release.txt")" '
 		{ n++; c[$2]++ }
 		$3 == "XFAIL" { x++ }
 		$1 ~ /_dup[0-9]+$/ { d++ }
-		END { printf "%s %d %d %d %d %d %d\n", r, n, c["pass"], c["fail"],
-			c["skip"], x, d }' <<< "$cases"
+		END { printf "%s %d %d %d %d %d %d %s %s\n", r, n, c["pass"], c["fail"],
+			c["skip"], x, d, kci, lava }' <<< "$cases"
+}
+
+# line_parser RULE OUTPUT: what ci_parsers.py's RULE read from OUTPUT,
+# as results/twice/XFAILs-as-fail.
+line_parser() {
+	python3 "$HMM_TOP/tools/tests/ci_parsers.py" tally "$1" "$2" |
+		awk '{ print $2 "/" $4 "/" $6 }'
 }
 
 main() {
@@ -81,12 +92,12 @@ main() {
 		info "kselftest-check: Linux $release (logs in $dir)"
 		check_release "$release" "$dir" >> "$dir/rows"
 	done
-	printf '\n%-8s %6s %6s %6s %6s %6s %6s\n' release cases pass fail skip \
-		XFAIL twice
-	while read -r release cases pass fail skip xfail twice rest; do
-		printf '%-8s %6s %6s %6s %6s %6s %6s %s\n' "$release" "$cases" \
-			"$pass" "$fail" "$skip" "$xfail" "$twice" "${rest:-}"
-		[[ $fail == 0 && $twice == 0 ]] || failed=1
+	printf '\n%-8s %6s %6s %6s %6s %6s %6s %12s %12s\n' release cases pass fail skip \
+		XFAIL twice kernelci lava
+	while read -r release cases pass fail skip xfail twice kci lava rest; do
+		printf '%-8s %6s %6s %6s %6s %6s %6s %12s %12s %s\n' "$release" "$cases" \
+			"$pass" "$fail" "$skip" "$xfail" "$twice" "$kci" "$lava" "${rest:-}"
+		[[ $fail == 0 && $twice == 0 && $kci == */0/0 && $lava == */0/0 ]] || failed=1
 	done < "$dir/rows"
 	info "kselftest-check: run_kselftest.sh output and LKFT's view in $dir"
 	return "$failed"

@@ -34,8 +34,13 @@
 #    the next one (reset.sh), so a killed test cannot decide another's
 #    verdict;
 #  - a test's own output is nested under its result as "# " lines, its
-#    TAP lines commented once more, so that parsers of nested kselftest
-#    output (LKFT, KernelCI) count each test exactly once.
+#    TAP lines commented once more, and each of its own result lines
+#    marked with the binary's name ("# # [anon_test] ok 1 anon.x"): the
+#    only lines that read "ok"/"not ok" after any number of "# " are this
+#    runner's results, so that every CI parser (LKFT's nested TAP,
+#    KernelCI's any-depth regex, a LAVA pattern) reads each test once,
+#    with the runner's verdict (an XFAIL's "not ok" from the binary is
+#    never read as a failure).
 # When the module cannot be loaded here (kernel config, no module file,
 # module built for another kernel, not root) every test reports SKIP
 # with the reason and the exit status is 4 (kselftest's skip). A device
@@ -96,16 +101,20 @@ ktap() {
 # shellcheck source=tools/testing/selftests/hmm_nocopy/reset.sh
 . "$HERE/reset.sh"
 
-# A test's own output, nested: each line a KTAP diagnostic, and the
-# lines that are not comments already (its TAP plan and results) made
-# comments too, so that a parser that strips one level of "# " never
-# takes them for results of this runner. The reason of the first
+# A test's own output (nest BINARY FILE: what BINARY printed), nested:
+# each line a KTAP diagnostic, and the lines that are not comments already
+# (its TAP plan and results) made comments too. A line that reads "ok" or
+# "not ok" after its leading "#"s and blanks (the binary's own result,
+# at any depth) gets "[BINARY] " before that word: parsers that strip
+# any number of "# " (KernelCI's regex, python3-tap's strip() at each
+# level) would take it for a result, twice per test, and an XFAIL's
+# "not ok" for a failure. The reason of the first
 # "ok N ... # SKIP reason" goes to $WORK/skip (the 6.1 harness exits 0
 # after a skip: that line tells); to $WORK/facts (read_facts) go the
 # first failed assertion (a SKIP after it hides a failure), a bail-out
 # and a plan of no test at all (-r NAME matched nothing).
 nest() {
-	awk -v skip="$WORK/skip" -v facts="$WORK/facts" '
+	awk -v skip="$WORK/skip" -v facts="$WORK/facts" -v tag="${1##*/}" '
 		BEGIN { printf "" > skip; printf "" > facts }
 		!said && /^ok [0-9]+[^#]*# SKIP / {
 			r = $0
@@ -122,7 +131,15 @@ nest() {
 			bail = 1
 		}
 		/^1\.\.0([^0-9]|$)/ { print "none" > facts }
-		{ print (substr($0, 1, 1) == "#" ? "# " : "# # ") $0 }' "$@"
+		{
+			line = $0
+			lead = line
+			sub(/[^#[:space:]].*$/, "", lead)
+			rest = substr(line, length(lead) + 1)
+			if (rest ~ /^(not )?ok/)
+				line = lead "[" tag "] " rest
+			print (substr(line, 1, 1) == "#" ? "# " : "# # ") line
+		}' "$2"
 }
 
 # The time since boot in hundredths of a second, in $NOW_CS; a read of
@@ -203,7 +220,7 @@ run_step() {
 	status=$?
 	klog_mark end "$name" || marked=0
 	now_cs
-	nest "$out"
+	nest "$1" "$out"
 	klog_findings "$name" $marked > "$WORK/findings"
 	counters_unbalanced "$name" > "$WORK/leaks"
 	engine_lines
@@ -346,7 +363,7 @@ run_foreign() {
 	for bin in "$@"; do
 		n=$((n + 1))
 		with_timeout "$bin" > "$WORK/out" 2>&1 < /dev/null
-		nest "$WORK/out"
+		nest "$bin" "$WORK/out"
 		why=$(sed -n 's/^Bail out! //p' "$WORK/out" | head -n 1)
 		result "$n" "$(basename "$bin")" fail "${why:-not our device}"
 	done
