@@ -34,6 +34,17 @@
 #include "kselftest_harness.h"
 #include "libhmm.h"
 
+/*
+ * The harness's own limit on a test, for every TEST_F without a limit of
+ * its own: 30 s upstream. Under emulation on a loaded two-core host a
+ * test that takes a second alone was seen to pass 30 s while it still
+ * made progress, and its kill then left the kernel finishing its work;
+ * hangs are the runner's to catch (HMM_TEST_TIMEOUT). TEST_F expands the
+ * name where it is used, so this takes effect for every test below.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT	120
+
 #define HMM_NAME_MAX	256
 
 #ifdef KSELFTEST_PRIO_TEST

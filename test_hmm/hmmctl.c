@@ -6,7 +6,7 @@
  *   hmmctl snapshot [--pages N] [--device N]
  *   hmmctl migrate  [--pages N] [--device N]
  *   hmmctl probe    [--pages N] [--device N] [--mode sync|nocopy]
- *   hmmctl balance [--engine-reset]
+ *   hmmctl balance [--engine-reset] [--since FILE]
  *   hmmctl engine-reset
  *   hmmctl info
  *   hmmctl klog-until TEXT < /dev/kmsg
@@ -44,6 +44,7 @@ struct opts {
 	size_t pages;
 	bool global;
 	bool engine_reset;
+	const char *since;
 	__u32 mode;
 };
 
@@ -135,31 +136,86 @@ static int cmd_counters(int fd, const struct opts *o)
 	return 0;
 }
 
-static bool balanced(const char *what, __u64 out, __u64 back)
+/* The pairs that balance once no command runs, and their names. */
+#define BALANCE_PAIRS	3
+static const char *const balance_names[BALANCE_PAIRS] = {
+	"pages_locked/unlocked", "pages_taken/returned", "devmem_alloc/free",
+};
+
+/*
+ * What each pair is short of balance, as --since FILE keeps it between
+ * two calls ("N N N"); none without the file, or a file not written yet.
+ */
+static void balance_read(const char *path, __s64 *open)
 {
-	if (out == back)
-		return true;
-	printf("unbalanced: %s %llu != %llu\n", what, (unsigned long long)out,
-	       (unsigned long long)back);
-	return false;
+	long long v[BALANCE_PAIRS] = { 0 };
+	FILE *f = path ? fopen(path, "re") : NULL;
+	int i;
+
+	if (f) {
+		if (fscanf(f, "%lld %lld %lld", &v[0], &v[1], &v[2]) != 3)
+			memset(v, 0, sizeof(v));
+		fclose(f);
+	}
+	for (i = 0; i < BALANCE_PAIRS; i++)
+		open[i] = v[i];
+}
+
+static int balance_write(const char *path, const __s64 *open)
+{
+	FILE *f = fopen(path, "we");
+	int bad;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%lld %lld %lld\n", (long long)open[0],
+		(long long)open[1], (long long)open[2]);
+	bad = ferror(f);
+	return fclose(f) || bad ? -EIO : 0;
 }
 
 /*
  * With no command running, every page the engine locked or took has been
  * unlocked and given back, and no device page holds data (the processes
- * that owned some have exited). Exit status 1 says otherwise.
+ * that owned some have exited). Exit status 1 says otherwise. With
+ * --since FILE, only what grew since the call that wrote FILE counts
+ * (the runner calls it after each test): pages still held by an earlier
+ * test's work, its process killed while the kernel finished it, are
+ * said as "carried:", and fail only the test during which they were
+ * taken, not every test after it until the work ends.
  */
 static int cmd_balance(int fd, const struct opts *o)
 {
+	__s64 was[BALANCE_PAIRS], now[BALANCE_PAIRS];
+	__u64 out[BALANCE_PAIRS], back[BALANCE_PAIRS];
 	struct hmm_nc_counters c;
-	int ret = hmm_counters(fd, true, &c);
-	bool ok;
+	int ret = hmm_counters(fd, true, &c), i;
+	bool ok = true;
 
 	if (ret)
 		return fail("counters", ret);
-	ok = balanced("pages_locked/unlocked", c.pages_locked, c.pages_unlocked);
-	ok &= balanced("pages_taken/returned", c.pages_taken, c.pages_returned);
-	ok &= balanced("devmem_alloc/free", c.devmem_alloc, c.devmem_free);
+	out[0] = c.pages_locked;
+	back[0] = c.pages_unlocked;
+	out[1] = c.pages_taken;
+	back[1] = c.pages_returned;
+	out[2] = c.devmem_alloc;
+	back[2] = c.devmem_free;
+	balance_read(o->since, was);
+	for (i = 0; i < BALANCE_PAIRS; i++) {
+		now[i] = (__s64)(out[i] - back[i]);
+		if (!now[i])
+			continue;
+		printf("%s%s %llu != %llu\n",
+		       now[i] > was[i] ? "unbalanced: " : "carried: ",
+		       balance_names[i], (unsigned long long)out[i],
+		       (unsigned long long)back[i]);
+		ok &= now[i] <= was[i];
+	}
+	if (o->since) {
+		ret = balance_write(o->since, now);
+		if (ret)
+			return fail(o->since, ret);
+	}
 	if (o->engine_reset) {
 		ret = hmm_engines_reset(stdout);
 		if (ret < 0)
@@ -397,7 +453,9 @@ static int print_help(int status)
 		"  probe [--mode M]      run the no-copy probe (M: nocopy, sync)\n"
 		"  balance               exit 1 if the global counters show pages\n"
 		"                        still locked, taken or on a device;\n"
-		"                        --engine-reset: and reset the engines\n"
+		"                        --engine-reset: and reset the engines;\n"
+		"                        --since FILE: only what grew since the\n"
+		"                        call that wrote FILE (\"carried:\" the rest)\n"
 		"  engine-reset          put every device's engine back to the\n"
 		"                        defaults, naming each one that was not\n"
 		"  info                  what the device and its kernel offer\n"
@@ -416,6 +474,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "global", no_argument, NULL, 'g' },
 		{ "engine-reset", no_argument, NULL, 'E' },
+		{ "since", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -435,6 +494,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'E':
 			o->engine_reset = true;
+			break;
+		case 's':
+			o->since = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "sync"))

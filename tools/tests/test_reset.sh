@@ -145,3 +145,26 @@ test_reset_without_a_snapshot_touches_nothing() {
 	step 1 a.clean clean_test
 	assert_eq 0 "$(cat "$ROOT/proc/sys/vm/dirty_writeback_centisecs")" "sysctl untouched"
 }
+
+# Pages an earlier test's work still holds (its process killed while the
+# kernel finished that work) are said under each later test as
+# "carried:", and fail none of them; what grows during a test fails it.
+test_reset_pages_held_by_an_earlier_test_fail_only_that_test() {
+	load_runner
+	fake_test clean_test "echo 'ok 1 a.clean'"
+	hmmctl_cmd() {
+		case $* in
+		shared-files) return ;;
+		*--since*) cat "$WORK/fake-balance"; grep -q unbalanced "$WORK/fake-balance" && return 1 ;;
+		esac
+		return 0
+	}
+	echo 'unbalanced: pages_locked/unlocked 16 != 8' > "$WORK/fake-balance"
+	step 1 a.killed clean_test
+	assert_eq "not ok 1 a.killed # counters: unbalanced: pages_locked/unlocked 16 != 8" \
+		"$(result_line)" "the test during which the pages were taken"
+	echo 'carried: pages_locked/unlocked 16 != 8' > "$WORK/fake-balance"
+	step 2 a.later clean_test
+	assert_eq "ok 2 a.later" "$(result_line)" "a later test"
+	assert_contains "$out" "# a.later: counters: carried: pages_locked/unlocked 16 != 8"
+}

@@ -173,25 +173,32 @@ module_loaded() {
 }
 
 # Prints what the module's counters show still locked, taken or on a
-# device, if anything: after a test, nothing may be. The same process
+# device, if anything: after a test, nothing may be. Only what grew
+# during this test counts ($WORK/balance keeps what the last test left:
+# a test killed while the kernel still finished its work leaves pages
+# held for a while, "carried:" until they come back). The same process
 # puts every device's engine back to its defaults, naming each it reset
-# ("/dev/hmm_dmirrorN: engine ... reset"; split off by engine_lines).
+# ("/dev/hmm_dmirrorN: engine ... reset"). split_leaks sorts the lines.
 counters_unbalanced() {
 	case $1 in
-	module.*) return ;;
+	module.*) rm -f "$WORK/balance"; return ;;
 	esac
 	module_loaded || return
-	hmmctl_cmd balance --engine-reset 2>&1
+	hmmctl_cmd balance --engine-reset --since "$WORK/balance" 2>&1
 }
 
-# Moves the engine resets out of $WORK/leaks into $WORK/engine (a
-# reset is no leak); only when there is output, which is rare.
-engine_lines() {
+# Splits what counters_unbalanced said ($WORK/leaks) into the leaks of
+# this test (kept there), engine resets ($WORK/engine: no leak) and
+# pages an earlier test still holds ($WORK/carried: said, no verdict);
+# only when there is output, which is rare.
+split_leaks() {
 	: > "$WORK/engine"
+	: > "$WORK/carried"
 	[ -s "$WORK/leaks" ] || return 0
-	grep -q '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" || return 0
-	grep '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" > "$WORK/engine"
-	grep -v '^/dev/hmm_dmirror[0-9]*: engine ' "$WORK/leaks" > "$WORK/leaks.new"
+	awk -v engine="$WORK/engine" -v carried="$WORK/carried" '
+		/^\/dev\/hmm_dmirror[0-9]*: engine / { print > engine; next }
+		/^carried: / { print > carried; next }
+		{ print }' "$WORK/leaks" > "$WORK/leaks.new"
 	mv "$WORK/leaks.new" "$WORK/leaks"
 }
 
@@ -223,9 +230,10 @@ run_step() {
 	nest "$1" "$out"
 	klog_findings "$name" $marked > "$WORK/findings"
 	counters_unbalanced "$name" > "$WORK/leaks"
-	engine_lines
+	split_leaks
 	[ -s "$WORK/findings" ] && sed "s/^/# $name: kernel: /" "$WORK/findings"
 	[ -s "$WORK/leaks" ] && sed "s/^/# $name: counters: /" "$WORK/leaks"
+	[ -s "$WORK/carried" ] && sed "s/^/# $name: counters: /" "$WORK/carried"
 	case $name in
 	module.*) ;;
 	*) reset_shared_state "$name" ;;
