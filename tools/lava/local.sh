@@ -84,7 +84,8 @@ lava_read() {
 
 # lava_compare OUT: LAVA's test cases against the suite's KTAP results
 # of the same boot: the same names, the same verdicts (XFAIL and a
-# flaky XPASS are passes). Prints the differences and a summary line,
+# flaky XPASS are passes; an XFAIL's reason is on the line LAVA logged
+# for its case, and printed here). Prints the differences and a summary line,
 # leaves "passed failed skipped xfail" in OUT/counts. Returns 0 when
 # they agree and nothing failed, 1 otherwise.
 lava_compare() {
@@ -94,7 +95,7 @@ lava_compare() {
 		FNR == NR {
 			if ($1 == "missing") { missing += $2 + 0; next }
 			want[$2] = ($1 == "xfail" || $1 == "xpass") ? "pass" : $1
-			if ($1 == "xfail") xfail++
+			if ($1 == "xfail") { xfail++; why[$2] = $3 }
 			nk++
 			next
 		}
@@ -115,6 +116,9 @@ lava_compare() {
 					bad++
 				} else same++
 			}
+			for (t in why)
+				if ((t in got) && got[t] == "pass")
+					printf "# XFAIL, a pass in LAVA, its reason on the log line: %s: %s\n", t, why[t]
 			for (t in want)
 				if (!(t in got)) { printf "# KTAP only: %s %s\n", t, want[t]; bad++ }
 			if (missing) printf "# the runner never reported %d test(s)\n", missing
