@@ -68,6 +68,7 @@ demo_binary() {
 demo_failing_job() {
 	local dir=$HMM_BUILD/lava/demo-fail out=$1 status=0
 
+	mkdir -p "$out.bin"
 	demo_binary "$out.bin/lava_demo_test"
 	LAVA_EXTRA_TESTS=$out.bin/lava_demo_test LAVA_FILTERS='lava_demo.*' \
 		LAVA_JOB_NAME=hmm_nocopy-demo-fails-on-purpose \
