@@ -134,4 +134,5 @@ main() {
 	return "$demos"
 }
 
-main "$@"
+# Sourced with HMM_LAVA_CHECK_LIB set, it only defines its functions.
+[[ -n ${HMM_LAVA_CHECK_LIB:-} ]] || main "$@"
