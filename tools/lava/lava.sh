@@ -32,18 +32,18 @@ LAVA_KSFT_DIR=/opt/kselftest
 # The name of the run's verdict among the test cases: no test's name
 # (fixture.test) can take it.
 LAVA_VERDICT_CASE=hmm_nocopy-verdict
-LAVA_ARTIFACTS=(bzImage ramdisk.cpio.gz)
 
 # The LAVA test-case pattern: one of the runner's own top-level results
 # as run_kselftest.sh prints it, one "# " deep ("# ok 3 anon.x"); the
 # test binaries' nested lines are deeper and never match. The result
-# group takes "SKIP"/"skip" from the directive of a skip, else the
+# group takes "SKIP"/"skip" from the directive of a skip (the spellings
+# the project's KTAP parser, tools/vm/ktap.sh, takes), else the
 # "ok"/"not ok" that starts the line (an XFAIL is an "ok", an unexpected
 # skip or an XPASS the runner fails is a "not ok"). The line end is
 # required: the console sends "\r\r\n" and LAVA matches a buffer that
 # may end inside a line ("ok 3 x # SK" is not yet a pass).
 lava_pattern() {
-	local res='(?:not )?ok \d+ ' skip='[Ss][Kk][Ii][Pp]'
+	local res='(?:not )?ok \d+ ' skip='(?:SKIP|skip)'
 
 	printf '%s' "^# (?=${res}(?P<test_case_id>[^\\s#]+))"
 	printf '%s' "(?:${res}[^\\s#]+ # (?=${skip})|(?!${res}[^\\s#]+ # ${skip}))"
