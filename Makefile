@@ -23,6 +23,17 @@
 #   make kselftest-check  that tarball for every release, run by
 #                   run_kselftest.sh on a bare guest and read by LKFT's
 #                   parser logic: one table of test cases and verdicts
+#   make lava       a LAVA v2 job per release (MATRIX_RELEASES picks,
+#                   PATCHED=1 adds the +fix rows): kernel, ramdisk with
+#                   the kselftest install, job.yaml in build/lava/<row>/
+#                   (tools/lava/lava.sh: parameters; LAVA_URL: the base
+#                   URL a lab fetches them from)
+#   make lava-check the 6.1 job run here by Debian's lava-dispatcher
+#                   (installed when root): LAVA's test cases against
+#                   the suite's KTAP of the same boot, a failing job and
+#                   an infrastructure error shown
+#   make lava-matrix  make lava, then every job run with lava-run, one
+#                   at a time here; make matrix's table from LAVA's results
 #   make docs       redraw the module's call graph (docs/module-calls.dot
 #                   and .svg, from lib/); docs/architecture.md shows it
 #   make clean      remove build/ (the kernel cache stays)
@@ -37,7 +48,7 @@ MATRIX_RELEASES ?=
 HMM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/test_hmm
 KSFT_TAR ?= build/kselftest-hmm_nocopy.tar.gz
 
-.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar kselftest-check docs clean clean-cache
+.PHONY: all check check-unit check-debug check-deps bench suite-bench matrix kselftest-tar kselftest-check lava lava-check lava-matrix docs clean clean-cache
 
 all:
 	./run_tests.sh --build-only $(RUN_ARGS)
@@ -68,6 +79,15 @@ kselftest-tar:
 
 kselftest-check:
 	tools/vm/kselftest-check.sh $(MATRIX_RELEASES)
+
+lava:
+	tools/lava/matrix.sh --generate-only $(if $(PATCHED),--patched) $(MATRIX_RELEASES) -- $(RUN_ARGS)
+
+lava-check:
+	tools/lava/check.sh
+
+lava-matrix:
+	tools/lava/matrix.sh $(if $(PATCHED),--patched) $(MATRIX_RELEASES) -- $(RUN_ARGS)
 
 check-deps:
 	@bash -c 'source tools/vm/lib.sh && source tools/vm/deps.sh && deps_ensure DEPS_CHECK'

@@ -12,6 +12,8 @@ for part in lib releases deps kconfig kernel initramfs qemu ktap junit bench sha
 	# shellcheck source=/dev/null
 	source "$HMM_TOP/tools/vm/$part.sh"
 done
+# shellcheck source=tools/lava/lava.sh
+source "$HMM_TOP/tools/lava/lava.sh"
 
 SUITE_DIR=$HMM_TOP/tools/testing/selftests/hmm_nocopy
 # The common fragments, in merge order; a release's own and the user's
@@ -28,6 +30,8 @@ opt_run_set=0
 opt_bench=0
 opt_ksft_tar=""
 opt_ksft_install=""
+opt_lava_job=""
+opt_timeout_set=0
 opt_kernel_src=${KSRC:-}
 opt_kernel=$KERNEL_RELEASE_DEFAULT
 opt_junit=""
@@ -84,6 +88,12 @@ command's own status.
                      kselftest-install TARGETS=hmm_nocopy" in a copy of
                      this kernel's tree and build; its install tree
                      (run_kselftest.sh, hmm_nocopy) into DIR, boot nothing
+  --lava-job DIR     write a LAVA v2 job for this kernel into DIR: the
+                     kernel image, a ramdisk with the kselftest install,
+                     job.yaml (tools/lava/lava.sh: its parameters);
+                     boot nothing
+  --lava-url BASE    the URL the lab fetches DIR's artifacts from (also
+                     LAVA_URL; default file:// of DIR)
   -h, --help         this help
 EOF
 }
@@ -100,6 +110,8 @@ parse_args() {
 		--build-only) opt_build_only=1 ;;
 		--kselftest-tar) need_arg "$1" $#; opt_ksft_tar=$2; shift ;;
 		--kselftest-install) need_arg "$1" $#; opt_ksft_install=$2; shift ;;
+		--lava-job) need_arg "$1" $#; opt_lava_job=$2; shift ;;
+		--lava-url) need_arg "$1" $#; LAVA_URL=$2; shift ;;
 		--filter) need_arg "$1" $#; opt_filters+=("$2"); shift ;;
 		--run) need_arg "$1" $#; opt_run=$2; opt_run_set=1; shift ;;
 		--bench) opt_bench=1 ;;
@@ -110,7 +122,7 @@ parse_args() {
 		--patch) need_arg "$1" $#; opt_patches+=("$2"); shift ;;
 		--patches) need_arg "$1" $#; add_patch_dir "$2"; shift ;;
 		--junit) need_arg "$1" $#; opt_junit=$2; shift ;;
-		--timeout) need_arg "$1" $#; opt_timeout=$2; shift ;;
+		--timeout) need_arg "$1" $#; opt_timeout=$2; opt_timeout_set=1; shift ;;
 		--jobs) need_arg "$1" $#; opt_jobs=$2; shift ;;
 		--long) opt_long=1 ;;
 		-h|--help) usage; exit 0 ;;
@@ -314,6 +326,22 @@ stage_kselftest_install() {
 	mv "$install" "$opt_ksft_install"
 	rm -rf "$dir"
 	info "kselftest install for Linux $(kernel_version "$KSRC_DIR"): $opt_ksft_install"
+}
+
+# --lava-job: the kselftest tarball (as --kselftest-tar builds it) and
+# the LAVA job around it (tools/lava/lava.sh). The guest watchdog counts
+# only when given (--timeout): the suite's settings timeout rules else.
+stage_lava_job() {
+	local -a extra=()
+
+	opt_ksft_tar=$opt_lava_job/kselftest.tar.gz
+	stage_kselftest_tar
+	# shellcheck disable=SC2206  # paths, split on purpose
+	[[ -z ${LAVA_EXTRA_TESTS:-} ]] || extra=($LAVA_EXTRA_TESTS)
+	lava_write_job "$opt_lava_job" "$KBUILD" "$opt_ksft_tar" "$opt_kernel" \
+		"$SUITE_DIR/settings" $((opt_timeout_set ? opt_timeout : 0)) \
+		"${extra[@]}"
+	info "LAVA job for Linux $(kernel_version "$KSRC_DIR"): $opt_lava_job/job.yaml"
 }
 
 # Test names come from the binaries themselves (-l), run on the host,
@@ -640,6 +668,10 @@ main() {
 	fi
 	if [[ -n $opt_ksft_install ]]; then
 		stage_kselftest_install
+		return 0
+	fi
+	if [[ -n $opt_lava_job ]]; then
+		stage_lava_job
 		return 0
 	fi
 	stage_module

@@ -50,6 +50,11 @@ qemu_topology_args() {
 	done
 }
 
+# The guest kernel's command line (a LAVA job's too: tools/lava/).
+qemu_kernel_args() {
+	printf '%s\n' "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1 random.trust_cpu=on${QEMU_APPEND:+ $QEMU_APPEND}"
+}
+
 # qemu_boot ACCEL KERNEL INITRD CONSOLE_LOG SECONDS: runs the guest and
 # writes the KTAP channel to stdout; QEMU's pid goes to CONSOLE_LOG.pid.
 # Returns QEMU's status, 124 if the watchdog stopped it.
@@ -67,7 +72,7 @@ qemu_boot() {
 		-nodefaults -no-reboot -display none -no-user-config \
 		-pidfile "$console.pid" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M transparent_hugepage=madvise secretmem.enable=1 random.trust_cpu=on${QEMU_APPEND:+ $QEMU_APPEND}" \
+		-append "$(qemu_kernel_args)" \
 		-serial "file:$console" \
 		-chardev stdio,id=ktap,signal=off -serial chardev:ktap \
 		< /dev/null 2> "$console.qemu"
