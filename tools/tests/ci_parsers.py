@@ -15,12 +15,16 @@ kernelci  KernelCI's fork of Linaro's test-definitions,
           result, named DIR.NAME (":" and "/" made "."), NAME taken up to
           the first "#"; a "# SKIP" after it makes a skip, "not ok" a fail,
           anything else (XFAIL too) a pass.
-lava      the LAVA test definition's "parse: pattern:" of issue #27
-          (tools/lava/): a line that starts with any number of "# ", then
-          "ok N NAME" or "not ok N NAME", up to a "#" directive and the line
-          end; "not ok" is a fail, a "# SKIP" directive a skip, anything
-          else a pass. A line not yet ended is not read (the console is a
-          stream).
+lava      the "parse: pattern:" of this project's LAVA jobs, taken from
+          tools/lava/lava.sh (lava_pattern) so that the check and the jobs
+          cannot drift, applied as LAVA's test shell applies it: Python's
+          re over the console stream, a match a test case, named by its
+          test_case_id group, its result group mapped by the job's
+          fixupdict (ok pass, not ok fail, SKIP skip). The pattern takes
+          the runner's results one "# " deep, where run_kselftest.sh puts
+          them, and needs the line end: a line not yet ended is not read.
+          run_kselftest.sh's own line for the runner is no case of it (the
+          job records the run's verdict as a case of its own).
 
 Output: one "NAME RESULT" line per result read, in stream order.
 
@@ -34,14 +38,24 @@ lines of ksft_results.py or LKFT's parse-output.py from stdin):
   ci_parsers.py tally kernelci|lava|lkft OUTPUT
   -> results N twice N xfail_as_fail N
 """
+import os
 import re
+import subprocess
 import sys
 
 KERNELCI_DIR = re.compile(r"^# selftests: (.*)$")
 KERNELCI_RESULT = re.compile(r"^(?:# )*(not )?ok \d+ ([^#]+)(# (SKIP)?)?")
-LAVA_RESULT = re.compile(
-    r"^(?:# )*(?P<result>ok|not ok) \d+ (?P<name>[^#\r\n]+?) *"
-    r"(?:# *(?P<directive>[^\r\n]*))?[\r\n]", re.MULTILINE)
+LAVA_FIXUP = {"ok": "pass", "not ok": "fail", "SKIP": "skip", "skip": "skip"}
+
+
+def lava_pattern():
+    """The jobs' pattern, as tools/lava/lava.sh prints it."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    out = subprocess.run(
+        ["bash", "-c", 'HMM_TOP=$1; . "$1/tools/lava/lava.sh"; lava_pattern',
+         "_", top], check=True, capture_output=True, text=True).stdout
+    return re.compile(out.rstrip("\n"), re.MULTILINE)
 
 
 def kernelci(text):
@@ -71,17 +85,8 @@ def kernelci(text):
 
 
 def lava(text):
-    out = []
-    for m in LAVA_RESULT.finditer(text):
-        directive = m.group("directive") or ""
-        if m.group("result") == "not ok":
-            result = "fail"
-        elif directive.upper().startswith("SKIP"):
-            result = "skip"
-        else:
-            result = "pass"
-        out.append((m.group("name"), result))
-    return out
+    return [(m.group("test_case_id"), LAVA_FIXUP[m.group("result")])
+            for m in lava_pattern().finditer(text)]
 
 
 # The runner's XFAIL results, at whatever depth run_kselftest.sh put them.
