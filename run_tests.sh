@@ -266,8 +266,20 @@ add_patch_dir() {
 	opt_patches+=("${found[@]}")
 }
 
+# ksft_tree DIR: this kernel's source tree as hard links in DIR (the
+# builds below only add files), with the suite copied in as its
+# tools/testing/selftests/hmm_nocopy, as a kernel developer has it.
+ksft_tree() {
+	local tree=$1
+
+	cp -al "$KSRC_DIR" "$tree"
+	rm -rf "$tree/tools/testing/selftests/hmm_nocopy"
+	cp -r "$SUITE_DIR" "$tree/tools/testing/selftests/"
+	kernel_patches_file "$tree/tools/testing/selftests/hmm_nocopy"
+}
+
 # The suite as a CI bot builds it: in a copy of the kernel's source tree
-# (hard links: the build only adds files), "make gen_tar" of its
+# (ksft_tree), "make gen_tar" of its
 # selftests with TARGETS=hmm_nocopy and the module built against this
 # kernel's build.
 stage_kselftest_tar() {
@@ -276,10 +288,7 @@ stage_kselftest_tar() {
 	tree=$dir/linux
 	rm -rf "$dir"
 	mkdir -p "$dir" "$(dirname "$opt_ksft_tar")"
-	cp -al "$KSRC_DIR" "$tree"
-	rm -rf "$tree/tools/testing/selftests/hmm_nocopy"
-	cp -r "$SUITE_DIR" "$tree/tools/testing/selftests/"
-	kernel_patches_file "$tree/tools/testing/selftests/hmm_nocopy"
+	ksft_tree "$tree"
 	make -C "$tree/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" KDIR="$KBUILD" \
 		KSFT_INSTALL_PATH="$dir/install" gen_tar > "$log" 2>&1 || {
@@ -304,11 +313,8 @@ stage_kselftest_install() {
 
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	cp -al "$KSRC_DIR" "$dir/linux"
+	ksft_tree "$dir/linux"
 	cp -a "$KBUILD" "$dir/build"
-	rm -rf "$dir/linux/tools/testing/selftests/hmm_nocopy"
-	cp -r "$SUITE_DIR" "$dir/linux/tools/testing/selftests/"
-	kernel_patches_file "$dir/linux/tools/testing/selftests/hmm_nocopy"
 	make -C "$dir/linux" O="$dir/build" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" -j"$(nproc_build)" kselftest-install \
 		> "$log" 2>&1 || {

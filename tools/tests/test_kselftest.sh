@@ -5,6 +5,14 @@
 # shellcheck source=tools/tests/assert.sh
 source "$HMM_TOP/tools/tests/assert.sh"
 
+# The test binaries the selftests' Makefile lists (HMM_TESTS), its
+# continuation lines joined.
+suite_tests() {
+	sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
+		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
+		sed -n 's/^HMM_TESTS := //p'
+}
+
 # kselftest_build copy|link
 kselftest_build() {
 	local how=$1
@@ -28,10 +36,7 @@ kselftest_build() {
 	make -C "$dir/linux/tools/testing/selftests" TARGETS=hmm_nocopy \
 		HMM_TOP="$HMM_TOP" O="$dir/out" > "$dir/log" 2>&1 ||
 		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
-	# The list, its continuation lines joined.
-	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
-		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
-		sed -n 's/^HMM_TESTS := //p')
+	progs=$(suite_tests)
 	for prog in $progs hmmctl; do
 		[[ -x $dir/out/kselftest/hmm_nocopy/$prog ]] ||
 			{ echo "missing $prog"; rm -rf "$dir"; return 1; }
@@ -79,9 +84,7 @@ test_kselftest_install_from_the_kernel_top_level() {
 	"$HMM_TOP/run_tests.sh" --kselftest-install "$dir/install" \
 		> "$dir/log" 2>&1 ||
 		{ tail -n 30 "$dir/log"; rm -rf "$dir"; return 1; }
-	progs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
-		"$HMM_TOP/tools/testing/selftests/hmm_nocopy/Makefile" |
-		sed -n 's/^HMM_TESTS := //p')
+	progs=$(suite_tests)
 	for prog in $progs hmmctl test_hmm.ko run_hmm_nocopy.sh known-issues; do
 		[[ -f $dir/install/hmm_nocopy/$prog ]] ||
 			{ echo "the install lacks $prog"; rm -rf "$dir"; return 1; }

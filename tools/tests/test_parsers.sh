@@ -125,22 +125,25 @@ test_parsers_lava_pattern_waits_for_the_line_end() {
 	assert_eq "a.b pass" "$got" "results of a cut stream"
 }
 
+# Both samples read by READER (a command filtering stdin to LKFT's
+# "NAME RESULT" lines).
+check_lkft_reader() {
+	local reader=$1 read
+
+	read=$("$reader" < "$SAMPLES/guest-5.10.ktap") || return
+	check_reading lkft "$read" "$WANT_GUEST" || return
+	read=$("$reader" < "$SAMPLES/kselftest-5.10.txt") || return
+	check_reading lkft "$read" "$WANT_KSELFTEST"
+}
+
 # LKFT's parser as ksft_results.py writes it down (python3-tap).
 test_parsers_lkft_rule_reads_each_test_once_with_the_runners_verdict() {
-	local read
-	read=$(python_tap < "$SAMPLES/guest-5.10.ktap") || return
-	check_reading lkft "$read" "$WANT_GUEST" || return
-	read=$(python_tap < "$SAMPLES/kselftest-5.10.txt") || return
-	check_reading lkft "$read" "$WANT_KSELFTEST"
+	check_lkft_reader python_tap
 }
 
 # LKFT's own parse-output.py, where this machine has it (CI may not).
 test_parsers_lkft_own_parser_reads_each_test_once_with_the_runners_verdict() {
-	local read
-	read=$(lkft_parse_output < "$SAMPLES/guest-5.10.ktap") || return
-	check_reading lkft "$read" "$WANT_GUEST" || return
-	read=$(lkft_parse_output < "$SAMPLES/kselftest-5.10.txt") || return
-	check_reading lkft "$read" "$WANT_KSELFTEST"
+	check_lkft_reader lkft_parse_output
 }
 
 # Output recorded before the runner marked a binary's own result lines
