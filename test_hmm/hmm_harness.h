@@ -30,6 +30,7 @@
 
 #include <fnmatch.h>
 #include <getopt.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "libhmm.h"
@@ -68,6 +69,15 @@
 #endif
 #define HMM_SETUP_SKIP(fmt, ...) \
 	SKIP(_exit(HMM_SETUP_SKIP_EXIT), fmt, ##__VA_ARGS__)
+
+/* The monotonic clock in milliseconds: waits, and how long a step took. */
+static inline long hmm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
 
 /*
  * Skips the test, with libhmm's reason, unless the device behind fd and

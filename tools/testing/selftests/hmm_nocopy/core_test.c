@@ -82,14 +82,6 @@ FIXTURE_TEARDOWN(core)
 	close(self->e.dev);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Field n (from 1) of /sys/block/<dev>/<file>, or -1. */
 static long long block_field(const char *dev, const char *file, int n)
 {
@@ -352,9 +344,9 @@ static void writeback_met(struct __test_metadata *_metadata,
 		return;
 	p = under_writeback(_metadata, self, fd, name, 220);
 	old = pfn_of(_metadata, p);
-	t0 = now_ms();
+	t0 = hmm_now_ms();
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
-	t1 = now_ms();
+	t1 = hmm_now_ms();
 	if (waits) {
 		TH_LOG("attempts %u, %ld ms", rec.attempts, t1 - t0);
 		ASSERT_EQ(HMM_NC_PS_MOVED, rec.status)
@@ -449,7 +441,7 @@ static char *locked_page(struct __test_metadata *_metadata,
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_NE(NULL, p);
 	hmm_fill(p, size, seed);
-	*locked_at = now_ms();
+	*locked_at = hmm_now_ms();
 	ASSERT_EQ(0, hmm_core_lock(self->e.dev, p, HOLD_MS, &pfn));
 	EXPECT_EQ(pfn_of(_metadata, p), pfn);
 	ASSERT_TRUE(page_flag(_metadata, pfn, HMM_KPF_LOCKED));
@@ -480,7 +472,7 @@ static void lock_met(struct __test_metadata *_metadata,
 		return;
 	old = pfn_of(_metadata, p);
 	ASSERT_EQ(0, core_one(_metadata, self, p, mode, &rec, &cmd));
-	t1 = now_ms();
+	t1 = hmm_now_ms();
 	if (waits) {
 		TH_LOG("attempts %u, %ld ms after the lock", rec.attempts,
 		       t1 - t0);

@@ -74,28 +74,18 @@ FIXTURE_TEARDOWN(ksm)
 	close_if(&self->e.dev);
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /*
  * Waits up to ms milliseconds for ksmd to drop mappings of the merged
  * page from its list (pages_sharing falls below sharing).
  */
 static bool ksm_dropped(long sharing, long ms)
 {
-	struct timespec t0;
+	long t0 = hmm_now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		if (ksm_read("pages_sharing") < sharing)
 			return true;
-	} while (ms_since(&t0) < ms);
+	} while (hmm_now_ms() - t0 < ms);
 	return false;
 }
 

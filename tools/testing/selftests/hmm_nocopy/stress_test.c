@@ -485,15 +485,6 @@ TEST_F_TIMEOUT(stress, cpu_faults_race_madv_dontneed, 60)
 #define KILL_SETUP_US	1000	/* the engine's cost of one copy */
 #define KILL_SEED	0x6b696c6cULL	/* "kill" */
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* A process of its own (RELEASE serves its opener) that evicts it all. */
 static void release_child(size_t ps)
 {
@@ -525,7 +516,6 @@ TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 {
 	size_t size = KILL_PAGES * self->ps;
 	struct hmm_nc_counters c0, c1, c2;
-	struct timespec t0;
 	__u64 killed;
 	long reap_ms;
 	char *buf, *mirror;
@@ -559,10 +549,10 @@ TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 	} while (c2.devmem_free == c1.devmem_free &&
 		 !waitpid(pid, &status, WNOHANG));
 	killed = c2.devmem_free - c1.devmem_free;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	reap_ms = hmm_now_ms();
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	reap_ms = ms_since(&t0);
+	reap_ms = hmm_now_ms() - reap_ms;
 	hmm_engine_reset(fd);
 	ASSERT_NE(0, killed) TH_LOG("the child ended before it evicted (status 0x%x)",
 				    status);
