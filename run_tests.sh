@@ -234,7 +234,7 @@ stage_tests() {
 	mkdir -p "$OUT/bin"
 	{
 		make -C "$SUITE_DIR" OUTPUT="$OUT/tests" KSRC="$KSRC_DIR" \
-			KDIR= LDFLAGS=-static &&
+			KDIR= HMM_STATIC=1 &&
 		make -C "$HMM_TOP/test_hmm" OUTPUT="$OUT/bin"
 	} > "$log" 2>&1 || {
 		show_tail "$log"
@@ -281,7 +281,8 @@ ksft_tree() {
 # The suite as a CI bot builds it: in a copy of the kernel's source tree
 # (ksft_tree), "make gen_tar" of its
 # selftests with TARGETS=hmm_nocopy and the module built against this
-# kernel's build.
+# kernel's build. The programs are static (HMM_STATIC=1): the tarball
+# goes to labs whose root file systems have C libraries of their own.
 stage_kselftest_tar() {
 	local dir=$OUT/kselftest log=$OUT/kselftest.log tree
 
@@ -290,7 +291,7 @@ stage_kselftest_tar() {
 	mkdir -p "$dir" "$(dirname "$opt_ksft_tar")"
 	ksft_tree "$tree"
 	make -C "$tree/tools/testing/selftests" TARGETS=hmm_nocopy \
-		HMM_TOP="$HMM_TOP" O="$dir/out" KDIR="$KBUILD" \
+		HMM_TOP="$HMM_TOP" HMM_STATIC=1 O="$dir/out" KDIR="$KBUILD" \
 		KSFT_INSTALL_PATH="$dir/install" gen_tar > "$log" 2>&1 || {
 		show_tail "$log"
 		die "kselftest build failed (log: $log)"
