@@ -517,7 +517,7 @@ TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 	size_t size = KILL_PAGES * self->ps;
 	struct hmm_nc_counters c0, c1, c2;
 	__u64 killed;
-	long reap_ms;
+	long t0, reap_ms;
 	char *buf, *mirror;
 	int fd, status;
 	pid_t pid;
@@ -549,10 +549,10 @@ TEST_F_TIMEOUT(stress, release_killed_mid_eviction_is_reaped_promptly, 120)
 	} while (c2.devmem_free == c1.devmem_free &&
 		 !waitpid(pid, &status, WNOHANG));
 	killed = c2.devmem_free - c1.devmem_free;
-	reap_ms = hmm_now_ms();
+	t0 = hmm_now_ms();
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	reap_ms = hmm_now_ms() - reap_ms;
+	reap_ms = hmm_now_ms() - t0;
 	hmm_engine_reset(fd);
 	ASSERT_NE(0, killed) TH_LOG("the child ended before it evicted (status 0x%x)",
 				    status);
